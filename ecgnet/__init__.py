@@ -1,0 +1,32 @@
+"""ecgnet: ResNeXt-1D heartbeat classification on the MIT-BIH Arrhythmia Database.
+
+The package is small and flat; each module holds one thing:
+
+- ``ecgnet.data``        class names, CSV/record loaders, beat builder, splits, tf.data
+- ``ecgnet.layers``      ``GroupedConv1D``, ``ResNeXtBlock1D``, ``ResidualBlock1D``
+- ``ecgnet.models``      ``build_ecgnet`` (presets) and ``build_kachuee2018``
+- ``ecgnet.augmentation``ECG augmentations for the training pipeline
+- ``ecgnet.training``    ``train(...)``: the training loop learners can read
+- ``ecgnet.evaluation``  confusion matrices, AAMI Se/+P, reports
+- ``ecgnet.pretrained``  the models shipped with the repository
+
+TensorFlow is imported lazily, so ``python -m ecgnet info FILE`` stays fast.
+"""
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "CLASS_NAMES": "ecgnet.data",
+    "load_mitbih_csv": "ecgnet.data",
+    "build_ecgnet": "ecgnet.models",
+    "build_kachuee2018": "ecgnet.models",
+    "pretrained": "ecgnet.pretrained",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ecgnet' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from ecgnet.cli import main
+
+raise SystemExit(main())

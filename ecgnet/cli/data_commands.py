@@ -1,0 +1,5 @@
+"""Commands on data: ``download``, ``prepare``, ``info``."""
+
+
+def add_parsers(subparsers):
+    pass

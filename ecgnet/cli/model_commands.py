@@ -1,0 +1,5 @@
+"""Commands on models: ``train``, ``evaluate``, ``predict``, ``demo``."""
+
+
+def add_parsers(subparsers):
+    pass

@@ -1,0 +1,47 @@
+"""Atomic file writes: a file is either written whole or not at all.
+
+Everything ecgnet writes (CSV, NPZ, reports, figures, models) goes through
+:func:`atomic_path`: the data lands in a temporary file in the same folder and
+is renamed over the target only after it was written and closed without error.
+An interrupted run never leaves a half-written file behind, and never destroys
+the previous good one.
+"""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=None):
+    """Yield a temporary path next to ``path``; rename it to ``path`` on success.
+
+    Args:
+        path: str or Path, the final file.
+        suffix: str, suffix of the temporary file (default: the suffix of ``path``,
+            which keeps writers that dispatch on the extension, such as
+            ``model.save`` or ``savefig``, happy).
+
+    Example:
+        >>> with atomic_path("report.json") as tmp:
+        ...     Path(tmp).write_text("{}")
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
