@@ -1,0 +1,415 @@
+"""Heartbeats cut from WFDB records the way Kachuee et al. (2018) cut them.
+
+Kachuee, Fazeli and Sarrafzadeh, "ECG Heartbeat Classification: A Deep
+Transferable Representation", IEEE ICHI 2018, sec. III-A, made the Kaggle
+"ECG Heartbeat Categorization Dataset" like this, and :func:`segment_beats`
+follows it step by step:
+
+1. take lead MLII (the first channel where a record has no MLII), resampled
+   from its sampling rate (360 Hz in MIT-BIH) to 125 Hz;
+2. split the signal into consecutive 10-second windows and scale each window
+   to [0, 1] with its own minimum and maximum;
+3. nominal heartbeat period T = median R-R interval of the beats in the window;
+4. from each R peak take a segment of 1.2 T samples, zero-padded (or truncated)
+   to 187 samples (1.496 s).
+
+Two details the paper leaves open, chosen here so that the 48 MIT-BIH records
+give exactly the Kaggle class counts:
+
+- R peaks and labels are the reference ``.atr`` annotations (not a detector);
+  beats are the annotations whose symbol is in the AAMI map
+  (:data:`ecgnet.data.classes.AAMI_MAP`), and the last beat of every record is
+  dropped (it has no following R peak, so no next R-R interval). This gives
+  109,446 beats: N 90,589, S 2,779, V 7,236, F 803, Q 8,039, as on Kaggle.
+- a segment that runs past the end of its window keeps going in the signal,
+  scaled with its own window's minimum and maximum and clipped to [0, 1]
+  (it stops, zero-padded, at the end of the record).
+
+Every beat also keeps where it came from (record name, R-peak sample in the
+original record) and three R-R features in seconds (previous R-R, next R-R,
+mean of the last up to 10 R-R intervals) for models that use rhythm.
+"""
+
+import dataclasses
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ecgnet.data.classes import AAMI_MAP
+from ecgnet.errors import DataFormatError
+from ecgnet.files import atomic_path
+
+FS = 125
+BEAT_LENGTH = 187
+WINDOW_SECONDS = 10
+SEGMENT_PERIODS = 1.2
+LOCAL_RR_BEATS = 10
+# WFDB symbols of QRS complexes (beats); those outside the AAMI map get label -1.
+BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+
+
+@dataclasses.dataclass
+class Beats:
+    """A set of heartbeats with their labels and origin.
+
+    Attributes:
+        x: float32 (n, 187), the beats at 125 Hz, each starting at its R peak.
+        y: int8 (n,), AAMI class 0..4 (``CLASS_NAMES``), -1 where unknown.
+        record: str (n,), the record each beat comes from.
+        r_peak: int64 (n,), R-peak sample in the original record (its own rate).
+        rr: float32 (n, 3), previous R-R, next R-R and local mean R-R, in seconds.
+
+    Example:
+        >>> beats = build_mitbih_beats("../shared/data/mitdb", records=["100"])
+        >>> len(beats), beats.subset(beats.y == 2).record[:3]
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    record: np.ndarray
+    r_peak: np.ndarray
+    rr: np.ndarray
+
+    def __post_init__(self):
+        self.x = np.asarray(self.x, dtype=np.float32)
+        self.y = np.asarray(self.y, dtype=np.int8)
+        self.record = np.asarray(self.record, dtype=str)
+        self.r_peak = np.asarray(self.r_peak, dtype=np.int64)
+        self.rr = np.asarray(self.rr, dtype=np.float32).reshape(-1, 3)
+        n = len(self.y)
+        shapes = {"x": (self.x.shape, (n, BEAT_LENGTH)), "record": (self.record.shape, (n,)),
+                  "r_peak": (self.r_peak.shape, (n,)), "rr": (self.rr.shape, (n, 3))}
+        for name, (got, want) in shapes.items():
+            if got != want:
+                raise DataFormatError(f"Beats: {name} has shape {got}, expected {want} for {n} labels")
+
+    def __len__(self):
+        return len(self.y)
+
+    def subset(self, index):
+        """Return the beats at ``index`` (an integer array, slice or boolean mask)."""
+        return Beats(self.x[index], self.y[index], self.record[index], self.r_peak[index], self.rr[index])
+
+    def save_npz(self, path):
+        """Save to an ``.npz`` file atomically; read it back with :func:`load_beats_npz`."""
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez(tmp, x=self.x, y=self.y, record=self.record, r_peak=self.r_peak, rr=self.rr)
+        return Path(path)
+
+
+def concat_beats(parts):
+    """Concatenate a list of :class:`Beats` into one."""
+    parts = list(parts)
+    if not parts:
+        return Beats(np.zeros((0, BEAT_LENGTH)), [], [], [], np.zeros((0, 3)))
+    return Beats(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(Beats)))
+
+
+def load_beats_npz(path):
+    """Load :class:`Beats` saved by :meth:`Beats.save_npz`.
+
+    Args:
+        path: str or Path of the ``.npz`` file.
+
+    Returns:
+        Beats.
+
+    Raises:
+        DataFormatError: the file is missing, not an NPZ, or lacks a field.
+
+    Example:
+        >>> train = load_beats_npz("data/mitbih-kaggle/train.npz")
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [f.name for f in dataclasses.fields(Beats) if f.name not in data.files]
+            if missing:
+                raise DataFormatError(f"{path}: not a Beats file, missing {', '.join(missing)} (has {data.files})")
+            return Beats(**{f.name: data[f.name] for f in dataclasses.fields(Beats)})
+    except DataFormatError as error:
+        if str(path) in str(error):
+            raise
+        raise DataFormatError(f"{path}: {error}") from None
+    except (OSError, ValueError) as error:
+        raise DataFormatError(f"{path}: not a readable .npz file ({error})") from None
+
+
+def resample_to_125(signal, fs):
+    """Resample a 1-D signal from ``fs`` Hz to 125 Hz (polyphase, anti-aliased)."""
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(FS) / Fraction(fs).limit_denominator(1000)
+    if ratio == 1:
+        return np.asarray(signal, dtype=np.float64)
+    return resample_poly(np.asarray(signal, dtype=np.float64), ratio.numerator, ratio.denominator)
+
+
+def segment_beats(signal, r_peaks):
+    """Cut 187-sample beats out of a 125 Hz signal (Kachuee et al. 2018, steps 2-4).
+
+    Args:
+        signal: 1-D array at 125 Hz.
+        r_peaks: sorted int array of R-peak positions in ``signal`` (125 Hz samples).
+
+    Returns:
+        float32 (n, 187): beat i is ``signal[r_peaks[i]:]`` scaled with the
+        min/max of its 10-second window, clipped to [0, 1], for 1.2 T samples
+        (T = median R-R of the window), then zeros.
+
+    Example:
+        >>> x = segment_beats(resample_to_125(ecg, 360), np.round(peaks * 125 / 360).astype(int))
+    """
+    signal = np.asarray(signal, dtype=np.float64)
+    r = np.asarray(r_peaks, dtype=np.int64)
+    if len(r) == 0:
+        return np.zeros((0, BEAT_LENGTH), np.float32)
+    win_len = FS * WINDOW_SECONDS
+    starts = np.arange(0, len(signal), win_len)
+    lo = np.minimum.reduceat(signal, starts)
+    hi = np.maximum.reduceat(signal, starts)
+    window = np.minimum(r // win_len, len(starts) - 1)
+    # Nominal period T per window: median of the R-R intervals that start in it.
+    rr_next = np.diff(r).astype(np.float64)
+    fallback = float(np.median(rr_next)) if len(rr_next) else float(FS)
+    period = np.full(len(starts), fallback)
+    if len(rr_next):
+        w_of_rr = window[:-1]
+        order = np.argsort(w_of_rr, kind="stable")
+        bounds = np.flatnonzero(np.diff(w_of_rr[order])) + 1
+        for group in np.split(order, bounds):
+            period[w_of_rr[group[0]]] = np.median(rr_next[group])
+    length = np.minimum(np.round(SEGMENT_PERIODS * period[window]).astype(np.int64), BEAT_LENGTH)
+    offsets = np.arange(BEAT_LENGTH)
+    index = r[:, None] + offsets
+    valid = (offsets < length[:, None]) & (index < len(signal)) & (index >= 0)
+    span = hi[window] - lo[window]
+    span[span <= 0] = 1.0
+    values = (signal[np.clip(index, 0, len(signal) - 1)] - lo[window][:, None]) / span[:, None]
+    return np.where(valid, np.clip(values, 0.0, 1.0), 0.0).astype(np.float32)
+
+
+def rr_intervals(r_peaks, fs):
+    """R-R features in seconds for every R peak: (previous, next, local mean).
+
+    The first beat's previous R-R is its next one, the last beat's next R-R is
+    its previous one; local mean = mean of the previous R-R of this beat and of
+    the up to 9 beats before it.
+
+    Args:
+        r_peaks: sorted R-peak samples.
+        fs: sampling rate of those samples.
+
+    Returns:
+        float32 (n, 3).
+    """
+    r = np.asarray(r_peaks, dtype=np.float64)
+    n = len(r)
+    if n < 2:
+        return np.zeros((n, 3), np.float32)
+    d = np.diff(r) / fs
+    prev = np.concatenate([[d[0]], d])
+    nxt = np.concatenate([d, [d[-1]]])
+    csum = np.concatenate([[0.0], np.cumsum(prev)])
+    i = np.arange(n)
+    first = np.maximum(i - LOCAL_RR_BEATS + 1, 0)
+    local = (csum[i + 1] - csum[first]) / (i + 1 - first)
+    return np.stack([prev, nxt, local], axis=1).astype(np.float32)
+
+
+def rr_features(rr, record):
+    """Six R-R features: the 3 raw intervals and the 3 divided by the record's mean R-R.
+
+    Dividing by each record's (patient's) mean R-R is the per-patient
+    normalisation of de Chazal et al. (2004) and Mondéjar-Guerra et al. (2019).
+    Note that it uses the unlabeled beats of the test record itself (all of
+    them, past and future): fine for offline evaluation, but a real-time
+    system would need a running mean instead.
+
+    Args:
+        rr: float array (n, 3) of R-R intervals in seconds (``Beats.rr``).
+        record: array (n,) of record names (``Beats.record``).
+
+    Returns:
+        float32 (n, 6).
+
+    Example:
+        >>> feats = rr_features(beats.rr, beats.record)
+    """
+    rr = np.asarray(rr, dtype=np.float64).reshape(-1, 3)
+    record = np.asarray(record)
+    if record.shape != (len(rr),):
+        raise DataFormatError(f"rr_features: rr has {len(rr)} rows but record has shape {record.shape}")
+    _, inverse = np.unique(record, return_inverse=True)
+    sums = np.bincount(inverse, weights=rr[:, 0])
+    counts = np.bincount(inverse)
+    mean = (sums / np.maximum(counts, 1))[inverse]
+    mean[mean <= 0] = 1.0
+    return np.concatenate([rr, rr / mean[:, None]], axis=1).astype(np.float32)
+
+
+class RecordBeats(NamedTuple):
+    """What :func:`beats_from_record` returns: the beats, the R-peak source and beat times."""
+
+    beats: Beats
+    source: str  # "annotations" or "detector"
+    times: np.ndarray  # R-peak time of every beat, seconds from the record start
+
+
+def _read_lead(path, channel=None):
+    import wfdb
+
+    try:
+        header = wfdb.rdheader(str(path))
+    except FileNotFoundError:
+        raise DataFormatError(f"{path}: no such WFDB record (expected {path}.hea)") from None
+    except Exception as error:  # wfdb raises plain exceptions for bad headers
+        raise DataFormatError(f"{path}: not a readable WFDB header ({error})") from None
+    names = list(header.sig_name or [])
+    if channel is None:
+        channel = names.index("MLII") if "MLII" in names else 0
+    elif isinstance(channel, str):
+        if channel not in names:
+            raise DataFormatError(f"{path}: no channel {channel!r} (has {names})")
+        channel = names.index(channel)
+    try:
+        rec = wfdb.rdrecord(str(path), channels=[channel])
+    except Exception as error:
+        raise DataFormatError(f"{path}: could not read the signal ({error})") from None
+    return rec.p_signal[:, 0].astype(np.float64), float(rec.fs)
+
+
+def _annotated_peaks(path, n_samples, aami_only):
+    import wfdb
+
+    if not Path(f"{path}.atr").exists():
+        return None
+    ann = wfdb.rdann(str(path), "atr")
+    symbols = np.asarray(ann.symbol)
+    keep = np.isin(symbols, list(AAMI_MAP if aami_only else BEAT_SYMBOLS))
+    keep &= (ann.sample >= 0) & (ann.sample < n_samples)
+    labels = np.array([AAMI_MAP.get(s, -1) for s in symbols[keep]], dtype=np.int8)
+    return ann.sample[keep].astype(np.int64), labels
+
+
+def _detected_peaks(signal, fs):
+    from wfdb import processing
+
+    peaks = processing.xqrs_detect(sig=signal, fs=fs, verbose=False)
+    if len(peaks):
+        peaks = processing.correct_peaks(signal, peaks, search_radius=int(0.05 * fs),
+                                         smooth_window_size=int(0.15 * fs), peak_dir="compare")
+    peaks = np.unique(np.asarray(peaks, dtype=np.int64))
+    return peaks[(peaks >= 0) & (peaks < len(signal))]
+
+
+def beats_from_record(path, use_annotations=True, channel=None, aami_only=False):
+    """Cut the beats of any WFDB record, at any sampling rate, for training or prediction.
+
+    The lead (MLII, else the first channel) is resampled to 125 Hz and cut
+    with :func:`segment_beats`, the same code that builds the training data.
+    R peaks come from the record's reference annotations (``PATH.atr``) when
+    there are any and ``use_annotations`` is true (beat symbols only; labels
+    mapped to AAMI classes, -1 for beat types outside the map); otherwise from
+    the ``wfdb.processing.xqrs_detect`` QRS detector (labels all -1). The last
+    beat is dropped: it has no following R peak.
+
+    Args:
+        path: str or Path of the record without extension (``".../mitdb/100"``).
+        use_annotations: bool, use ``.atr`` when present.
+        channel: None (MLII, else first), a channel index or a signal name.
+        aami_only: bool, keep only annotated beats in the AAMI map
+            (the rule that reproduces the Kaggle data).
+
+    Returns:
+        RecordBeats ``(beats, source, times)``: source is ``"annotations"`` or
+        ``"detector"``, times the R-peak times in seconds.
+
+    Example:
+        >>> beats, source, times = beats_from_record("tests/fixtures/208_excerpt")
+    """
+    path = Path(path)
+    if path.suffix in (".hea", ".dat", ".atr"):
+        path = path.with_suffix("")
+    signal, fs = _read_lead(path, channel)
+    found = _annotated_peaks(path, len(signal), aami_only) if use_annotations else None
+    if found is not None:
+        peaks, labels = found
+        source = "annotations"
+    else:
+        peaks = _detected_peaks(signal, fs)
+        labels = np.full(len(peaks), -1, np.int8)
+        source = "detector"
+    rr = rr_intervals(peaks, fs)
+    r125 = np.minimum(np.round(peaks * (FS / fs)).astype(np.int64), max(int(len(signal) * FS / fs) - 1, 0))
+    x = segment_beats(resample_to_125(signal, fs), r125)
+    keep = slice(0, max(len(peaks) - 1, 0))  # the last beat has no next R-R
+    beats = Beats(x[keep], labels[keep], np.full(len(peaks), path.name)[keep], peaks[keep], rr[keep])
+    return RecordBeats(beats, source, (peaks[keep] / fs).astype(np.float64))
+
+
+def _mitbih_record(path):
+    result = beats_from_record(path, use_annotations=True, aami_only=True)
+    if result.source != "annotations":
+        raise DataFormatError(f"{path}: no reference annotations ({path}.atr is missing)")
+    return result.beats
+
+
+def list_records(raw_dir):
+    """Record names in ``raw_dir``: its ``RECORDS`` file, else every ``*.hea``."""
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise DataFormatError(f"{raw_dir}: no such folder of WFDB records")
+    listing = raw_dir / "RECORDS"
+    if listing.is_file():
+        return listing.read_text().split()
+    names = sorted(p.stem for p in raw_dir.glob("*.hea"))
+    if not names:
+        raise DataFormatError(f"{raw_dir}: no WFDB records (*.hea) and no RECORDS file")
+    return names
+
+
+def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2):
+    """Rebuild the Kaggle MIT-BIH beats from the raw records (Kachuee et al. 2018).
+
+    R peaks and labels are the reference ``.atr`` annotations (AAMI-mapped beat
+    symbols; the last beat of each record dropped), not a detector; see the
+    module docstring for every step. On all 48 records this gives 109,446 beats,
+    the Kaggle counts.
+
+    Args:
+        raw_dir: folder with ``NNN.hea/.dat/.atr`` (e.g. ``../shared/data/mitdb``).
+        records: list of record names, default all (``RECORDS`` file or ``*.hea``).
+        progress: bool, show a tqdm progress bar.
+        processes: int, records read in parallel (1 = in this process).
+
+    Returns:
+        Beats, records in the given order, beats in time order.
+
+    Example:
+        >>> beats = build_mitbih_beats("../shared/data/mitdb")
+        >>> np.bincount(beats.y)
+    """
+    raw_dir = Path(raw_dir)
+    names = list_records(raw_dir) if records is None else [str(r) for r in records]
+    for name in names:
+        if not (raw_dir / f"{name}.hea").is_file():
+            raise DataFormatError(f"{raw_dir}: record {name!r} not found ({name}.hea missing)")
+    paths = [raw_dir / name for name in names]
+    from tqdm.auto import tqdm
+
+    bar = dict(total=len(paths), desc="records", unit="rec", disable=not progress)
+    processes = max(1, min(int(processes), len(paths), os.cpu_count() or 1))
+    if processes == 1:
+        parts = [_mitbih_record(p) for p in tqdm(paths, **bar)]
+    else:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            parts = list(tqdm(pool.imap(_mitbih_record, paths), **bar))
+    return concat_beats(parts)

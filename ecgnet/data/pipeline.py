@@ -1,0 +1,54 @@
+"""``tf.data`` input pipelines for beats."""
+
+import numpy as np
+
+from ecgnet.errors import EcgnetError
+
+
+def make_dataset(x, y, batch_size=128, shuffle=False, seed=0, rr=None, augment=None):
+    """A batched, prefetched ``tf.data.Dataset`` of beats.
+
+    Args:
+        x: beats, float array (n, 187) or (n, 187, 1); a channel axis is added.
+        y: int labels (n,).
+        batch_size: int.
+        shuffle: bool, shuffle the whole set again every epoch (training).
+        seed: int, seed of the shuffle.
+        rr: optional float array (n, k) of R-R features; elements then are
+            ``({"beat": x, "rr": rr}, y)`` instead of ``(x, y)``.
+        augment: optional callable applied to each batch of beats, a float32
+            tensor (batch, 187, 1) -> same shape; use it for training only.
+
+    Returns:
+        tf.data.Dataset.
+
+    Example:
+        >>> ds = make_dataset(x_train, y_train, shuffle=True, rr=rr_features(train.rr, train.record))
+        >>> model.fit(ds, epochs=10)
+    """
+    import tensorflow as tf
+
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 2:
+        x = x[:, :, None]
+    y = np.asarray(y)
+    if x.ndim != 3 or x.shape[2] != 1 or y.shape != (len(x),):
+        raise EcgnetError(f"make_dataset: expected x (n, 187[, 1]) and y (n,), got x {x.shape} and y {y.shape}")
+    y = y.astype(np.int32)
+    if rr is not None:
+        rr = np.asarray(rr, dtype=np.float32)
+        if rr.ndim != 2 or len(rr) != len(x):
+            raise EcgnetError(f"make_dataset: rr must have shape ({len(x)}, k), got {rr.shape}")
+        ds = tf.data.Dataset.from_tensor_slices(({"beat": x, "rr": rr}, y))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment is not None:
+        if rr is not None:
+            ds = ds.map(lambda inputs, labels: ({"beat": augment(inputs["beat"]), "rr": inputs["rr"]}, labels),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(lambda beats, labels: (augment(beats), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,70 @@
+"""Train/test splits of MIT-BIH beats.
+
+- ``"kaggle"``: a stratified random 80/20 split of all beats, as in the Kaggle
+  files (87,554 / 21,892). Beats of one patient land on both sides, so test
+  scores are optimistic ("intra-patient").
+- ``"inter-patient"``: de Chazal, O'Dwyer and Reilly (2004): train on the
+  records DS1, test on the records DS2; no patient is on both sides. The four
+  paced records (:data:`PACED_RECORDS`) are left out, as AAMI recommends.
+"""
+
+import numpy as np
+
+from ecgnet.errors import EcgnetError
+
+DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122",
+       "124", "201", "203", "205", "207", "208", "209", "215", "220", "223", "230")
+DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210",
+       "212", "213", "214", "219", "221", "222", "228", "231", "232", "233", "234")
+PACED_RECORDS = ("102", "104", "107", "217")
+SPLITS = ("kaggle", "inter-patient")
+TEST_FRACTION = 0.2
+
+
+def stratified_indices(y, test_fraction=TEST_FRACTION, seed=0):
+    """Indices ``(train, test)`` of a stratified random split (each class split alike).
+
+    Args:
+        y: int labels (n,).
+        test_fraction: float in (0, 1).
+        seed: int, the split is the same for the same seed and labels.
+
+    Returns:
+        Two sorted int64 arrays.
+    """
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    test = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        rng.shuffle(members)
+        test.append(members[: int(round(len(members) * test_fraction))])
+    test = np.sort(np.concatenate(test)) if test else np.zeros(0, np.int64)
+    mask = np.zeros(len(y), bool)
+    mask[test] = True
+    return np.flatnonzero(~mask), test
+
+
+def split_beats(beats, split="kaggle", seed=0):
+    """Split :class:`~ecgnet.data.beats.Beats` into ``(train, test)``.
+
+    Args:
+        beats: Beats (e.g. from :func:`build_mitbih_beats`).
+        split: ``"kaggle"`` (stratified random 80/20) or ``"inter-patient"``
+            (DS1 / DS2 of de Chazal 2004, paced records left out).
+        seed: int, seed of the ``"kaggle"`` split (ignored for inter-patient).
+
+    Returns:
+        Tuple ``(train, test)`` of Beats.
+
+    Example:
+        >>> train, test = split_beats(beats, "inter-patient")
+        >>> set(train.record) & set(test.record)
+        set()
+    """
+    if split == "kaggle":
+        train, test = stratified_indices(beats.y, TEST_FRACTION, seed)
+        return beats.subset(train), beats.subset(test)
+    if split == "inter-patient":
+        return beats.subset(np.isin(beats.record, DS1)), beats.subset(np.isin(beats.record, DS2))
+    raise EcgnetError(f"split_beats: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
