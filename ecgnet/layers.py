@@ -1,0 +1,663 @@
+"""Layers for 1-D heartbeat networks: grouped convolution and residual blocks.
+
+- ``GroupedConv1D``: the mathematics of ``keras.layers.Conv1D(groups=...)``
+  with a choice of implementation, because the native grouped convolution is
+  very slow on CPU in TensorFlow (it is compiled with XLA per call).
+- ``ResNeXtBlock1D``: the ResNeXt bottleneck block (Xie et al. 2017, fig. 3c),
+  with optional squeeze-and-excitation (Hu et al. 2018).
+- ``ResidualBlock1D``: the plain ResNet basic block (He et al. 2016).
+
+All layers take ``(batch, steps, channels)`` inputs (channels last).
+"""
+
+import numpy as np
+
+import keras
+from keras import ops
+
+from ecgnet.errors import EcgnetError
+
+IMPLEMENTATIONS = ("auto", "native", "split", "block_diagonal")
+PADDINGS = ("valid", "same", "causal")
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise EcgnetError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def _rate(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise EcgnetError(
+            f"`{name}` must be a number in [0, 1). Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def _conv_length(length, kernel_size, strides, padding, dilation_rate):
+    """Output length of a 1-D convolution (None stays None)."""
+    if length is None:
+        return None
+    if padding == "valid":
+        effective = (kernel_size - 1) * dilation_rate + 1
+        return max(0, (length - effective) // strides + 1)
+    return (length + strides - 1) // strides
+
+
+def gpu_available():
+    """True when TensorFlow sees a GPU (False on other backends' CPUs)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def resolve_implementation(implementation):
+    """Turn ``"auto"`` into the implementation that is fastest on this machine.
+
+    On a GPU this is ``"native"`` (cuDNN runs grouped convolutions directly).
+    On CPU it is ``"split"``: measured on 2 CPU cores (TensorFlow 2.21,
+    Keras 3.15, batch 128, the ``"small"`` preset), see
+    ``benchmarks/bench_models.py`` and ``GroupedConv1D``'s docstring.
+    """
+    if implementation != "auto":
+        return implementation
+    return "native" if gpu_available() else "split"
+
+
+@keras.saving.register_keras_serializable(package="ecgnet")
+class GroupedConv1D(keras.layers.Layer):
+    """1-D grouped convolution with a selectable implementation.
+
+    The input channels are split into ``groups`` equal groups and each group is
+    convolved with its own ``filters // groups`` filters; the outputs are
+    concatenated. This is exactly ``keras.layers.Conv1D(filters, kernel_size,
+    groups=groups, ...)``, and the layer stores one kernel with Conv1D's layout
+    ``(kernel_size, in_channels // groups, filters)`` (and a bias of shape
+    ``(filters,)``), so weights move freely between this layer and Conv1D and
+    between models built with different implementations.
+
+    Implementations (all give the same result up to float rounding):
+
+    - ``"native"``: one grouped ``keras.ops.conv`` call, i.e. what
+      ``Conv1D(groups=...)`` does. Fast on GPU (cuDNN); on CPU TensorFlow has
+      no grouped kernel, so Keras compiles every call with XLA, which trains
+      many times slower.
+    - ``"split"``: slice the input and the kernel per group, run one ordinary
+      convolution per group and concatenate.
+    - ``"block_diagonal"``: place the grouped kernel on the diagonal blocks of a
+      full ``(kernel_size, in_channels, filters)`` kernel (zeros elsewhere) and
+      run one ordinary convolution: ``groups`` times the FLOPs but a single
+      kernel call.
+    - ``"auto"``: resolved when the layer is built: ``"native"`` when
+      TensorFlow sees a GPU, otherwise ``"split"``. Measured on 2 shared CPU
+      cores (TF 2.21, batch 128, preset ``"small"``, all variants in one run of
+      ``benchmarks/bench_models.py``): see the report in that file's
+      docstring; ``"split"`` and ``"block_diagonal"`` are close on CPU for the
+      small channel counts used here and both are far faster than
+      ``"native"``. ``get_config()`` keeps ``"auto"``, so a saved model picks
+      again where it is loaded.
+
+    Args:
+        filters: int, number of output channels; divisible by ``groups``.
+        kernel_size: int, width of the convolution window.
+        groups: int, number of groups (as in Keras, not channels per group);
+            input channels and ``filters`` must both be divisible by it.
+        strides: int, stride of the convolution.
+        padding: ``"valid"``, ``"same"`` or ``"causal"``.
+        dilation_rate: int, dilation rate; cannot exceed 1 when ``strides`` does.
+        use_bias: bool, whether to add a bias.
+        kernel_initializer: initializer for the kernel.
+        bias_initializer: initializer for the bias.
+        kernel_regularizer: optional regularizer for the kernel.
+        implementation: ``"auto"``, ``"native"``, ``"split"`` or
+            ``"block_diagonal"``.
+        **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3D tensor ``(batch, steps, channels)``.
+
+    Output shape:
+        3D tensor ``(batch, new_steps, filters)``; ``new_steps`` is
+        ``ceil(steps / strides)`` for ``"same"`` and ``"causal"`` padding.
+
+    Example:
+
+    >>> x = np.random.rand(4, 187, 16).astype("float32")
+    >>> y = GroupedConv1D(32, 5, groups=4, strides=2)(x)
+    >>> print(y.shape)
+    (4, 94, 32)
+
+    Reference:
+        Krizhevsky et al. 2012, "ImageNet Classification with Deep
+        Convolutional Neural Networks" (grouped convolution);
+        Xie et al. 2017, "Aggregated Residual Transformations for Deep
+        Neural Networks".
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        groups,
+        strides=1,
+        padding="same",
+        dilation_rate=1,
+        use_bias=False,
+        kernel_initializer="he_normal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        implementation="auto",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = _positive_int("filters", filters)
+        self.kernel_size = _positive_int("kernel_size", kernel_size)
+        self.groups = _positive_int("groups", groups)
+        self.strides = _positive_int("strides", strides)
+        self.dilation_rate = _positive_int("dilation_rate", dilation_rate)
+        if self.filters % self.groups:
+            raise EcgnetError(
+                "`filters` must be divisible by `groups`. "
+                f"Received: filters={filters}, groups={groups}"
+            )
+        if self.strides > 1 and self.dilation_rate > 1:
+            raise EcgnetError(
+                "`strides` > 1 cannot be combined with `dilation_rate` > 1. "
+                f"Received: strides={strides}, dilation_rate={dilation_rate}"
+            )
+        if padding not in PADDINGS:
+            raise EcgnetError(
+                f"`padding` must be one of {PADDINGS}. Received: padding={padding!r}"
+            )
+        if implementation not in IMPLEMENTATIONS:
+            raise EcgnetError(
+                f"`implementation` must be one of {IMPLEMENTATIONS}. "
+                f"Received: implementation={implementation!r}"
+            )
+        self.padding = padding
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.implementation = implementation
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    def build(self, input_shape):
+        in_channels = input_shape[-1]
+        if in_channels is None:
+            raise EcgnetError(
+                "The channel dimension of the input must be known. "
+                f"Received: input_shape={input_shape}"
+            )
+        if in_channels % self.groups:
+            raise EcgnetError(
+                "The number of input channels must be divisible by `groups`. "
+                f"Received: input channels={in_channels}, groups={self.groups}, "
+                f"input_shape={input_shape}"
+            )
+        self.in_channels = in_channels
+        self.resolved_implementation = resolve_implementation(self.implementation)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(self.kernel_size, in_channels // self.groups, self.filters),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias", shape=(self.filters,), initializer=self.bias_initializer
+            )
+        else:
+            self.bias = None
+        # Block mask for "block_diagonal": entry (i, j) is 1 when input channel
+        # i and output channel j belong to the same group.
+        in_group = np.arange(in_channels) // (in_channels // self.groups)
+        out_group = np.arange(self.filters) // (self.filters // self.groups)
+        self._block_mask = (in_group[:, None] == out_group[None, :]).astype("float32")
+        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: in_channels})
+
+    def _conv(self, inputs, kernel, padding):
+        return ops.conv(
+            inputs,
+            kernel,
+            strides=self.strides,
+            padding=padding,
+            data_format="channels_last",
+            dilation_rate=self.dilation_rate,
+        )
+
+    def call(self, inputs):
+        padding = self.padding
+        if padding == "causal":
+            left = (self.kernel_size - 1) * self.dilation_rate
+            inputs = ops.pad(inputs, [[0, 0], [left, 0], [0, 0]])
+            padding = "valid"
+        kernel = self.kernel
+        implementation = self.resolved_implementation
+        if self.groups == 1:
+            outputs = self._conv(inputs, kernel, padding)
+        elif implementation == "native":
+            outputs = self._conv(inputs, kernel, padding)
+        elif implementation == "split":
+            cin = self.in_channels // self.groups
+            fout = self.filters // self.groups
+            outputs = ops.concatenate(
+                [
+                    self._conv(
+                        inputs[:, :, g * cin : (g + 1) * cin],
+                        kernel[:, :, g * fout : (g + 1) * fout],
+                        padding,
+                    )
+                    for g in range(self.groups)
+                ],
+                axis=-1,
+            )
+        else:  # block_diagonal
+            full = ops.tile(kernel, [1, self.groups, 1])
+            mask = ops.cast(self._block_mask, full.dtype)
+            outputs = self._conv(inputs, full * mask, padding)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        length = _conv_length(
+            input_shape[1],
+            self.kernel_size,
+            self.strides,
+            self.padding,
+            self.dilation_rate,
+        )
+        return (input_shape[0], length, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "groups": self.groups,
+                "strides": self.strides,
+                "padding": self.padding,
+                "dilation_rate": self.dilation_rate,
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(
+                    self.kernel_regularizer
+                ),
+                "implementation": self.implementation,
+            }
+        )
+        return config
+
+
+class _SqueezeExcite(keras.layers.Layer):
+    """Squeeze-and-excitation on (batch, steps, channels); internal helper."""
+
+    def __init__(self, channels, ratio, kernel_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+        self.ratio = ratio
+        hidden = max(1, int(round(channels * ratio)))
+        self.reduce = keras.layers.Dense(
+            hidden,
+            activation="relu",
+            kernel_regularizer=kernel_regularizer,
+            name="reduce",
+            dtype=self.dtype_policy,
+        )
+        self.expand = keras.layers.Dense(
+            channels,
+            activation="sigmoid",
+            kernel_regularizer=kernel_regularizer,
+            name="expand",
+            dtype=self.dtype_policy,
+        )
+
+    def build(self, input_shape):
+        self.reduce.build((input_shape[0], input_shape[-1]))
+        self.expand.build((input_shape[0], self.reduce.units))
+
+    def call(self, inputs):
+        scale = self.expand(self.reduce(ops.mean(inputs, axis=1)))
+        return inputs * ops.expand_dims(scale, 1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class _ResidualBase(keras.layers.Layer):
+    """Shared plumbing: projection shortcut, SE, dropout, output shape."""
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides,
+        squeeze_excite,
+        se_ratio,
+        dropout_rate,
+        kernel_regularizer,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = _positive_int("filters", filters)
+        self.kernel_size = _positive_int("kernel_size", kernel_size)
+        self.strides = _positive_int("strides", strides)
+        self.squeeze_excite = bool(squeeze_excite)
+        if isinstance(se_ratio, bool) or not isinstance(se_ratio, (int, float)) or not 0 < se_ratio <= 1:
+            raise EcgnetError(
+                f"`se_ratio` must be a number in (0, 1]. Received: se_ratio={se_ratio!r}"
+            )
+        self.se_ratio = float(se_ratio)
+        self.dropout_rate = _rate("dropout_rate", dropout_rate)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+        policy = self.dtype_policy
+        self.dropout = keras.layers.Dropout(self.dropout_rate, name="dropout", dtype=policy)
+        self.se = (
+            _SqueezeExcite(filters, self.se_ratio, kernel_regularizer, name="se", dtype=policy)
+            if self.squeeze_excite
+            else None
+        )
+        self.add = keras.layers.Add(name="add", dtype=policy)
+        self.out_relu = keras.layers.ReLU(name="out", dtype=policy)
+
+    def _conv(self, filters, kernel_size, strides, name):
+        return keras.layers.Conv1D(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding="same",
+            use_bias=False,
+            kernel_initializer="he_normal",
+            kernel_regularizer=self.kernel_regularizer,
+            name=name,
+            dtype=self.dtype_policy,
+        )
+
+    def _bn(self, name):
+        return keras.layers.BatchNormalization(
+            momentum=0.9, epsilon=1e-5, name=name, dtype=self.dtype_policy
+        )
+
+    def _build_shortcut(self, input_shape):
+        in_channels = input_shape[-1]
+        if in_channels is None:
+            raise EcgnetError(
+                f"The channel dimension of the input must be known. Received: input_shape={input_shape}"
+            )
+        self.in_channels = in_channels
+        if self.strides != 1 or in_channels != self.filters:
+            self.shortcut_conv = self._conv(self.filters, 1, self.strides, "shortcut_conv")
+            self.shortcut_bn = self._bn("shortcut_bn")
+            self.shortcut_conv.build(input_shape)
+            self.shortcut_bn.build(self.shortcut_conv.compute_output_shape(input_shape))
+        else:
+            self.shortcut_conv = None
+            self.shortcut_bn = None
+
+    def _finish(self, residual, inputs, training):
+        if self.se is not None:
+            residual = self.se(residual)
+        shortcut = inputs
+        if self.shortcut_conv is not None:
+            shortcut = self.shortcut_bn(self.shortcut_conv(inputs), training=training)
+        return self.out_relu(self.add([residual, shortcut]))
+
+    def _build_se(self, shape):
+        if self.se is not None:
+            self.se.build(shape)
+
+    def compute_output_shape(self, input_shape):
+        length = _conv_length(input_shape[1], 1, self.strides, "same", 1)
+        return (input_shape[0], length, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "squeeze_excite": self.squeeze_excite,
+                "se_ratio": self.se_ratio,
+                "dropout_rate": self.dropout_rate,
+                "kernel_regularizer": keras.regularizers.serialize(
+                    self.kernel_regularizer
+                ),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="ecgnet")
+class ResNeXtBlock1D(_ResidualBase):
+    """ResNeXt bottleneck block for 1-D signals.
+
+    ``1x1 conv (bottleneck_width) -> BN -> ReLU -> grouped conv (kernel_size,
+    groups, strides) -> BN -> ReLU -> dropout -> 1x1 conv (filters) -> BN
+    -> [squeeze-and-excitation] -> + shortcut -> ReLU``. The shortcut is the
+    identity when the shape is unchanged, otherwise a projection (1x1 conv
+    with stride ``strides`` followed by BN). This is form (c) of fig. 3 in
+    Xie et al. (2017): the aggregated transformations written as one grouped
+    convolution.
+
+    Args:
+        filters: int, number of output channels.
+        groups: int, number of groups (cardinality) of the middle convolution.
+        bottleneck_width: int or None, channels of the middle (grouped)
+            convolution, divisible by ``groups``; None means ``filters // 2``.
+        kernel_size: int, width of the grouped convolution.
+        strides: int, stride of the grouped convolution and of the shortcut.
+        squeeze_excite: bool, whether to add squeeze-and-excitation.
+        se_ratio: float in (0, 1], SE hidden units as a fraction of ``filters``.
+        dropout_rate: float in [0, 1), dropout after the grouped convolution.
+        kernel_regularizer: optional regularizer for every kernel.
+        implementation: implementation of the grouped convolution, see
+            ``GroupedConv1D``.
+        **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3D tensor ``(batch, steps, channels)``.
+
+    Output shape:
+        3D tensor ``(batch, ceil(steps / strides), filters)``.
+
+    Example:
+
+    >>> x = np.random.rand(4, 94, 32).astype("float32")
+    >>> y = ResNeXtBlock1D(64, groups=8, strides=2)(x)
+    >>> print(y.shape)
+    (4, 47, 64)
+
+    Reference:
+        Xie et al. 2017, "Aggregated Residual Transformations for Deep Neural
+        Networks" (CVPR), https://arxiv.org/abs/1611.05431;
+        Hu et al. 2018, "Squeeze-and-Excitation Networks" (CVPR),
+        https://arxiv.org/abs/1709.01507.
+    """
+
+    def __init__(
+        self,
+        filters,
+        groups=8,
+        bottleneck_width=None,
+        kernel_size=5,
+        strides=1,
+        squeeze_excite=False,
+        se_ratio=0.25,
+        dropout_rate=0.0,
+        kernel_regularizer=None,
+        implementation="auto",
+        **kwargs,
+    ):
+        super().__init__(
+            filters,
+            kernel_size,
+            strides,
+            squeeze_excite,
+            se_ratio,
+            dropout_rate,
+            kernel_regularizer,
+            **kwargs,
+        )
+        self.groups = _positive_int("groups", groups)
+        if bottleneck_width is None:
+            width = self.filters // 2
+        else:
+            width = _positive_int("bottleneck_width", bottleneck_width)
+        if width % self.groups:
+            raise EcgnetError(
+                "The bottleneck width must be divisible by `groups`. Received: "
+                f"bottleneck_width={bottleneck_width} (width {width}), groups={groups}"
+            )
+        if implementation not in IMPLEMENTATIONS:
+            raise EcgnetError(
+                f"`implementation` must be one of {IMPLEMENTATIONS}. "
+                f"Received: implementation={implementation!r}"
+            )
+        self.bottleneck_width = bottleneck_width
+        self.width = width
+        self.implementation = implementation
+        policy = self.dtype_policy
+        self.conv1 = self._conv(width, 1, 1, "conv1")
+        self.bn1 = self._bn("bn1")
+        self.relu1 = keras.layers.ReLU(name="relu1", dtype=policy)
+        self.conv2 = GroupedConv1D(
+            width,
+            self.kernel_size,
+            groups=self.groups,
+            strides=self.strides,
+            padding="same",
+            kernel_regularizer=self.kernel_regularizer,
+            implementation=implementation,
+            name="conv2",
+            dtype=policy,
+        )
+        self.bn2 = self._bn("bn2")
+        self.relu2 = keras.layers.ReLU(name="relu2", dtype=policy)
+        self.conv3 = self._conv(self.filters, 1, 1, "conv3")
+        self.bn3 = self._bn("bn3")
+
+    def build(self, input_shape):
+        self._build_shortcut(input_shape)
+        self.conv1.build(input_shape)
+        shape = self.conv1.compute_output_shape(input_shape)
+        self.bn1.build(shape)
+        self.conv2.build(shape)
+        shape = self.conv2.compute_output_shape(shape)
+        self.bn2.build(shape)
+        self.conv3.build(shape)
+        shape = self.conv3.compute_output_shape(shape)
+        self.bn3.build(shape)
+        self._build_se(shape)
+        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: input_shape[-1]})
+
+    def call(self, inputs, training=None):
+        x = self.relu1(self.bn1(self.conv1(inputs), training=training))
+        x = self.relu2(self.bn2(self.conv2(x), training=training))
+        x = self.dropout(x, training=training)
+        x = self.bn3(self.conv3(x), training=training)
+        return self._finish(x, inputs, training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "groups": self.groups,
+                "bottleneck_width": self.bottleneck_width,
+                "implementation": self.implementation,
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="ecgnet")
+class ResidualBlock1D(_ResidualBase):
+    """ResNet basic block for 1-D signals.
+
+    ``conv (kernel_size, strides) -> BN -> ReLU -> dropout -> conv
+    (kernel_size) -> BN -> [squeeze-and-excitation] -> + shortcut -> ReLU``,
+    with a projection shortcut (1x1 conv with stride ``strides`` + BN) when
+    the shape changes.
+
+    Args:
+        filters: int, number of output channels.
+        kernel_size: int, width of both convolutions.
+        strides: int, stride of the first convolution and of the shortcut.
+        squeeze_excite: bool, whether to add squeeze-and-excitation.
+        se_ratio: float in (0, 1], SE hidden units as a fraction of ``filters``.
+        dropout_rate: float in [0, 1), dropout between the two convolutions.
+        kernel_regularizer: optional regularizer for every kernel.
+        **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3D tensor ``(batch, steps, channels)``.
+
+    Output shape:
+        3D tensor ``(batch, ceil(steps / strides), filters)``.
+
+    Example:
+
+    >>> x = np.random.rand(4, 187, 16).astype("float32")
+    >>> y = ResidualBlock1D(32, kernel_size=5, strides=2)(x)
+    >>> print(y.shape)
+    (4, 94, 32)
+
+    Reference:
+        He et al. 2016, "Deep Residual Learning for Image Recognition" (CVPR),
+        https://arxiv.org/abs/1512.03385.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size=5,
+        strides=1,
+        squeeze_excite=False,
+        se_ratio=0.25,
+        dropout_rate=0.0,
+        kernel_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(
+            filters,
+            kernel_size,
+            strides,
+            squeeze_excite,
+            se_ratio,
+            dropout_rate,
+            kernel_regularizer,
+            **kwargs,
+        )
+        self.conv1 = self._conv(self.filters, self.kernel_size, self.strides, "conv1")
+        self.bn1 = self._bn("bn1")
+        self.relu1 = keras.layers.ReLU(name="relu1", dtype=self.dtype_policy)
+        self.conv2 = self._conv(self.filters, self.kernel_size, 1, "conv2")
+        self.bn2 = self._bn("bn2")
+
+    def build(self, input_shape):
+        self._build_shortcut(input_shape)
+        self.conv1.build(input_shape)
+        shape = self.conv1.compute_output_shape(input_shape)
+        self.bn1.build(shape)
+        self.conv2.build(shape)
+        shape = self.conv2.compute_output_shape(shape)
+        self.bn2.build(shape)
+        self._build_se(shape)
+        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: input_shape[-1]})
+
+    def call(self, inputs, training=None):
+        x = self.relu1(self.bn1(self.conv1(inputs), training=training))
+        x = self.dropout(x, training=training)
+        x = self.bn2(self.conv2(x), training=training)
+        return self._finish(x, inputs, training)

@@ -1,0 +1,222 @@
+"""Model builders: ``build_ecgnet`` (ResNeXt-1D presets) and ``build_kachuee2018``.
+
+Both return Functional ``keras.Model`` objects with hierarchical layer names
+(``stem_conv``, ``stage2_block1``, ``block3_add``, ...) whose first input is
+named ``"beat"`` (shape ``(187, 1)`` by default: one MIT-BIH beat at 125 Hz).
+The last layer is a float32 softmax, so the models also work under the
+``"mixed_float16"`` policy.
+"""
+
+import keras
+from keras import layers
+
+from ecgnet.errors import EcgnetError
+from ecgnet.layers import IMPLEMENTATIONS, ResNeXtBlock1D
+
+#: Thin presets for ``build_ecgnet``. Every field can be overridden by a
+#: keyword argument of the same name.
+#:
+#: - ``stem_filters``, ``stem_kernel_size``, ``stem_strides``: the stem conv.
+#: - ``stem_pool``: max-pool (3, stride 2) after the stem, or not.
+#: - ``stage_filters``, ``stage_blocks``: output channels and number of
+#:   ResNeXt blocks per stage; every stage after the first starts with a
+#:   stride-2 block.
+#: - ``groups``, ``bottleneck_ratio``, ``kernel_size``: ResNeXt block shape
+#:   (bottleneck width = ``bottleneck_ratio * filters``, rounded to a
+#:   multiple of ``groups``).
+#: - ``squeeze_excite``, ``block_dropout``, ``head_dropout``: regularisation.
+#: - ``implementation``: of the grouped convolution (see ``GroupedConv1D``).
+PRESETS = {
+    # CPU-friendly default: ~105k parameters, downsampling x4 before the
+    # first block, SE, moderate dropout.
+    "small": dict(
+        stem_filters=32,
+        stem_kernel_size=7,
+        stem_strides=2,
+        stem_pool=True,
+        stage_filters=(64, 128, 192),
+        stage_blocks=(1, 1, 1),
+        groups=8,
+        bottleneck_ratio=0.5,
+        kernel_size=5,
+        squeeze_excite=True,
+        block_dropout=0.1,
+        head_dropout=0.3,
+        implementation="auto",
+    ),
+    # Meant for a GPU: wider, deeper, more groups.
+    "large": dict(
+        stem_filters=64,
+        stem_kernel_size=7,
+        stem_strides=2,
+        stem_pool=False,
+        stage_filters=(128, 256, 512),
+        stage_blocks=(2, 3, 2),
+        groups=32,
+        bottleneck_ratio=0.5,
+        kernel_size=5,
+        squeeze_excite=True,
+        block_dropout=0.1,
+        head_dropout=0.4,
+        implementation="auto",
+    ),
+}
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise EcgnetError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+def build_ecgnet(
+    preset="small", input_shape=(187, 1), num_classes=5, rr_features=0, **overrides
+):
+    """Build the ResNeXt-1D heartbeat classifier.
+
+    ``stem_conv -> stem_bn -> stem_relu [-> stem_pool] -> stages of
+    ResNeXtBlock1D (stage{i}_block{j}) -> pool (global average) [-> concat
+    with the RR features] -> head_dropout -> logits -> predictions (float32
+    softmax)``.
+
+    Args:
+        preset: str, a key of ``PRESETS`` (``"small"`` or ``"large"``).
+        input_shape: tuple, shape of one beat, ``(steps, channels)``.
+        num_classes: int, number of classes (5 AAMI classes N, S, V, F, Q).
+        rr_features: int, number of RR-interval features; when positive the
+            model has a second input named ``"rr"`` of shape
+            ``(rr_features,)``, batch-normalised, passed through a small Dense
+            layer and concatenated with the pooled features.
+        **overrides: any field of the preset, e.g. ``groups=4`` or
+            ``implementation="split"``.
+
+    Returns:
+        A Functional ``keras.Model`` named ``"ecgnet_<preset>"``, inputs
+        ``beat`` (and ``rr``), output ``(batch, num_classes)`` probabilities.
+
+    Example:
+
+    >>> model = build_ecgnet("small")
+    >>> print(model.output_shape)
+    (None, 5)
+    """
+    if preset not in PRESETS:
+        raise EcgnetError(
+            f"Unknown preset. Known presets: {sorted(PRESETS)}. Received: preset={preset!r}"
+        )
+    config = dict(PRESETS[preset])
+    unknown = sorted(set(overrides) - set(config))
+    if unknown:
+        raise EcgnetError(
+            f"Unknown preset fields {unknown}. Known fields: {sorted(config)}. "
+            f"Received: {', '.join(f'{k}={overrides[k]!r}' for k in unknown)}"
+        )
+    config.update(overrides)
+    _check_positive_int("num_classes", num_classes)
+    if isinstance(rr_features, bool) or not isinstance(rr_features, int) or rr_features < 0:
+        raise EcgnetError(
+            f"`rr_features` must be a non-negative integer. Received: rr_features={rr_features!r}"
+        )
+    if len(config["stage_filters"]) != len(config["stage_blocks"]):
+        raise EcgnetError(
+            "`stage_filters` and `stage_blocks` must have the same length. Received: "
+            f"stage_filters={config['stage_filters']}, stage_blocks={config['stage_blocks']}"
+        )
+    if config["implementation"] not in IMPLEMENTATIONS:
+        raise EcgnetError(
+            f"`implementation` must be one of {IMPLEMENTATIONS}. "
+            f"Received: implementation={config['implementation']!r}"
+        )
+    groups = config["groups"]
+    _check_positive_int("groups", groups)
+
+    beat = keras.Input(shape=tuple(input_shape), name="beat")
+    x = layers.Conv1D(
+        config["stem_filters"],
+        config["stem_kernel_size"],
+        strides=config["stem_strides"],
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        name="stem_conv",
+    )(beat)
+    x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
+    x = layers.ReLU(name="stem_relu")(x)
+    if config["stem_pool"]:
+        x = layers.MaxPooling1D(3, strides=2, padding="same", name="stem_pool")(x)
+    for stage, (filters, blocks) in enumerate(
+        zip(config["stage_filters"], config["stage_blocks"]), start=1
+    ):
+        width = int(round(filters * config["bottleneck_ratio"] / groups)) * groups
+        width = max(width, groups)
+        for block in range(1, blocks + 1):
+            x = ResNeXtBlock1D(
+                filters,
+                groups=groups,
+                bottleneck_width=width,
+                kernel_size=config["kernel_size"],
+                strides=2 if (block == 1 and stage > 1) else 1,
+                squeeze_excite=config["squeeze_excite"],
+                dropout_rate=config["block_dropout"],
+                implementation=config["implementation"],
+                name=f"stage{stage}_block{block}",
+            )(x)
+    x = layers.GlobalAveragePooling1D(name="pool")(x)
+    inputs = [beat]
+    if rr_features:
+        rr = keras.Input(shape=(rr_features,), name="rr")
+        inputs.append(rr)
+        r = layers.BatchNormalization(name="rr_bn")(rr)
+        r = layers.Dense(16, activation="relu", name="rr_dense")(r)
+        x = layers.Concatenate(name="concat")([x, r])
+    x = layers.Dropout(config["head_dropout"], name="head_dropout")(x)
+    x = layers.Dense(num_classes, name="logits")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="predictions")(x)
+    return keras.Model(
+        inputs if rr_features else beat, outputs, name=f"ecgnet_{preset}"
+    )
+
+
+def build_kachuee2018(input_shape=(187, 1), num_classes=5):
+    """Build the baseline CNN of Kachuee, Fazeli and Sarrafzadeh (2018), fig. 2.
+
+    ``conv0`` (32 filters, width 5) then five residual blocks ``block{i}``:
+    ``conv1 (32x5) -> ReLU -> conv2 (32x5) -> add (skip) -> ReLU -> MaxPool
+    (5, stride 2)``, then ``flatten -> fc1 (32, ReLU) -> fc2 (32, ReLU) ->
+    predictions (softmax)``. The figure reads "FC 32, ReLU, FC 32, Softmax";
+    we read the softmax as a third, ``num_classes``-wide Dense layer, which
+    gives 55,013 parameters for 187 x 1 inputs and 5 classes (the paper's
+    size is about 55k ... 53k depending on this reading). Convolutions use
+    ``"same"`` padding, pools ``"valid"``: 187 -> 92 -> 44 -> 20 -> 8 -> 2.
+
+    Args:
+        input_shape: tuple, shape of one beat, ``(steps, channels)``.
+        num_classes: int, number of classes.
+
+    Returns:
+        A Functional ``keras.Model`` named ``"kachuee2018"`` with input ``beat``.
+
+    Example:
+
+    >>> model = build_kachuee2018()
+    >>> print(model.count_params())
+    55013
+
+    Reference:
+        Kachuee, Fazeli and Sarrafzadeh 2018, "ECG Heartbeat Classification:
+        A Deep Transferable Representation", https://arxiv.org/abs/1805.00794.
+    """
+    _check_positive_int("num_classes", num_classes)
+    beat = keras.Input(shape=tuple(input_shape), name="beat")
+    x = layers.Conv1D(32, 5, padding="same", name="conv0")(beat)
+    for i in range(1, 6):
+        y = layers.Conv1D(32, 5, padding="same", activation="relu", name=f"block{i}_conv1")(x)
+        y = layers.Conv1D(32, 5, padding="same", name=f"block{i}_conv2")(y)
+        x = layers.Add(name=f"block{i}_add")([x, y])
+        x = layers.ReLU(name=f"block{i}_relu")(x)
+        x = layers.MaxPooling1D(5, strides=2, name=f"block{i}_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(32, activation="relu", name="fc1")(x)
+    x = layers.Dense(32, activation="relu", name="fc2")(x)
+    x = layers.Dense(num_classes, name="logits")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="predictions")(x)
+    return keras.Model(beat, outputs, name="kachuee2018")
