@@ -1,0 +1,156 @@
+"""Beat segmentation on real MIT-BIH excerpts (tests/fixtures), checked against a NumPy reference."""
+
+import numpy as np
+import pytest
+import wfdb
+from scipy.signal import resample_poly
+
+from ecgnet.data import (
+    AAMI_MAP,
+    CLASS_NAMES,
+    Beats,
+    aami_class,
+    beats_from_record,
+    build_mitbih_beats,
+    load_beats_npz,
+    rr_features,
+)
+from ecgnet.errors import DataFormatError
+
+
+def test_aami_map():
+    assert CLASS_NAMES == ("N", "S", "V", "F", "Q")
+    expected = {"N": "NLRej", "S": "AaJS", "V": "VE", "F": "F", "Q": "/fQ"}
+    for index, name in enumerate(CLASS_NAMES):
+        for symbol in expected[name]:
+            assert aami_class(symbol) == index, symbol
+    assert len(AAMI_MAP) == 15
+    for symbol in "+~|x!\"[]()pt^uBrn?":
+        assert aami_class(symbol) == -1, symbol
+
+
+def _reference(path, record_channel):
+    """Independent NumPy re-implementation of Kachuee et al. sec. III-A on one record."""
+    rec = wfdb.rdrecord(str(path))
+    ann = wfdb.rdann(str(path), "atr")
+    keep = [i for i, s in enumerate(ann.symbol) if s in AAMI_MAP]
+    peaks = ann.sample[keep]
+    labels = np.array([AAMI_MAP[ann.symbol[i]] for i in keep])
+    sig = resample_poly(rec.p_signal[:, record_channel], 25, 72)
+    r = np.round(peaks * 125 / 360).astype(int)
+    return sig, r, peaks, labels
+
+
+@pytest.mark.parametrize("name, channel, counts", [
+    ("208_excerpt", 0, [39, 0, 22, 8, 0]),
+    ("232_excerpt", 0, [10, 17, 0, 0, 0]),
+    ("114_excerpt", 1, [17, 0, 0, 0, 0]),
+    ("217_excerpt", 0, [0, 0, 0, 0, 23]),
+])
+def test_excerpt_beats_match_reference(fixtures_dir, name, channel, counts):
+    path = fixtures_dir / name
+    beats, source, times = beats_from_record(path)
+    sig, r, peaks, labels = _reference(path, channel)
+    assert source == "annotations"
+    # every annotated AAMI beat except the last one (no next R-R) becomes a beat
+    assert len(beats) == len(peaks) - 1
+    assert np.bincount(beats.y, minlength=5).tolist() == counts
+    np.testing.assert_array_equal(beats.y, labels[:-1])
+    np.testing.assert_array_equal(beats.r_peak, peaks[:-1])
+    np.testing.assert_allclose(times, peaks[:-1] / 360.0)
+    assert set(beats.record) == {name}
+    assert beats.x.shape == (len(beats), 187) and beats.x.dtype == np.float32
+    for i in range(len(beats)):
+        w = r[i] // 1250
+        window = sig[w * 1250:(w + 1) * 1250]
+        lo, hi = window.min(), window.max()
+        in_window = (r[:-1] // 1250) == w
+        period = np.median(np.diff(r)[in_window])
+        length = min(int(np.round(1.2 * period)), 187)
+        # the segment starts at the R peak, scaled with its window's min and max
+        expected = np.clip((sig[r[i]:r[i] + length] - lo) / (hi - lo), 0, 1)
+        np.testing.assert_allclose(beats.x[i, :len(expected)], expected, atol=1e-6)
+        assert np.all(beats.x[i, length:] == 0.0), "padding must be zero"
+        assert 0.0 <= beats.x[i].min() and beats.x[i].max() <= 1.0
+
+
+def test_rr_intervals_by_hand(fixtures_dir):
+    beats, _, _ = beats_from_record(fixtures_dir / "232_excerpt")
+    peaks = wfdb.rdann(str(fixtures_dir / "232_excerpt"), "atr").sample
+    peaks = np.array([p for p, s in zip(peaks, wfdb.rdann(str(fixtures_dir / "232_excerpt"), "atr").symbol) if s in AAMI_MAP])
+    d = np.diff(peaks) / 360.0
+    np.testing.assert_allclose(beats.rr[1:, 0], d[:-1], rtol=1e-6)  # previous R-R
+    np.testing.assert_allclose(beats.rr[:, 1], d, rtol=1e-6)  # next R-R
+    assert beats.rr[0, 0] == beats.rr[0, 1]  # first beat: previous R-R = next R-R
+    np.testing.assert_allclose(beats.rr[12, 2], d[2:12].mean(), rtol=1e-6)  # mean of the last 10
+
+
+def test_rr_features_per_record():
+    rr = np.array([[1.0, 1.0, 1.0], [0.5, 1.0, 0.75], [2.0, 2.0, 2.0], [0.6, 0.6, 0.6]])
+    feats = rr_features(rr, np.array(["a", "a", "b", "b"]))
+    assert feats.shape == (4, 6) and feats.dtype == np.float32
+    np.testing.assert_allclose(feats[:, :3], rr)
+    np.testing.assert_allclose(feats[:2, 3:], rr[:2] / 0.75)
+    np.testing.assert_allclose(feats[2:, 3:], rr[2:] / 1.3)
+    with pytest.raises(DataFormatError, match=r"rr has 4 rows but record has shape \(3,\)"):
+        rr_features(rr, np.array(["a", "a", "b"]))
+
+
+def test_mlii_is_chosen(fixtures_dir):
+    auto = beats_from_record(fixtures_dir / "114_excerpt").beats
+    mlii = beats_from_record(fixtures_dir / "114_excerpt", channel="MLII").beats
+    v5 = beats_from_record(fixtures_dir / "114_excerpt", channel=0).beats
+    np.testing.assert_array_equal(auto.x, mlii.x)
+    assert not np.allclose(auto.x, v5.x)
+    with pytest.raises(DataFormatError, match=r"no channel 'V1' \(has \['V5', 'MLII'\]\)"):
+        beats_from_record(fixtures_dir / "114_excerpt", channel="V1")
+
+
+def test_detector_when_no_annotations(fixtures_dir, tmp_path):
+    annotated = beats_from_record(fixtures_dir / "114_excerpt")
+    detected = beats_from_record(fixtures_dir / "114_excerpt", use_annotations=False)
+    assert detected.source == "detector"
+    assert set(detected.beats.y.tolist()) == {-1}
+    assert len(detected.beats) == len(annotated.beats)
+    # detected R peaks within 20 ms of the reference ones
+    assert np.abs(detected.times - annotated.times).max() < 0.02
+    # a record at another rate (250 Hz) without .atr: detector, resampled to 125 Hz
+    rec = wfdb.rdrecord(str(fixtures_dir / "114_excerpt"), channels=[1])
+    sig = resample_poly(rec.p_signal[:, 0], 25, 36)
+    wfdb.wrsamp("r250", fs=250, units=["mV"], sig_name=["MLII"], p_signal=sig[:, None], fmt=["16"], write_dir=str(tmp_path))
+    other = beats_from_record(tmp_path / "r250")
+    assert other.source == "detector" and abs(len(other.beats) - len(annotated.beats)) <= 1
+    assert other.beats.r_peak.max() < len(sig)
+
+
+def test_build_from_folder_and_npz(fixtures_dir, tmp_path):
+    beats = build_mitbih_beats(fixtures_dir, records=["208_excerpt", "217_excerpt"], progress=False, processes=1)
+    assert len(beats) == 69 + 23
+    assert np.bincount(beats.y, minlength=5).tolist() == [39, 0, 22, 8, 23]
+    assert beats.record[0] == "208_excerpt" and beats.record[-1] == "217_excerpt"
+    sub = beats.subset(beats.y == 3)
+    assert len(sub) == 8 and set(sub.record) == {"208_excerpt"}
+    path = beats.save_npz(tmp_path / "b.npz")
+    back = load_beats_npz(path)
+    for field in ("x", "y", "record", "r_peak", "rr"):
+        np.testing.assert_array_equal(getattr(back, field), getattr(beats, field))
+    assert back.y.dtype == np.int8 and back.r_peak.dtype == np.int64
+
+
+def test_bad_inputs(fixtures_dir, tmp_path):
+    with pytest.raises(DataFormatError, match=r"record '999' not found"):
+        build_mitbih_beats(fixtures_dir, records=["999"], progress=False)
+    with pytest.raises(DataFormatError, match=r"nowhere: no such folder"):
+        build_mitbih_beats(tmp_path / "nowhere", progress=False)
+    with pytest.raises(DataFormatError, match=r"no such WFDB record"):
+        beats_from_record(tmp_path / "nothing")
+    with pytest.raises(DataFormatError, match=r"missing.npz: no such file"):
+        load_beats_npz(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(DataFormatError, match=r"other.npz: not a Beats file, missing x, y, record, r_peak, rr"):
+        load_beats_npz(tmp_path / "other.npz")
+    (tmp_path / "junk.npz").write_text("not a zip")
+    with pytest.raises(DataFormatError, match=r"junk.npz: not a readable .npz file"):
+        load_beats_npz(tmp_path / "junk.npz")
+    with pytest.raises(DataFormatError, match=r"x has shape \(2, 10\), expected \(2, 187\)"):
+        Beats(np.zeros((2, 10)), [0, 1], ["a", "a"], [1, 2], np.zeros((2, 3)))
