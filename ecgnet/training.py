@@ -1,0 +1,465 @@
+"""Training: the loop learners can read from top to bottom.
+
+:func:`train` does, in order:
+
+1. seed everything (and make CPU runs bit-for-bit reproducible);
+2. pick the hardware: :func:`select_strategy` (one device, several GPUs, or a
+   Colab TPU) and mixed precision on GPUs;
+3. carve a stratified validation split out of the training beats (the test
+   split is never given to ``train``: selection and early stopping only see
+   validation beats);
+4. build the input pipelines, with augmentation and, for
+   ``imbalance="balanced"``, class-balanced sampling;
+5. build and compile the model inside the strategy scope, with a warmup +
+   cosine-decay learning rate;
+6. fit with callbacks: validation macro-F1, best checkpoint, early stopping,
+   ``BackupAndRestore`` (an interrupted run resumes from its last finished
+   epoch), ``CSVLogger`` (and TensorBoard on request);
+7. reload the best weights, measure them on the validation beats, and save
+   ``model.keras`` atomically.
+
+Class imbalance (about 83 % of the beats are N, under 1 % are F) is handled by
+one of four ``imbalance=`` options; ``benchmarks/bench_imbalance.py`` measures
+them against each other (see :func:`train` for the numbers).
+"""
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ecgnet.augmentation import EcgAugmentation
+from ecgnet.errors import EcgnetError
+from ecgnet.evaluation import CLASS_NAMES, evaluate_predictions, macro_f1
+from ecgnet.files import atomic_path
+
+IMBALANCE_OPTIONS = ("class_weight", "balanced", "focal", None)
+
+
+# --------------------------------------------------------------------------
+# Hardware
+# --------------------------------------------------------------------------
+
+
+def _colab_tpu_resolver():
+    """A connected ``TPUClusterResolver`` on a Colab/Cloud TPU, else ``None``."""
+    looks_like_tpu = (
+        os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or Path("/dev/accel0").exists()
+    )
+    if not looks_like_tpu:  # don't wait on the cloud metadata server elsewhere
+        return None
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return resolver
+    except (ValueError, RuntimeError, tf.errors.OpError):
+        return None
+
+
+def select_strategy():
+    """Pick a ``tf.distribute`` strategy for the hardware we run on.
+
+    - a Colab (or Cloud) TPU: ``TPUStrategy``;
+    - several GPUs: ``MirroredStrategy`` (one model copy per GPU, gradients summed);
+    - one GPU or only the CPU: the default strategy (no distribution).
+
+    Returns:
+        A ``tf.distribute.Strategy``; ``strategy.num_replicas_in_sync`` says how
+        many devices share each batch.
+
+    Example:
+        >>> strategy = select_strategy()
+        >>> strategy.num_replicas_in_sync
+        1
+    """
+    resolver = _colab_tpu_resolver()
+    if resolver is not None:
+        return tf.distribute.TPUStrategy(resolver)
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _runs_on_accelerator(strategy):
+    devices = getattr(strategy.extended, "worker_devices", ())
+    return bool(tf.config.list_logical_devices("GPU")) or any("TPU" in d.upper() for d in devices)
+
+
+def _precision_policy(strategy):
+    """``mixed_bfloat16`` on TPUs, ``mixed_float16`` on GPUs, ``float32`` on CPUs."""
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "mixed_bfloat16"
+    if tf.config.list_logical_devices("GPU"):
+        return "mixed_float16"
+    return "float32"
+
+
+# --------------------------------------------------------------------------
+# Class imbalance
+# --------------------------------------------------------------------------
+
+
+def class_weights(y, num_classes=5, power=0.5):
+    """Per-class loss weights from the class frequencies: ``(n / (k * count)) ** power``.
+
+    ``power=1`` is plain inverse frequency (every class weighs the same in total);
+    ``power=0.5`` (the default) damps it, so that a class 100x rarer gets 10x the
+    weight rather than 100x, which over-weights a few hundred F beats less.
+    Classes with no beats get weight 0.
+
+    Args:
+        y: int array (n,), class indices.
+        num_classes: int.
+        power: float, 1 for inverse frequency, 0 for no weighting.
+
+    Returns:
+        A dict ``{class index: float weight}`` for ``model.fit(class_weight=...)``.
+
+    Example:
+        >>> class_weights([0, 0, 0, 1], num_classes=2, power=1)
+        {0: 0.666..., 1: 2.0}
+    """
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=num_classes).astype(np.float64)
+    ratio = np.divide(len(y), num_classes * counts, out=np.zeros_like(counts), where=counts > 0)
+    weights = np.where(counts > 0, ratio**power, 0.0)
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def balanced_dataset(x, y, batch_size=128, seed=0, rr=None, augment=None):
+    """An endless ``tf.data.Dataset`` whose batches hold every class equally often.
+
+    Each class gets its own shuffled, repeated stream of beats;
+    ``tf.data.Dataset.sample_from_datasets`` draws from the streams with equal
+    probability. Rare beats are therefore seen many times per epoch (augmentation
+    helps make the copies differ). Pass ``steps_per_epoch`` to ``fit``.
+
+    Args:
+        x: float array (n, 187) or (n, 187, 1), beats.
+        y: int array (n,), class indices.
+        batch_size: int.
+        seed: int, seed of shuffling and sampling.
+        rr: optional float array (n, k) of R-R features (the dataset then yields
+            ``({"beat": x, "rr": rr}, y)``).
+        augment: optional callable on a batch of beats (b, 187, 1).
+
+    Returns:
+        A batched ``tf.data.Dataset`` of ``(beats, labels)``.
+    """
+    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1, 1)
+    y = np.asarray(y, dtype=np.int32)
+    streams = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        inputs = x[members] if rr is None else {"beat": x[members], "rr": np.asarray(rr, np.float32)[members]}
+        stream = tf.data.Dataset.from_tensor_slices((inputs, y[members]))
+        streams.append(stream.shuffle(len(members), seed=seed + int(label)).repeat())
+    dataset = tf.data.Dataset.sample_from_datasets(streams, seed=seed).batch(batch_size)
+    if augment is not None:
+        if rr is None:
+            dataset = dataset.map(lambda beats, labels: (augment(beats), labels))
+        else:
+            dataset = dataset.map(lambda inputs, labels: ({"beat": augment(inputs["beat"]), "rr": inputs["rr"]}, labels))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+# --------------------------------------------------------------------------
+# Callbacks
+# --------------------------------------------------------------------------
+
+
+class ValidationMacroF1(keras.callbacks.Callback):
+    """Add ``val_macro_f1`` to the epoch logs (the mean F1 over the classes).
+
+    Put it first in the callback list: the checkpoint and early stopping that
+    come after it read ``val_macro_f1`` from the same logs. It costs one
+    prediction pass over the validation beats per epoch.
+
+    Args:
+        dataset: ``tf.data.Dataset`` of validation batches (labels ignored).
+        labels: int array (n,), the validation labels in dataset order.
+        num_classes: int.
+    """
+
+    def __init__(self, dataset, labels, num_classes=5):
+        super().__init__()
+        self.dataset = dataset
+        self.labels = np.asarray(labels)
+        self.num_classes = num_classes
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = self.model.predict(self.dataset, verbose=0)
+        logs["val_macro_f1"] = macro_f1(self.labels, scores.argmax(axis=-1), self.num_classes)
+
+
+class _FirstEpoch(keras.callbacks.Callback):
+    """Remember the epoch ``fit`` starts from (later than 0 when resuming)."""
+
+    first_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.first_epoch is None:
+            self.first_epoch = epoch
+
+
+def _best_logged(csv_path, monitor):
+    """The best ``monitor`` value in a CSV log of an interrupted run (``None`` if none)."""
+    if not csv_path.exists():
+        return None
+    import pandas as pd
+
+    log = pd.read_csv(csv_path)
+    return float(log[monitor].max()) if monitor in log and len(log) else None
+
+
+# --------------------------------------------------------------------------
+# The training run
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        model: the trained ``keras.Model`` with the best validation weights.
+        history: dict of per-epoch lists read from the CSV log (``epoch``, ``loss``,
+            ``val_loss``, ``val_macro_f1``, ``learning_rate``...), the whole run
+            including epochs before an interruption.
+        validation: dict from :func:`ecgnet.evaluation.evaluate_predictions` on
+            the validation beats with the best weights.
+        paths: dict of the files written: ``model``, ``best_checkpoint``,
+            ``csv_log``, ``backup_dir`` (and ``tensorboard``).
+        initial_epoch: int, the epoch this call started from (0, or later when it
+            resumed an interrupted run).
+    """
+
+    model: keras.Model
+    history: dict
+    validation: dict
+    paths: dict
+    initial_epoch: int = 0
+
+
+def train(
+    build_model,
+    x,
+    y,
+    *,
+    rr=None,
+    validation_fraction=0.1,
+    epochs=30,
+    batch_size=128,
+    learning_rate=1e-3,
+    imbalance="class_weight",
+    augment=True,
+    out_dir="runs/ecgnet",
+    seed=0,
+    patience=8,
+    warmup_epochs=1,
+    strategy=None,
+    mixed_precision="auto",
+    deterministic="auto",
+    tensorboard=False,
+    verbose=1,
+    callbacks=(),
+):
+    """Train a heartbeat classifier, selecting the epoch by validation macro-F1.
+
+    The validation beats are a stratified, seeded ``validation_fraction`` of
+    ``(x, y)``; never pass the test split here. The best epoch is the one with
+    the highest validation macro-F1 (computed by :class:`ValidationMacroF1`);
+    early stopping watches the same number and restores the best weights.
+
+    Calling ``train`` again with the same ``out_dir`` after an interruption
+    (Ctrl-C, a Colab disconnect) resumes from the last finished epoch thanks to
+    ``keras.callbacks.BackupAndRestore``; the weights, optimizer state and
+    learning-rate schedule come back, the early-stopping patience counter
+    starts afresh, and the best checkpoint only gets overwritten by a better epoch.
+
+    Class imbalance, measured with ``benchmarks/bench_imbalance.py``:
+    ``imbalance="class_weight"`` (the default, square-root damped inverse frequency,
+    :func:`class_weights`), ``"balanced"`` (every class equally often in a batch,
+    :func:`balanced_dataset`), ``"focal"`` (categorical focal loss, gamma=2, Lin et
+    al. 2017) or ``None`` (plain cross-entropy). Validation macro-F1 with
+    ``python benchmarks/bench_imbalance.py --quick`` (see its docstring):
+    BENCHMARK_NUMBERS.
+
+    Args:
+        build_model: zero-argument callable returning an uncompiled Keras model
+            with a softmax output (called inside the strategy scope), e.g.
+            ``lambda: build_ecgnet("small")``.
+        x: float array (n, 187) or (n, 187, 1), training beats.
+        y: int array (n,), class indices.
+        rr: optional float array (n, k), R-R features for a model with an ``"rr"`` input.
+        validation_fraction: float in (0, 1), share of the beats held out for validation.
+        epochs: int, the most epochs to train.
+        batch_size: int, the global batch (split over the replicas).
+        learning_rate: float, the peak learning rate of Adam.
+        imbalance: one of ``"class_weight"``, ``"balanced"``, ``"focal"``, ``None``.
+        augment: ``True`` for :class:`~ecgnet.augmentation.EcgAugmentation` with its
+            defaults, ``False``/``None`` for none, or a callable on a batch of beats.
+        out_dir: str or Path; receives ``model.keras``, ``best.keras``,
+            ``training_log.csv``, ``backup/`` (and ``tensorboard/``).
+        seed: int, seeds the split, the shuffling, the augmentation and the weights.
+        patience: int, epochs without a better validation macro-F1 before stopping.
+        warmup_epochs: int, epochs of linear learning-rate warmup before the cosine decay.
+        strategy: a ``tf.distribute.Strategy``; ``None`` asks :func:`select_strategy`.
+        mixed_precision: ``"auto"`` (float16 on GPUs, bfloat16 on TPUs), ``True`` or ``False``.
+        deterministic: ``"auto"`` (on when there is no GPU), ``True`` or ``False``;
+            enables ``tf.config.experimental.enable_op_determinism()`` for the
+            rest of the process, so a seed gives identical runs.
+        tensorboard: bool, also write TensorBoard logs.
+        verbose: int, 1 shows Keras progress bars, 0 is silent.
+        callbacks: extra Keras callbacks, run after ours.
+
+    Returns:
+        A :class:`TrainingResult`.
+
+    Example:
+        >>> from ecgnet.models import build_ecgnet
+        >>> result = train(lambda: build_ecgnet("small"), x_train, y_train, epochs=2)
+        >>> result.validation["macro_f1"]
+        0.8...
+    """
+    if imbalance not in IMBALANCE_OPTIONS:
+        raise EcgnetError(f"imbalance must be one of {IMBALANCE_OPTIONS}. Received: imbalance={imbalance!r}")
+    if not 0 < validation_fraction < 1:
+        raise EcgnetError(f"validation_fraction must be in (0, 1). Received: validation_fraction={validation_fraction}")
+    x = np.asarray(x, dtype=np.float32)
+    x = x.reshape(len(x), -1, 1) if x.ndim == 2 else x
+    y = np.asarray(y, dtype=np.int64)
+    if y.shape != (len(x),):
+        raise EcgnetError(f"y must have shape ({len(x)},). Received: y.shape={y.shape}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "model": out_dir / "model.keras",
+        "best_checkpoint": out_dir / "best.keras",
+        "csv_log": out_dir / "training_log.csv",
+        "backup_dir": out_dir / "backup",
+    }
+    resuming = paths["backup_dir"].exists()
+    if not resuming and paths["csv_log"].exists():
+        paths["csv_log"].unlink()  # a finished earlier run: start a fresh log
+
+    # 1. Seeds and determinism.
+    keras.utils.set_random_seed(seed)
+    if deterministic == "auto":
+        deterministic = not tf.config.list_logical_devices("GPU")
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+    # 2. Hardware.
+    strategy = select_strategy() if strategy is None else strategy
+    if mixed_precision == "auto":
+        policy = _precision_policy(strategy)
+    else:
+        policy = "mixed_float16" if mixed_precision else "float32"
+
+    # 3. Validation split, carved from the training beats only.
+    from ecgnet.data.splits import stratified_indices
+
+    train_index, val_index = stratified_indices(y, test_fraction=validation_fraction, seed=seed)
+    if len(val_index) == 0:
+        raise EcgnetError(f"validation_fraction={validation_fraction} leaves no validation beats out of {len(y)}.")
+    rr = None if rr is None else np.asarray(rr, dtype=np.float32)
+    rr_train = None if rr is None else rr[train_index]
+    rr_val = None if rr is None else rr[val_index]
+    x_train, y_train, x_val, y_val = x[train_index], y[train_index], x[val_index], y[val_index]
+
+    # 4. Input pipelines. Labels become one-hot so cross-entropy and focal loss
+    # share them; the augmentation's random generator lives outside the strategy.
+    from ecgnet.data import make_dataset
+
+    if augment is True:
+        augment = EcgAugmentation(seed=seed)
+    augment = augment or None
+    steps_per_epoch = math.ceil(len(x_train) / batch_size)
+    if imbalance == "balanced":
+        train_dataset = balanced_dataset(x_train, y_train, batch_size, seed=seed, rr=rr_train, augment=augment)
+    else:
+        train_dataset = make_dataset(x_train, y_train, batch_size, shuffle=True, seed=seed, rr=rr_train, augment=augment)
+    val_dataset = make_dataset(x_val, y_val, batch_size, rr=rr_val)
+
+    # 5. Model, loss and learning-rate schedule, built inside the strategy scope.
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        with strategy.scope():
+            model = build_model()
+            num_classes = model.output_shape[-1]
+            one_hot = lambda inputs, labels: (inputs, tf.one_hot(labels, num_classes))  # noqa: E731
+            warmup_steps = min(warmup_epochs, epochs - 1) * steps_per_epoch
+            schedule = keras.optimizers.schedules.CosineDecay(
+                initial_learning_rate=learning_rate / 10 if warmup_steps else learning_rate,
+                decay_steps=max(1, epochs * steps_per_epoch - warmup_steps),
+                alpha=0.01,
+                warmup_target=learning_rate if warmup_steps else None,
+                warmup_steps=warmup_steps,
+            )
+            if imbalance == "focal":
+                loss = keras.losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0)
+            else:
+                loss = keras.losses.CategoricalCrossentropy()
+            model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["categorical_accuracy"])
+
+        # 6. Fit, with the callbacks in the order they read each other's logs.
+        best_so_far = _best_logged(paths["csv_log"], "val_macro_f1") if resuming else None
+        first_epoch = _FirstEpoch()
+        our_callbacks = [
+            first_epoch,
+            ValidationMacroF1(val_dataset, y_val, num_classes),
+            keras.callbacks.ModelCheckpoint(
+                paths["best_checkpoint"], monitor="val_macro_f1", mode="max", save_best_only=True,
+                initial_value_threshold=best_so_far,
+            ),
+            keras.callbacks.EarlyStopping(
+                monitor="val_macro_f1", mode="max", patience=patience, restore_best_weights=True
+            ),
+            keras.callbacks.CSVLogger(paths["csv_log"], append=True),
+            keras.callbacks.BackupAndRestore(paths["backup_dir"]),
+        ]
+        if tensorboard:
+            paths["tensorboard"] = out_dir / "tensorboard"
+            our_callbacks.append(keras.callbacks.TensorBoard(paths["tensorboard"]))
+        fit_kwargs = {"steps_per_epoch": steps_per_epoch} if imbalance == "balanced" else {}
+        if imbalance == "class_weight":
+            fit_kwargs["class_weight"] = class_weights(y_train, num_classes)
+        model.fit(
+            train_dataset.map(one_hot),
+            validation_data=val_dataset.map(one_hot),
+            epochs=epochs,
+            callbacks=our_callbacks + list(callbacks),
+            verbose=verbose,
+            shuffle=False,  # the dataset shuffles itself
+            **fit_kwargs,
+        )
+        initial_epoch = first_epoch.first_epoch or 0
+
+        # 7. Best weights back, measured on validation, saved atomically.
+        if paths["best_checkpoint"].exists():
+            with strategy.scope():
+                model.load_weights(paths["best_checkpoint"])
+        scores = model.predict(val_dataset, verbose=0)
+        class_names = CLASS_NAMES if num_classes == len(CLASS_NAMES) else [str(i) for i in range(num_classes)]
+        validation = evaluate_predictions(y_val, scores.argmax(axis=-1), class_names)
+        with atomic_path(paths["model"]) as tmp:
+            model.save(tmp)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+    return TrainingResult(model, _read_history(paths["csv_log"]), validation, paths, initial_epoch)
+
+
+def _read_history(csv_path):
+    """The CSV log as a dict of lists (the whole run, across interruptions)."""
+    import pandas as pd
+
+    if not Path(csv_path).exists():
+        return {}
+    return {column: values.tolist() for column, values in pd.read_csv(csv_path).items()}

@@ -1,0 +1,150 @@
+"""Tests for ecgnet.training with a tiny model on a few hundred synthetic beats."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ecgnet import training
+
+CLASS_COUNTS = (120, 40, 40, 20, 30)  # synthetic, imbalanced like MIT-BIH (but mildly)
+
+
+def synthetic_beats(counts=CLASS_COUNTS, seed=0):
+    """Synthetic beats: a sinusoid whose frequency depends on the class, plus noise, zero-padded."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(len(counts)), counts)
+    t = np.arange(150) / 125
+    x = np.zeros((len(y), 187), np.float32)
+    x[:, :150] = 0.5 + 0.4 * np.sin(2 * np.pi * (1 + y[:, None]) * t) + rng.normal(0, 0.05, (len(y), 150))
+    order = rng.permutation(len(y))
+    return x[order], y[order]
+
+
+def tiny_model():
+    inputs = keras.Input((187, 1), name="beat")
+    h = keras.layers.Conv1D(4, 7, strides=2, activation="relu")(inputs)
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    outputs = keras.layers.Dense(5, activation="softmax", dtype="float32")(h)
+    return keras.Model(inputs, outputs)
+
+
+class StopAfterEpoch(keras.callbacks.Callback):
+    """Simulate an interruption: raise at the end of epoch ``epoch`` (0-based)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt(f"simulated interruption after epoch {epoch}")
+
+
+def quick_train(out_dir, **kwargs):
+    x, y = synthetic_beats()
+    options = dict(epochs=2, batch_size=32, verbose=0, out_dir=out_dir, validation_fraction=0.2)
+    options.update(kwargs)
+    return training.train(tiny_model, x, y, **options)
+
+
+def test_class_weights_by_hand():
+    weights = training.class_weights([0, 0, 0, 1], num_classes=3, power=1)
+    assert weights == pytest.approx({0: 4 / 9, 1: 4 / 3, 2: 0.0})
+    damped = training.class_weights([0, 0, 0, 1], num_classes=3)
+    assert damped[1] == pytest.approx((4 / 3) ** 0.5)
+
+
+def test_balanced_dataset_draws_classes_equally():
+    x, y = synthetic_beats()
+    dataset = training.balanced_dataset(x, y, batch_size=100, seed=0)
+    labels = np.concatenate([labels.numpy() for _, labels in dataset.take(10)])
+    fractions = np.bincount(labels, minlength=5) / len(labels)
+    np.testing.assert_allclose(fractions, 0.2, atol=0.04)
+
+
+def test_select_strategy_on_cpu_is_the_default_strategy():
+    strategy = training.select_strategy()
+    assert strategy.num_replicas_in_sync == 1
+    assert not isinstance(strategy, tf.distribute.MirroredStrategy)
+
+
+def test_train_writes_model_logs_and_validation_report(tmp_path):
+    result = quick_train(tmp_path / "run")
+    assert result.history["epoch"] == [0, 1]
+    assert {"loss", "val_loss", "val_macro_f1", "categorical_accuracy"} <= set(result.history)
+    assert result.validation["num_beats"] == 50  # stratified 20 % of 250
+    assert [c["support"] for c in result.validation["per_class"].values()] == [24, 8, 8, 4, 6]
+    for name in ("model", "best_checkpoint", "csv_log"):
+        assert result.paths[name].exists(), name
+    assert not result.paths["backup_dir"].exists()  # deleted after a finished run
+    reloaded = keras.models.load_model(result.paths["model"])
+    x, _ = synthetic_beats()
+    np.testing.assert_allclose(reloaded.predict(x[:8], verbose=0), result.model.predict(x[:8], verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("imbalance", ["balanced", "focal", None])
+def test_each_imbalance_option_trains(tmp_path, imbalance):
+    result = quick_train(tmp_path / "run", imbalance=imbalance, epochs=1, augment=False)
+    assert np.isfinite(result.history["loss"][0])
+
+
+def test_interrupted_run_resumes_at_the_next_epoch(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        quick_train(tmp_path / "run", epochs=4, callbacks=[StopAfterEpoch(1)])
+    assert (tmp_path / "run" / "backup").exists()
+    result = quick_train(tmp_path / "run", epochs=4)
+    assert result.initial_epoch == 2
+    assert result.history["epoch"] == [0, 1, 2, 3]  # epochs 0-1 before, 2-3 after the interruption
+    assert result.paths["model"].exists()
+
+
+def test_same_seed_gives_identical_runs(tmp_path):
+    first = quick_train(tmp_path / "a", seed=3)
+    second = quick_train(tmp_path / "b", seed=3)
+    assert first.history["loss"] == second.history["loss"]
+    for a, b in zip(first.model.get_weights(), second.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_imbalance_option_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="imbalance='oversample'"):
+        quick_train(tmp_path, imbalance="oversample")
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    sys.path.insert(0, sys.argv[2])
+    from test_training import quick_train
+    from ecgnet import training
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    assert strategy.num_replicas_in_sync == 2
+    result = quick_train(sys.argv[1], epochs=1, strategy=strategy)
+    assert result.history["epoch"] == [0]
+    print("replicas", strategy.num_replicas_in_sync, "macro_f1", result.validation["macro_f1"])
+    """
+)
+
+
+def test_mirrored_strategy_with_two_cpu_replicas_trains_one_epoch(tmp_path):
+    # Logical devices must be configured before TensorFlow initialises: a fresh process.
+    script = tmp_path / "mirrored.py"
+    script.write_text(MIRRORED_SCRIPT)
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(repo), TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "run"), str(Path(__file__).parent)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "replicas 2" in done.stdout
