@@ -1,0 +1,95 @@
+"""PhysioNet downloads, for real over HTTP, from a local server on 127.0.0.1 (no internet)."""
+
+import hashlib
+import http.server
+import shutil
+import threading
+from functools import partial
+
+import pytest
+
+from ecgnet.data import DownloadError, beats_from_record, download_physionet
+
+RECORDS = ("208_excerpt", "114_excerpt")
+
+
+@pytest.fixture
+def mirror(fixtures_dir, tmp_path, monkeypatch):
+    """A local PhysioNet-like mitdb folder served over HTTP; ``corrupt`` maps name -> bad serves left."""
+    for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)  # talk to 127.0.0.1 directly
+    root = tmp_path / "mirror"
+    root.mkdir()
+    lines = []
+    for record in RECORDS:
+        for ext in (".hea", ".dat", ".atr"):
+            shutil.copyfile(fixtures_dir / f"{record}{ext}", root / f"{record}{ext}")
+            digest = hashlib.sha256((root / f"{record}{ext}").read_bytes()).hexdigest()
+            lines.append(f"{digest} {record}{ext}")
+    (root / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
+    (root / "RECORDS").write_text("\n".join(RECORDS) + "\n")
+    state = {"corrupt": {}, "served": []}
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            name = self.path.rsplit("/", 1)[-1]
+            state["served"].append(name)
+            if state["corrupt"].get(name, 0) > 0:
+                state["corrupt"][name] -= 1
+                body = (root / name).read_bytes()[:-100]  # a truncated (partial) file
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", state, root
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_all_records(mirror, tmp_path):
+    url, state, root = mirror
+    files = download_physionet(tmp_path / "out", base_url=url, progress=False)
+    assert sorted(f.name for f in files) == sorted(f"{r}{e}" for r in RECORDS for e in (".hea", ".dat", ".atr"))
+    for f in files:
+        assert f.read_bytes() == (root / f.name).read_bytes()
+    assert (tmp_path / "out" / "RECORDS").read_text().split() == list(RECORDS)
+    assert beats_from_record(tmp_path / "out" / "208_excerpt").source == "annotations"
+    # a second run keeps the verified files and fetches only the checksums
+    state["served"].clear()
+    download_physionet(tmp_path / "out", base_url=url, records=["114_excerpt"], progress=False)
+    assert state["served"] == ["SHA256SUMS.txt"]
+
+
+def test_corrupt_once_is_fetched_again(mirror, tmp_path):
+    url, state, root = mirror
+    state["corrupt"]["208_excerpt.dat"] = 1
+    download_physionet(tmp_path / "out", base_url=url, records=["208_excerpt"], progress=False)
+    assert state["served"].count("208_excerpt.dat") == 2
+    assert (tmp_path / "out" / "208_excerpt.dat").read_bytes() == (root / "208_excerpt.dat").read_bytes()
+
+
+def test_corrupt_twice_is_an_error_and_not_saved(mirror, tmp_path):
+    url, state, _ = mirror
+    state["corrupt"]["114_excerpt.atr"] = 2
+    with pytest.raises(DownloadError, match=r"114_excerpt.atr: SHA-256 [0-9a-f]{64} does not match .* after 2 tries"):
+        download_physionet(tmp_path / "out", base_url=url, records=["114_excerpt"], progress=False)
+    assert not (tmp_path / "out" / "114_excerpt.atr").exists()
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(".tmp.atr")]
+
+
+def test_missing_file_and_unknown_record(mirror, tmp_path):
+    url, _, root = mirror
+    with pytest.raises(DownloadError, match=r"SHA256SUMS.txt has no checksum for 999.hea"):
+        download_physionet(tmp_path / "out", base_url=url, records=["999"], progress=False)
+    (root / "114_excerpt.hea").unlink()
+    with pytest.raises(DownloadError, match=r"could not download http://127.0.0.1:\d+/114_excerpt.hea: HTTP Error 404"):
+        download_physionet(tmp_path / "out", base_url=url, records=["114_excerpt"], progress=False)
