@@ -5,10 +5,10 @@ The package is small and flat; each module holds one thing:
 - ``ecgnet.data``        class names, CSV/record loaders, beat builder, splits, tf.data
 - ``ecgnet.layers``      ``GroupedConv1D``, ``ResNeXtBlock1D``, ``ResidualBlock1D``
 - ``ecgnet.models``      ``build_ecgnet`` (presets) and ``build_kachuee2018``
-- ``ecgnet.augmentation``ECG augmentations for the training pipeline
+- ``ecgnet.augmentation``  ECG augmentations for the training pipeline
 - ``ecgnet.training``    ``train(...)``: the training loop learners can read
 - ``ecgnet.evaluation``  confusion matrices, AAMI Se/+P, reports
-- ``ecgnet.pretrained``  the models shipped with the repository
+- ``ecgnet.pretrained_models`` the models shipped with the repository (``ecgnet.pretrained(name)``)
 
 TensorFlow is imported lazily, so ``python -m ecgnet info FILE`` stays fast.
 """
@@ -20,7 +20,7 @@ _LAZY = {
     "load_mitbih_csv": "ecgnet.data",
     "build_ecgnet": "ecgnet.models",
     "build_kachuee2018": "ecgnet.models",
-    "pretrained": "ecgnet.pretrained",
+    "pretrained": "ecgnet.pretrained_models",
 }
 
 

@@ -1,5 +1,307 @@
-"""Commands on models: ``train``, ``evaluate``, ``predict``, ``demo``."""
+"""Commands on models: ``train``, ``evaluate``, ``predict``, ``demo``.
+
+Each handler is a thin layer over the library: load data with ``ecgnet.data``,
+build with ``ecgnet.models``, fit with ``ecgnet.training.train``, measure with
+``ecgnet.evaluation``. The functions here only parse, check and print.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from ecgnet.errors import DataFormatError, EcgnetError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DIR = REPO_ROOT / "data" / "sample"
+SPLITS = ("kaggle", "inter-patient")
 
 
 def add_parsers(subparsers):
-    pass
+    train = subparsers.add_parser(
+        "train",
+        help="train a model on prepared data",
+        description="Train a model; validation is carved from the training data, the test part is never seen.",
+    )
+    train.add_argument("--data", type=Path, required=True, help="folder from `prepare` (train.npz) or with mitbih_train.csv")
+    train.add_argument("--split", choices=SPLITS, required=True, help="the split the folder holds (recorded in the model card)")
+    train.add_argument("--preset", default="small", help="model preset: a build_ecgnet preset or 'kachuee2018' (default: small)")
+    train.add_argument("--epochs", type=_positive_int, default=30)
+    train.add_argument("--batch-size", type=_positive_int, default=128)
+    train.add_argument(
+        "--rr",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="feed the per-beat R-R features as a second input (default: on for inter-patient, off for kaggle)",
+    )
+    train.add_argument("--imbalance", default=None, help="class_weight, balanced, focal or none (default: the library's)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
+    train.set_defaults(handler=run_train)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a model on a test set; write report.json, report.md and confusion-matrix PNGs",
+    )
+    evaluate.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
+    evaluate.add_argument("--data", type=Path, required=True, help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
+    evaluate.add_argument("--out", type=Path, default=None, help="report folder (default: beside the model, or runs/evaluate-NAME)")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    predict = subparsers.add_parser("predict", help="label beats from a CSV of beats or a raw WFDB record")
+    predict.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv", type=Path, help="beats in the Kaggle CSV format")
+    source.add_argument("--record", type=Path, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
+    predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file")
+    predict.set_defaults(handler=run_predict)
+
+    demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample in data/sample and evaluate it")
+    demo.add_argument("--data", type=Path, default=SAMPLE_DIR, help=f"folder with mitbih_train.csv(.gz) and mitbih_test.csv(.gz) (default: {SAMPLE_DIR})")
+    demo.add_argument("--epochs", type=_positive_int, default=25)
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"))
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler=run_demo)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
+    return value
+
+
+# -- data ------------------------------------------------------------------------------------------------
+
+
+def load_part(data, part):
+    """Load the ``part`` ("train" or "test") of a data folder, or one data file.
+
+    Returns a dict with ``x`` (n, 187, 1), ``y`` (n,), ``rr`` ((n, 6) or None for
+    CSV files, which carry no R-R intervals) and ``source`` (the file read).
+    """
+    from ecgnet import data as ecg_data
+
+    data = Path(data)
+    if data.is_dir():
+        candidates = [f"{part}.npz", f"{part}.csv", f"{part}.csv.gz", f"mitbih_{part}.csv", f"mitbih_{part}.csv.gz"]
+        found = [data / name for name in candidates if (data / name).exists()]
+        if not found:
+            raise DataFormatError(f"{data}: no {part} data here (looked for {', '.join(candidates)})")
+        path = found[0]
+    elif data.exists():
+        path = data
+    else:
+        raise DataFormatError(f"{data}: no such file or folder")
+    if path.suffix == ".npz":
+        beats = ecg_data.load_beats_npz(path)
+        x = beats.x[..., None] if beats.x.ndim == 2 else beats.x
+        return {"x": x, "y": beats.y.astype("int64"), "rr": ecg_data.rr_features(beats.rr, beats.record), "source": path}
+    x, y = ecg_data.load_mitbih_csv(path)
+    return {"x": x, "y": y, "rr": None, "source": path}
+
+
+def model_inputs(model, part):
+    """The input(s) for ``model`` from a loaded part, checking shapes first."""
+    names = [tensor.name.split(":")[0] for tensor in model.inputs]
+    expected_beat = tuple(model.inputs[0].shape[1:])
+    if tuple(part["x"].shape[1:]) != expected_beat:
+        raise DataFormatError(
+            f"{part['source']}: beats of shape {tuple(part['x'].shape[1:])}, "
+            f"but the model expects {expected_beat}"
+        )
+    if len(model.inputs) == 1:
+        return part["x"]
+    if part["rr"] is None:
+        raise DataFormatError(
+            f"{part['source']}: the model takes R-R features (inputs {names}), which Kaggle CSV files do not carry; "
+            "pass the folder written by `python -m ecgnet prepare` (train.npz / test.npz)"
+        )
+    return {"beat": part["x"], "rr": part["rr"]}
+
+
+# -- handlers --------------------------------------------------------------------------------------------
+
+
+def run_train(args):
+    from ecgnet.training import train
+
+    train_part = load_part(args.data, "train")
+    use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
+    if use_rr and train_part["rr"] is None:
+        raise DataFormatError(
+            f"{train_part['source']}: --rr needs R-R features, which CSV files lack; use the folder written by `prepare`"
+        )
+    rr = train_part["rr"] if use_rr else None
+    rr_width = 0 if rr is None else rr.shape[1]
+    build_named_model(args.preset, rr_features=rr_width)  # fail fast on an unknown preset
+    options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
+    result = train(
+        lambda: build_named_model(args.preset, rr_features=rr_width),
+        train_part["x"],
+        train_part["y"],
+        rr=rr,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        out_dir=args.out,
+        **options,
+    )
+    card = {
+        "preset": args.preset,
+        "split": args.split,
+        "rr_features": rr_width,
+        "train_data": str(train_part["source"]),
+        "train_beats": int(len(train_part["y"])),
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "validation": _jsonable(result.validation_metrics),
+    }
+    from ecgnet.files import write_text_atomic
+
+    write_text_atomic(Path(args.out) / "training.json", json.dumps(card, indent=2))
+    print(f"model written to {Path(args.out) / 'model.keras'}")
+    return 0
+
+
+def run_evaluate(args):
+    from ecgnet.evaluation import evaluate_predictions, plot_confusion_matrices, write_report
+    from ecgnet.pretrained_models import load_model
+
+    model = load_model(args.model)
+    test_part = load_part(args.data, "test")
+    inputs = model_inputs(model, test_part)
+    y_pred = model.predict(inputs, batch_size=512, verbose=0).argmax(axis=1)
+    report = evaluate_predictions(test_part["y"], y_pred)
+    report["model"] = str(args.model)
+    report["data"] = str(test_part["source"])
+    out = args.out or _default_report_dir(args.model)
+    write_report(report, out)
+    plot_confusion_matrices(report_confusion(report), path=Path(out) / "confusion_matrix.png")
+    print(Path(out, "report.md").read_text(encoding="utf-8"))
+    print(f"report and confusion matrices written to {out}")
+    return 0
+
+
+def run_predict(args):
+    import numpy as np
+
+    from ecgnet.data import CLASS_NAMES
+    from ecgnet.pretrained_models import load_model
+
+    model = load_model(args.model)
+    if args.csv is not None:
+        part = load_part(args.csv, "test")
+        rows = {"beat": np.arange(len(part["y"]))}
+        truth = part["y"]
+        print(f"{len(truth)} beats read from {args.csv}")
+    else:
+        from ecgnet import data as ecg_data
+
+        found = ecg_data.beats_from_record(args.record)
+        beats = found.beats
+        print(
+            f"{len(beats)} beats in {args.record}: R peaks from "
+            + ("the record's reference annotations (.atr)" if found.source == "annotations" else "the XQRS R-peak detector (no annotations found)")
+        )
+        part = {
+            "x": beats.x[..., None],
+            "y": beats.y,
+            "rr": ecg_data.rr_features(beats.rr, beats.record),
+            "source": args.record,
+        }
+        rows = {"time_s": np.round(found.times, 3)}
+        truth = beats.y
+    probabilities = model.predict(model_inputs(model, part), batch_size=512, verbose=0)
+    predicted = probabilities.argmax(axis=1)
+    rows["predicted"] = [CLASS_NAMES[i] for i in predicted]
+    rows["confidence"] = np.round(probabilities.max(axis=1), 4)
+    if truth is not None and (truth >= 0).any():
+        rows["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
+        known = truth >= 0
+        print(f"agreement with the annotations: {np.mean(predicted[known] == truth[known]):.2%} of {known.sum()} labelled beats")
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    counts = table["predicted"].value_counts().reindex(CLASS_NAMES, fill_value=0)
+    print("predicted classes: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    if args.out is not None:
+        from ecgnet.files import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            table.to_csv(tmp, index=False)
+        print(f"per-beat predictions written to {args.out}")
+    else:
+        print(table.to_string(index=False, max_rows=40))
+    return 0
+
+
+def run_demo(args):
+    """Train the small preset on the committed sample and evaluate it on the sample's test part."""
+    from ecgnet.evaluation import evaluate_predictions, plot_confusion_matrices, write_report
+    from ecgnet.models import build_ecgnet
+    from ecgnet.training import train
+
+    started = time.perf_counter()
+    train_part = load_part(args.data, "train")
+    test_part = load_part(args.data, "test")
+    print(
+        f"demo: {len(train_part['y'])} training and {len(test_part['y'])} test beats from {args.data} "
+        "(a small real sample of MIT-BIH; see data/README.md)"
+    )
+    result = train(
+        lambda: build_ecgnet("small"),
+        train_part["x"],
+        train_part["y"],
+        epochs=args.epochs,
+        seed=args.seed,
+        out_dir=args.out,
+        verbose=2,
+    )
+    y_pred = result.model.predict(test_part["x"], batch_size=512, verbose=0).argmax(axis=1)
+    report = evaluate_predictions(test_part["y"], y_pred)
+    write_report(report, args.out)
+    plot_confusion_matrices(report_confusion(report), path=Path(args.out) / "confusion_matrix.png")
+    print(report_text(report))
+    print(
+        f"demo finished in {time.perf_counter() - started:.0f} s; report and confusion matrix in {args.out}/ "
+        "(the sample is small: these figures are a smoke test, not the model's accuracy; see the README)"
+    )
+    return 0
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+
+def build_named_model(preset, rr_features=0):
+    """``build_ecgnet(preset)``, or the Kachuee et al. 2018 baseline for ``preset="kachuee2018"``."""
+    from ecgnet.models import build_ecgnet, build_kachuee2018
+
+    if preset == "kachuee2018":
+        if rr_features:
+            raise EcgnetError("--preset kachuee2018 takes beats only (the paper's layout); train it with --no-rr")
+        return build_kachuee2018()
+    return build_ecgnet(preset, rr_features=rr_features)
+
+
+def report_confusion(report):
+    import numpy as np
+
+    return np.asarray(report["confusion_matrix"])
+
+
+def report_text(report):
+    return report.get("classification_report", "") + f"\naccuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}"
+
+
+def _default_report_dir(model):
+    path = Path(model)
+    return path.parent / "evaluation" if path.exists() else Path("runs") / f"evaluate-{path.name}"
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=float))
+

@@ -1,0 +1,92 @@
+"""The models shipped with the repository, and loading any model file safely.
+
+Two models live in ``ecgnet/weights/``, each a ``.keras`` file with a JSON model
+card beside it (data, split, training command, test metrics; the README shows
+the same cards):
+
+- ``ecgnet-mitbih``: trained on the "kaggle" split (random 80/20 beats), beat only.
+- ``ecgnet-mitbih-interpatient``: trained on DS1 of the inter-patient split, beat
+  plus R-R features.
+
+Example:
+    >>> import ecgnet
+    >>> model = ecgnet.pretrained("ecgnet-mitbih")
+    >>> model.input_shape
+    (None, 187, 1)
+"""
+
+import json
+import zipfile
+from pathlib import Path
+
+from ecgnet.errors import ModelFileError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def available():
+    """Names of the shipped pretrained models (sorted)."""
+    return sorted(path.stem for path in WEIGHTS_DIR.glob("*.keras"))
+
+
+def model_card(name):
+    """The model card (a dict) of a shipped model: data, split, command, metrics."""
+    path = WEIGHTS_DIR / f"{name}.json"
+    if not path.exists():
+        raise ModelFileError(_unknown_name_message(name))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def pretrained(name):
+    """Load a shipped pretrained model by name.
+
+    Args:
+        name: str, one of :func:`available` (``"ecgnet-mitbih"``,
+            ``"ecgnet-mitbih-interpatient"``).
+
+    Returns:
+        A compiled-free ``keras.Model`` ready for ``predict``.
+    """
+    path = WEIGHTS_DIR / f"{name}.keras"
+    if not path.exists():
+        raise ModelFileError(_unknown_name_message(name))
+    return load_model(path)
+
+
+def load_model(path_or_name):
+    """Load a ``.keras`` model file (safe mode) or a shipped model by name.
+
+    Every failure becomes a :class:`~ecgnet.errors.ModelFileError` that names the
+    file and what is wrong with it, instead of a deep Keras traceback.
+
+    Args:
+        path_or_name: str or Path, a ``.keras`` file or a name from :func:`available`.
+
+    Returns:
+        The ``keras.Model``.
+    """
+    path = Path(path_or_name)
+    if not path.exists() and str(path_or_name) in available():
+        path = WEIGHTS_DIR / f"{path_or_name}.keras"
+    if not path.exists():
+        raise ModelFileError(
+            f"{path}: no such model file (and not a pretrained model name; "
+            f"pretrained models: {', '.join(available()) or 'none'})"
+        )
+    if path.is_dir() or path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path}: not a Keras model file (expected a .keras zip archive as written by model.save)"
+        )
+    import keras
+
+    import ecgnet.layers  # noqa: F401  registers the ecgnet layers for deserialisation
+
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types; the user needs one clear line
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"{path}: could not load the model: {first_line}") from error
+
+
+def _unknown_name_message(name):
+    return f"unknown pretrained model {name!r}; available: {', '.join(available()) or 'none'}"
