@@ -32,6 +32,7 @@ mean of the last up to 10 R-R intervals) for models that use rhythm.
 
 import dataclasses
 import os
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -405,11 +406,13 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2):
 
     bar = dict(total=len(paths), desc="records", unit="rec", disable=not progress)
     processes = max(1, min(int(processes), len(paths), os.cpu_count() or 1))
-    if processes == 1:
+    if processes == 1 or len(paths) < 8:  # a pool costs more than it saves on a few records
         parts = [_mitbih_record(p) for p in tqdm(paths, **bar)]
     else:
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
+        # fork is fast; but never fork a process that has started TensorFlow's threads
+        method = "spawn" if "tensorflow" in sys.modules else "fork"
+        with multiprocessing.get_context(method).Pool(processes) as pool:
             parts = list(tqdm(pool.imap(_mitbih_record, paths), **bar))
     return concat_beats(parts)
