@@ -94,10 +94,16 @@ class Beats:
         """Return the beats at ``index`` (an integer array, slice or boolean mask)."""
         return Beats(self.x[index], self.y[index], self.record[index], self.r_peak[index], self.rr[index])
 
-    def save_npz(self, path):
-        """Save to an ``.npz`` file atomically; read it back with :func:`load_beats_npz`."""
+    def save_npz(self, path, compressed=False):
+        """Save to an ``.npz`` file atomically; read it back with :func:`load_beats_npz`.
+
+        Args:
+            path: str or Path of the file.
+            compressed: bool, zip-deflate the arrays (smaller, slower).
+        """
+        save = np.savez_compressed if compressed else np.savez
         with atomic_path(path, suffix=".npz") as tmp:
-            np.savez(tmp, x=self.x, y=self.y, record=self.record, r_peak=self.r_peak, rr=self.rr)
+            save(tmp, x=self.x, y=self.y, record=self.record, r_peak=self.r_peak, rr=self.rr)
         return Path(path)
 
 
