@@ -1,0 +1,63 @@
+"""Benchmark the data layer on the real MIT-BIH records and print its figures.
+
+    python benchmarks/bench_data.py [--raw ../shared/data/mitdb]
+
+1. rebuild all beats from the raw records (``build_mitbih_beats``, 2 processes);
+2. per-class counts against the Kaggle files (Kachuee et al. 2018);
+3. write the ``"kaggle"`` training split (87,556 real beats x 188, ``%.18e``,
+   the size of ``mitbih_train.csv``) to a temporary folder and time
+   ``load_mitbih_csv`` without cache and then a second, cached load.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ecgnet.data import CLASS_NAMES, build_mitbih_beats, load_mitbih_csv, split_beats, write_beats_csv  # noqa: E402
+
+KAGGLE = {"N": 90589, "S": 2779, "V": 7236, "F": 803, "Q": 8039}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="ecgnet data benchmark")
+    parser.add_argument("--raw", default=os.environ.get("ECGNET_MITDB_DIR", str(REPO.parent / "shared" / "data" / "mitdb")))
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    beats = build_mitbih_beats(args.raw, progress=False, processes=args.processes)
+    rebuild = time.perf_counter() - start
+    print(f"rebuild: {len(beats)} beats from {len(set(beats.record))} records in {rebuild:.2f} s "
+          f"({args.processes} processes; target <= 15 s)")
+    counts = np.bincount(beats.y, minlength=5)
+    total = sum(KAGGLE.values())
+    print(f"  total {len(beats):7d} vs Kaggle {total:7d}  ({100 * (len(beats) - total) / total:+.2f}%)")
+    for name, count in zip(CLASS_NAMES, counts):
+        print(f"  {name}     {count:7d} vs Kaggle {KAGGLE[name]:7d}  ({100 * (count - KAGGLE[name]) / KAGGLE[name]:+.2f}%)")
+
+    train, _ = split_beats(beats, "kaggle", seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["ECGNET_CACHE_DIR"] = str(Path(tmp) / "cache")
+        path = write_beats_csv(Path(tmp) / "mitbih_train.csv", train.x, train.y)
+        size = path.stat().st_size / 1e6
+        start = time.perf_counter()
+        x, y = load_mitbih_csv(path)  # parses and fills the cache
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        x2, _ = load_mitbih_csv(path)
+        cached = time.perf_counter() - start
+        assert np.array_equal(x, x2) and np.array_equal(y, train.y)
+        print(f"load_mitbih_csv: {x.shape[0]} x 188 ({size:.0f} MB) in {first:.2f} s (target <= 3 s); "
+              f"cached second load {cached:.3f} s (target <= 0.3 s)")
+
+
+if __name__ == "__main__":
+    main()
