@@ -85,11 +85,6 @@ def select_strategy():
     return tf.distribute.get_strategy()
 
 
-def _runs_on_accelerator(strategy):
-    devices = getattr(strategy.extended, "worker_devices", ())
-    return bool(tf.config.list_logical_devices("GPU")) or any("TPU" in d.upper() for d in devices)
-
-
 def _precision_policy(strategy):
     """``mixed_bfloat16`` on TPUs, ``mixed_float16`` on GPUs, ``float32`` on CPUs."""
     if isinstance(strategy, tf.distribute.TPUStrategy):
@@ -194,6 +189,13 @@ class ValidationMacroF1(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         scores = self.model.predict(self.dataset, verbose=0)
         logs["val_macro_f1"] = macro_f1(self.labels, scores.argmax(axis=-1), self.num_classes)
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Add the optimizer's current ``learning_rate`` to the epoch logs (and so to the CSV log)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
 class _FirstEpoch(keras.callbacks.Callback):
@@ -358,8 +360,10 @@ def train(
     strategy = select_strategy() if strategy is None else strategy
     if mixed_precision == "auto":
         policy = _precision_policy(strategy)
+    elif mixed_precision:
+        policy = "mixed_bfloat16" if isinstance(strategy, tf.distribute.TPUStrategy) else "mixed_float16"
     else:
-        policy = "mixed_float16" if mixed_precision else "float32"
+        policy = "float32"
 
     # 3. Validation split, carved from the training beats only.
     from ecgnet.data.splits import stratified_indices
@@ -414,6 +418,7 @@ def train(
         our_callbacks = [
             first_epoch,
             ValidationMacroF1(val_dataset, y_val, num_classes),
+            LearningRateLogger(),
             keras.callbacks.ModelCheckpoint(
                 paths["best_checkpoint"], monitor="val_macro_f1", mode="max", save_best_only=True,
                 initial_value_threshold=best_so_far,

@@ -78,7 +78,10 @@ def test_select_strategy_on_cpu_is_the_default_strategy():
 def test_train_writes_model_logs_and_validation_report(tmp_path):
     result = quick_train(tmp_path / "run")
     assert result.history["epoch"] == [0, 1]
-    assert {"loss", "val_loss", "val_macro_f1", "categorical_accuracy"} <= set(result.history)
+    assert {"loss", "val_loss", "val_macro_f1", "categorical_accuracy", "learning_rate"} <= set(result.history)
+    # warmup (epoch 0 ends at the peak 1e-3) then cosine decay
+    assert result.history["learning_rate"][0] == pytest.approx(1e-3, rel=0.05)
+    assert result.history["learning_rate"][1] < result.history["learning_rate"][0]
     assert result.validation["num_beats"] == 50  # stratified 20 % of 250
     assert [c["support"] for c in result.validation["per_class"].values()] == [24, 8, 8, 4, 6]
     for name in ("model", "best_checkpoint", "csv_log"):
