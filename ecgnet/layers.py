@@ -56,17 +56,30 @@ def gpu_available():
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def resolve_implementation(implementation):
+#: On CPU, ``"auto"`` uses ``"block_diagonal"`` while the full kernel has at
+#: most this many entries per tap (``in_channels * filters``) and ``"split"``
+#: above it. See ``GroupedConv1D`` for the measurements.
+BLOCK_DIAGONAL_MAX_KERNEL = 128 * 128
+
+
+def resolve_implementation(implementation, in_channels=None, filters=None):
     """Turn ``"auto"`` into the implementation that is fastest on this machine.
 
     On a GPU this is ``"native"`` (cuDNN runs grouped convolutions directly).
-    On CPU it is ``"split"``: measured on 2 CPU cores (TensorFlow 2.21,
-    Keras 3.15, batch 128, the ``"small"`` preset), see
-    ``benchmarks/bench_models.py`` and ``GroupedConv1D``'s docstring.
+    On CPU it is ``"block_diagonal"`` for small channel counts
+    (``in_channels * filters <= BLOCK_DIAGONAL_MAX_KERNEL``, or when the
+    channel counts are not given) and ``"split"`` for larger ones; the
+    measurements are in ``GroupedConv1D``'s docstring. Other values are
+    returned unchanged.
     """
     if implementation != "auto":
         return implementation
-    return "native" if gpu_available() else "split"
+    if gpu_available():
+        return "native"
+    if in_channels is not None and filters is not None:
+        if in_channels * filters > BLOCK_DIAGONAL_MAX_KERNEL:
+            return "split"
+    return "block_diagonal"
 
 
 @keras.saving.register_keras_serializable(package="ecgnet")
@@ -93,14 +106,33 @@ class GroupedConv1D(keras.layers.Layer):
       full ``(kernel_size, in_channels, filters)`` kernel (zeros elsewhere) and
       run one ordinary convolution: ``groups`` times the FLOPs but a single
       kernel call.
-    - ``"auto"``: resolved when the layer is built: ``"native"`` when
-      TensorFlow sees a GPU, otherwise ``"split"``. Measured on 2 shared CPU
-      cores (TF 2.21, batch 128, preset ``"small"``, all variants in one run of
-      ``benchmarks/bench_models.py``): see the report in that file's
-      docstring; ``"split"`` and ``"block_diagonal"`` are close on CPU for the
-      small channel counts used here and both are far faster than
-      ``"native"``. ``get_config()`` keeps ``"auto"``, so a saved model picks
-      again where it is loaded.
+    - ``"auto"``: resolved when the layer is built, from the devices
+      TensorFlow sees: ``"native"`` with a GPU (cuDNN supports groups; not
+      measured here, no GPU was available), otherwise ``"block_diagonal"``
+      when ``in_channels * filters <= 128 * 128`` and ``"split"`` above.
+      ``get_config()`` keeps ``"auto"``, so a loaded model chooses again on
+      the machine that loads it; ``resolved_implementation`` tells the choice.
+
+    Measured on 2 shared CPU cores (TF 2.21, Keras 3.15), forward + backward
+    of one layer in a ``tf.function``, batch 128, kernel 5, milliseconds per
+    step (two interleaved runs for split/block_diagonal; noisy):
+
+    ==========================  =========  ==============  ======
+    steps, channels, groups     split      block_diagonal  native
+    ==========================  =========  ==============  ======
+    47, 32 -> 32, 8             6.6 / 7.9  1.8 / 2.4       72
+    24, 64 -> 64, 8             11 / 15    7.4 / 4.5       302
+    12, 96 -> 96, 8             14 / 14    8.6 / 4.1       223
+    47, 128 -> 128, 8           38 / 97    32 / 97         2731
+    24, 256 -> 256, 8           63 / 44    225 / 221       2533
+    94, 64 -> 64, 32            110 / 109  21 / 26         6152
+    24, 256 -> 256, 32          114 / 167  128 / 81        11826
+    ==========================  =========  ==============  ======
+
+    ``"native"`` is 10 to 100 times slower on CPU (Keras compiles TF's
+    grouped convolution with XLA on CPU); ``"block_diagonal"`` wins while its
+    extra FLOPs are cheap and ``"split"`` wins for wide layers. Whole-model
+    numbers: ``benchmarks/bench_models.py``.
 
     Args:
         filters: int, number of output channels; divisible by ``groups``.
@@ -201,7 +233,9 @@ class GroupedConv1D(keras.layers.Layer):
                 f"input_shape={input_shape}"
             )
         self.in_channels = in_channels
-        self.resolved_implementation = resolve_implementation(self.implementation)
+        self.resolved_implementation = resolve_implementation(
+            self.implementation, in_channels, self.filters
+        )
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self.kernel_size, in_channels // self.groups, self.filters),

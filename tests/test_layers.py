@@ -145,7 +145,7 @@ def test_graph_mode_and_mixed_precision(impl):
 def test_auto_resolves_per_machine_and_is_kept_in_config():
     layer = GroupedConv1D(8, 3, groups=2)
     layer.build((None, 10, 4))
-    expected = "native" if tf.config.list_physical_devices("GPU") else "split"
+    expected = "native" if tf.config.list_physical_devices("GPU") else "block_diagonal"
     assert layer.resolved_implementation == expected == resolve_implementation("auto")
     assert layer.get_config()["implementation"] == "auto"
 
@@ -235,3 +235,11 @@ def test_input_channels_not_divisible_by_groups():
     layer = GroupedConv1D(8, 3, groups=4)
     with pytest.raises(ValueError, match="input channels=6, groups=4"):
         layer(np.zeros((1, 10, 6), "float32"))
+
+
+def test_auto_on_cpu_uses_split_for_wide_layers():
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("CPU-only rule")
+    assert resolve_implementation("auto", 256, 256) == "split"
+    assert resolve_implementation("auto", 32, 32) == "block_diagonal"
+    assert resolve_implementation("native", 32, 32) == "native"
