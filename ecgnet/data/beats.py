@@ -408,6 +408,8 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2):
         if not (raw_dir / f"{name}.hea").is_file():
             raise DataFormatError(f"{raw_dir}: record {name!r} not found ({name}.hea missing)")
     paths = [raw_dir / name for name in names]
+    import scipy.signal  # noqa: F401  slow imports (seconds): once here, inherited by forked workers
+    import wfdb  # noqa: F401
     from tqdm.auto import tqdm
 
     bar = dict(total=len(paths), desc="records", unit="rec", disable=not progress)
