@@ -93,3 +93,26 @@ def test_missing_file_and_unknown_record(mirror, tmp_path):
     (root / "114_excerpt.hea").unlink()
     with pytest.raises(DownloadError, match=r"could not download http://127.0.0.1:\d+/114_excerpt.hea: HTTP Error 404"):
         download_physionet(tmp_path / "out", base_url=url, records=["114_excerpt"], progress=False)
+
+
+def test_download_kaggle_copies_csvs(tmp_path, monkeypatch):
+    """kagglehub replaced by a stand-in returning a folder (no network); checks the copying only."""
+    import sys
+    import types
+
+    from ecgnet.data import download_kaggle
+
+    cache = tmp_path / "kagglehub" / "versions" / "1"
+    cache.mkdir(parents=True)
+    for name in ("mitbih_train.csv", "ptbdb_normal.csv"):
+        (cache / name).write_text(f"{name}\n")
+    asked = []
+    fake = types.SimpleNamespace(dataset_download=lambda handle: asked.append(handle) or str(cache))
+    monkeypatch.setitem(sys.modules, "kagglehub", fake)
+    files = download_kaggle(tmp_path / "out")
+    assert asked == ["shayanfazeli/heartbeat"]
+    assert [f.name for f in files] == ["mitbih_train.csv", "ptbdb_normal.csv"]
+    assert (tmp_path / "out" / "ptbdb_normal.csv").read_text() == "ptbdb_normal.csv\n"
+    fake.dataset_download = lambda handle: (_ for _ in ()).throw(RuntimeError("401 Unauthorized"))
+    with pytest.raises(DownloadError, match=r"kagglehub could not download shayanfazeli/heartbeat: 401 Unauthorized"):
+        download_kaggle(tmp_path / "out2")
