@@ -34,7 +34,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mitdb():
     """Path of the raw MIT-BIH records; the test is skipped where they are absent."""
     if not _have_mitdb():

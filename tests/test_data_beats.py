@@ -121,6 +121,9 @@ def test_detector_when_no_annotations(fixtures_dir, tmp_path):
     other = beats_from_record(tmp_path / "r250")
     assert other.source == "detector" and abs(len(other.beats) - len(annotated.beats)) <= 1
     assert other.beats.r_peak.max() < len(sig)
+    # an .atr without beat annotations (rhythm only) also falls back to the detector
+    wfdb.wrann("r250", "atr", np.array([0]), symbol=["+"], aux_note=["(N"], fs=250, write_dir=str(tmp_path))
+    assert beats_from_record(tmp_path / "r250").source == "detector"
 
 
 def test_build_from_folder_and_npz(fixtures_dir, tmp_path):

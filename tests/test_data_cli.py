@@ -36,3 +36,10 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert err.startswith("error: ") and "line 1: expected 188 comma-separated fields" in err and "\n" not in err
     assert main(["prepare", "--raw", str(tmp_path / "none"), "--split", "kaggle", "--out", str(tmp_path / "o")]) == 2
     assert "none: no such folder of WFDB records" in capsys.readouterr().err
+
+
+def test_inter_patient_needs_the_mitbih_records(fixtures_dir, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["prepare", "--raw", str(fixtures_dir), "--split", "inter-patient", "--out", str(out)]) == 2
+    assert "the inter-patient split leaves 0 train and 0 test beats" in capsys.readouterr().err
+    assert not out.exists()

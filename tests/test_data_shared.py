@@ -9,12 +9,8 @@ KAGGLE_COUNTS = {"N": 90589, "S": 2779, "V": 7236, "F": 803, "Q": 8039}  # Kachu
 
 
 @pytest.fixture(scope="module")
-def all_beats():
-    from conftest import _have_mitdb, mitdb_dir
-
-    if not _have_mitdb():
-        pytest.skip(f"raw MIT-BIH records not found in {mitdb_dir()} (set ECGNET_MITDB_DIR)")
-    return build_mitbih_beats(mitdb_dir(), progress=False)
+def all_beats(mitdb):
+    return build_mitbih_beats(mitdb, progress=False)
 
 
 @pytest.mark.shared_data

@@ -52,6 +52,11 @@ def run_prepare(args):
 
     beats = build_mitbih_beats(args.raw, progress=True)
     train, test = split_beats(beats, args.split, seed=args.seed)
+    if len(train) == 0 or len(test) == 0:
+        raise EcgnetError(
+            f"{args.raw}: the {args.split} split leaves {len(train)} train and {len(test)} test beats "
+            "(inter-patient needs the MIT-BIH records of DS1 and DS2)"
+        )
     out = Path(args.out)
     with tqdm(total=4, desc="writing", unit="file") as bar:
         for name, part in (("train", train), ("test", test)):

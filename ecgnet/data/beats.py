@@ -321,7 +321,7 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False)
     The lead (MLII, else the first channel) is resampled to 125 Hz and cut
     with :func:`segment_beats`, the same code that builds the training data.
     R peaks come from the record's reference annotations (``PATH.atr``) when
-    there are any and ``use_annotations`` is true (beat symbols only; labels
+    that file holds beats and ``use_annotations`` is true (beat symbols only; labels
     mapped to AAMI classes, -1 for beat types outside the map); otherwise from
     the ``wfdb.processing.xqrs_detect`` QRS detector (labels all -1). The last
     beat is dropped: it has no following R peak.
@@ -345,7 +345,7 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False)
         path = path.with_suffix("")
     signal, fs = _read_lead(path, channel)
     found = _annotated_peaks(path, len(signal), aami_only) if use_annotations else None
-    if found is not None:
+    if found is not None and len(found[0]):
         peaks, labels = found
         source = "annotations"
     else:

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from ecgnet.errors import EcgnetError
-from ecgnet.files import atomic_path
+from ecgnet.files import atomic_path, write_text_atomic
 
 PHYSIONET_MITDB_URL = "https://physionet.org/files/mitdb/1.0.0/"
 KAGGLE_DATASET = "shayanfazeli/heartbeat"
@@ -76,12 +76,12 @@ def download_physionet(out_dir, base_url=PHYSIONET_MITDB_URL, records=None, prog
     sums = parse_sha256sums(sums_text)
     if records is None:
         records = _fetch(base_url + "RECORDS", timeout).decode().split()
-        (out_dir / "RECORDS").write_text("\n".join(records) + "\n")
+        write_text_atomic(out_dir / "RECORDS", "\n".join(records) + "\n")
     names = [f"{r}{ext}" for r in records for ext in RECORD_EXTENSIONS]
     missing = [n for n in names if n not in sums]
     if missing:
         raise DownloadError(f"{base_url}SHA256SUMS.txt has no checksum for {', '.join(missing[:5])}")
-    (out_dir / "SHA256SUMS.txt").write_text(sums_text)
+    write_text_atomic(out_dir / "SHA256SUMS.txt", sums_text)
     done = []
     for name in tqdm(names, desc="physionet", unit="file", disable=not progress):
         target = out_dir / name
