@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.errors import EcgnetError
 from ecgnet.files import atomic_path, write_text_atomic
-
-CLASS_NAMES = ("N", "S", "V", "F", "Q")  # same order as ecgnet.data.CLASS_NAMES
 
 
 def _as_labels(y, name, num_classes):

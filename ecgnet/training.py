@@ -397,7 +397,6 @@ def train(
         with strategy.scope():
             model = build_model()
             num_classes = model.output_shape[-1]
-            one_hot = lambda inputs, labels: (inputs, tf.one_hot(labels, num_classes))  # noqa: E731
             warmup_steps = min(warmup_epochs, epochs - 1) * steps_per_epoch
             schedule = keras.optimizers.schedules.CosineDecay(
                 initial_learning_rate=learning_rate / 10 if warmup_steps else learning_rate,
@@ -413,6 +412,9 @@ def train(
             model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["categorical_accuracy"])
 
         # 6. Fit, with the callbacks in the order they read each other's logs.
+        def one_hot(inputs, labels):
+            return inputs, tf.one_hot(labels, num_classes)
+
         best_so_far = _best_logged(paths["csv_log"], "val_macro_f1") if resuming else None
         first_epoch = _FirstEpoch()
         our_callbacks = [
