@@ -65,6 +65,7 @@ def run_prepare(args):
             write_beats_csv(out / f"{name}.csv", part.x, part.y)
             bar.update()
     print(f"{args.split} split: {len(train)} train and {len(test)} test beats in {out}")
+    print(_counts_table(train.y, "train"))
     print(_counts_table(test.y, "test"))
     return 0
 
