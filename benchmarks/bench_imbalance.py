@@ -13,6 +13,15 @@ Usage:
 
 Prints one line per option and seed (validation macro-F1 and per-class F1) and
 writes ``results.json`` under ``--out-dir``.
+
+Measured with ``--quick`` (20,000 beats: 18,000 train / 2,000 validation, of which
+15 F beats; ecgnet "small", 6 epochs, seed 0, 2 CPU cores, about 4 minutes per
+option), validation macro-F1 / F1 of class F:
+
+    class_weight  0.7132 / 0.35   (the default of ``train``)
+    focal         0.6709 / 0.42
+    balanced      0.6400 / 0.17
+    none          0.6081 / 0.00
 """
 
 import argparse
