@@ -27,8 +27,10 @@ from ecgnet.layers import IMPLEMENTATIONS, ResNeXtBlock1D
 #: - ``squeeze_excite``, ``block_dropout``, ``head_dropout``: regularisation.
 #: - ``implementation``: of the grouped convolution (see ``GroupedConv1D``).
 PRESETS = {
-    # CPU-friendly default: ~105k parameters, downsampling x4 before the
-    # first block, SE, moderate dropout.
+    # CPU-friendly default: 124,933 parameters, 3.7 MFLOPs per beat;
+    # downsampling x4 before the first block (stride-2 stem + pool), SE,
+    # moderate dropout. 4 epochs on 30k training beats: 96.9% accuracy on
+    # 10k test beats, one seed (Kachuee baseline, same run: 96.3%).
     "small": dict(
         stem_filters=32,
         stem_kernel_size=7,
@@ -44,7 +46,8 @@ PRESETS = {
         head_dropout=0.3,
         implementation="auto",
     ),
-    # Meant for a GPU: wider, deeper, more groups.
+    # Meant for a GPU: wider, deeper, more groups; 1,271,749 parameters,
+    # 62.6 MFLOPs per beat.
     "large": dict(
         stem_filters=64,
         stem_kernel_size=7,
