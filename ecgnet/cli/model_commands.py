@@ -7,6 +7,7 @@ build with ``ecgnet.models``, fit with ``ecgnet.training.train``, measure with
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -148,6 +149,7 @@ def run_train(args):
         batch_size=args.batch_size,
         seed=args.seed,
         out_dir=args.out,
+        verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
         **options,
     )
     card = {
@@ -158,7 +160,7 @@ def run_train(args):
         "train_beats": int(len(train_part["y"])),
         "epochs": args.epochs,
         "seed": args.seed,
-        "validation": _jsonable(result.validation_metrics),
+        "validation": _jsonable({key: result.validation[key] for key in ("accuracy", "macro_f1")}),
     }
     from ecgnet.files import write_text_atomic
 
