@@ -7,6 +7,7 @@ review and edit (one function per notebook, cells in order):
     python notebooks/make_notebooks.py --execute   # write them, then run each IN PLACE
                                                    # in full mode with papermill
     python notebooks/make_notebooks.py --execute --quick 02_model_building
+    python notebooks/make_notebooks.py --sync-markdown   # prose edits only: keep the outputs
 
 ``--execute`` runs the notebooks in order (04 uses the model that 03 saves
 under ``runs/``), with ``cwd`` = this folder, and keeps the outputs: those are
@@ -597,6 +598,7 @@ PRESET = "small"         # the build_ecgnet preset we look at
 TIMING_BATCH = None      # beats per timed training step; None: 16 (quick) / 128 (full)
 TIMING_STEPS = None      # timed steps per implementation; None: 2 (quick) / 10 (full)
 TIMING_OVERRIDES = None  # build_ecgnet overrides for the timed model; None: one tiny stage (quick) / {} (full)
+TIMING_IMPLEMENTATIONS = None  # None: split, block_diagonal (quick; native compiles for ~30 s) / all three (full)
 DEPTH = 30               # layers in the vanishing-gradient experiment
 """,
     )
@@ -607,6 +609,8 @@ TIMING_BATCH = TIMING_BATCH or (16 if QUICK else 128)
 TIMING_STEPS = TIMING_STEPS or (2 if QUICK else 10)
 if TIMING_OVERRIDES is None:
     TIMING_OVERRIDES = dict(stage_filters=(32,), stage_blocks=(1,), groups=4) if QUICK else {}
+if TIMING_IMPLEMENTATIONS is None:
+    TIMING_IMPLEMENTATIONS = ("split", "block_diagonal") if QUICK else ("split", "block_diagonal", "native")
 keras.utils.set_random_seed(0)
 import time
 
@@ -964,7 +968,7 @@ import time
 timing_beats = np.random.default_rng(2).random((TIMING_BATCH, 187, 1)).astype("float32")
 timing_labels = np.arange(TIMING_BATCH) % 5
 timings = {}
-for implementation in ("split", "block_diagonal", "native"):
+for implementation in TIMING_IMPLEMENTATIONS:
     candidate = build_ecgnet(PRESET, implementation=implementation, **TIMING_OVERRIDES)
     candidate.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     candidate.train_on_batch(timing_beats, timing_labels)  # build and compile, not timed
@@ -980,7 +984,7 @@ pd.Series(timings, name="ms per training step").round(1).to_frame()
         md(
             """
 Read the table above for this machine's numbers (quick mode times 2 steps of a one-stage
-model, which is mostly noise). On CPUs, `"native"` is usually the slowest by far, which is why the library resolves
+model without `"native"`, which is mostly noise). On CPUs, `"native"` is usually the slowest by far, which is why the library resolves
 `"auto"` to `"split"` without a GPU. Notebook 03 trains this model.
 
 **References.** He et al. (2016), "Deep Residual Learning for Image Recognition", CVPR; Xie et
@@ -1007,9 +1011,10 @@ def notebook_03():
         """
 QUICK = False                           # True: the committed sample, one short epoch (CI)
 PRESET = "small"                        # build_ecgnet preset ("large" wants a GPU)
-EPOCHS = None                           # None: 1 (quick) / 4 (full, on CPU) - use ~30 on a GPU
+EPOCHS = None                           # None: 1 (quick) / 2 (full, on CPU) - use ~30 on a GPU
 BATCH_SIZE = 128
-MAX_TRAIN_BEATS = None                  # None: 600 (quick) / all (full)
+MAX_TRAIN_BEATS = None                  # None: 400 (quick) / all (full)
+MODEL_OVERRIDES = None                  # build_ecgnet overrides; None: one small stage (quick) / {} (full)
 SAMPLE_DIR = "data/sample"
 FULL_DATA_DIR = "data/mitbih-kaggle"    # `python -m ecgnet prepare --split kaggle` writes it
 RAW_DIR = "../shared/data/mitdb"        # raw records, used to build FULL_DATA_DIR when missing
@@ -1020,16 +1025,18 @@ SEED = 0
     cells += [
         code(
             """
-EPOCHS = EPOCHS or (1 if QUICK else 4)
+EPOCHS = EPOCHS or (1 if QUICK else 2)
 if MAX_TRAIN_BEATS is None and QUICK:
-    MAX_TRAIN_BEATS = 600
+    MAX_TRAIN_BEATS = 400
+if MODEL_OVERRIDES is None:
+    MODEL_OVERRIDES = dict(stage_filters=(32,), stage_blocks=(1,), groups=4) if QUICK else {}
 RUN_DIR = REPO_ROOT / RUNS_DIR / ("quick" if QUICK else "") / "03_gpu_training"
 keras.utils.set_random_seed(SEED)
 import time
 
 import matplotlib.pyplot as plt
 import pandas as pd
-print(f"QUICK={QUICK}, EPOCHS={EPOCHS}, MAX_TRAIN_BEATS={MAX_TRAIN_BEATS}, RUN_DIR={RUN_DIR}")
+print(f"QUICK={QUICK}, EPOCHS={EPOCHS}, MAX_TRAIN_BEATS={MAX_TRAIN_BEATS}, model {PRESET!r} {MODEL_OVERRIDES}")
 """
         ),
         md(
@@ -1196,7 +1203,7 @@ print(inspect.signature(training.train))
             """
 started = time.perf_counter()
 result = training.train(
-    lambda: build_ecgnet(PRESET),
+    lambda: build_ecgnet(PRESET, **MODEL_OVERRIDES),
     x_train,
     y_train,
     epochs=EPOCHS,
@@ -1272,7 +1279,8 @@ print(f"test accuracy {test_report['accuracy']:.4f}, macro-F1 {test_report['macr
 The figures printed above are this run's: the committed outputs come from a full-mode run of
 this notebook on the whole kaggle split, with the number of epochs and the device printed in the
 training cell (a CPU run of a few epochs is far from converged). For a converged model, run with
-`EPOCHS = 30` (or more) on a GPU: with a T4 an epoch of the small preset takes seconds.
+`EPOCHS = 30` (early stopping ends it when validation macro-F1 stops improving) on a GPU, where
+an epoch takes a small fraction of the CPU time printed above.
 `python -m ecgnet train --data data/mitbih-kaggle --split kaggle --out runs/kaggle` does the same
 from the command line.
 """
@@ -1297,8 +1305,8 @@ QUICK = False                           # True: the committed sample, a tiny mod
 RUNS_DIR = "runs"                       # where notebook 03 saved its run, and where the baseline goes
 MODEL_PATH = None                       # None: RUNS_DIR/03_gpu_training/model.keras (RUNS_DIR/quick/... in quick mode)
 PRETRAINED = "ecgnet-mitbih"            # shipped model used when notebook 03 has not been run
-BASELINE_EPOCHS = None                  # Kachuee et al. baseline trained here; None: 1 (quick) / 3 (full)
-MAX_TRAIN_BEATS = None                  # None: 600 (quick) / all (full)
+BASELINE_EPOCHS = None                  # Kachuee et al. baseline trained here; None: 1 (quick) / 2 (full)
+MAX_TRAIN_BEATS = None                  # None: 400 (quick) / all (full)
 MAX_TEST_BEATS = None                   # None: all
 GALLERY_SIZE = 12                       # misclassified beats shown
 SAMPLE_DIR = "data/sample"
@@ -1310,9 +1318,9 @@ SEED = 0
     cells += [
         code(
             """
-BASELINE_EPOCHS = BASELINE_EPOCHS or (1 if QUICK else 3)
+BASELINE_EPOCHS = BASELINE_EPOCHS or (1 if QUICK else 2)
 if MAX_TRAIN_BEATS is None and QUICK:
-    MAX_TRAIN_BEATS = 600
+    MAX_TRAIN_BEATS = 400
 RUNS_DIR = REPO_ROOT / RUNS_DIR / ("quick" if QUICK else "")
 MODEL_PATH = REPO_ROOT / MODEL_PATH if MODEL_PATH else RUNS_DIR / "03_gpu_training" / "model.keras"
 keras.utils.set_random_seed(SEED)
@@ -1339,7 +1347,7 @@ x_train, y_train = train_part["x"], train_part["y"]
 if MAX_TRAIN_BEATS is not None and len(y_train) > MAX_TRAIN_BEATS:
     keep = ecg_data.stratified_indices(y_train, test_fraction=MAX_TRAIN_BEATS / len(y_train), seed=SEED)[1]
     x_train, y_train = x_train[keep], y_train[keep]
-print("test beats:", x_test.shape, dict(zip(CLASS_NAMES, np.bincount(y_test, minlength=5))))
+print("test beats:", x_test.shape, dict(zip(CLASS_NAMES, np.bincount(y_test, minlength=5).tolist())))
 """
         ),
         md(
@@ -1354,14 +1362,16 @@ model trained here for a minute.
         code(
             """
 if MODEL_PATH.is_file():
-    model, model_source = load_model(MODEL_PATH), f"notebook 03's model ({show_path(MODEL_PATH)})"
+    model, model_source = load_model(MODEL_PATH), "notebook 03's model"
+    print("model file:", show_path(MODEL_PATH))
 elif PRETRAINED in available():
-    model, model_source = load_model(PRETRAINED), f"the shipped pretrained model {PRETRAINED!r}"
+    model, model_source = load_model(PRETRAINED), f"pretrained {PRETRAINED!r}"
 else:
     print("No trained model found: training a tiny one (run notebook 03 for a real one).")
-    model = training.train(lambda: build_ecgnet("small"), x_train, y_train, epochs=1, seed=SEED,
+    tiny = dict(stage_filters=(32,), stage_blocks=(1,), groups=4)
+    model = training.train(lambda: build_ecgnet("small", **tiny), x_train, y_train, epochs=1, seed=SEED,
                            out_dir=RUNS_DIR / "04_tiny", verbose=0).model
-    model_source = "a tiny model trained just now"
+    model_source = "a tiny model trained here"
 print("evaluating", model_source)
 probabilities = model.predict(x_test, batch_size=512, verbose=0)
 y_pred = probabilities.argmax(axis=1)
@@ -1437,7 +1447,7 @@ if len(shown):
 ## Comparison with Kachuee et al. (2018) and a baseline trained here
 
 Kachuee, Fazeli and Sarrafzadeh report an average accuracy of **93.4%** on the Kaggle MIT-BIH
-test set with their 5-block residual CNN (about 53k parameters). That is the figure from the
+test set with their 5-block residual CNN. That is the figure from the
 paper, not one we reproduced. `build_kachuee2018()` is that network; we train it here with the
 same loop and budget settings (`BASELINE_EPOCHS`), so both models are compared on the same test
 beats:
@@ -1469,7 +1479,7 @@ comparison = pd.DataFrame([
     summary_row(f"Kachuee et al. architecture, {BASELINE_EPOCHS} epoch(s) here", baseline_report),
     {"model": "Kachuee et al. 2018 (paper)", "accuracy": 0.934},
 ]).set_index("model")
-(100 * comparison).round(2)
+(100 * comparison).round(2).fillna("–")
 """
         ),
         md(
@@ -1498,9 +1508,10 @@ def notebook_05():
         "R-R interval features, and see what drops and why.",
         """
 QUICK = False                                 # True: the committed real excerpts only (CI)
-EPOCHS = None                                 # None: 1 (quick) / 3 (full, on CPU)
+EPOCHS = None                                 # None: 1 (quick) / 2 (full, on CPU)
 BATCH_SIZE = 128
-MAX_TRAIN_BEATS = None                        # None: 600 (quick) / all (full)
+MAX_TRAIN_BEATS = None                        # None: 400 (quick) / all (full)
+MODEL_OVERRIDES = None                        # build_ecgnet overrides; None: one small stage (quick) / {} (full)
 INTERPATIENT_DIR = "data/mitbih-interpatient" # `python -m ecgnet prepare --split inter-patient`
 RAW_DIR = "../shared/data/mitdb"              # raw records, used to build INTERPATIENT_DIR when missing
 SAMPLE_DIR = "data/sample"                    # the committed sample (.npz files know records and R-R)
@@ -1512,9 +1523,11 @@ SEED = 0
     cells += [
         code(
             """
-EPOCHS = EPOCHS or (1 if QUICK else 3)
+EPOCHS = EPOCHS or (1 if QUICK else 2)
 if MAX_TRAIN_BEATS is None and QUICK:
-    MAX_TRAIN_BEATS = 600
+    MAX_TRAIN_BEATS = 400
+if MODEL_OVERRIDES is None:
+    MODEL_OVERRIDES = dict(stage_filters=(32,), stage_blocks=(1,), groups=4) if QUICK else {}
 keras.utils.set_random_seed(SEED)
 import time
 
@@ -1658,7 +1671,7 @@ run_root = REPO_ROOT / RUNS_DIR / ("quick" if QUICK else "") / "05_inter_patient
 reports = {}
 for name, rr_width in (("beat only", 0), ("beat + R-R", 6)):
     started = time.perf_counter()
-    result = training.train(lambda: build_ecgnet("small", rr_features=rr_width), x_train, y_train,
+    result = training.train(lambda: build_ecgnet("small", rr_features=rr_width, **MODEL_OVERRIDES), x_train, y_train,
                             rr=rr_train if rr_width else None, epochs=EPOCHS, batch_size=BATCH_SIZE,
                             seed=SEED, out_dir=run_root / name.replace(" ", "").replace("+", "_"), verbose=0)
     inputs = {"beat": x_test, "rr": rr_test} if rr_width else x_test
@@ -1750,6 +1763,25 @@ def write(name, folder=NOTEBOOK_DIR):
     return path
 
 
+def sync_markdown(name, folder=NOTEBOOK_DIR):
+    """Copy the Markdown cells of ``name`` into its executed notebook, keeping the outputs.
+
+    For prose fixes that need no re-run; fails when a code cell changed (re-execute then).
+    """
+    path = Path(folder) / f"{name}.ipynb"
+    executed = nbformat.read(path, as_version=4)
+    cells = [c for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    fresh = build(name).cells
+    if len(cells) != len(fresh) or any(
+        a.cell_type != b.cell_type or (a.cell_type == "code" and a.source != b.source) for a, b in zip(cells, fresh)
+    ):
+        raise SystemExit(f"{name}: code cells changed since it was executed; run it again with --execute")
+    for old, new in zip(cells, fresh):
+        old.source = new.source
+    nbformat.write(executed, path)
+    return path
+
+
 def execute(path, quick=False, output=None, timeout=1800):
     """Run a notebook with papermill (in place unless ``output``), cwd = this folder."""
     import papermill
@@ -1772,12 +1804,17 @@ def main(argv=None):
     parser.add_argument("names", nargs="*", help=f"notebooks to write (default: all of {', '.join(NOTEBOOKS)})")
     parser.add_argument("--execute", action="store_true", help="run each written notebook in place with papermill")
     parser.add_argument("--quick", action="store_true", help="with --execute: run in quick mode")
+    parser.add_argument("--sync-markdown", action="store_true",
+                        help="only copy the Markdown cells into the executed notebooks (keeps their outputs)")
     args = parser.parse_args(argv)
     names = args.names or list(NOTEBOOKS)
     unknown = sorted(set(names) - set(NOTEBOOKS))
     if unknown:
         parser.error(f"unknown notebooks {unknown}; known: {', '.join(NOTEBOOKS)}")
     for name in names:
+        if args.sync_markdown:
+            print(f"updated the Markdown of {sync_markdown(name).relative_to(NOTEBOOK_DIR.parent)}")
+            continue
         path = write(name)
         print(f"wrote {path.relative_to(NOTEBOOK_DIR.parent)}")
         if args.execute:
