@@ -254,6 +254,7 @@ def train(
     *,
     rr=None,
     validation_fraction=0.1,
+    validation_groups=None,
     epochs=30,
     batch_size=128,
     learning_rate=1e-3,
@@ -306,6 +307,10 @@ def train(
         y: int array (n,), class indices.
         rr: optional float array (n, k), R-R features for a model with an ``"rr"`` input.
         validation_fraction: float in (0, 1), share of the beats held out for validation.
+        validation_groups: optional array (n,) of record names. When given, the
+            validation beats are whole records (:func:`ecgnet.data.group_holdout_indices`)
+            instead of a stratified sample of beats: the right choice for the
+            inter-patient task, where the model must generalise to new patients.
         epochs: int, the most epochs to train.
         batch_size: int, the global batch (split over the replicas).
         learning_rate: float, the peak learning rate of Adam.
@@ -373,9 +378,16 @@ def train(
         policy = "float32"
 
     # 3. Validation split, carved from the training beats only.
-    from ecgnet.data.splits import stratified_indices
+    from ecgnet.data.splits import group_holdout_indices, stratified_indices
 
-    train_index, val_index = stratified_indices(y, test_fraction=validation_fraction, seed=seed)
+    if validation_groups is None:
+        train_index, val_index = stratified_indices(y, test_fraction=validation_fraction, seed=seed)
+    else:
+        if len(validation_groups) != len(y):
+            raise EcgnetError(
+                f"validation_groups must have one entry per beat ({len(y)}). Received: {len(validation_groups)} entries"
+            )
+        train_index, val_index = group_holdout_indices(validation_groups, validation_fraction, seed=seed)
     if len(val_index) == 0:
         raise EcgnetError(f"validation_fraction={validation_fraction} leaves no validation beats out of {len(y)}.")
     rr = None if rr is None else np.asarray(rr, dtype=np.float32)

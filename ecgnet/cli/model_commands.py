@@ -35,6 +35,12 @@ def add_parsers(subparsers):
         default=None,
         help="feed the per-beat R-R features as a second input (default: on for inter-patient, off for kaggle)",
     )
+    train.add_argument(
+        "--relative",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="add a second beat channel: the beat minus its record's median beat (needs prepared .npz data)",
+    )
     train.add_argument("--imbalance", default=None, help="class_weight, balanced, focal or none (default: the library's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
@@ -82,7 +88,8 @@ def load_part(data, part):
     """Load the ``part`` ("train" or "test") of a data folder, or one data file.
 
     Returns a dict with ``x`` (n, 187, 1), ``y`` (n,), ``rr`` ((n, 6) or None for
-    CSV files, which carry no R-R intervals) and ``source`` (the file read).
+    CSV files, which carry no R-R intervals), ``record`` ((n,) names, or None
+    for CSV files) and ``source`` (the file read).
     """
     from ecgnet import data as ecg_data
 
@@ -100,15 +107,36 @@ def load_part(data, part):
     if path.suffix == ".npz":
         beats = ecg_data.load_beats_npz(path)
         x = beats.x[..., None] if beats.x.ndim == 2 else beats.x
-        return {"x": x, "y": beats.y.astype("int64"), "rr": ecg_data.rr_features(beats.rr, beats.record), "source": path}
+        return {
+            "x": x,
+            "y": beats.y.astype("int64"),
+            "rr": ecg_data.rr_features(beats.rr, beats.record),
+            "record": beats.record,
+            "source": path,
+        }
     x, y = ecg_data.load_mitbih_csv(path)
-    return {"x": x, "y": y, "rr": None, "source": path}
+    return {"x": x, "y": y, "rr": None, "record": None, "source": path}
 
 
 def model_inputs(model, part):
-    """The input(s) for ``model`` from a loaded part, checking shapes first."""
+    """The input(s) for ``model`` from a loaded part, checking shapes first.
+
+    A model whose beat input has 2 channels takes each beat beside its
+    difference from its record's median beat (``ecgnet.data.record_relative_beats``),
+    which needs the record names that only prepared ``.npz`` files carry.
+    """
+    from ecgnet.data import record_relative_beats
+
     names = [tensor.name.split(":")[0] for tensor in model.inputs]
     expected_beat = tuple(model.inputs[0].shape[1:])
+    if expected_beat[-1:] == (2,) and part["x"].shape[-1] == 1:
+        if part["record"] is None:
+            raise DataFormatError(
+                f"{part['source']}: the model compares each beat with its record's median beat, "
+                "which needs record names that Kaggle CSV files do not carry; "
+                "pass the folder written by `python -m ecgnet prepare` (test.npz) or a --record"
+            )
+        part = dict(part, x=record_relative_beats(part["x"], part["record"]))
     if tuple(part["x"].shape[1:]) != expected_beat:
         raise DataFormatError(
             f"{part['source']}: beats of shape {tuple(part['x'].shape[1:])}, "
@@ -128,23 +156,32 @@ def model_inputs(model, part):
 
 
 def run_train(args):
+    from ecgnet.data import record_relative_beats
     from ecgnet.training import train
 
     train_part = load_part(args.data, "train")
     use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
-    if use_rr and train_part["rr"] is None:
+    needs_records = [flag for flag, wanted in (("--rr", use_rr), ("--relative", args.relative)) if wanted]
+    if needs_records and train_part["record"] is None:
         raise DataFormatError(
-            f"{train_part['source']}: --rr needs R-R features, which CSV files lack; use the folder written by `prepare`"
+            f"{train_part['source']}: {' and '.join(needs_records)} need the records and R-R intervals "
+            "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
+    x = record_relative_beats(train_part["x"], train_part["record"]) if args.relative else train_part["x"]
     rr = train_part["rr"] if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
-    build_named_model(args.preset, rr_features=rr_width)  # fail fast on an unknown preset
+    # Inter-patient: validate on whole held-out records (new patients), like the test.
+    validation_groups = train_part["record"] if args.split == "inter-patient" else None
+    input_shape = x.shape[1:]
+    build_named_model(args.preset, input_shape, rr_width)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
     result = train(
-        lambda: build_named_model(args.preset, rr_features=rr_width),
-        train_part["x"],
+        lambda: build_named_model(args.preset, input_shape, rr_width),
+        x,
         train_part["y"],
         rr=rr,
+        validation_fraction=0.2 if validation_groups is not None else 0.1,
+        validation_groups=validation_groups,
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
@@ -156,6 +193,7 @@ def run_train(args):
         "preset": args.preset,
         "split": args.split,
         "rr_features": rr_width,
+        "relative": args.relative,
         "train_data": str(train_part["source"]),
         "train_beats": int(len(train_part["y"])),
         "epochs": args.epochs,
@@ -213,6 +251,7 @@ def run_predict(args):
             "x": beats.x[..., None],
             "y": beats.y,
             "rr": ecg_data.rr_features(beats.rr, beats.record),
+            "record": beats.record,
             "source": args.record,
         }
         rows = {"time_s": np.round(found.times, 3)}
@@ -278,15 +317,15 @@ def run_demo(args):
 # -- helpers ---------------------------------------------------------------------------------------------
 
 
-def build_named_model(preset, rr_features=0):
+def build_named_model(preset, input_shape=(187, 1), rr_features=0):
     """``build_ecgnet(preset)``, or the Kachuee et al. 2018 baseline for ``preset="kachuee2018"``."""
     from ecgnet.models import build_ecgnet, build_kachuee2018
 
     if preset == "kachuee2018":
-        if rr_features:
-            raise EcgnetError("--preset kachuee2018 takes beats only (the paper's layout); train it with --no-rr")
+        if rr_features or tuple(input_shape) != (187, 1):
+            raise EcgnetError("--preset kachuee2018 takes single-channel beats only (the paper's layout): use --no-rr --no-relative")
         return build_kachuee2018()
-    return build_ecgnet(preset, rr_features=rr_features)
+    return build_ecgnet(preset, input_shape=tuple(input_shape), rr_features=rr_features)
 
 
 def report_confusion(report):

@@ -260,6 +260,39 @@ def rr_features(rr, record):
     return np.concatenate([rr, rr / mean[:, None]], axis=1).astype(np.float32)
 
 
+def record_relative_beats(x, record):
+    """Each beat beside its difference from its record's median beat: shape (n, steps, 2).
+
+    Channel 0 is the beat; channel 1 is the beat minus the sample-wise median of
+    all beats of the same record. Most beats of a patient are normal, so the
+    median beat is that patient's own normal beat, and channel 1 shows how a beat
+    departs from it: morphology measured against the patient, the same idea as
+    dividing R-R intervals by the patient's mean (:func:`rr_features`). Like
+    that normalisation it uses the unlabeled beats of the test record itself.
+
+    Args:
+        x: float array (n, steps) or (n, steps, 1), beats (``Beats.x``).
+        record: array (n,) of record names (``Beats.record``).
+
+    Returns:
+        float32 (n, steps, 2).
+
+    Example:
+        >>> record_relative_beats(beats.x, beats.record).shape
+        (1234, 187, 2)
+    """
+    x = np.asarray(x, dtype=np.float32)
+    x = x[..., 0] if x.ndim == 3 else x
+    record = np.asarray(record)
+    if record.shape != (len(x),):
+        raise DataFormatError(f"record_relative_beats: x has {len(x)} beats but record has shape {record.shape}")
+    relative = np.empty_like(x)
+    for name in np.unique(record):
+        members = record == name
+        relative[members] = x[members] - np.median(x[members], axis=0)
+    return np.stack([x, relative], axis=-1)
+
+
 class RecordBeats(NamedTuple):
     """What :func:`beats_from_record` returns: the beats, the R-peak source and beat times."""
 

@@ -45,6 +45,37 @@ def stratified_indices(y, test_fraction=TEST_FRACTION, seed=0):
     return np.flatnonzero(~mask), test
 
 
+def group_holdout_indices(groups, test_fraction=TEST_FRACTION, seed=0):
+    """Indices ``(train, test)`` that keep every group (record, patient) whole.
+
+    Groups are shuffled with ``seed`` and moved to the test side until it holds
+    at least ``test_fraction`` of the beats. Use it to carve a validation set
+    for the inter-patient task: validation beats then come from patients the
+    model does not train on, as the test beats will.
+
+    Args:
+        groups: array (n,) of group names, e.g. ``Beats.record``.
+        test_fraction: float in (0, 1), the least share of beats on the test side.
+        seed: int.
+
+    Returns:
+        Two sorted int64 arrays; no group has beats in both.
+
+    Example:
+        >>> train, val = group_holdout_indices(beats.record, 0.15)
+    """
+    groups = np.asarray(groups)
+    names, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    order = np.random.default_rng(seed).permutation(len(names))
+    held = np.zeros(len(names), bool)
+    for group in order:
+        if counts[held].sum() >= test_fraction * len(groups):
+            break
+        held[group] = True
+    mask = held[inverse]
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
 def split_beats(beats, split="kaggle", seed=0):
     """Split :class:`~ecgnet.data.beats.Beats` into ``(train, test)``.
 
