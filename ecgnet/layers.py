@@ -447,9 +447,17 @@ class _ResidualBase(keras.layers.Layer):
             shortcut = self.shortcut_bn(self.shortcut_conv(inputs), training=training)
         return self.out_relu(self.add([residual, shortcut]))
 
-    def _build_se(self, shape):
+    def _build_residual_path(self, input_shape, conv_bn_pairs):
+        """Build shortcut, each (conv, bn) pair in order, then SE; set the input spec."""
+        self._build_shortcut(input_shape)
+        shape = input_shape
+        for conv, bn in conv_bn_pairs:
+            conv.build(shape)
+            shape = conv.compute_output_shape(shape)
+            bn.build(shape)
         if self.se is not None:
             self.se.build(shape)
+        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: input_shape[-1]})
 
     def compute_output_shape(self, input_shape):
         length = _conv_length(input_shape[1], 1, self.strides, "same", 1)
@@ -583,18 +591,9 @@ class ResNeXtBlock1D(_ResidualBase):
         self.bn3 = self._bn("bn3")
 
     def build(self, input_shape):
-        self._build_shortcut(input_shape)
-        self.conv1.build(input_shape)
-        shape = self.conv1.compute_output_shape(input_shape)
-        self.bn1.build(shape)
-        self.conv2.build(shape)
-        shape = self.conv2.compute_output_shape(shape)
-        self.bn2.build(shape)
-        self.conv3.build(shape)
-        shape = self.conv3.compute_output_shape(shape)
-        self.bn3.build(shape)
-        self._build_se(shape)
-        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: input_shape[-1]})
+        self._build_residual_path(
+            input_shape, [(self.conv1, self.bn1), (self.conv2, self.bn2), (self.conv3, self.bn3)]
+        )
 
     def call(self, inputs, training=None):
         x = self.relu1(self.bn1(self.conv1(inputs), training=training))
@@ -680,15 +679,7 @@ class ResidualBlock1D(_ResidualBase):
         self.bn2 = self._bn("bn2")
 
     def build(self, input_shape):
-        self._build_shortcut(input_shape)
-        self.conv1.build(input_shape)
-        shape = self.conv1.compute_output_shape(input_shape)
-        self.bn1.build(shape)
-        self.conv2.build(shape)
-        shape = self.conv2.compute_output_shape(shape)
-        self.bn2.build(shape)
-        self._build_se(shape)
-        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: input_shape[-1]})
+        self._build_residual_path(input_shape, [(self.conv1, self.bn1), (self.conv2, self.bn2)])
 
     def call(self, inputs, training=None):
         x = self.relu1(self.bn1(self.conv1(inputs), training=training))
