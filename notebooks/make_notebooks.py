@@ -1486,8 +1486,9 @@ comparison = pd.DataFrame([
             """
 How to read this table: the rows trained here use this run's data and epochs (printed above;
 the committed outputs come from a full-mode CPU run, so both models are trained for only a few
-epochs and their figures are lower bounds). Accuracy on the kaggle split mostly measures the N
-class; compare the Se and +P of S and F. And remember that this split is intra-patient:
+epochs and their figures are lower bounds; which of the two is ahead after so few epochs says
+little about converged models). Accuracy on the kaggle split mostly measures the N class; compare
+the Se and +P of S and F. And remember that this split is intra-patient:
 notebook 05 measures what happens on patients the model has never seen.
 """
         ),
