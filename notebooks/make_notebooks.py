@@ -1683,16 +1683,14 @@ for name, rr_width in (("beat only", 0), ("beat + R-R", 6)):
         ),
         code(
             """
-rows = {}
-for name, rep in reports.items():
-    for cls in CLASS_NAMES:
-        rows[(name, cls)] = {"Se": rep["per_class"][cls]["sensitivity"],
-                             "+P": rep["per_class"][cls]["positive_predictivity"],
-                             "support": rep["per_class"][cls]["support"]}
-table = pd.DataFrame(rows).T
-table[["Se", "+P"]] = (100 * table[["Se", "+P"]].astype(float)).round(1)
-table["support"] = table["support"].astype(int)
-table.unstack(0)
+table = pd.DataFrame(
+    {(name, figure): [round(100 * rep["per_class"][cls][key], 1) for cls in CLASS_NAMES]
+     for name, rep in reports.items()
+     for figure, key in (("Se %", "sensitivity"), ("+P %", "positive_predictivity"))},
+    index=list(CLASS_NAMES),
+)
+table[("DS2", "beats")] = [next(iter(reports.values()))["per_class"][cls]["support"] for cls in CLASS_NAMES]
+table
 """
         ),
         code(
@@ -1714,10 +1712,12 @@ printed above; the committed run trains only a few epochs on a CPU):
   S beats, on DS2 it meets new patients, and S beats in DS2 are concentrated in a handful of
   records (232 alone has more than a thousand).
 - **V** holds up better: a wide, abnormal QRS looks ventricular in any patient.
-- **F** and **Q** are tiny in DS2 (Q has only a handful of beats once the paced records are
-  gone), so their figures are unstable: look at the support column before reading them.
-- **The R-R features help mainly S** (prematurity is a timing property); the per-record
-  normalisation makes "early" mean the same thing for every patient.
+- **F** falls as well: fusion beats sit between N and V in shape, and what a fusion looks like
+  differs from patient to patient. **Q** has only a handful of beats once the paced records are
+  gone, so its figures mean nothing: look at the beats column before reading any row.
+- **The R-R features help the premature classes, S above all** (prematurity is a timing
+  property, and V beats come early too); the per-record normalisation makes "early" mean the
+  same thing for every patient.
 
 Published inter-patient results with hand-crafted features plus R-R intervals reach an S
 sensitivity around 76% with +P around 38% (de Chazal et al. 2004); deep models on beats alone
