@@ -41,6 +41,12 @@ def add_parsers(subparsers):
         default=False,
         help="add a second beat channel: the beat minus its record's median beat (needs prepared .npz data)",
     )
+    train.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="ECG augmentation of the training beats (amplitude, baseline wander, noise, shift; default: on)",
+    )
     train.add_argument("--imbalance", default=None, help="class_weight, balanced, focal or none (default: the library's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
@@ -184,6 +190,7 @@ def run_train(args):
         validation_groups=validation_groups,
         epochs=args.epochs,
         batch_size=args.batch_size,
+        augment=args.augment,
         seed=args.seed,
         out_dir=args.out,
         verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
@@ -194,6 +201,7 @@ def run_train(args):
         "split": args.split,
         "rr_features": rr_width,
         "relative": args.relative,
+        "augment": args.augment,
         "train_data": str(train_part["source"]),
         "train_beats": int(len(train_part["y"])),
         "epochs": args.epochs,
