@@ -47,7 +47,12 @@ def add_parsers(subparsers):
         default=True,
         help="ECG augmentation of the training beats (amplitude, baseline wander, noise, shift; default: on)",
     )
-    train.add_argument("--imbalance", default=None, help="class_weight, balanced, focal or none (default: the library's)")
+    train.add_argument(
+        "--imbalance",
+        choices=("class_weight", "balanced", "focal", "none"),
+        default=None,
+        help="how to handle class imbalance (default: the library's, class_weight)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
     train.set_defaults(handler=run_train)
