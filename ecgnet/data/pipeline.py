@@ -9,7 +9,8 @@ def make_dataset(x, y, batch_size=128, shuffle=False, seed=0, rr=None, augment=N
     """A batched, prefetched ``tf.data.Dataset`` of beats.
 
     Args:
-        x: beats, float array (n, 187) or (n, 187, 1); a channel axis is added.
+        x: beats, float array (n, steps) or (n, steps, channels); a channel axis is
+            added to 2-D input.
         y: int labels (n,).
         batch_size: int.
         shuffle: bool, shuffle the whole set again every epoch (training).
@@ -17,7 +18,7 @@ def make_dataset(x, y, batch_size=128, shuffle=False, seed=0, rr=None, augment=N
         rr: optional float array (n, k) of R-R features; elements then are
             ``({"beat": x, "rr": rr}, y)`` instead of ``(x, y)``.
         augment: optional callable applied to each batch of beats, a float32
-            tensor (batch, 187, 1) -> same shape; use it for training only.
+            tensor (batch, steps, channels) -> same shape; use it for training only.
 
     Returns:
         tf.data.Dataset.
@@ -32,8 +33,8 @@ def make_dataset(x, y, batch_size=128, shuffle=False, seed=0, rr=None, augment=N
     if x.ndim == 2:
         x = x[:, :, None]
     y = np.asarray(y)
-    if x.ndim != 3 or x.shape[2] != 1 or y.shape != (len(x),):
-        raise EcgnetError(f"make_dataset: expected x (n, 187[, 1]) and y (n,), got x {x.shape} and y {y.shape}")
+    if x.ndim != 3 or y.shape != (len(x),):
+        raise EcgnetError(f"make_dataset: expected x (n, steps[, channels]) and y (n,), got x {x.shape} and y {y.shape}")
     y = y.astype(np.int32)
     if rr is not None:
         rr = np.asarray(rr, dtype=np.float32)
