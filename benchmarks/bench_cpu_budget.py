@@ -8,7 +8,7 @@ once. The learning-rate schedule is planned for ``--epochs`` epochs, chosen so
 that they fit the budget on 2 cores; the script prints the time actually used.
 
 Usage:
-    python benchmarks/bench_cpu_budget.py [--rr] [--epochs 10] [--budget-minutes 10]
+    python benchmarks/bench_cpu_budget.py [--rr] [--no-augment] [--epochs 10] [--budget-minutes 10]
 """
 
 import argparse
@@ -48,6 +48,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO_ROOT / "data" / "mitbih-kaggle")
     parser.add_argument("--rr", action="store_true", help="also feed the 6 R-R features")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--budget-minutes", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "bench_cpu_budget")
@@ -62,7 +63,7 @@ def main():
     result = train(
         lambda: build_ecgnet("small", rr_features=rr_width),
         train_part["x"], train_part["y"], rr=rr,
-        epochs=args.epochs, imbalance=None, out_dir=args.out, verbose=2,
+        epochs=args.epochs, imbalance=None, augment=args.augment, out_dir=args.out, verbose=2,
         callbacks=[TimeBudget(args.budget_minutes * 60)],
     )
     minutes = (time.perf_counter() - started) / 60
@@ -72,6 +73,7 @@ def main():
     report = evaluate_predictions(test_part["y"], y_pred)
     figures = {
         "inputs": "beat + R-R" if rr is not None else "beat",
+        "augment": args.augment,
         "epochs_run": len(result.history.get("epoch", [])),
         "train_minutes_wall": round(minutes, 2),
         "cpu_count": os.cpu_count(),

@@ -14,7 +14,10 @@ Needs ``data/mitbih-interpatient/{train,test}.npz`` (``python -m ecgnet prepare
 --raw ../shared/data/mitdb --split inter-patient --out data/mitbih-interpatient``).
 
 Usage:
-    python benchmarks/bench_interpatient.py [--epochs 15] [--variants beat+rr relative+rr]
+    python benchmarks/bench_interpatient.py [--epochs 15] [--variants beat+rr relative+rr] [--reuse]
+
+``--reuse`` skips training a variant whose ``model.keras`` is already in ``--out``
+and measures it on the same held-out DS1 records (the split is seeded).
 """
 
 import argparse
@@ -28,7 +31,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from ecgnet.data import load_beats_npz, record_relative_beats, rr_features  # noqa: E402
+from ecgnet.data import group_holdout_indices, load_beats_npz, record_relative_beats, rr_features  # noqa: E402
 from ecgnet.evaluation import evaluate_predictions  # noqa: E402
 from ecgnet.models import build_ecgnet  # noqa: E402
 from ecgnet.training import train  # noqa: E402
@@ -58,15 +61,26 @@ def main():
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "bench_interpatient")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reuse", action="store_true", help="measure already trained variants instead of training them")
     args = parser.parse_args()
     if not (args.data / "train.npz").exists():
         sys.exit(f"{args.data / 'train.npz'} not found: run `python -m ecgnet prepare ... --split inter-patient` first")
+
+    import keras
 
     ds1 = load_beats_npz(args.data / "train.npz")
     results = {}
     for variant in args.variants:
         x = beat_input(ds1, variant)
         rr = rr_features(ds1.rr, ds1.record)
+        model_path = args.out / variant / "model.keras"
+        if args.reuse and model_path.exists():
+            _, val = group_holdout_indices(ds1.record, 0.2, seed=args.seed)  # as train() carves it
+            model = keras.saving.load_model(model_path)
+            y_pred = model.predict({"beat": x[val], "rr": rr[val]}, batch_size=512, verbose=0).argmax(axis=1)
+            results[variant] = {"model": str(model_path), "validation": summary(evaluate_predictions(ds1.y[val], y_pred))}
+            print(variant, "validation (held-out DS1 records, reused model):", json.dumps(results[variant]["validation"]))
+            continue
         started = time.perf_counter()
         result = train(
             lambda: build_ecgnet("small", input_shape=x.shape[1:], rr_features=rr.shape[1]),
@@ -83,8 +97,6 @@ def main():
 
     chosen = max(results, key=lambda name: results[name]["validation"]["macro_f1"])
     print(f"\nchosen on validation macro-F1: {chosen}\n")
-
-    import keras
 
     ds2 = load_beats_npz(args.data / "test.npz")
     rows = []
