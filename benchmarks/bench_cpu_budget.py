@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import keras  # noqa: E402
 
-from ecgnet.cli.model_commands import load_part, model_inputs  # noqa: E402
+from ecgnet.data import load_part, model_inputs  # noqa: E402
 from ecgnet.evaluation import evaluate_predictions  # noqa: E402
 from ecgnet.models import build_ecgnet  # noqa: E402
 from ecgnet.training import train  # noqa: E402

@@ -133,20 +133,15 @@ after this one.
 LOAD_KAGGLE_SPLIT = """
 # extra code – load the "kaggle" split: prepared full data, else rebuilt from raw records, else the sample
 from ecgnet import data as ecg_data
+from ecgnet.errors import DataFormatError
 
 
 def load_part(folder, part):
-    \"\"\"Beats of one part ("train"/"test") of a data folder as a dict, or None when absent.\"\"\"
-    folder = REPO_ROOT / folder
-    for name in (f"{part}.npz", f"mitbih_{part}.npz"):
-        if (folder / name).is_file():
-            beats = ecg_data.load_beats_npz(folder / name)
-            return {"x": beats.x[..., None], "y": beats.y.astype("int64"), "beats": beats, "source": folder / name}
-    for name in (f"{part}.csv", f"{part}.csv.gz", f"mitbih_{part}.csv", f"mitbih_{part}.csv.gz"):
-        if (folder / name).is_file():
-            x, y = ecg_data.load_mitbih_csv(folder / name)
-            return {"x": x, "y": y, "beats": None, "source": folder / name}
-    return None
+    \"\"\"One part ("train"/"test") of a data folder (ecgnet.data.load_part), or None when absent.\"\"\"
+    try:
+        return ecg_data.load_part(REPO_ROOT / folder, part)
+    except DataFormatError:
+        return None
 
 
 def load_kaggle_split():
@@ -547,15 +542,15 @@ also shows the model during training, and what DS1 and DS2 hold:
         ),
         code(
             """
-if train_part["beats"] is None:
+if train_part["record"] is None:
     print("These beats come from CSV files without record names; run in full mode with the prepared "
           ".npz files to see the overlap.")
 else:
-    train_records = set(train_part["beats"].record)
-    test_records = set(test_part["beats"].record)
+    train_records = set(train_part["record"])
+    test_records = set(test_part["record"])
     print(f"kaggle split: {len(test_records & train_records)} of the {len(test_records)} test records "
           "also have beats in the training part")
-    all_records = np.concatenate([train_part["beats"].record, test_part["beats"].record])
+    all_records = np.concatenate([train_part["record"], test_part["record"]])
     all_labels = np.concatenate([train_part["y"], test_part["y"]])
     table = pd.DataFrame({
         name: np.bincount(all_labels[np.isin(all_records, records)], minlength=5)
@@ -1340,9 +1335,10 @@ from ecgnet.pretrained_models import available, load_model
         code(LOAD_KAGGLE_SPLIT),
         code(
             """
-x_test, y_test = test_part["x"], test_part["y"]
 if MAX_TEST_BEATS is not None:
-    x_test, y_test = x_test[:MAX_TEST_BEATS], y_test[:MAX_TEST_BEATS]
+    test_part = {key: value[:MAX_TEST_BEATS] if isinstance(value, np.ndarray) else value
+                 for key, value in test_part.items()}
+x_test, y_test = test_part["x"], test_part["y"]
 x_train, y_train = train_part["x"], train_part["y"]
 if MAX_TRAIN_BEATS is not None and len(y_train) > MAX_TRAIN_BEATS:
     keep = ecg_data.stratified_indices(y_train, test_fraction=MAX_TRAIN_BEATS / len(y_train), seed=SEED)[1]
@@ -1373,7 +1369,8 @@ else:
                            out_dir=RUNS_DIR / "04_tiny", verbose=0).model
     model_source = "a tiny model trained here"
 print("evaluating", model_source)
-probabilities = model.predict(x_test, batch_size=512, verbose=0)
+# model_inputs adds the R-R features (and checks shapes) when the model takes them
+probabilities = model.predict(ecg_data.model_inputs(model, test_part), batch_size=512, verbose=0)
 y_pred = probabilities.argmax(axis=1)
 report = evaluation.evaluate_predictions(y_test, y_pred)
 print(f"accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")

@@ -149,8 +149,7 @@ def test_shipped_models_classify_the_sample(name):
     kaggle-split model never saw them; for the inter-patient model (trained on
     DS1) only the beats of DS2 records are unseen, and only those are used.
     """
-    from ecgnet.cli.model_commands import load_part, model_inputs
-    from ecgnet.data import DS2, load_beats_npz
+    from ecgnet.data import DS2, load_beats_npz, load_part, model_inputs
 
     model = load_model(name)
     part = load_part(SAMPLE / "mitbih_test.npz", "test")
