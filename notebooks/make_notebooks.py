@@ -1278,6 +1278,28 @@ training cell (a CPU run of a few epochs is far from converged). For a converged
 an epoch takes a small fraction of the CPU time printed above.
 `python -m ecgnet train --data data/mitbih-kaggle --split kaggle --out runs/kaggle` does the same
 from the command line.
+
+## The full run
+
+The model shipped with ecgnet (`ecgnet.pretrained("ecgnet-mitbih")`) is this notebook's recipe
+run to the end, on the command line. Its model card records the exact command and the figures
+that `python -m ecgnet evaluate` measured on the test split:
+"""
+        ),
+        code(
+            """
+from ecgnet.pretrained_models import available, model_card
+
+if "ecgnet-mitbih" in available():
+    card = model_card("ecgnet-mitbih")
+    print("trained with:", card["train_command"])
+    print(f"inputs: {', '.join(card['inputs'])}; {card['parameters']:,} parameters")
+    print(f"validation accuracy {card['validation']['accuracy']:.4f}, macro-F1 {card['validation']['macro_f1']:.4f}")
+    print(f"test accuracy {card['test']['accuracy']:.4f}, macro-F1 {card['test']['macro_f1']:.4f} "
+          f"on {card['test']['beats']:,} beats")
+    display(pd.DataFrame(card["test"]["per_class"]).T.round(4))
+else:
+    print("no shipped model found in ecgnet/weights/")
 """
         ),
     ]
@@ -1730,6 +1752,30 @@ using ECG morphology and heartbeat interval features", IEEE TBME 51(7); Mondéja
 (2019), "Heartbeat classification fusing temporal and morphological information of ECGs via
 ensemble of classifiers", BSPC 47; Luz et al. (2016), "ECG-based heartbeat classification for
 arrhythmia detection: A survey", CMPB 127.
+
+## The shipped inter-patient model
+
+Two more ideas, measured with `benchmarks/bench_interpatient.py` and chosen on held-out *DS1
+records* (validation from patients the model does not train on, like the test): R-R features
+divided by the patient's mean, and a second beat channel, the beat minus the patient's median
+beat (`ecgnet.data.record_relative_beats`): most of a patient's beats are normal, so that channel
+shows how a beat departs from *this* patient's normal beat. The shipped model
+`ecgnet-mitbih-interpatient` uses both; its card holds the command and its DS2 figures:
+"""
+        ),
+        code(
+            """
+from ecgnet.pretrained_models import available, model_card
+
+if "ecgnet-mitbih-interpatient" in available():
+    card = model_card("ecgnet-mitbih-interpatient")
+    print("trained with:", card["train_command"])
+    print("inputs:", "; ".join(card["inputs"]))
+    print(f"DS2 accuracy {card['test']['accuracy']:.4f}, macro-F1 {card['test']['macro_f1']:.4f} "
+          f"on {card['test']['beats']:,} beats")
+    display(pd.DataFrame(card["test"]["per_class"]).T.round(4))
+else:
+    print("no shipped inter-patient model found in ecgnet/weights/")
 """
         ),
     ]
