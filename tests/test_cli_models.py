@@ -158,4 +158,7 @@ def test_shipped_models_classify_the_sample(name):
         part = {key: value[unseen] if isinstance(value, np.ndarray) else value for key, value in part.items()}
         assert unseen.sum() > 100
     accuracy = np.mean(model.predict(model_inputs(model, part), verbose=0).argmax(axis=1) == part["y"])
-    assert accuracy > 0.85, f"{name}: accuracy {accuracy:.3f} on the sample's test beats"
+    always_normal = np.mean(part["y"] == 0)  # the sample is enriched for S, V, F, Q: about 0.7
+    # new patients are much harder than new beats of known patients (see the model cards)
+    margin = 0.05 if len(model.inputs) == 2 else 0.20
+    assert accuracy > always_normal + margin, f"{name}: accuracy {accuracy:.3f}, always-N {always_normal:.3f}"
