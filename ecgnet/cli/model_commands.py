@@ -70,7 +70,7 @@ def add_parsers(subparsers):
     predict = subparsers.add_parser("predict", help="label beats from a CSV of beats or a raw WFDB record")
     predict.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
     source = predict.add_mutually_exclusive_group(required=True)
-    source.add_argument("--csv", type=Path, help="beats in the Kaggle CSV format")
+    source.add_argument("--csv", type=Path, help="beats in the Kaggle CSV format (or a prepared .npz, for models that take R-R features)")
     source.add_argument("--record", type=Path, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
     predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file")
     predict.set_defaults(handler=run_predict)
