@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from ecgnet.data.prepared import load_part, model_inputs
+from ecgnet.data.prepared import load_part, model_inputs, part_from_beats
 from ecgnet.errors import DataFormatError, EcgnetError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -151,19 +151,12 @@ def run_train(args):
 
 
 def run_evaluate(args):
-    from ecgnet.evaluation import evaluate_predictions, plot_confusion_matrices, write_report
     from ecgnet.pretrained_models import load_model
 
     model = load_model(args.model)
     test_part = load_part(args.data, "test")
-    inputs = model_inputs(model, test_part)
-    y_pred = model.predict(inputs, batch_size=512, verbose=0).argmax(axis=1)
-    report = evaluate_predictions(test_part["y"], y_pred)
-    report["model"] = str(args.model)
-    report["data"] = str(test_part["source"])
     out = args.out or _default_report_dir(args.model)
-    write_report(report, out)
-    plot_confusion_matrices(report_confusion(report), path=Path(out) / "confusion_matrix.png")
+    report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part["source"])})
     print(Path(out, "report.md").read_text(encoding="utf-8"))
     print(f"report and confusion matrices written to {out}")
     return 0
@@ -190,15 +183,9 @@ def run_predict(args):
             f"{len(beats)} beats in {args.record}: R peaks from "
             + ("the record's reference annotations (.atr)" if found.source == "annotations" else "the XQRS R-peak detector (no annotations found)")
         )
-        part = {
-            "x": beats.x[..., None],
-            "y": beats.y,
-            "rr": ecg_data.rr_features(beats.rr, beats.record),
-            "record": beats.record,
-            "source": args.record,
-        }
+        part = part_from_beats(beats, source=args.record)
         rows = {"time_s": np.round(found.times, 3)}
-        truth = beats.y
+        truth = part["y"]
     probabilities = model.predict(model_inputs(model, part), batch_size=512, verbose=0)
     predicted = probabilities.argmax(axis=1)
     rows["predicted"] = [CLASS_NAMES[i] for i in predicted]
@@ -225,7 +212,6 @@ def run_predict(args):
 
 def run_demo(args):
     """Train the small preset on the committed sample and evaluate it on the sample's test part."""
-    from ecgnet.evaluation import evaluate_predictions, plot_confusion_matrices, write_report
     from ecgnet.models import build_ecgnet
     from ecgnet.training import train
 
@@ -245,11 +231,8 @@ def run_demo(args):
         out_dir=args.out,
         verbose=2,
     )
-    y_pred = result.model.predict(test_part["x"], batch_size=512, verbose=0).argmax(axis=1)
-    report = evaluate_predictions(test_part["y"], y_pred)
-    write_report(report, args.out)
-    plot_confusion_matrices(report_confusion(report), path=Path(args.out) / "confusion_matrix.png")
-    print(report_text(report))
+    report = report_test_part(result.model, test_part, args.out)
+    print(report["classification_report"] + f"\naccuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}")
     print(
         f"demo finished in {time.perf_counter() - started:.0f} s; report and confusion matrix in {args.out}/ "
         "(the sample is small: these figures are a smoke test, not the model's accuracy; see the README)"
@@ -271,14 +254,18 @@ def build_named_model(preset, input_shape=(187, 1), rr_features=0):
     return build_ecgnet(preset, input_shape=tuple(input_shape), rr_features=rr_features)
 
 
-def report_confusion(report):
+def report_test_part(model, part, out, extra=None):
+    """Predict ``part`` with ``model``; write report.json (plus ``extra``), report.md and confusion_matrix.png to ``out``."""
     import numpy as np
 
-    return np.asarray(report["confusion_matrix"])
+    from ecgnet.evaluation import evaluate_predictions, plot_confusion_matrices, write_report
 
-
-def report_text(report):
-    return report.get("classification_report", "") + f"\naccuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}"
+    y_pred = model.predict(model_inputs(model, part), batch_size=512, verbose=0).argmax(axis=1)
+    report = evaluate_predictions(part["y"], y_pred)
+    report.update(extra or {})
+    write_report(report, out)
+    plot_confusion_matrices(np.asarray(report["confusion_matrix"]), path=Path(out) / "confusion_matrix.png")
+    return report
 
 
 def _default_report_dir(model):

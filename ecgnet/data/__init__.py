@@ -28,7 +28,7 @@ from ecgnet.data.classes import AAMI_MAP, CLASS_NAMES, aami_class
 from ecgnet.data.csv_files import load_mitbih_csv, load_ptbdb_csv, write_beats_csv
 from ecgnet.data.download import DownloadError, download_kaggle, download_physionet
 from ecgnet.data.pipeline import make_dataset
-from ecgnet.data.prepared import load_part, model_inputs
+from ecgnet.data.prepared import load_part, model_inputs, part_from_beats
 from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, split_beats, stratified_indices
 
 __all__ = [
@@ -36,6 +36,6 @@ __all__ = [
     "Beats", "DownloadError", "RecordBeats",
     "aami_class", "beats_from_record", "build_mitbih_beats", "concat_beats", "download_kaggle",
     "download_physionet", "list_records", "load_beats_npz", "load_mitbih_csv", "load_ptbdb_csv",
-    "load_part", "make_dataset", "model_inputs", "resample_to_125", "record_relative_beats", "rr_features", "rr_intervals", "segment_beats",
+    "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "record_relative_beats", "rr_features", "rr_intervals", "segment_beats",
     "group_holdout_indices", "split_beats", "stratified_indices", "write_beats_csv",
 ]

@@ -17,6 +17,7 @@ from ecgnet.data.beats import load_beats_npz, record_relative_beats, rr_features
 from ecgnet.data.csv_files import load_mitbih_csv
 from ecgnet.errors import DataFormatError
 
+
 def load_part(data, part):
     """Load the ``part`` ("train" or "test") of a data folder, or one data file.
 
@@ -36,17 +37,20 @@ def load_part(data, part):
     else:
         raise DataFormatError(f"{data}: no such file or folder")
     if path.suffix == ".npz":
-        beats = load_beats_npz(path)
-        x = beats.x[..., None] if beats.x.ndim == 2 else beats.x
-        return {
-            "x": x,
-            "y": beats.y.astype("int64"),
-            "rr": rr_features(beats.rr, beats.record),
-            "record": beats.record,
-            "source": path,
-        }
+        return part_from_beats(load_beats_npz(path), source=path)
     x, y = load_mitbih_csv(path)
     return {"x": x, "y": y, "rr": None, "record": None, "source": path}
+
+
+def part_from_beats(beats, source):
+    """A part (see :func:`load_part`) from :class:`~ecgnet.data.beats.Beats`, with its R-R features."""
+    return {
+        "x": beats.x[..., None] if beats.x.ndim == 2 else beats.x,
+        "y": beats.y.astype("int64"),
+        "rr": rr_features(beats.rr, beats.record),
+        "record": beats.record,
+        "source": source,
+    }
 
 
 def model_inputs(model, part):
