@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from ecgnet.errors import EcgnetError
+from ecgnet.normalization import FusedBatchNormalization
 
 IMPLEMENTATIONS = ("auto", "native", "split", "block_diagonal")
 PADDINGS = ("valid", "same", "causal")
@@ -419,7 +420,7 @@ class _ResidualBase(keras.layers.Layer):
         )
 
     def _bn(self, name):
-        return keras.layers.BatchNormalization(
+        return FusedBatchNormalization(
             momentum=0.9, epsilon=1e-5, name=name, dtype=self.dtype_policy
         )
 

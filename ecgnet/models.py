@@ -12,6 +12,7 @@ from keras import layers
 
 from ecgnet.errors import EcgnetError
 from ecgnet.layers import IMPLEMENTATIONS, ResNeXtBlock1D
+from ecgnet.normalization import FusedBatchNormalization
 
 #: Thin presets for ``build_ecgnet``. Every field can be overridden by a
 #: keyword argument of the same name.
@@ -142,7 +143,7 @@ def build_ecgnet(
         kernel_initializer="he_normal",
         name="stem_conv",
     )(beat)
-    x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
+    x = FusedBatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
     if config["stem_pool"]:
         x = layers.MaxPooling1D(3, strides=2, padding="same", name="stem_pool")(x)
