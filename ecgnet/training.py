@@ -198,6 +198,35 @@ class LearningRateLogger(keras.callbacks.Callback):
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
+class BestCheckpoint(keras.callbacks.Callback):
+    """Save the whole model whenever ``monitor`` beats its best value so far.
+
+    Like ``keras.callbacks.ModelCheckpoint(save_best_only=True, mode="max")``,
+    but the file is written atomically (a temporary file, then a rename), so
+    an interruption mid-save never leaves a corrupt best checkpoint.
+
+    Args:
+        path: str or Path, the ``.keras`` file.
+        monitor: str, a log entry to maximise (e.g. ``"val_macro_f1"``).
+        initial_value: float or None, a value to beat before the first save
+            (used when a run resumes with a checkpoint already on disk).
+    """
+
+    def __init__(self, path, monitor="val_macro_f1", initial_value=None):
+        super().__init__()
+        self.path = Path(path)
+        self.monitor = monitor
+        self.best = -math.inf if initial_value is None else initial_value
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not value > self.best:
+            return
+        self.best = float(value)
+        with atomic_path(self.path) as tmp:
+            self.model.save(tmp)
+
+
 class _FirstEpoch(keras.callbacks.Callback):
     """Remember the epoch ``fit`` starts from (later than 0 when resuming)."""
 
@@ -247,6 +276,39 @@ class TrainingResult:
     initial_epoch: int = 0
 
 
+def validation_indices(y, validation_fraction=0.1, validation_groups=None, seed=0):
+    """The (train, validation) index arrays that :func:`train` uses.
+
+    A stratified, seeded ``validation_fraction`` of the beats, or, with
+    ``validation_groups`` (one group name per beat, e.g. record names), whole
+    groups held out until about ``validation_fraction`` of the beats. Exposed so
+    that an ensemble or a benchmark can measure on the very beats that
+    selected the epoch, and on nothing else.
+
+    Args:
+        y: int array (n,), labels.
+        validation_fraction: float in (0, 1).
+        validation_groups: None or array (n,) of group names.
+        seed: int, seed of the split.
+
+    Returns:
+        Two int arrays ``(train_index, val_index)``.
+
+    Example:
+        >>> train_index, val_index = validation_indices(y, 0.1, seed=0)
+    """
+    from ecgnet.data.splits import group_holdout_indices, stratified_indices
+
+    y = np.asarray(y)
+    if validation_groups is None:
+        return stratified_indices(y, test_fraction=validation_fraction, seed=seed)
+    if len(validation_groups) != len(y):
+        raise EcgnetError(
+            f"validation_groups must have one entry per beat ({len(y)}). Received: {len(validation_groups)} entries"
+        )
+    return group_holdout_indices(validation_groups, validation_fraction, seed=seed)
+
+
 def train(
     build_model,
     x,
@@ -262,6 +324,7 @@ def train(
     augment=True,
     out_dir="runs/ecgnet",
     seed=0,
+    validation_seed=None,
     patience=8,
     warmup_epochs=1,
     strategy=None,
@@ -320,6 +383,9 @@ def train(
         out_dir: str or Path; receives ``model.keras``, ``best.keras``,
             ``training_log.csv``, ``backup/`` (and ``tensorboard/``).
         seed: int, seeds the split, the shuffling, the augmentation and the weights.
+        validation_seed: int or None, seeds the validation split alone (None:
+            ``seed``). Members of a seed ensemble share one validation split
+            this way, so the ensemble can be measured on beats none of them saw.
         patience: int, epochs without a better validation macro-F1 before stopping.
         warmup_epochs: int, epochs of linear learning-rate warmup before the cosine decay.
         strategy: a ``tf.distribute.Strategy``; ``None`` asks :func:`select_strategy`.
@@ -378,16 +444,9 @@ def train(
         policy = "float32"
 
     # 3. Validation split, carved from the training beats only.
-    from ecgnet.data.splits import group_holdout_indices, stratified_indices
-
-    if validation_groups is None:
-        train_index, val_index = stratified_indices(y, test_fraction=validation_fraction, seed=seed)
-    else:
-        if len(validation_groups) != len(y):
-            raise EcgnetError(
-                f"validation_groups must have one entry per beat ({len(y)}). Received: {len(validation_groups)} entries"
-            )
-        train_index, val_index = group_holdout_indices(validation_groups, validation_fraction, seed=seed)
+    train_index, val_index = validation_indices(
+        y, validation_fraction, validation_groups, seed if validation_seed is None else validation_seed
+    )
     if len(val_index) == 0:
         raise EcgnetError(f"validation_fraction={validation_fraction} leaves no validation beats out of {len(y)}.")
     rr = None if rr is None else np.asarray(rr, dtype=np.float32)
@@ -440,10 +499,7 @@ def train(
             first_epoch,
             ValidationMacroF1(val_dataset, y_val, num_classes),
             LearningRateLogger(),
-            keras.callbacks.ModelCheckpoint(
-                paths["best_checkpoint"], monitor="val_macro_f1", mode="max", save_best_only=True,
-                initial_value_threshold=best_so_far,
-            ),
+            BestCheckpoint(paths["best_checkpoint"], "val_macro_f1", initial_value=best_so_far),
             keras.callbacks.EarlyStopping(
                 monitor="val_macro_f1", mode="max", patience=patience, restore_best_weights=True
             ),

@@ -162,3 +162,42 @@ def test_shipped_models_classify_the_sample(name):
     # new patients are much harder than new beats of known patients (see the model cards)
     margin = 0.05 if len(model.inputs) == 2 else 0.20
     assert accuracy > always_normal + margin, f"{name}: accuracy {accuracy:.3f}, always-N {always_normal:.3f}"
+
+
+def _fake_run(folder, seed, **card):
+    """A run folder as `train` writes it, with a tiny model standing in for the trained one."""
+    folder.mkdir()
+    tiny_model(seed=seed).save(folder / "model.keras")
+    fields = dict(preset="small", split="kaggle", rr_features=0, relative=False, train_beats=3000,
+                  epochs=1, seed=seed, validation_seed=0, validation={"accuracy": 0.0, "macro_f1": 0.0})
+    fields.update(card)
+    (folder / "training.json").write_text(json.dumps(fields))
+    return folder
+
+
+def test_ensemble_averages_members_and_measures_on_shared_validation(tmp_path, capsys):
+    from ecgnet.training import validation_indices
+
+    runs = [_fake_run(tmp_path / f"seed{seed}", seed) for seed in (0, 1)]
+    out = tmp_path / "ensemble"
+    status, stdout, _ = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", out)
+    assert status == 0, stdout
+
+    x, y = load_mitbih_csv(SAMPLE / "mitbih_train.csv.gz")
+    members = [keras.saving.load_model(run / "model.keras") for run in runs]
+    mean = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    ensemble = load_model(out / "model.keras")
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0), mean, atol=1e-6)
+
+    _, val_index = validation_indices(y, 0.1, seed=0)
+    card = json.loads((out / "training.json").read_text())
+    assert card["seed"] == [0, 1] and card["members"] == [str(r) for r in runs]
+    assert card["validation"]["accuracy"] == pytest.approx(np.mean(mean[val_index].argmax(1) == y[val_index]))
+    assert f"validation: {len(val_index)} beats" in stdout
+
+
+def test_ensemble_refuses_members_with_other_validation_splits(tmp_path, capsys):
+    runs = [_fake_run(tmp_path / "a", 0), _fake_run(tmp_path / "b", 1, validation_seed=1)]
+    status, _, stderr = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")
+    assert status == 2
+    assert "validation_seed (1 vs 0)" in stderr and str(runs[1]) in stderr

@@ -151,3 +151,55 @@ def test_mirrored_strategy_with_two_cpu_replicas_trains_one_epoch(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "replicas 2" in done.stdout
+
+
+def test_validation_seed_fixes_the_split_across_seeds():
+    x, y = synthetic_beats()
+    a = training.validation_indices(y, 0.2, seed=0)
+    b = training.validation_indices(y, 0.2, seed=1)
+    assert sorted(a[1]) != sorted(b[1])  # another seed, another split
+    records = np.repeat(np.arange(25), 10)
+    train_index, val_index = training.validation_indices(y, 0.2, validation_groups=records, seed=0)
+    assert not set(records[train_index]) & set(records[val_index])  # whole records held out
+    assert len(val_index) == 50
+    with pytest.raises(ValueError, match="one entry per beat"):
+        training.validation_indices(y, 0.2, validation_groups=records[:10])
+
+
+def test_runs_with_the_same_validation_seed_validate_on_the_same_beats(tmp_path):
+    first = quick_train(tmp_path / "a", seed=1, validation_seed=0, epochs=1)
+    second = quick_train(tmp_path / "b", seed=2, validation_seed=0, epochs=1)
+    _, val_index = training.validation_indices(synthetic_beats()[1], 0.2, seed=0)
+    assert first.validation["num_beats"] == second.validation["num_beats"] == len(val_index)
+    supports = [c["support"] for c in first.validation["per_class"].values()]
+    assert supports == list(np.bincount(synthetic_beats()[1][val_index], minlength=5))
+
+
+class _Recorder(keras.Model):
+    """Stands in for a model: counts saves, or fails mid-save on request."""
+
+    def __init__(self):
+        super().__init__()
+        self.saves, self.fail = 0, False
+
+    def save(self, path):
+        Path(path).write_text(f"save {self.saves}")
+        if self.fail:
+            raise OSError("disk full")
+        self.saves += 1
+
+
+def test_best_checkpoint_saves_only_improvements_and_atomically(tmp_path):
+    path = tmp_path / "best.keras"
+    callback = training.BestCheckpoint(path, "val_macro_f1", initial_value=0.5)
+    model = _Recorder()
+    callback.set_model(model)
+    for epoch, value in enumerate([0.4, 0.6, 0.55, 0.7]):
+        callback.on_epoch_end(epoch, {"val_macro_f1": value})
+    assert model.saves == 2 and callback.best == 0.7
+    assert path.read_text() == "save 1"
+    model.fail = True
+    with pytest.raises(OSError):
+        callback.on_epoch_end(4, {"val_macro_f1": 0.9})
+    assert path.read_text() == "save 1"  # the good checkpoint survives a failed save
+    assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]  # no temporary file left

@@ -1,4 +1,4 @@
-"""Commands on models: ``train``, ``evaluate``, ``predict``, ``demo``.
+"""Commands on models: ``train``, ``ensemble``, ``evaluate``, ``predict``, ``demo``.
 
 Each handler is a thin layer over the library: load data with ``ecgnet.data``,
 build with ``ecgnet.models``, fit with ``ecgnet.training.train``, measure with
@@ -55,8 +55,28 @@ def add_parsers(subparsers):
         help="how to handle class imbalance (default: the library's, class_weight)",
     )
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--validation-seed",
+        type=int,
+        default=None,
+        help="seed of the validation split alone (default: --seed); give ensemble members the same one",
+    )
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
     train.set_defaults(handler=run_train)
+
+    ensemble = subparsers.add_parser(
+        "ensemble",
+        help="average trained runs into one model, measured on their shared validation beats",
+        description=(
+            "Average the class probabilities of several `train` runs (same recipe, other --seed, "
+            "same --validation-seed) into one .keras model; print each run's and the ensemble's "
+            "figures on the validation beats they share. The test part is not read."
+        ),
+    )
+    ensemble.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders written by `train` (at least 2)")
+    ensemble.add_argument("--data", type=Path, required=True, help="the data folder the runs were trained on")
+    ensemble.add_argument("--out", type=Path, required=True, help="folder for model.keras and training.json")
+    ensemble.set_defaults(handler=run_ensemble)
 
     evaluate = subparsers.add_parser(
         "evaluate",
@@ -111,8 +131,7 @@ def run_train(args):
     x = record_relative_beats(train_part["x"], train_part["record"]) if args.relative else train_part["x"]
     rr = train_part["rr"] if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
-    # Inter-patient: validate on whole held-out records (new patients), like the test.
-    validation_groups = train_part["record"] if args.split == "inter-patient" else None
+    validation_fraction, validation_groups = _validation_plan(args.split, train_part)
     input_shape = x.shape[1:]
     build_named_model(args.preset, input_shape, rr_width)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
@@ -121,12 +140,13 @@ def run_train(args):
         x,
         train_part["y"],
         rr=rr,
-        validation_fraction=0.2 if validation_groups is not None else 0.1,
+        validation_fraction=validation_fraction,
         validation_groups=validation_groups,
         epochs=args.epochs,
         batch_size=args.batch_size,
         augment=args.augment,
         seed=args.seed,
+        validation_seed=args.validation_seed,
         out_dir=args.out,
         verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
         **options,
@@ -141,12 +161,77 @@ def run_train(args):
         "train_beats": int(len(train_part["y"])),
         "epochs": args.epochs,
         "seed": args.seed,
+        "validation_seed": args.seed if args.validation_seed is None else args.validation_seed,
         "validation": _jsonable({key: result.validation[key] for key in ("accuracy", "macro_f1")}),
     }
     from ecgnet.files import write_text_atomic
 
     write_text_atomic(Path(args.out) / "training.json", json.dumps(card, indent=2))
     print(f"model written to {Path(args.out) / 'model.keras'}")
+    return 0
+
+
+def run_ensemble(args):
+    """Average the runs' models; measure members and ensemble on the shared validation beats."""
+    import numpy as np
+
+    from ecgnet.ensembles import build_ensemble
+    from ecgnet.evaluation import evaluate_predictions
+    from ecgnet.files import atomic_path, write_text_atomic
+    from ecgnet.pretrained_models import load_model
+    from ecgnet.training import validation_indices
+
+    if len(args.runs) < 2:
+        raise EcgnetError(f"--runs needs at least 2 run folders. Received: {len(args.runs)}")
+    cards = []
+    for run in args.runs:
+        card_path = run / "training.json"
+        if not card_path.exists():
+            raise EcgnetError(f"{card_path}: not found; --runs takes folders written by `python -m ecgnet train`")
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card.setdefault("validation_seed", card["seed"])  # runs from before --validation-seed
+        cards.append(card)
+    shared = ("preset", "split", "rr_features", "relative", "validation_seed")
+    for run, card in zip(args.runs, cards):
+        differing = [key for key in shared if card.get(key) != cards[0].get(key)]
+        if differing:
+            raise EcgnetError(
+                f"{run}: differs from {args.runs[0]} in {', '.join(f'{k} ({card.get(k)!r} vs {cards[0].get(k)!r})' for k in differing)}; "
+                "ensemble members need the same recipe and the same validation split (--validation-seed)"
+            )
+    members = [load_model(run / "model.keras") for run in args.runs]
+    model = build_ensemble(members)
+
+    train_part = load_part(args.data, "train")
+    if len(train_part["y"]) != cards[0]["train_beats"]:
+        raise DataFormatError(
+            f"{train_part['source']}: {len(train_part['y'])} training beats, but the runs were trained on "
+            f"{cards[0]['train_beats']}; pass the data folder they were trained on"
+        )
+    inputs = model_inputs(model, train_part)  # on the whole part: record medians as in training
+    fraction, groups = _validation_plan(cards[0]["split"], train_part)
+    _, val_index = validation_indices(train_part["y"], fraction, groups, cards[0]["validation_seed"])
+    val_inputs = {k: v[val_index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[val_index]
+    y_val = train_part["y"][val_index]
+
+    print(f"validation: {len(val_index)} beats of {train_part['source']} (validation seed {cards[0]['validation_seed']})")
+    print(f"{'model':40s} {'accuracy':>9s} {'macro-F1':>9s}")
+    for run, member in zip(args.runs, members):
+        report = evaluate_predictions(y_val, member.predict(val_inputs, batch_size=512, verbose=0).argmax(axis=1))
+        print(f"{str(run):40s} {report['accuracy']:9.4f} {report['macro_f1']:9.4f}")
+    validation = evaluate_predictions(y_val, model.predict(val_inputs, batch_size=512, verbose=0).argmax(axis=1))
+    print(f"{'ensemble (mean probability)':40s} {validation['accuracy']:9.4f} {validation['macro_f1']:9.4f}")
+
+    with atomic_path(args.out / "model.keras") as tmp:
+        model.save(tmp)
+    card = dict(
+        cards[0],
+        seed=[c["seed"] for c in cards],
+        members=[str(run) for run in args.runs],
+        validation=_jsonable({key: validation[key] for key in ("accuracy", "macro_f1")}),
+    )
+    write_text_atomic(args.out / "training.json", json.dumps(card, indent=2))
+    print(f"ensemble of {len(members)} written to {args.out / 'model.keras'} ({model.count_params():,} parameters)")
     return 0
 
 
@@ -252,6 +337,14 @@ def build_named_model(preset, input_shape=(187, 1), rr_features=0):
             raise EcgnetError("--preset kachuee2018 takes single-channel beats only (the paper's layout): use --no-rr --no-relative")
         return build_kachuee2018()
     return build_ecgnet(preset, input_shape=tuple(input_shape), rr_features=rr_features)
+
+
+def _validation_plan(split, part):
+    """(validation_fraction, validation_groups) for a split: whole records for inter-patient."""
+    if split == "inter-patient":
+        # Validate on whole held-out records (new patients), like the test.
+        return 0.2, part["record"]
+    return 0.1, None
 
 
 def report_test_part(model, part, out, extra=None):
