@@ -262,7 +262,8 @@ class TrainingResult:
             ``val_loss``, ``val_macro_f1``, ``learning_rate``...), the whole run
             including epochs before an interruption.
         validation: dict from :func:`ecgnet.evaluation.evaluate_predictions` on
-            the validation beats with the best weights.
+            the validation beats with the best weights (None for a refit,
+            ``validation_fraction=0``).
         paths: dict of the files written: ``model``, ``best_checkpoint``,
             ``csv_log``, ``backup_dir`` (and ``tensorboard``).
         initial_epoch: int, the epoch this call started from (0, or later when it
@@ -271,7 +272,7 @@ class TrainingResult:
 
     model: keras.Model
     history: dict
-    validation: dict
+    validation: dict | None
     paths: dict
     initial_epoch: int = 0
 
@@ -369,7 +370,10 @@ def train(
         x: float array (n, 187) or (n, 187, 1), training beats.
         y: int array (n,), class indices.
         rr: optional float array (n, k), R-R features for a model with an ``"rr"`` input.
-        validation_fraction: float in (0, 1), share of the beats held out for validation.
+        validation_fraction: float in [0, 1), share of the beats held out for
+            validation. 0 trains on every beat for exactly ``epochs`` epochs,
+            with no validation, checkpoint selection or early stopping: the
+            "refit" step after a run with validation chose the epoch count.
         validation_groups: optional array (n,) of record names. When given, the
             validation beats are whole records (:func:`ecgnet.data.group_holdout_indices`)
             instead of a stratified sample of beats: the right choice for the
@@ -408,8 +412,8 @@ def train(
     """
     if imbalance not in IMBALANCE_OPTIONS:
         raise EcgnetError(f"imbalance must be one of {IMBALANCE_OPTIONS}. Received: imbalance={imbalance!r}")
-    if not 0 < validation_fraction < 1:
-        raise EcgnetError(f"validation_fraction must be in (0, 1). Received: validation_fraction={validation_fraction}")
+    if not 0 <= validation_fraction < 1:
+        raise EcgnetError(f"validation_fraction must be in [0, 1). Received: validation_fraction={validation_fraction}")
     x = np.asarray(x, dtype=np.float32)
     x = x.reshape(len(x), -1, 1) if x.ndim == 2 else x
     y = np.asarray(y, dtype=np.int64)
@@ -444,10 +448,14 @@ def train(
         policy = "float32"
 
     # 3. Validation split, carved from the training beats only.
-    train_index, val_index = validation_indices(
-        y, validation_fraction, validation_groups, seed if validation_seed is None else validation_seed
-    )
-    if len(val_index) == 0:
+    refit = validation_fraction == 0
+    if refit:  # every beat trains; the epoch count was chosen beforehand
+        train_index, val_index = np.arange(len(y)), np.arange(0)
+    else:
+        train_index, val_index = validation_indices(
+            y, validation_fraction, validation_groups, seed if validation_seed is None else validation_seed
+        )
+    if len(val_index) == 0 and not refit:
         raise EcgnetError(f"validation_fraction={validation_fraction} leaves no validation beats out of {len(y)}.")
     rr = None if rr is None else np.asarray(rr, dtype=np.float32)
     rr_train = None if rr is None else rr[train_index]
@@ -466,7 +474,7 @@ def train(
         train_dataset = balanced_dataset(x_train, y_train, batch_size, seed=seed, rr=rr_train, augment=augment)
     else:
         train_dataset = make_dataset(x_train, y_train, batch_size, shuffle=True, seed=seed, rr=rr_train, augment=augment)
-    val_dataset = make_dataset(x_val, y_val, batch_size, rr=rr_val)
+    val_dataset = None if refit else make_dataset(x_val, y_val, batch_size, rr=rr_val)
 
     # 5. Model, loss and learning-rate schedule, built inside the strategy scope.
     previous_policy = keras.mixed_precision.global_policy()
@@ -495,14 +503,17 @@ def train(
 
         best_so_far = _best_logged(paths["csv_log"], "val_macro_f1") if resuming else None
         first_epoch = _FirstEpoch()
-        our_callbacks = [
-            first_epoch,
+        selection = [
             ValidationMacroF1(val_dataset, y_val, num_classes),
             LearningRateLogger(),
             BestCheckpoint(paths["best_checkpoint"], "val_macro_f1", initial_value=best_so_far),
             keras.callbacks.EarlyStopping(
                 monitor="val_macro_f1", mode="max", patience=patience, restore_best_weights=True
             ),
+        ]
+        our_callbacks = [
+            first_epoch,
+            *([LearningRateLogger()] if refit else selection),
             keras.callbacks.CSVLogger(paths["csv_log"], append=True),
             keras.callbacks.BackupAndRestore(paths["backup_dir"]),
         ]
@@ -514,7 +525,7 @@ def train(
             fit_kwargs["class_weight"] = class_weights(y_train, num_classes)
         model.fit(
             train_dataset.map(one_hot),
-            validation_data=val_dataset.map(one_hot),
+            validation_data=None if refit else val_dataset.map(one_hot),
             epochs=epochs,
             callbacks=our_callbacks + list(callbacks),
             verbose=verbose,
@@ -524,12 +535,14 @@ def train(
         initial_epoch = first_epoch.first_epoch or 0
 
         # 7. Best weights back, measured on validation, saved atomically.
-        if paths["best_checkpoint"].exists():
-            with strategy.scope():
-                model.load_weights(paths["best_checkpoint"])
-        scores = model.predict(val_dataset, verbose=0)
-        class_names = CLASS_NAMES if num_classes == len(CLASS_NAMES) else [str(i) for i in range(num_classes)]
-        validation = evaluate_predictions(y_val, scores.argmax(axis=-1), class_names)
+        validation = None
+        if not refit:
+            if paths["best_checkpoint"].exists():
+                with strategy.scope():
+                    model.load_weights(paths["best_checkpoint"])
+            scores = model.predict(val_dataset, verbose=0)
+            class_names = CLASS_NAMES if num_classes == len(CLASS_NAMES) else [str(i) for i in range(num_classes)]
+            validation = evaluate_predictions(y_val, scores.argmax(axis=-1), class_names)
         with atomic_path(paths["model"]) as tmp:
             model.save(tmp)
     finally:
@@ -544,4 +557,5 @@ def _read_history(csv_path):
 
     if not Path(csv_path).exists():
         return {}
-    return {column: values.tolist() for column, values in pd.read_csv(csv_path).items()}
+    log = pd.read_csv(csv_path).dropna(axis=1, how="all")  # Keras logs empty val_ columns without validation
+    return {column: values.tolist() for column, values in log.items()}

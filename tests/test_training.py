@@ -203,3 +203,14 @@ def test_best_checkpoint_saves_only_improvements_and_atomically(tmp_path):
         callback.on_epoch_end(4, {"val_macro_f1": 0.9})
     assert path.read_text() == "save 1"  # the good checkpoint survives a failed save
     assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]  # no temporary file left
+
+
+def test_refit_trains_on_every_beat_for_exactly_the_epochs(tmp_path):
+    result = quick_train(tmp_path / "run", validation_fraction=0.0, epochs=3, patience=1)
+    assert result.validation is None
+    assert result.history["epoch"] == [0, 1, 2]  # no early stopping
+    assert "val_loss" not in result.history
+    assert result.paths["model"].exists() and not result.paths["best_checkpoint"].exists()
+    x, _ = synthetic_beats()
+    steps = int(np.ceil(len(x) / 32))  # all 250 beats, batch 32
+    assert result.model.optimizer.iterations.numpy() == 3 * steps

@@ -61,6 +61,12 @@ def add_parsers(subparsers):
         default=None,
         help="seed of the validation split alone (default: --seed); give ensemble members the same one",
     )
+    train.add_argument(
+        "--refit",
+        action="store_true",
+        help="train on every training beat for exactly --epochs epochs, without validation "
+        "(choose --epochs with a validated run of the same recipe first)",
+    )
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
     train.set_defaults(handler=run_train)
 
@@ -140,7 +146,7 @@ def run_train(args):
         x,
         train_part["y"],
         rr=rr,
-        validation_fraction=validation_fraction,
+        validation_fraction=0.0 if args.refit else validation_fraction,
         validation_groups=validation_groups,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -162,7 +168,8 @@ def run_train(args):
         "epochs": args.epochs,
         "seed": args.seed,
         "validation_seed": args.seed if args.validation_seed is None else args.validation_seed,
-        "validation": _jsonable({key: result.validation[key] for key in ("accuracy", "macro_f1")}),
+        "refit": args.refit,
+        "validation": None if result.validation is None else _jsonable({key: result.validation[key] for key in ("accuracy", "macro_f1")}),
     }
     from ecgnet.files import write_text_atomic
 
@@ -173,13 +180,9 @@ def run_train(args):
 
 def run_ensemble(args):
     """Average the runs' models; measure members and ensemble on the shared validation beats."""
-    import numpy as np
-
     from ecgnet.ensembles import build_ensemble
-    from ecgnet.evaluation import evaluate_predictions
     from ecgnet.files import atomic_path, write_text_atomic
     from ecgnet.pretrained_models import load_model
-    from ecgnet.training import validation_indices
 
     if len(args.runs) < 2:
         raise EcgnetError(f"--runs needs at least 2 run folders. Received: {len(args.runs)}")
@@ -190,8 +193,9 @@ def run_ensemble(args):
             raise EcgnetError(f"{card_path}: not found; --runs takes folders written by `python -m ecgnet train`")
         card = json.loads(card_path.read_text(encoding="utf-8"))
         card.setdefault("validation_seed", card["seed"])  # runs from before --validation-seed
+        card.setdefault("refit", False)
         cards.append(card)
-    shared = ("preset", "split", "rr_features", "relative", "validation_seed")
+    shared = ("preset", "split", "rr_features", "relative", "validation_seed", "refit")
     for run, card in zip(args.runs, cards):
         differing = [key for key in shared if card.get(key) != cards[0].get(key)]
         if differing:
@@ -208,19 +212,11 @@ def run_ensemble(args):
             f"{train_part['source']}: {len(train_part['y'])} training beats, but the runs were trained on "
             f"{cards[0]['train_beats']}; pass the data folder they were trained on"
         )
-    inputs = model_inputs(model, train_part)  # on the whole part: record medians as in training
-    fraction, groups = _validation_plan(cards[0]["split"], train_part)
-    _, val_index = validation_indices(train_part["y"], fraction, groups, cards[0]["validation_seed"])
-    val_inputs = {k: v[val_index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[val_index]
-    y_val = train_part["y"][val_index]
-
-    print(f"validation: {len(val_index)} beats of {train_part['source']} (validation seed {cards[0]['validation_seed']})")
-    print(f"{'model':40s} {'accuracy':>9s} {'macro-F1':>9s}")
-    for run, member in zip(args.runs, members):
-        report = evaluate_predictions(y_val, member.predict(val_inputs, batch_size=512, verbose=0).argmax(axis=1))
-        print(f"{str(run):40s} {report['accuracy']:9.4f} {report['macro_f1']:9.4f}")
-    validation = evaluate_predictions(y_val, model.predict(val_inputs, batch_size=512, verbose=0).argmax(axis=1))
-    print(f"{'ensemble (mean probability)':40s} {validation['accuracy']:9.4f} {validation['macro_f1']:9.4f}")
+    validation = None
+    if cards[0]["refit"]:
+        print("the runs were refit on every training beat: no validation beats to measure the ensemble on")
+    else:
+        validation = _measure_on_validation(args.runs, members, model, train_part, cards[0])
 
     with atomic_path(args.out / "model.keras") as tmp:
         model.save(tmp)
@@ -228,11 +224,32 @@ def run_ensemble(args):
         cards[0],
         seed=[c["seed"] for c in cards],
         members=[str(run) for run in args.runs],
-        validation=_jsonable({key: validation[key] for key in ("accuracy", "macro_f1")}),
+        validation=None if validation is None else _jsonable({key: validation[key] for key in ("accuracy", "macro_f1")}),
     )
     write_text_atomic(args.out / "training.json", json.dumps(card, indent=2))
     print(f"ensemble of {len(members)} written to {args.out / 'model.keras'} ({model.count_params():,} parameters)")
     return 0
+
+
+def _measure_on_validation(runs, members, model, train_part, card):
+    """Print each member's and the ensemble's figures on the runs' shared validation beats."""
+    from ecgnet.evaluation import evaluate_predictions
+    from ecgnet.training import validation_indices
+
+    inputs = model_inputs(model, train_part)  # on the whole part: record medians as in training
+    fraction, groups = _validation_plan(card["split"], train_part)
+    _, val_index = validation_indices(train_part["y"], fraction, groups, card["validation_seed"])
+    val_inputs = {k: v[val_index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[val_index]
+    y_val = train_part["y"][val_index]
+
+    print(f"validation: {len(val_index)} beats of {train_part['source']} (validation seed {card['validation_seed']})")
+    print(f"{'model':40s} {'accuracy':>9s} {'macro-F1':>9s}")
+    for run, member in zip(runs, members):
+        report = evaluate_predictions(y_val, member.predict(val_inputs, batch_size=512, verbose=0).argmax(axis=1))
+        print(f"{str(run):40s} {report['accuracy']:9.4f} {report['macro_f1']:9.4f}")
+    validation = evaluate_predictions(y_val, model.predict(val_inputs, batch_size=512, verbose=0).argmax(axis=1))
+    print(f"{'ensemble (mean probability)':40s} {validation['accuracy']:9.4f} {validation['macro_f1']:9.4f}")
+    return validation
 
 
 def run_evaluate(args):
