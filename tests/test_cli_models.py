@@ -196,6 +196,15 @@ def test_ensemble_averages_members_and_measures_on_shared_validation(tmp_path, c
     assert f"validation: {len(val_index)} beats" in stdout
 
 
+def test_a_model_with_three_rr_inputs_gets_the_record_relative_features(tmp_path):
+    from ecgnet.data import load_part, model_inputs
+
+    part = load_part(REPO_ROOT / "data" / "sample" / "mitbih_test.npz", "test")
+    inputs = model_inputs(tiny_model(rr_features=3), part)
+    np.testing.assert_array_equal(inputs["rr"], part["rr"][:, 3:])
+    assert model_inputs(tiny_model(rr_features=6), part)["rr"].shape == (len(part["y"]), 6)
+
+
 def test_ensemble_refuses_members_with_other_validation_splits(tmp_path, capsys):
     runs = [_fake_run(tmp_path / "a", 0), _fake_run(tmp_path / "b", 1, validation_seed=1)]
     status, _, stderr = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")

@@ -96,6 +96,17 @@ def test_rr_features_per_record():
         rr_features(rr, np.array(["a", "a", "b"]))
 
 
+def test_select_rr_features_by_input_width():
+    from ecgnet.data import select_rr_features
+
+    rr = np.array([[1.0, 1.0, 1.0], [0.5, 1.0, 0.75], [2.0, 2.0, 2.0], [0.6, 0.6, 0.6]])
+    feats = rr_features(rr, np.array(["a", "a", "b", "b"]))
+    np.testing.assert_array_equal(select_rr_features(feats, 6), feats)
+    np.testing.assert_allclose(select_rr_features(feats, 3)[:2], rr[:2] / 0.75)  # relative only
+    with pytest.raises(DataFormatError, match="Received: width 4"):
+        select_rr_features(feats, 4)
+
+
 def test_mlii_is_chosen(fixtures_dir):
     auto = beats_from_record(fixtures_dir / "114_excerpt").beats
     mlii = beats_from_record(fixtures_dir / "114_excerpt", channel="MLII").beats

@@ -37,6 +37,12 @@ def add_parsers(subparsers):
         help="feed the per-beat R-R features as a second input (default: on for inter-patient, off for kaggle)",
     )
     train.add_argument(
+        "--rr-features",
+        choices=("all", "relative"),
+        default="all",
+        help="with --rr: all 6 R-R features, or only the 3 divided by the record's mean R-R (default: all)",
+    )
+    train.add_argument(
         "--relative",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -123,7 +129,7 @@ def _positive_int(text):
 
 
 def run_train(args):
-    from ecgnet.data import record_relative_beats
+    from ecgnet.data import record_relative_beats, select_rr_features
     from ecgnet.training import train
 
     train_part = load_part(args.data, "train")
@@ -135,7 +141,7 @@ def run_train(args):
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
     x = record_relative_beats(train_part["x"], train_part["record"]) if args.relative else train_part["x"]
-    rr = train_part["rr"] if use_rr else None
+    rr = select_rr_features(train_part["rr"], 3 if args.rr_features == "relative" else 6) if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
     validation_fraction, validation_groups = _validation_plan(args.split, train_part)
     input_shape = x.shape[1:]
@@ -169,7 +175,7 @@ def run_train(args):
         "seed": args.seed,
         "validation_seed": args.seed if args.validation_seed is None else args.validation_seed,
         "refit": args.refit,
-        "validation": None if result.validation is None else _jsonable({key: result.validation[key] for key in ("accuracy", "macro_f1")}),
+        "validation": None if result.validation is None else _jsonable({key: result.validation[key] for key in ("num_beats", "accuracy", "macro_f1", "per_class")}),
     }
     from ecgnet.files import write_text_atomic
 
@@ -224,7 +230,7 @@ def run_ensemble(args):
         cards[0],
         seed=[c["seed"] for c in cards],
         members=[str(run) for run in args.runs],
-        validation=None if validation is None else _jsonable({key: validation[key] for key in ("accuracy", "macro_f1")}),
+        validation=None if validation is None else _jsonable({key: validation[key] for key in ("num_beats", "accuracy", "macro_f1", "per_class")}),
     )
     write_text_atomic(args.out / "training.json", json.dumps(card, indent=2))
     print(f"ensemble of {len(members)} written to {args.out / 'model.keras'} ({model.count_params():,} parameters)")

@@ -260,6 +260,35 @@ def rr_features(rr, record):
     return np.concatenate([rr, rr / mean[:, None]], axis=1).astype(np.float32)
 
 
+#: Widths of the R-R inputs a model can take, and the columns of
+#: :func:`rr_features` each one reads: all six, or only the three intervals
+#: divided by the record's mean R-R (the patient-relative ones).
+RR_FEATURE_COLUMNS = {6: slice(0, 6), 3: slice(3, 6)}
+
+
+def select_rr_features(features, width):
+    """The columns of :func:`rr_features` output that a ``width``-wide R-R input takes.
+
+    Args:
+        features: float array (n, 6) from :func:`rr_features`.
+        width: int, 6 (raw and record-relative intervals) or 3 (record-relative
+            only: no absolute heart rate, which differs from patient to patient).
+
+    Returns:
+        float32 (n, width).
+
+    Example:
+        >>> select_rr_features(rr_features(beats.rr, beats.record), 3).shape
+        (1234, 3)
+    """
+    if width not in RR_FEATURE_COLUMNS:
+        raise DataFormatError(
+            f"R-R inputs are {sorted(RR_FEATURE_COLUMNS)} features wide "
+            f"(all, or the record-relative ones). Received: width {width}"
+        )
+    return np.asarray(features, dtype=np.float32)[:, RR_FEATURE_COLUMNS[width]]
+
+
 def record_relative_beats(x, record):
     """Each beat beside its difference from its record's median beat: shape (n, steps, 2).
 

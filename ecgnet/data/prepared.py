@@ -13,7 +13,7 @@ Example:
 
 from pathlib import Path
 
-from ecgnet.data.beats import load_beats_npz, record_relative_beats, rr_features
+from ecgnet.data.beats import load_beats_npz, record_relative_beats, rr_features, select_rr_features
 from ecgnet.data.csv_files import load_mitbih_csv
 from ecgnet.errors import DataFormatError
 
@@ -58,7 +58,9 @@ def model_inputs(model, part):
 
     A model whose beat input has 2 channels takes each beat beside its
     difference from its record's median beat (``ecgnet.data.record_relative_beats``),
-    which needs the record names that only prepared ``.npz`` files carry.
+    which needs the record names that only prepared ``.npz`` files carry. A
+    model's R-R input width picks its R-R features (``select_rr_features``):
+    6 for all of them, 3 for the record-relative ones.
     """
     names = [tensor.name.split(":")[0] for tensor in model.inputs]
     expected_beat = tuple(model.inputs[0].shape[1:])
@@ -82,4 +84,4 @@ def model_inputs(model, part):
             f"{part['source']}: the model takes R-R features (inputs {names}), which Kaggle CSV files do not carry; "
             "pass the folder written by `python -m ecgnet prepare` (train.npz / test.npz)"
         )
-    return {"beat": part["x"], "rr": part["rr"]}
+    return {"beat": part["x"], "rr": select_rr_features(part["rr"], model.inputs[1].shape[-1])}
