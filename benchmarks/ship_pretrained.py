@@ -33,7 +33,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
     parser.add_argument("run", type=Path)
-    parser.add_argument("--train-command", required=True)
+    parser.add_argument("--train-command", required=True, help="the command(s) that trained the run (joined with ' && ' for several)")
     args = parser.parse_args()
 
     training = json.loads((args.run / "training.json").read_text())
@@ -43,7 +43,9 @@ def main():
         model.save(tmp)  # loaded with compile=False: no optimizer state is stored
 
     inputs = ["beat (187, 1)" if not training.get("relative") else "beat and beat minus its record's median beat (187, 2)"]
-    if training["rr_features"]:
+    if training["rr_features"] == 3:
+        inputs.append("3 R-R features, the intervals divided by the record's mean R-R (ecgnet.data.select_rr_features(..., 3))")
+    elif training["rr_features"]:
         inputs.append(f"{training['rr_features']} R-R features (ecgnet.data.rr_features)")
     split_limit = (
         "Kaggle split: beats of every patient are in both training and test, so these figures are "
@@ -63,6 +65,8 @@ def main():
         "train_beats": training["train_beats"],
         "epochs": training["epochs"],
         "seed": training["seed"],
+        "members": training.get("members"),
+        "refit": training.get("refit", False),
         "train_command": args.train_command,
         "evaluate_command": f"python -m ecgnet evaluate --model {args.name} --data {Path(training['train_data']).parent}",
         "validation": training["validation"],
