@@ -210,3 +210,11 @@ def test_ensemble_refuses_members_with_other_validation_splits(tmp_path, capsys)
     status, _, stderr = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")
     assert status == 2
     assert "validation_seed (1 vs 0)" in stderr and str(runs[1]) in stderr
+
+
+def test_ensemble_of_refit_runs_has_no_validation_to_measure(tmp_path, capsys):
+    runs = [_fake_run(tmp_path / f"s{seed}", seed, refit=True, validation_seed=None, validation=None) for seed in (0, 1)]
+    status, stdout, _ = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")
+    assert status == 0
+    assert "no validation beats" in stdout
+    assert json.loads((tmp_path / "e" / "training.json").read_text())["validation"] is None

@@ -173,7 +173,7 @@ def run_train(args):
         "train_beats": int(len(train_part["y"])),
         "epochs": args.epochs,
         "seed": args.seed,
-        "validation_seed": args.seed if args.validation_seed is None else args.validation_seed,
+        "validation_seed": None if args.refit else (args.seed if args.validation_seed is None else args.validation_seed),
         "refit": args.refit,
         "validation": None if result.validation is None else _jsonable({key: result.validation[key] for key in ("num_beats", "accuracy", "macro_f1", "per_class")}),
     }
@@ -198,10 +198,13 @@ def run_ensemble(args):
         if not card_path.exists():
             raise EcgnetError(f"{card_path}: not found; --runs takes folders written by `python -m ecgnet train`")
         card = json.loads(card_path.read_text(encoding="utf-8"))
-        card.setdefault("validation_seed", card["seed"])  # runs from before --validation-seed
         card.setdefault("refit", False)
+        if not card["refit"]:
+            card.setdefault("validation_seed", card["seed"])  # runs from before --validation-seed
         cards.append(card)
-    shared = ("preset", "split", "rr_features", "relative", "validation_seed", "refit")
+    shared = ("preset", "split", "rr_features", "relative", "refit")
+    if not cards[0]["refit"]:  # refit runs have no validation split to share
+        shared += ("validation_seed",)
     for run, card in zip(args.runs, cards):
         differing = [key for key in shared if card.get(key) != cards[0].get(key)]
         if differing:
