@@ -1282,8 +1282,10 @@ from the command line.
 ## The full run
 
 The model shipped with ecgnet (`ecgnet.pretrained("ecgnet-mitbih")`) is this notebook's recipe
-run to the end, on the command line. Its model card records the exact command and the figures
-that `python -m ecgnet evaluate` measured on the test split:
+run to the end on the command line, three times with different seeds, and averaged
+(`python -m ecgnet ensemble`: the mean of the three networks' probabilities). Its model card
+records the exact commands and the figures that `python -m ecgnet evaluate` measured on the
+test split:
 """
         ),
         code(
@@ -1511,7 +1513,8 @@ How to read this table: the rows trained here use this run's data and epochs (pr
 the committed outputs come from a full-mode CPU run, so both models are trained for only a few
 epochs and their figures are lower bounds; which of the two is ahead after so few epochs says
 little about converged models). The `ecgnet-mitbih` row is the shipped model trained to the end
-(it also takes the R-R features; its command is in its card and in the README), measured on the
+(it also takes the R-R features and averages three networks; its commands are in its card and
+in the README), measured on the
 whole test split; NaN marks figures the paper does not report. Accuracy on the kaggle split mostly measures the N class; compare
 the Se and +P of S and F. And remember that this split is intra-patient:
 notebook 05 measures what happens on patients the model has never seen.
@@ -1766,7 +1769,9 @@ records* (validation from patients the model does not train on, like the test): 
 divided by the patient's mean, and a second beat channel, the beat minus the patient's median
 beat (`ecgnet.data.record_relative_beats`): most of a patient's beats are normal, so that channel
 shows how a beat departs from *this* patient's normal beat. The shipped model
-`ecgnet-mitbih-interpatient` uses both; its card holds the command and its DS2 figures:
+`ecgnet-mitbih-interpatient` uses both, and of the R-R features only the three divided by the
+patient's mean (no absolute heart rate, which differs from patient to patient). It averages
+three networks trained on all of DS1; its card holds the commands and its DS2 figures:
 """
         ),
         code(
