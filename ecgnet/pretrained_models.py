@@ -4,15 +4,20 @@ Two models live in ``ecgnet/weights/``, each a ``.keras`` file with a JSON model
 card beside it (data, split, training command, test metrics; the README shows
 the same cards):
 
-- ``ecgnet-mitbih``: trained on the "kaggle" split (random 80/20 beats), beat only.
-- ``ecgnet-mitbih-interpatient``: trained on DS1 of the inter-patient split, beat
-  plus R-R features.
+- ``ecgnet-mitbih``: trained on the "kaggle" split (random 80/20 beats); beat
+  plus 6 R-R features; the mean of three networks (seeds 0, 1, 2).
+- ``ecgnet-mitbih-interpatient``: trained on DS1 of the inter-patient split; beat
+  and beat minus its record's median beat, plus the 3 record-relative R-R
+  features; the mean of three networks refit on all of DS1.
+
+Both take their inputs from :func:`ecgnet.data.model_inputs`, which builds them
+from a prepared data folder or a raw record.
 
 Example:
     >>> import ecgnet
     >>> model = ecgnet.pretrained("ecgnet-mitbih")
-    >>> model.input_shape
-    (None, 187, 1)
+    >>> [tensor.name for tensor in model.inputs]
+    ['beat', 'rr']
 """
 
 import json
