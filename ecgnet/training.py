@@ -503,17 +503,18 @@ def train(
 
         best_so_far = _best_logged(paths["csv_log"], "val_macro_f1") if resuming else None
         first_epoch = _FirstEpoch()
-        selection = [
-            ValidationMacroF1(val_dataset, y_val, num_classes),
-            LearningRateLogger(),
-            BestCheckpoint(paths["best_checkpoint"], "val_macro_f1", initial_value=best_so_far),
-            keras.callbacks.EarlyStopping(
-                monitor="val_macro_f1", mode="max", patience=patience, restore_best_weights=True
-            ),
-        ]
-        our_callbacks = [
-            first_epoch,
-            *([LearningRateLogger()] if refit else selection),
+        our_callbacks = [first_epoch]
+        if not refit:  # val_macro_f1 first: the callbacks after it read it from the logs
+            our_callbacks.append(ValidationMacroF1(val_dataset, y_val, num_classes))
+        our_callbacks.append(LearningRateLogger())
+        if not refit:
+            our_callbacks += [
+                BestCheckpoint(paths["best_checkpoint"], "val_macro_f1", initial_value=best_so_far),
+                keras.callbacks.EarlyStopping(
+                    monitor="val_macro_f1", mode="max", patience=patience, restore_best_weights=True
+                ),
+            ]
+        our_callbacks += [
             keras.callbacks.CSVLogger(paths["csv_log"], append=True),
             keras.callbacks.BackupAndRestore(paths["backup_dir"]),
         ]
