@@ -134,18 +134,19 @@ def balanced_dataset(x, y, batch_size=128, seed=0, rr=None, augment=None):
     helps make the copies differ). Pass ``steps_per_epoch`` to ``fit``.
 
     Args:
-        x: float array (n, 187) or (n, 187, 1), beats.
+        x: float array (n, steps) or (n, steps, channels), beats.
         y: int array (n,), class indices.
         batch_size: int.
         seed: int, seed of shuffling and sampling.
         rr: optional float array (n, k) of R-R features (the dataset then yields
             ``({"beat": x, "rr": rr}, y)``).
-        augment: optional callable on a batch of beats (b, 187, 1).
+        augment: optional callable on a batch of beats (b, steps, channels).
 
     Returns:
         A batched ``tf.data.Dataset`` of ``(beats, labels)``.
     """
-    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1, 1)
+    x = np.asarray(x, dtype=np.float32)
+    x = x[:, :, None] if x.ndim == 2 else x  # keep every channel (e.g. the record-relative one)
     y = np.asarray(y, dtype=np.int32)
     streams = []
     for label in np.unique(y):

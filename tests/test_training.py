@@ -71,6 +71,15 @@ def test_balanced_dataset_draws_classes_equally():
     np.testing.assert_allclose(fractions, 0.2, atol=0.04)
 
 
+def test_balanced_dataset_keeps_every_channel():
+    # Regression: two-channel beats (beat + record-relative) were flattened to (b, 374, 1).
+    x, y = synthetic_beats()
+    two_channels = np.stack([x, -x], axis=-1)
+    beats, labels = next(iter(training.balanced_dataset(two_channels, y, batch_size=16)))
+    assert beats.shape == (16, 187, 2)
+    np.testing.assert_array_equal(beats[..., 1], -beats[..., 0])
+
+
 def test_select_strategy_on_cpu_is_the_default_strategy():
     strategy = training.select_strategy()
     assert strategy.num_replicas_in_sync == 1
