@@ -12,7 +12,7 @@ import pytest
 
 from ecgnet.cli import main
 from ecgnet.data import CLASS_NAMES, load_mitbih_csv
-from ecgnet.errors import ModelFileError
+from ecgnet.errors import DataFormatError, ModelFileError
 from ecgnet.pretrained_models import available, load_model, pretrained
 
 from conftest import REPO_ROOT
@@ -20,10 +20,10 @@ from conftest import REPO_ROOT
 SAMPLE = REPO_ROOT / "data" / "sample"
 
 
-def tiny_model(steps=187, rr_features=0, seed=0):
+def tiny_model(steps=187, rr_features=0, seed=0, channels=1):
     """A 2-layer classifier: enough to exercise the commands, seconds to build."""
     keras.utils.set_random_seed(seed)
-    beat = keras.Input((steps, 1), name="beat")
+    beat = keras.Input((steps, channels), name="beat")
     features = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 5)(beat))
     inputs = beat
     if rr_features:
@@ -203,6 +203,31 @@ def test_a_model_with_three_rr_inputs_gets_the_record_relative_features(tmp_path
     inputs = model_inputs(tiny_model(rr_features=3), part)
     np.testing.assert_array_equal(inputs["rr"], part["rr"][:, 3:])
     assert model_inputs(tiny_model(rr_features=6), part)["rr"].shape == (len(part["y"]), 6)
+
+
+def test_a_model_with_three_beat_channels_gets_the_previous_beat_of_the_same_record():
+    from ecgnet.data import load_part, model_inputs
+
+    part = load_part(REPO_ROOT / "data" / "sample" / "mitbih_test.npz", "test")
+    x = model_inputs(tiny_model(channels=3), part)
+    assert x.shape == (len(part["y"]), 187, 3)
+    np.testing.assert_array_equal(x[..., 0], part["x"][..., 0])
+    for i in range(len(part["y"])):  # the same record's beat with the latest earlier R peak, found by a scan
+        earlier = np.flatnonzero((part["record"] == part["record"][i]) & (part["r_peak"] < part["r_peak"][i]))
+        expected = part["x"][earlier[np.argmax(part["r_peak"][earlier])], :, 0] if len(earlier) else np.zeros(187)
+        np.testing.assert_array_equal(x[i, :, 2], expected)
+
+
+def test_three_beat_channels_need_records_and_previous_beat_needs_relative(tmp_path, capsys):
+    from ecgnet.data import load_part, model_inputs
+
+    part = load_part(SAMPLE / "mitbih_test.csv.gz", "test")
+    with pytest.raises(DataFormatError, match="beat channel 3 .*previous beat.*Kaggle CSV"):
+        model_inputs(tiny_model(channels=3), part)
+    status, _, stderr = run_cli(
+        capsys, "train", "--data", SAMPLE, "--split", "kaggle", "--previous-beat", "--epochs", "1", "--out", tmp_path / "run"
+    )
+    assert status == 2 and "--previous-beat" in stderr and "--relative" in stderr
 
 
 def test_ensemble_refuses_members_with_other_validation_splits(tmp_path, capsys):

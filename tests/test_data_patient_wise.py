@@ -1,9 +1,9 @@
-"""Patient-wise pieces of the inter-patient task: record hold-out and record-relative beats."""
+"""Patient-wise pieces of the inter-patient task: record hold-out, record-relative and previous beats."""
 
 import numpy as np
 import pytest
 
-from ecgnet.data import group_holdout_indices, record_relative_beats
+from ecgnet.data import group_holdout_indices, previous_beats, record_relative_beats
 from ecgnet.errors import DataFormatError
 
 
@@ -34,3 +34,19 @@ def test_record_relative_beats_subtract_each_records_median():
 def test_record_relative_beats_checks_lengths():
     with pytest.raises(DataFormatError, match="x has 2 beats but record has shape \\(3,\\)"):
         record_relative_beats(np.zeros((2, 187)), np.array(["a", "b", "c"]))
+
+
+def test_previous_beats_follow_time_within_each_record():
+    # synthetic beats in shuffled order: record "a" at R peaks 30, 10, 20; record "b" at 5, 15
+    x = np.array([[3.0, 3.5], [1.0, 1.5], [2.0, 2.5], [7.0, 7.5], [8.0, 8.5]], dtype=np.float32)
+    record = np.array(["a", "a", "a", "b", "b"])
+    r_peak = np.array([30, 10, 20, 5, 15])
+    out = previous_beats(x[..., None], record, r_peak)
+    expected = np.array([[2.0, 2.5], [0.0, 0.0], [1.0, 1.5], [0.0, 0.0], [7.0, 7.5]])
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == np.float32
+
+
+def test_previous_beats_checks_lengths():
+    with pytest.raises(DataFormatError, match="x has 2 beats but record has shape \\(2,\\) and r_peak \\(3,\\)"):
+        previous_beats(np.zeros((2, 187)), np.array(["a", "b"]), np.arange(3))

@@ -49,6 +49,13 @@ def add_parsers(subparsers):
         help="add a second beat channel: the beat minus its record's median beat (needs prepared .npz data)",
     )
     train.add_argument(
+        "--previous-beat",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="with --relative: add a third beat channel, the previous beat of the same record, "
+        "which holds this beat's P wave (needs prepared .npz data)",
+    )
+    train.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -129,18 +136,22 @@ def _positive_int(text):
 
 
 def run_train(args):
-    from ecgnet.data import record_relative_beats, select_rr_features
+    from ecgnet.data import beat_channels, select_rr_features
     from ecgnet.training import train
 
+    if args.previous_beat and not args.relative:
+        raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
     train_part = load_part(args.data, "train")
     use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
-    needs_records = [flag for flag, wanted in (("--rr", use_rr), ("--relative", args.relative)) if wanted]
+    needs_records = [
+        flag for flag, wanted in (("--rr", use_rr), ("--relative", args.relative), ("--previous-beat", args.previous_beat)) if wanted
+    ]
     if needs_records and train_part["record"] is None:
         raise DataFormatError(
             f"{train_part['source']}: {' and '.join(needs_records)} need the records and R-R intervals "
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
-    x = record_relative_beats(train_part["x"], train_part["record"]) if args.relative else train_part["x"]
+    x = beat_channels(train_part, 1 + args.relative + args.previous_beat)
     rr = select_rr_features(train_part["rr"], 3 if args.rr_features == "relative" else 6) if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
     validation_fraction, validation_groups = _validation_plan(args.split, train_part)
@@ -168,6 +179,7 @@ def run_train(args):
         "split": args.split,
         "rr_features": rr_width,
         "relative": args.relative,
+        "previous_beat": args.previous_beat,
         "augment": args.augment,
         "train_data": str(train_part["source"]),
         "train_beats": int(len(train_part["y"])),
@@ -202,7 +214,7 @@ def run_ensemble(args):
         if not card["refit"]:
             card.setdefault("validation_seed", card["seed"])  # runs from before --validation-seed
         cards.append(card)
-    shared = ("preset", "split", "rr_features", "relative", "refit")
+    shared = ("preset", "split", "rr_features", "relative", "previous_beat", "refit")
     if not cards[0]["refit"]:  # refit runs have no validation split to share
         shared += ("validation_seed",)
     for run, card in zip(args.runs, cards):

@@ -322,6 +322,48 @@ def record_relative_beats(x, record):
     return np.stack([x, relative], axis=-1)
 
 
+def previous_beats(x, record, r_peak):
+    """Each beat's predecessor in the same record: shape (n, steps).
+
+    A beat cut the Kachuee way starts at its own R peak, so it never shows its
+    own P wave, the wave that tells a supraventricular (S) beat from a normal
+    one. The previous beat's segment runs 1.2 periods past the previous R
+    peak: it holds this beat's P wave and QRS complex, at an offset of one
+    previous R-R interval (sooner for a premature beat). Models that take a
+    third beat channel get it from here. The first beat of each record has no
+    predecessor and gets zeros.
+
+    Args:
+        x: float array (n, steps) or (n, steps, 1), beats (``Beats.x``).
+        record: array (n,) of record names (``Beats.record``).
+        r_peak: int array (n,) of R-peak samples (``Beats.r_peak``), which
+            order the beats within each record.
+
+    Returns:
+        float32 (n, steps).
+
+    Example:
+        >>> previous_beats(beats.x, beats.record, beats.r_peak).shape
+        (1234, 187)
+    """
+    x = np.asarray(x, dtype=np.float32)
+    x = x[..., 0] if x.ndim == 3 else x
+    record = np.asarray(record)
+    r_peak = np.asarray(r_peak)
+    if record.shape != (len(x),) or r_peak.shape != (len(x),):
+        raise DataFormatError(
+            f"previous_beats: x has {len(x)} beats but record has shape {record.shape} and r_peak {r_peak.shape}"
+        )
+    order = np.lexsort((r_peak, record))
+    in_time = x[order]
+    same_record = record[order][1:] == record[order][:-1]
+    shifted = np.zeros_like(in_time)
+    shifted[1:][same_record] = in_time[:-1][same_record]
+    previous = np.empty_like(x)
+    previous[order] = shifted
+    return previous
+
+
 class RecordBeats(NamedTuple):
     """What :func:`beats_from_record` returns: the beats, the R-peak source and beat times."""
 

@@ -2,7 +2,8 @@
 
 A *part* is the ``"train"`` or ``"test"`` half of a data folder, as a dict:
 ``x`` (n, 187, 1), ``y`` (n,), ``rr`` ((n, 6) R-R features or None),
-``record`` ((n,) names or None) and ``source`` (the file read). Folders written
+``record`` ((n,) names or None), ``r_peak`` ((n,) R-peak samples or None) and
+``source`` (the file read). Folders written
 by ``python -m ecgnet prepare`` hold ``.npz`` files with records and R-R
 intervals; Kaggle downloads hold CSV files with beats and labels only.
 
@@ -13,7 +14,9 @@ Example:
 
 from pathlib import Path
 
-from ecgnet.data.beats import load_beats_npz, record_relative_beats, rr_features, select_rr_features
+import numpy as np
+
+from ecgnet.data.beats import load_beats_npz, previous_beats, record_relative_beats, rr_features, select_rr_features
 from ecgnet.data.csv_files import load_mitbih_csv
 from ecgnet.errors import DataFormatError
 
@@ -22,8 +25,9 @@ def load_part(data, part):
     """Load the ``part`` ("train" or "test") of a data folder, or one data file.
 
     Returns a dict with ``x`` (n, 187, 1), ``y`` (n,), ``rr`` ((n, 6) or None for
-    CSV files, which carry no R-R intervals), ``record`` ((n,) names, or None
-    for CSV files) and ``source`` (the file read).
+    CSV files, which carry no R-R intervals), ``record`` and ``r_peak`` ((n,)
+    record names and R-peak samples, or None for CSV files) and ``source``
+    (the file read).
     """
     data = Path(data)
     if data.is_dir():
@@ -39,7 +43,7 @@ def load_part(data, part):
     if path.suffix == ".npz":
         return part_from_beats(load_beats_npz(path), source=path)
     x, y = load_mitbih_csv(path)
-    return {"x": x, "y": y, "rr": None, "record": None, "source": path}
+    return {"x": x, "y": y, "rr": None, "record": None, "r_peak": None, "source": path}
 
 
 def part_from_beats(beats, source):
@@ -49,29 +53,69 @@ def part_from_beats(beats, source):
         "y": beats.y.astype("int64"),
         "rr": rr_features(beats.rr, beats.record),
         "record": beats.record,
+        "r_peak": beats.r_peak,
         "source": source,
     }
+
+
+#: What each beat channel holds, in order; a model with k beat channels takes
+#: the first k (:func:`beat_channels`).
+BEAT_CHANNELS = {
+    1: "the beat",
+    2: "the beat minus its record's median beat (ecgnet.data.record_relative_beats)",
+    3: "the previous beat of the same record, which holds this beat's P wave (ecgnet.data.previous_beats)",
+}
+
+
+def beat_channels(part, channels):
+    """The beats of a part with their first ``channels`` channels (see :data:`BEAT_CHANNELS`).
+
+    Args:
+        part: a dict from :func:`load_part` or :func:`part_from_beats`.
+        channels: 1, 2 or 3.
+
+    Returns:
+        float32 (n, 187, channels).
+
+    Raises:
+        DataFormatError: ``channels`` is not 1, 2 or 3, or the part lacks the
+            record names (and R-peak samples) that channels 2 and 3 need.
+
+    Example:
+        >>> beat_channels(load_part("data/mitbih-interpatient", "train"), 3).shape
+        (51002, 187, 3)
+    """
+    if channels not in BEAT_CHANNELS:
+        raise DataFormatError(f"beats have {sorted(BEAT_CHANNELS)} channels ({'; '.join(BEAT_CHANNELS.values())}). Received: {channels}")
+    x = part["x"][..., :1]
+    if channels == 1:
+        return x
+    if part.get("record") is None or (channels == 3 and part.get("r_peak") is None):
+        raise DataFormatError(
+            f"{part['source']}: beat channel {channels} ({BEAT_CHANNELS[channels]}) needs the record names "
+            "and R-peak samples that Kaggle CSV files do not carry; "
+            "pass the folder written by `python -m ecgnet prepare` (test.npz) or a --record"
+        )
+    stacked = record_relative_beats(x, part["record"])
+    if channels == 3:
+        stacked = np.concatenate([stacked, previous_beats(x, part["record"], part["r_peak"])[..., None]], axis=-1)
+    return stacked
 
 
 def model_inputs(model, part):
     """The input(s) for ``model`` from a loaded part, checking shapes first.
 
-    A model whose beat input has 2 channels takes each beat beside its
-    difference from its record's median beat (``ecgnet.data.record_relative_beats``),
-    which needs the record names that only prepared ``.npz`` files carry. A
+    A model's beat channels pick what it is given (:func:`beat_channels`): 1,
+    the beat; 2, also its difference from its record's median beat; 3, also
+    the previous beat of the same record. Channels 2 and 3 need the record
+    names that only prepared ``.npz`` files (or WFDB records) carry. A
     model's R-R input width picks its R-R features (``select_rr_features``):
     6 for all of them, 3 for the record-relative ones.
     """
     names = [tensor.name.split(":")[0] for tensor in model.inputs]
     expected_beat = tuple(model.inputs[0].shape[1:])
-    if expected_beat[-1:] == (2,) and part["x"].shape[-1] == 1:
-        if part["record"] is None:
-            raise DataFormatError(
-                f"{part['source']}: the model compares each beat with its record's median beat, "
-                "which needs record names that Kaggle CSV files do not carry; "
-                "pass the folder written by `python -m ecgnet prepare` (test.npz) or a --record"
-            )
-        part = dict(part, x=record_relative_beats(part["x"], part["record"]))
+    if part["x"].shape[-1] == 1 and expected_beat[-1] in BEAT_CHANNELS and expected_beat[-1] > 1:
+        part = dict(part, x=beat_channels(part, expected_beat[-1]))
     if tuple(part["x"].shape[1:]) != expected_beat:
         raise DataFormatError(
             f"{part['source']}: beats of shape {tuple(part['x'].shape[1:])}, "
