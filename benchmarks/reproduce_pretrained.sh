@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the two shipped models from the raw MIT-BIH records and measure them on their test splits.
 # Usage: bash benchmarks/reproduce_pretrained.sh [RAW_DIR]   (default ../shared/data/mitdb)
-# About 1.5 hours on 2 CPU cores: 3 kaggle runs of 10-15 minutes, 4 validated and 3 refit
+# About 2 hours on 2 CPU cores: 3 kaggle runs of 10-15 minutes, 8 validated and 3 refit
 # inter-patient runs of 4-10 minutes. Training is deterministic on CPU (a seed gives the same
 # weights). Nothing here reads a test split before the `evaluate` lines.
 set -euo pipefail
@@ -22,23 +22,33 @@ python -m ecgnet ensemble --runs runs/kaggle-rr-noaug-s0 runs/kaggle-rr-noaug-s1
 python -m ecgnet evaluate --model runs/ecgnet-mitbih/model.keras --data data/mitbih-kaggle \
     --out runs/ecgnet-mitbih/evaluation
 
-# ecgnet-mitbih-interpatient: DS1 -> DS2, beat + record-relative channel + R-R features.
-# 1. Choose the R-R features (all 6, or the 3 record-relative ones) and the epoch count on two
-#    folds of whole held-out DS1 records (validation seeds 1 and 2 keep record 208, which holds
-#    nearly all DS1 fusion beats, in training).
+# ecgnet-mitbih-interpatient: DS1 -> DS2, beat + record-relative channel + previous beat + R-R features.
+# 1. Choose the R-R features (all 6, or the 3 record-relative ones) on two folds of whole held-out
+#    DS1 records (validation seeds 1 and 2 keep record 208, which holds nearly all DS1 fusion
+#    beats, in training).
 for fold in 1 2; do
     for rr in all relative; do
         python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative \
             --rr-features $rr --epochs 15 --seed 0 --validation-seed $fold --out runs/ip-$rr-v$fold
     done
 done
-python benchmarks/compare_runs.py runs/ip-all-v1 runs/ip-relative-v1 runs/ip-all-v2 runs/ip-relative-v2
-# 2. Refit the winner (relative, best epochs 8 and 12 -> 10) on every DS1 beat, three seeds, averaged.
+# 2. Then the third beat channel (--previous-beat) against none, on those folds and a third one
+#    (validation seed 3, which also keeps 208). Rule fixed before DS2 was read: keep it if it wins
+#    validation macro-F1 on at least 2 of the 3 folds and on their mean; refit for the mean best epoch.
+python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative \
+    --rr-features relative --epochs 15 --seed 0 --validation-seed 3 --out runs/ip-relative-v3
+for fold in 1 2 3; do
+    python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative \
+        --previous-beat --rr-features relative --epochs 15 --seed 0 --validation-seed $fold --out runs/ip-prev-v$fold
+done
+python benchmarks/compare_runs.py runs/ip-all-v1 runs/ip-relative-v1 runs/ip-prev-v1 runs/ip-all-v2 runs/ip-relative-v2 \
+    runs/ip-prev-v2 runs/ip-relative-v3 runs/ip-prev-v3
+# 3. Refit the winner (previous beat: best epochs 14, 8 and 15 -> 12) on every DS1 beat, three seeds, averaged.
 for seed in 0 1 2; do
     python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative \
-        --rr-features relative --refit --epochs 10 --seed $seed --out runs/ip-refit-s$seed
+        --previous-beat --rr-features relative --refit --epochs 12 --seed $seed --out runs/ip-prev-refit-s$seed
 done
-python -m ecgnet ensemble --runs runs/ip-refit-s0 runs/ip-refit-s1 runs/ip-refit-s2 \
+python -m ecgnet ensemble --runs runs/ip-prev-refit-s0 runs/ip-prev-refit-s1 runs/ip-prev-refit-s2 \
     --data data/mitbih-interpatient --out runs/ecgnet-mitbih-interpatient
 python -m ecgnet evaluate --model runs/ecgnet-mitbih-interpatient/model.keras --data data/mitbih-interpatient \
     --out runs/ecgnet-mitbih-interpatient/evaluation
@@ -47,4 +57,4 @@ python -m ecgnet evaluate --model runs/ecgnet-mitbih-interpatient/model.keras --
 python benchmarks/ship_pretrained.py ecgnet-mitbih runs/ecgnet-mitbih --train-command \
     "for s in 0 1 2; do python -m ecgnet train --data data/mitbih-kaggle --split kaggle --preset small --rr --no-augment --imbalance none --epochs 30 --seed \$s --validation-seed 0 --out runs/kaggle-rr-noaug-s\$s; done && python -m ecgnet ensemble --runs runs/kaggle-rr-noaug-s0 runs/kaggle-rr-noaug-s1 runs/kaggle-rr-noaug-s2 --data data/mitbih-kaggle --out runs/ecgnet-mitbih"
 python benchmarks/ship_pretrained.py ecgnet-mitbih-interpatient runs/ecgnet-mitbih-interpatient --train-command \
-    "for s in 0 1 2; do python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative --rr-features relative --refit --epochs 10 --seed \$s --out runs/ip-refit-s\$s; done && python -m ecgnet ensemble --runs runs/ip-refit-s0 runs/ip-refit-s1 runs/ip-refit-s2 --data data/mitbih-interpatient --out runs/ecgnet-mitbih-interpatient"
+    "for s in 0 1 2; do python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative --previous-beat --rr-features relative --refit --epochs 12 --seed \$s --out runs/ip-prev-refit-s\$s; done && python -m ecgnet ensemble --runs runs/ip-prev-refit-s0 runs/ip-prev-refit-s1 runs/ip-prev-refit-s2 --data data/mitbih-interpatient --out runs/ecgnet-mitbih-interpatient"
