@@ -19,6 +19,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from ecgnet.data import BEAT_CHANNELS  # noqa: E402
 from ecgnet.files import atomic_path, write_text_atomic  # noqa: E402
 from ecgnet.pretrained_models import WEIGHTS_DIR, load_model  # noqa: E402
 
@@ -42,7 +43,8 @@ def main():
     with atomic_path(WEIGHTS_DIR / f"{args.name}.keras") as tmp:
         model.save(tmp)  # loaded with compile=False: no optimizer state is stored
 
-    inputs = ["beat (187, 1)" if not training.get("relative") else "beat and beat minus its record's median beat (187, 2)"]
+    channels = int(model.inputs[0].shape[-1])
+    inputs = [f"beat channels (187, {channels}): " + "; ".join(BEAT_CHANNELS[c] for c in range(1, channels + 1))]
     if training["rr_features"] == 3:
         inputs.append("3 R-R features, the intervals divided by the record's mean R-R (ecgnet.data.select_rr_features(..., 3))")
     elif training["rr_features"]:

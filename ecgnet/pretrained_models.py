@@ -6,9 +6,10 @@ the same cards):
 
 - ``ecgnet-mitbih``: trained on the "kaggle" split (random 80/20 beats); beat
   plus 6 R-R features; the mean of three networks (seeds 0, 1, 2).
-- ``ecgnet-mitbih-interpatient``: trained on DS1 of the inter-patient split; beat
-  and beat minus its record's median beat, plus the 3 record-relative R-R
-  features; the mean of three networks refit on all of DS1.
+- ``ecgnet-mitbih-interpatient``: trained on DS1 of the inter-patient split; three
+  beat channels (the beat, the beat minus its record's median beat, the
+  previous beat of the record), plus the 3 record-relative R-R features; the
+  mean of three networks refit on all of DS1.
 
 Both take their inputs from :func:`ecgnet.data.model_inputs`, which builds them
 from a prepared data folder or a raw record.

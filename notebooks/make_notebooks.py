@@ -1764,14 +1764,50 @@ arrhythmia detection: A survey", CMPB 127.
 
 ## The shipped inter-patient model
 
-Two more ideas, measured with `benchmarks/bench_interpatient.py` and chosen on held-out *DS1
-records* (validation from patients the model does not train on, like the test): R-R features
-divided by the patient's mean, and a second beat channel, the beat minus the patient's median
-beat (`ecgnet.data.record_relative_beats`): most of a patient's beats are normal, so that channel
-shows how a beat departs from *this* patient's normal beat. The shipped model
-`ecgnet-mitbih-interpatient` uses both, and of the R-R features only the three divided by the
-patient's mean (no absolute heart rate, which differs from patient to patient). It averages
-three networks trained on all of DS1; its card holds the commands and its DS2 figures:
+Three more ideas, each chosen on held-out *DS1 records* (validation from patients the model does
+not train on, like the test), never on DS2:
+
+- R-R features divided by the patient's mean, and of them only the three divided by the
+  patient's mean (no absolute heart rate, which differs from patient to patient);
+- a second beat channel, the beat minus the patient's median beat
+  (`ecgnet.data.record_relative_beats`): most of a patient's beats are normal, so that channel
+  shows how a beat departs from *this* patient's normal beat;
+- a third beat channel, the **previous beat** of the same record (`ecgnet.data.previous_beats`).
+  A beat cut the Kachuee way starts at its own R peak, so it never shows its own P wave, the
+  atrial wave that tells an S beat from a normal one. The previous beat's segment runs on past
+  this beat's R peak, so it holds this beat's P wave:
+"""
+        ),
+        code(
+            """
+channels = ecg_data.beat_channels(ecg_data.part_from_beats(train, source="DS1"), 3)
+# an S beat right after a normal beat of the same record (beats are stored in time order)
+after_normal = np.flatnonzero((train.y[1:] == 1) & (train.y[:-1] == 0) & (train.record[1:] == train.record[:-1])) + 1
+pick = after_normal[len(after_normal) // 2] if len(after_normal) else 1
+seconds = np.arange(channels.shape[1]) / ecg_data.FS
+fig, axes = plt.subplots(1, 3, figsize=(14, 3), sharey=True)
+titles = ("channel 0: the beat, from its R peak", "channel 1: beat minus record's median beat",
+          "channel 2: the previous beat")
+for c, ax in enumerate(axes):
+    ax.plot(seconds, channels[pick, :, c])
+    ax.set_title(titles[c])
+    ax.set_xlabel("seconds")
+axes[2].axvline(train.rr[pick, 0], color="tab:red", ls="--", label="this beat's R peak")
+axes[2].legend(loc="lower right")
+fig.suptitle(f"an {CLASS_NAMES[train.y[pick]]} beat of record {train.record[pick]}, "
+             f"{train.rr[pick, 0]:.2f} s after the previous R peak")
+plt.show()
+"""
+        ),
+        md(
+            """
+In the previous beat you see its T wave, then this beat's P wave and QRS complex at the red line.
+For a premature beat the P wave comes early, often on top of the T wave, and its shape differs
+from the patient's sinus P wave. The network sees all three channels side by side.
+
+The shipped model `ecgnet-mitbih-interpatient` takes all three channels and the three relative
+R-R features. It averages three networks trained on all of DS1; its card holds the commands, how
+the recipe was chosen and its DS2 figures:
 """
         ),
         code(

@@ -205,17 +205,26 @@ def test_a_model_with_three_rr_inputs_gets_the_record_relative_features(tmp_path
     assert model_inputs(tiny_model(rr_features=6), part)["rr"].shape == (len(part["y"]), 6)
 
 
-def test_a_model_with_three_beat_channels_gets_the_previous_beat_of_the_same_record():
-    from ecgnet.data import load_part, model_inputs
+def test_a_model_with_three_beat_channels_gets_the_previous_beat_of_the_same_record(fixtures_dir):
+    from ecgnet.data import beats_from_record, load_part, model_inputs, part_from_beats
 
-    part = load_part(REPO_ROOT / "data" / "sample" / "mitbih_test.npz", "test")
+    # a whole (excerpt of a) real record: every beat but the first has its predecessor
+    beats = beats_from_record(fixtures_dir / "208_excerpt").beats
+    x = model_inputs(tiny_model(channels=3), part_from_beats(beats, source="208_excerpt"))
+    assert x.shape == (len(beats), 187, 3)
+    np.testing.assert_array_equal(x[..., 0], beats.x)
+    np.testing.assert_array_equal(x[1:, :, 2], beats.x[:-1])
+    assert not x[0, :, 2].any()
+
+    # the sample holds random beats of each record: a beat's predecessor is there only where
+    # some beat of its record lies exactly one previous R-R (at 360 Hz) before it
+    part = load_part(SAMPLE / "mitbih_test.npz", "test")
     x = model_inputs(tiny_model(channels=3), part)
-    assert x.shape == (len(part["y"]), 187, 3)
-    np.testing.assert_array_equal(x[..., 0], part["x"][..., 0])
-    for i in range(len(part["y"])):  # the same record's beat with the latest earlier R peak, found by a scan
-        earlier = np.flatnonzero((part["record"] == part["record"][i]) & (part["r_peak"] < part["r_peak"][i]))
-        expected = part["x"][earlier[np.argmax(part["r_peak"][earlier])], :, 0] if len(earlier) else np.zeros(187)
-        np.testing.assert_array_equal(x[i, :, 2], expected)
+    for i in range(len(part["y"])):
+        gap = part["r_peak"][i] - np.round(part["rr"][i, 0] * 360)
+        found = np.flatnonzero((part["record"] == part["record"][i]) & (part["r_peak"] == gap))
+        np.testing.assert_array_equal(x[i, :, 2], part["x"][found[0], :, 0] if len(found) else np.zeros(187))
+    assert 0 < np.any(x[..., 2], axis=1).sum() < 50
 
 
 def test_three_beat_channels_need_records_and_previous_beat_needs_relative(tmp_path, capsys):

@@ -37,16 +37,29 @@ def test_record_relative_beats_checks_lengths():
 
 
 def test_previous_beats_follow_time_within_each_record():
-    # synthetic beats in shuffled order: record "a" at R peaks 30, 10, 20; record "b" at 5, 15
-    x = np.array([[3.0, 3.5], [1.0, 1.5], [2.0, 2.5], [7.0, 7.5], [8.0, 8.5]], dtype=np.float32)
-    record = np.array(["a", "a", "a", "b", "b"])
-    r_peak = np.array([30, 10, 20, 5, 15])
-    out = previous_beats(x[..., None], record, r_peak)
-    expected = np.array([[2.0, 2.5], [0.0, 0.0], [1.0, 1.5], [0.0, 0.0], [7.0, 7.5]])
+    # synthetic beats in shuffled order: record "a" at R peaks 30, 10, 20 (then 40, missing);
+    # record "b" at 5, 15 and 35, where the beat at 25 is missing
+    x = np.array([[3.0, 3.5], [1.0, 1.5], [2.0, 2.5], [7.0, 7.5], [8.0, 8.5], [9.0, 9.5]], dtype=np.float32)
+    record = np.array(["a", "a", "a", "b", "b", "b"])
+    r_peak = np.array([30, 10, 20, 5, 15, 35])
+    # (previous, next) R-R: a beat and its predecessor share one interval
+    # (previous, next) R-R in seconds, R peaks at 1 sample per second
+    rr = np.full((6, 2), 10.0, dtype=np.float32)
+    rr[5, 0] = 10.5  # b's beat at 35 follows a beat at 25 that is not in x: another interval
+    out = previous_beats(x[..., None], record, r_peak, rr)
+    expected = np.array([[2.0, 2.5], [0.0, 0.0], [1.0, 1.5], [0.0, 0.0], [7.0, 7.5], [0.0, 0.0]])
     np.testing.assert_array_equal(out, expected)
     assert out.dtype == np.float32
+    # equal intervals by chance: a beat at 55 whose previous R-R (10 s) equals the next R-R of the
+    # beat at 35, but 20 samples after it at 1 sample per second: the beat at 45 is missing, zeros
+    x2 = np.concatenate([x, [[6.0, 6.5]]])
+    out2 = previous_beats(
+        x2, np.append(record, "b"), np.append(r_peak, 55), np.concatenate([rr, [[10.0, 10.0]]]).astype(np.float32)
+    )
+    np.testing.assert_array_equal(out2[:6], expected)
+    assert not out2[6].any()
 
 
 def test_previous_beats_checks_lengths():
-    with pytest.raises(DataFormatError, match="x has 2 beats but record has shape \\(2,\\) and r_peak \\(3,\\)"):
-        previous_beats(np.zeros((2, 187)), np.array(["a", "b"]), np.arange(3))
+    with pytest.raises(DataFormatError, match="x has 2 beats but record has shape \\(2,\\), r_peak \\(3,\\)"):
+        previous_beats(np.zeros((2, 187)), np.array(["a", "b"]), np.arange(3), np.zeros((2, 3)))

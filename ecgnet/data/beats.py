@@ -322,43 +322,59 @@ def record_relative_beats(x, record):
     return np.stack([x, relative], axis=-1)
 
 
-def previous_beats(x, record, r_peak):
-    """Each beat's predecessor in the same record: shape (n, steps).
+def previous_beats(x, record, r_peak, rr):
+    """Each beat's predecessor, the previous heartbeat of the same record: shape (n, steps).
 
     A beat cut the Kachuee way starts at its own R peak, so it never shows its
     own P wave, the wave that tells a supraventricular (S) beat from a normal
     one. The previous beat's segment runs 1.2 periods past the previous R
     peak: it holds this beat's P wave and QRS complex, at an offset of one
     previous R-R interval (sooner for a premature beat). Models that take a
-    third beat channel get it from here. The first beat of each record has no
-    predecessor and gets zeros.
+    third beat channel get it from here.
+
+    A beat gets zeros where its predecessor is not in ``x``: the first beat of
+    a record, and most beats of a subset such as ``data/sample`` (random beats
+    of each record). The candidate is the beat of the same record with the
+    latest earlier R peak; it counts only if it lies one previous R-R interval
+    before this beat: its next R-R interval equals this beat's previous one,
+    and the R-peak gap over that interval is the sampling rate (the smallest
+    such ratio in ``x``, 360 Hz for MIT-BIH; a skipped beat makes it about
+    twice that or more). So the records in ``x`` must share one sampling rate.
 
     Args:
         x: float array (n, steps) or (n, steps, 1), beats (``Beats.x``).
         record: array (n,) of record names (``Beats.record``).
         r_peak: int array (n,) of R-peak samples (``Beats.r_peak``), which
             order the beats within each record.
+        rr: float array (n, k >= 2) whose first two columns are the previous
+            and next R-R intervals (``Beats.rr``, or :func:`rr_features`).
 
     Returns:
         float32 (n, steps).
 
     Example:
-        >>> previous_beats(beats.x, beats.record, beats.r_peak).shape
+        >>> previous_beats(beats.x, beats.record, beats.r_peak, beats.rr).shape
         (1234, 187)
     """
     x = np.asarray(x, dtype=np.float32)
     x = x[..., 0] if x.ndim == 3 else x
     record = np.asarray(record)
     r_peak = np.asarray(r_peak)
-    if record.shape != (len(x),) or r_peak.shape != (len(x),):
+    rr = np.asarray(rr, dtype=np.float32)
+    if record.shape != (len(x),) or r_peak.shape != (len(x),) or rr.ndim != 2 or rr.shape[0] != len(x) or rr.shape[1] < 2:
         raise DataFormatError(
-            f"previous_beats: x has {len(x)} beats but record has shape {record.shape} and r_peak {r_peak.shape}"
+            f"previous_beats: x has {len(x)} beats but record has shape {record.shape}, "
+            f"r_peak {r_peak.shape} and rr {rr.shape} (expected ({len(x)},), ({len(x)},) and ({len(x)}, >=2))"
         )
     order = np.lexsort((r_peak, record))
-    in_time = x[order]
-    same_record = record[order][1:] == record[order][:-1]
+    in_time, rr_in_time, record_in_time = x[order], rr[order], record[order]
+    adjacent = (record_in_time[1:] == record_in_time[:-1]) & (rr_in_time[1:, 0] == rr_in_time[:-1, 1])
+    # R-peak samples per second of R-R: the sampling rate for true neighbours, about twice it past a gap
+    rate = np.diff(r_peak[order]) / np.maximum(rr_in_time[1:, 0], 1e-6)
+    if adjacent.any():
+        adjacent &= rate <= 1.01 * rate[adjacent].min()
     shifted = np.zeros_like(in_time)
-    shifted[1:][same_record] = in_time[:-1][same_record]
+    shifted[1:][adjacent] = in_time[:-1][adjacent]
     previous = np.empty_like(x)
     previous[order] = shifted
     return previous

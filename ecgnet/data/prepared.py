@@ -90,15 +90,15 @@ def beat_channels(part, channels):
     x = part["x"][..., :1]
     if channels == 1:
         return x
-    if part.get("record") is None or (channels == 3 and part.get("r_peak") is None):
+    if part.get("record") is None or (channels == 3 and (part.get("r_peak") is None or part.get("rr") is None)):
         raise DataFormatError(
             f"{part['source']}: beat channel {channels} ({BEAT_CHANNELS[channels]}) needs the record names "
-            "and R-peak samples that Kaggle CSV files do not carry; "
+            "(and R-peak samples and R-R intervals) that Kaggle CSV files do not carry; "
             "pass the folder written by `python -m ecgnet prepare` (test.npz) or a --record"
         )
     stacked = record_relative_beats(x, part["record"])
     if channels == 3:
-        stacked = np.concatenate([stacked, previous_beats(x, part["record"], part["r_peak"])[..., None]], axis=-1)
+        stacked = np.concatenate([stacked, previous_beats(x, part["record"], part["r_peak"], part["rr"])[..., None]], axis=-1)
     return stacked
 
 
