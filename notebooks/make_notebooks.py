@@ -1806,8 +1806,8 @@ For a premature beat the P wave comes early, often on top of the T wave, and its
 from the patient's sinus P wave. The network sees all three channels side by side.
 
 The shipped model `ecgnet-mitbih-interpatient` takes all three channels and the three relative
-R-R features. It averages three networks trained on all of DS1; its card holds the commands, how
-the recipe was chosen and its DS2 figures:
+R-R features. It averages three networks trained on all of DS1; its card holds the commands and
+its DS2 figures (the README tells how the recipe was chosen, and what each step did on DS2):
 """
         ),
         code(
