@@ -56,6 +56,11 @@ def main():
         else "Inter-patient split: tested on patients never seen in training (DS2). Q has 7 test beats and "
         "the paced records are excluded, so its Q figures mean little."
     )
+    if channels == 3:
+        split_limit += (
+            " It needs whole records (each beat's predecessor): on beats without their predecessor, such as "
+            "the random beats of data/sample, it is barely better than calling every beat normal."
+        )
     card = {
         "name": args.name,
         "file": f"ecgnet/weights/{args.name}.keras",
