@@ -1795,7 +1795,7 @@ for c, ax in enumerate(axes):
 axes[2].axvline(train.rr[pick, 0], color="tab:red", ls="--", label="this beat's R peak")
 axes[2].legend(loc="lower right")
 fig.suptitle(f"an {CLASS_NAMES[train.y[pick]]} beat of record {train.record[pick]}, "
-             f"{train.rr[pick, 0]:.2f} s after the previous R peak")
+             f"{train.rr[pick, 0]:.2f} s after the previous R peak", y=1.05)
 plt.show()
 """
         ),
