@@ -46,6 +46,7 @@ def _reference(path, record_channel):
     ("232_excerpt", 0, [10, 17, 0, 0, 0]),
     ("114_excerpt", 1, [17, 0, 0, 0, 0]),
     ("217_excerpt", 0, [0, 0, 0, 0, 23]),
+    ("233_excerpt", 0, [71, 2, 30, 0, 0]),
 ])
 def test_excerpt_beats_match_reference(fixtures_dir, name, channel, counts):
     path = fixtures_dir / name

@@ -12,7 +12,7 @@ def test_prepare_and_info(fixtures_dir, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["test.csv", "test.npz", "train.csv", "train.npz"]
     train = load_beats_npz(out / "train.npz")
     test = load_beats_npz(out / "test.npz")
-    assert len(train) + len(test) == 69 + 27 + 17 + 23
+    assert len(train) + len(test) == 69 + 27 + 17 + 23 + 103  # AAMI beats of each excerpt but its last
     x, y = load_mitbih_csv(out / "test.csv")
     np.testing.assert_array_equal(y, test.y)
     np.testing.assert_allclose(x[:, :, 0], test.x)
