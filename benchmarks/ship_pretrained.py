@@ -19,7 +19,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from ecgnet.data import BEAT_CHANNELS  # noqa: E402
+from ecgnet.data import BEAT_CHANNELS, RR_FEATURE_SETS  # noqa: E402
 from ecgnet.files import atomic_path, write_text_atomic  # noqa: E402
 from ecgnet.pretrained_models import WEIGHTS_DIR, load_model  # noqa: E402
 
@@ -45,10 +45,9 @@ def main():
 
     channels = int(model.inputs[0].shape[-1])
     inputs = [f"beat channels (187, {channels}): " + "; ".join(BEAT_CHANNELS[c] for c in range(1, channels + 1))]
-    if training["rr_features"] == 3:
-        inputs.append("3 R-R features, the intervals divided by the record's mean R-R (ecgnet.data.select_rr_features(..., 3))")
-    elif training["rr_features"]:
-        inputs.append(f"{training['rr_features']} R-R features (ecgnet.data.rr_features)")
+    if training["rr_features"]:
+        width = training["rr_features"]
+        inputs.append(f"{width} R-R features, {RR_FEATURE_SETS[width]} (ecgnet.data.select_rr_features(..., {width}))")
     split_limit = (
         "Kaggle split: beats of every patient are in both training and test, so these figures are "
         "intra-patient and flatter the model; expect far less on new patients (see the inter-patient model)."

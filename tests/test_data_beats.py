@@ -104,6 +104,10 @@ def test_select_rr_features_by_input_width():
     feats = rr_features(rr, np.array(["a", "a", "b", "b"]))
     np.testing.assert_array_equal(select_rr_features(feats, 6), feats)
     np.testing.assert_allclose(select_rr_features(feats, 3)[:2], rr[:2] / 0.75)  # relative only
+    rhythm = select_rr_features(feats, 5)  # relative, then previous and next R-R over the local mean
+    np.testing.assert_allclose(rhythm[:, :3], select_rr_features(feats, 3))
+    np.testing.assert_allclose(rhythm[1, 3:], [0.5 / 0.75, 1.0 / 0.75])
+    np.testing.assert_allclose(rhythm[[0, 2, 3], 3:], 1.0)
     with pytest.raises(DataFormatError, match="Received: width 4"):
         select_rr_features(feats, 4)
 

@@ -17,6 +17,7 @@ from ecgnet.errors import DataFormatError, EcgnetError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 SPLITS = ("kaggle", "inter-patient")
+RR_FEATURE_WIDTHS = {"all": 6, "relative": 3, "rhythm": 5}  # --rr-features -> ecgnet.data.RR_FEATURE_SETS
 
 
 def add_parsers(subparsers):
@@ -38,9 +39,10 @@ def add_parsers(subparsers):
     )
     train.add_argument(
         "--rr-features",
-        choices=("all", "relative"),
+        choices=tuple(RR_FEATURE_WIDTHS),
         default="all",
-        help="with --rr: all 6 R-R features, or only the 3 divided by the record's mean R-R (default: all)",
+        help="with --rr: all 6 R-R features; the 3 divided by the record's mean R-R (relative); or those 3 "
+        "and the previous and next R-R divided by the local mean R-R (rhythm) (default: all)",
     )
     train.add_argument(
         "--relative",
@@ -152,7 +154,7 @@ def run_train(args):
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
     x = beat_channels(train_part, 1 + args.relative + args.previous_beat)
-    rr = select_rr_features(train_part["rr"], 3 if args.rr_features == "relative" else 6) if use_rr else None
+    rr = select_rr_features(train_part["rr"], RR_FEATURE_WIDTHS[args.rr_features]) if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
     validation_fraction, validation_groups = _validation_plan(args.split, train_part)
     input_shape = x.shape[1:]

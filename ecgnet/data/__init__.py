@@ -21,7 +21,7 @@ from ecgnet.data.beats import (
     resample_to_125,
     previous_beats,
     record_relative_beats,
-    RR_FEATURE_COLUMNS,
+    RR_FEATURE_SETS,
     rr_features,
     rr_intervals,
     segment_beats,
@@ -39,6 +39,6 @@ __all__ = [
     "Beats", "DownloadError", "RecordBeats",
     "aami_class", "beats_from_record", "build_mitbih_beats", "concat_beats", "download_kaggle",
     "download_physionet", "list_records", "load_beats_npz", "load_mitbih_csv", "load_ptbdb_csv",
-    "BEAT_CHANNELS", "beat_channels", "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_COLUMNS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
+    "BEAT_CHANNELS", "beat_channels", "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
     "group_holdout_indices", "split_beats", "stratified_indices", "write_beats_csv",
 ]

@@ -260,19 +260,29 @@ def rr_features(rr, record):
     return np.concatenate([rr, rr / mean[:, None]], axis=1).astype(np.float32)
 
 
-#: Widths of the R-R inputs a model can take, and the columns of
-#: :func:`rr_features` each one reads: all six, or only the three intervals
-#: divided by the record's mean R-R (the patient-relative ones).
-RR_FEATURE_COLUMNS = {6: slice(0, 6), 3: slice(3, 6)}
+#: The R-R feature sets a model can take, keyed by the width of its R-R input
+#: (:func:`select_rr_features` builds them from :func:`rr_features` output).
+RR_FEATURE_SETS = {
+    6: "all: the 3 R-R intervals in seconds, and the same divided by the record's mean R-R",
+    3: "relative: the 3 R-R intervals divided by the record's mean R-R",
+    5: "rhythm: the 3 relative ones, and the previous and next R-R divided by the local mean R-R",
+}
 
 
 def select_rr_features(features, width):
-    """The columns of :func:`rr_features` output that a ``width``-wide R-R input takes.
+    """The R-R features that a ``width``-wide R-R input takes (see :data:`RR_FEATURE_SETS`).
+
+    - 6, *all*: the :func:`rr_features` columns as they are;
+    - 3, *relative*: the 3 intervals divided by the record's mean R-R (no
+      absolute heart rate, which differs from patient to patient);
+    - 5, *rhythm*: those 3, plus the previous and the next R-R divided by the
+      local mean R-R (the last up to 10 intervals): prematurity and the pause
+      after it measured against the rhythm just before the beat, not against
+      the whole record, whose mean long pauses or rate changes can shift.
 
     Args:
         features: float array (n, 6) from :func:`rr_features`.
-        width: int, 6 (raw and record-relative intervals) or 3 (record-relative
-            only: no absolute heart rate, which differs from patient to patient).
+        width: int, 6, 3 or 5.
 
     Returns:
         float32 (n, width).
@@ -281,12 +291,18 @@ def select_rr_features(features, width):
         >>> select_rr_features(rr_features(beats.rr, beats.record), 3).shape
         (1234, 3)
     """
-    if width not in RR_FEATURE_COLUMNS:
+    if width not in RR_FEATURE_SETS:
         raise DataFormatError(
-            f"R-R inputs are {sorted(RR_FEATURE_COLUMNS)} features wide "
-            f"(all, or the record-relative ones). Received: width {width}"
+            f"R-R inputs are {sorted(RR_FEATURE_SETS)} features wide "
+            f"({'; '.join(RR_FEATURE_SETS.values())}). Received: width {width}"
         )
-    return np.asarray(features, dtype=np.float32)[:, RR_FEATURE_COLUMNS[width]]
+    features = np.asarray(features, dtype=np.float32)
+    if width == 6:
+        return features
+    if width == 3:
+        return features[:, 3:6]
+    local = np.where(features[:, 2] > 0, features[:, 2], 1.0)
+    return np.concatenate([features[:, 3:6], features[:, :2] / local[:, None]], axis=1)
 
 
 def record_relative_beats(x, record):

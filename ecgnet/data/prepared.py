@@ -110,7 +110,8 @@ def model_inputs(model, part):
     the previous beat of the same record. Channels 2 and 3 need the record
     names that only prepared ``.npz`` files (or WFDB records) carry. A
     model's R-R input width picks its R-R features (``select_rr_features``):
-    6 for all of them, 3 for the record-relative ones.
+    6 for all of them, 3 for the record-relative ones, 5 for those and two
+    against the local rhythm (``ecgnet.data.RR_FEATURE_SETS``).
     """
     names = [tensor.name.split(":")[0] for tensor in model.inputs]
     expected_beat = tuple(model.inputs[0].shape[1:])
