@@ -79,11 +79,12 @@ def beat_channels(part, channels):
 
     Raises:
         DataFormatError: ``channels`` is not 1, 2 or 3, or the part lacks the
-            record names (and R-peak samples) that channels 2 and 3 need.
+            record names that channels 2 and 3 need (and the R-peak samples and
+            R-R intervals that channel 3 needs).
 
     Example:
         >>> beat_channels(load_part("data/mitbih-interpatient", "train"), 3).shape
-        (51002, 187, 3)
+        (50999, 187, 3)
     """
     if channels not in BEAT_CHANNELS:
         raise DataFormatError(f"beats have {sorted(BEAT_CHANNELS)} channels ({'; '.join(BEAT_CHANNELS.values())}). Received: {channels}")
