@@ -26,6 +26,10 @@ from ecgnet.normalization import FusedBatchNormalization
 #:   (bottleneck width = ``bottleneck_ratio * filters``, rounded to a
 #:   multiple of ``groups``).
 #: - ``squeeze_excite``, ``block_dropout``, ``head_dropout``: regularisation.
+#: - ``beat_dropout``: with R-R features only, the share of training beats
+#:   whose pooled shape features are dropped whole, so that the head must
+#:   also learn to classify from the R-R features alone (modality dropout,
+#:   Neverova et al. 2016, "ModDrop"); 0 turns it off.
 #: - ``implementation``: of the grouped convolution (see ``GroupedConv1D``).
 PRESETS = {
     # CPU-friendly default: 124,933 parameters, 3.7 MFLOPs per beat;
@@ -45,6 +49,7 @@ PRESETS = {
         squeeze_excite=True,
         block_dropout=0.1,
         head_dropout=0.3,
+        beat_dropout=0.0,
         implementation="auto",
     ),
     # Meant for a GPU: wider, deeper, more groups; 1,271,749 parameters,
@@ -62,6 +67,7 @@ PRESETS = {
         squeeze_excite=True,
         block_dropout=0.1,
         head_dropout=0.4,
+        beat_dropout=0.0,
         implementation="auto",
     ),
 }
@@ -78,9 +84,9 @@ def build_ecgnet(
     """Build the ResNeXt-1D heartbeat classifier.
 
     ``stem_conv -> stem_bn -> stem_relu [-> stem_pool] -> stages of
-    ResNeXtBlock1D (stage{i}_block{j}) -> pool (global average) [-> concat
-    with the RR features] -> head_dropout -> logits -> predictions (float32
-    softmax)``.
+    ResNeXtBlock1D (stage{i}_block{j}) -> pool (global average) [->
+    beat_dropout -> concat with the RR features] -> head_dropout -> logits
+    -> predictions (float32 softmax)``.
 
     Args:
         preset: str, a key of ``PRESETS`` (``"small"`` or ``"large"``).
@@ -132,6 +138,14 @@ def build_ecgnet(
         )
     groups = config["groups"]
     _check_positive_int("groups", groups)
+    beat_dropout = config["beat_dropout"]
+    if isinstance(beat_dropout, bool) or not isinstance(beat_dropout, (int, float)) or not 0 <= beat_dropout < 1:
+        raise EcgnetError(f"`beat_dropout` must be a number in [0, 1). Received: beat_dropout={beat_dropout!r}")
+    if beat_dropout and not rr_features:
+        raise EcgnetError(
+            "`beat_dropout` drops the beat's shape features so that the head learns from the R-R features; "
+            f"it needs rr_features > 0. Received: beat_dropout={beat_dropout!r}, rr_features={rr_features!r}"
+        )
 
     beat = keras.Input(shape=tuple(input_shape), name="beat")
     x = layers.Conv1D(
@@ -171,6 +185,9 @@ def build_ecgnet(
         inputs.append(rr)
         r = layers.BatchNormalization(name="rr_bn")(rr)
         r = layers.Dense(16, activation="relu", name="rr_dense")(r)
+        if beat_dropout:
+            # noise_shape (batch, 1): one coin per beat drops all its shape features at once.
+            x = layers.Dropout(beat_dropout, noise_shape=(None, 1), name="beat_dropout")(x)
         x = layers.Concatenate(name="concat")([x, r])
     x = layers.Dropout(config["head_dropout"], name="head_dropout")(x)
     x = layers.Dense(num_classes, name="logits")(x)

@@ -242,6 +242,21 @@ def test_three_beat_channels_need_records_and_previous_beat_needs_relative(tmp_p
     assert status == 2 and "--previous-beat" in stderr and "--relative" in stderr
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--split", "kaggle", "--beat-dropout", "0.3"], "--beat-dropout .* needs --rr"),
+        (["--split", "kaggle", "--rr", "--beat-dropout", "1.5"], r"--beat-dropout must be in \[0, 1\). Received: 1.5"),
+    ],
+)
+def test_beat_dropout_needs_rr_features_and_a_rate_below_one(tmp_path, capsys, flags, message):
+    import re
+
+    status, _, stderr = run_cli(capsys, "train", "--data", SAMPLE / "mitbih_train.npz", *flags, "--epochs", "1", "--out", tmp_path / "run")
+    assert status == 2 and re.search(message, stderr), stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_ensemble_refuses_members_with_other_validation_splits(tmp_path, capsys):
     runs = [_fake_run(tmp_path / "a", 0), _fake_run(tmp_path / "b", 1, validation_seed=1)]
     status, _, stderr = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")

@@ -63,6 +63,26 @@ def test_save_and_load_identical_predictions(tmp_path):
     assert [t.name.split(":")[0] for t in rr_model.inputs] == ["beat", "rr"]
 
 
+def test_beat_dropout_drops_whole_beats_in_training_only(tmp_path):
+    # No block dropout, so that the pooled features are deterministic in training mode too.
+    model = build_ecgnet("small", input_shape=(187, 1), rr_features=3, beat_dropout=0.5, block_dropout=0.0, **TINY)
+    x = {"beat": _beats(64), "rr": np.ones((64, 3), "float32")}
+    pooled_model = keras.Model(model.inputs, model.get_layer("pool").output)
+    dropped_model = keras.Model(model.inputs, model.get_layer("beat_dropout").output)
+    pooled = np.asarray(pooled_model(x, training=True))
+    keras.utils.set_random_seed(0)
+    dropped = np.asarray(dropped_model(x, training=True))
+    zero_rows = (dropped == 0).all(axis=1)
+    # Each beat's pooled features are dropped whole or kept whole, and kept ones scaled by 1 / (1 - 0.5).
+    assert 10 < zero_rows.sum() < 54
+    np.testing.assert_allclose(dropped[~zero_rows], 2 * pooled[~zero_rows], rtol=1e-5)
+    np.testing.assert_array_equal(np.asarray(dropped_model(x, training=False)), np.asarray(pooled_model(x, training=False)))
+    model.save(tmp_path / "beat_dropout.keras")
+    loaded = keras.saving.load_model(tmp_path / "beat_dropout.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.get_layer("beat_dropout").rate == 0.5
+
+
 def test_mixed_precision_outputs_float32():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
@@ -91,6 +111,8 @@ def test_trains_one_step():
         (dict(preset="small", groups=0), "groups=0"),
         (dict(preset="small", num_classes=0), "num_classes=0"),
         (dict(preset="small", rr_features=-1), "rr_features=-1"),
+        (dict(preset="small", rr_features=3, beat_dropout=1.0), r"beat_dropout=1\.0"),
+        (dict(preset="small", beat_dropout=0.5), "needs rr_features > 0"),
     ],
 )
 def test_bad_arguments(kwargs, message):

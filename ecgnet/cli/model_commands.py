@@ -58,6 +58,14 @@ def add_parsers(subparsers):
         "which holds this beat's P wave (needs prepared .npz data)",
     )
     train.add_argument(
+        "--beat-dropout",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="with --rr: drop the beat's shape features whole for this share of training beats, "
+        "so that the model also learns to classify from the R-R features alone (default: 0, off)",
+    )
+    train.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -141,6 +149,8 @@ def run_train(args):
     from ecgnet.data import beat_channels, select_rr_features
     from ecgnet.training import train
 
+    if not 0 <= args.beat_dropout < 1:
+        raise EcgnetError(f"--beat-dropout must be in [0, 1). Received: {args.beat_dropout}")
     if args.previous_beat and not args.relative:
         raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
     train_part = load_part(args.data, "train")
@@ -157,11 +167,14 @@ def run_train(args):
     rr = select_rr_features(train_part["rr"], RR_FEATURE_WIDTHS[args.rr_features]) if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
     validation_fraction, validation_groups = _validation_plan(args.split, train_part)
+    if args.beat_dropout and not rr_width:
+        raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: it needs --rr")
     input_shape = x.shape[1:]
-    build_named_model(args.preset, input_shape, rr_width)  # fail fast on an unknown preset
+    overrides = {"beat_dropout": args.beat_dropout} if args.beat_dropout else {}
+    build_named_model(args.preset, input_shape, rr_width, **overrides)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
     result = train(
-        lambda: build_named_model(args.preset, input_shape, rr_width),
+        lambda: build_named_model(args.preset, input_shape, rr_width, **overrides),
         x,
         train_part["y"],
         rr=rr,
@@ -182,6 +195,7 @@ def run_train(args):
         "rr_features": rr_width,
         "relative": args.relative,
         "previous_beat": args.previous_beat,
+        "beat_dropout": args.beat_dropout,
         "augment": args.augment,
         "train_data": str(train_part["source"]),
         "train_beats": int(len(train_part["y"])),
@@ -213,10 +227,11 @@ def run_ensemble(args):
             raise EcgnetError(f"{card_path}: not found; --runs takes folders written by `python -m ecgnet train`")
         card = json.loads(card_path.read_text(encoding="utf-8"))
         card.setdefault("refit", False)
+        card.setdefault("beat_dropout", 0.0)  # runs from before --beat-dropout
         if not card["refit"]:
             card.setdefault("validation_seed", card["seed"])  # runs from before --validation-seed
         cards.append(card)
-    shared = ("preset", "split", "rr_features", "relative", "previous_beat", "refit")
+    shared = ("preset", "split", "rr_features", "relative", "previous_beat", "beat_dropout", "refit")
     if not cards[0]["refit"]:  # refit runs have no validation split to share
         shared += ("validation_seed",)
     for run, card in zip(args.runs, cards):
@@ -368,15 +383,18 @@ def run_demo(args):
 # -- helpers ---------------------------------------------------------------------------------------------
 
 
-def build_named_model(preset, input_shape=(187, 1), rr_features=0):
-    """``build_ecgnet(preset)``, or the Kachuee et al. 2018 baseline for ``preset="kachuee2018"``."""
+def build_named_model(preset, input_shape=(187, 1), rr_features=0, **overrides):
+    """``build_ecgnet(preset, **overrides)``, or the Kachuee et al. 2018 baseline for ``preset="kachuee2018"``."""
     from ecgnet.models import build_ecgnet, build_kachuee2018
 
     if preset == "kachuee2018":
-        if rr_features or tuple(input_shape) != (187, 1):
-            raise EcgnetError("--preset kachuee2018 takes single-channel beats only (the paper's layout): use --no-rr --no-relative")
+        if rr_features or overrides or tuple(input_shape) != (187, 1):
+            raise EcgnetError(
+                "--preset kachuee2018 is the paper's layout, for single-channel beats only: "
+                "use --no-rr --no-relative and no --beat-dropout"
+            )
         return build_kachuee2018()
-    return build_ecgnet(preset, input_shape=tuple(input_shape), rr_features=rr_features)
+    return build_ecgnet(preset, input_shape=tuple(input_shape), rr_features=rr_features, **overrides)
 
 
 def _validation_plan(split, part):
