@@ -5,14 +5,28 @@ Each run folder holds the ``training.json`` that ``python -m ecgnet train`` (or
 from the training data. Use this table to choose between variants; read the
 test split only afterwards, with ``python -m ecgnet evaluate``.
 
+With ``--pool``, the runs are the folds of one record-wise cross-validation
+(``train --validation-fold K/N``): their validation confusion matrices are
+summed and one line gives the figures over every held-out beat. Give
+``--pool`` once per recipe to compare recipes.
+
 Usage:
     python benchmarks/compare_runs.py runs/ip-all-v1 runs/ip-relative-v1 ...
+    python benchmarks/compare_runs.py --pool runs/ip-cv-f{1,2,3,4,5} --pool runs/ip-bd-cv-f{1,2,3,4,5}
 """
 
 import argparse
 import csv
 import json
+import sys
 from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from ecgnet.evaluation import evaluate_confusion_matrix  # noqa: E402
 
 
 def best_epoch(run):
@@ -25,33 +39,56 @@ def best_epoch(run):
     return 1 + max(range(len(scores)), key=scores.__getitem__) if scores else None
 
 
+def read_validation(run):
+    """The run's ``validation`` entry of training.json, or a one-line reason why there is none."""
+    if not (run / "training.json").exists():
+        return None, "(no training.json: not a finished `python -m ecgnet train` run)"
+    validation = json.loads((run / "training.json").read_text(encoding="utf-8")).get("validation")
+    return (validation, None) if validation else (None, "(no validation: refit on every training beat)")
+
+
+def pooled_validation(runs):
+    """Figures of the summed validation confusion matrices of ``runs`` (the folds of one cross-validation)."""
+    matrices = []
+    for run in runs:
+        validation, why = read_validation(run)
+        if validation is None or "confusion_matrix" not in validation:
+            raise SystemExit(f"{run}: cannot pool: {why or '(training.json has no confusion matrix: trained before --validation-fold)'}")
+        matrices.append(np.asarray(validation["confusion_matrix"]))
+    return evaluate_confusion_matrix(np.sum(matrices, axis=0))
+
+
+def format_row(label, validation, epoch=""):
+    row = f"{label:34s} {validation.get('num_beats', 0):6d} {100 * validation['accuracy']:6.2f} {100 * validation['macro_f1']:6.2f} {epoch:>7}"
+    for name in ("S", "V", "F"):
+        figures = validation.get("per_class", {}).get(name)
+        row += (
+            f" {100 * figures['sensitivity']:6.1f}/{100 * figures['positive_predictivity']:5.1f}"
+            if figures
+            else f" {'':>13s}"
+        )
+    return row
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", type=Path, nargs="+")
+    parser.add_argument("runs", type=Path, nargs="*", help="run folders, one line each")
+    parser.add_argument("--pool", type=Path, nargs="+", action="append", default=[], metavar="RUN",
+                        help="the fold runs of one cross-validation, pooled into one line (repeatable)")
     args = parser.parse_args(argv)
+    if not args.runs and not args.pool:
+        parser.error("give run folders, or --pool with the fold runs of a cross-validation")
     header = f"{'run':34s} {'beats':>6s} {'acc':>6s} {'mF1':>6s} {'best ep':>7s}" + "".join(
         f" {name + ' Se/+P':>13s}" for name in ("S", "V", "F")
     )
     print(header)
     print("-" * len(header))
     for run in args.runs:
-        if not (run / "training.json").exists():
-            print(f"{str(run):34s} (no training.json: not a finished `python -m ecgnet train` run)")
-            continue
-        card = json.loads((run / "training.json").read_text(encoding="utf-8"))
-        validation = card.get("validation")
-        if not validation:
-            print(f"{str(run):34s} (no validation: refit on every training beat)")
-            continue
-        row = f"{str(run):34s} {validation.get('num_beats', 0):6d} {100 * validation['accuracy']:6.2f} {100 * validation['macro_f1']:6.2f} {best_epoch(run) or '':>7}"
-        for name in ("S", "V", "F"):
-            figures = validation.get("per_class", {}).get(name)
-            row += (
-                f" {100 * figures['sensitivity']:6.1f}/{100 * figures['positive_predictivity']:5.1f}"
-                if figures
-                else f" {'':>13s}"
-            )
-        print(row)
+        validation, why = read_validation(run)
+        print(format_row(str(run), validation, best_epoch(run) or "") if validation else f"{str(run):34s} {why}")
+    for runs in args.pool:
+        label = f"{runs[0]} +{len(runs) - 1} pooled"
+        print(format_row(label, pooled_validation(runs), "/".join(str(best_epoch(run) or "?") for run in runs)))
 
 
 if __name__ == "__main__":

@@ -200,7 +200,33 @@ def evaluate_predictions(y_true, y_pred, class_names=CLASS_NAMES):
     class_names = list(class_names)
     y_true = _as_labels(y_true, "y_true", len(class_names))
     y_pred = _as_labels(y_pred, "y_pred", len(class_names))
-    cm = confusion_matrix(y_true, y_pred, num_classes=len(class_names))
+    report = evaluate_confusion_matrix(confusion_matrix(y_true, y_pred, num_classes=len(class_names)), class_names)
+    report["classification_report"] = classification_report(y_true, y_pred, class_names)
+    return report
+
+
+def evaluate_confusion_matrix(cm, class_names=CLASS_NAMES):
+    """The figures of :func:`evaluate_predictions` from a confusion matrix alone.
+
+    Confusion matrices add up: summing those of the folds of a cross-validation
+    and passing the sum here gives the figures over all held-out beats.
+
+    Args:
+        cm: int array (k, k), counts (rows true, columns predicted).
+        class_names: sequence of k str.
+
+    Returns:
+        A dict with ``num_beats``, ``accuracy``, ``macro_f1``, ``class_names``,
+        ``per_class`` and ``confusion_matrix``, as in :func:`evaluate_predictions`.
+
+    Example:
+        >>> evaluate_confusion_matrix([[8, 2], [1, 4]], ["N", "S"])["per_class"]["S"]["positive_predictivity"]
+        0.666...
+    """
+    class_names = list(class_names)
+    cm = np.asarray(cm, dtype=np.int64)
+    if cm.shape != (len(class_names),) * 2:
+        raise EcgnetError(f"cm must have shape ({len(class_names)}, {len(class_names)}), one row per class. Received: {cm.shape}")
     metrics = per_class_metrics(cm)
     per_class = {
         name: {
@@ -220,7 +246,6 @@ def evaluate_predictions(y_true, y_pred, class_names=CLASS_NAMES):
         "class_names": class_names,
         "per_class": per_class,
         "confusion_matrix": cm.tolist(),
-        "classification_report": classification_report(y_true, y_pred, class_names),
     }
 
 

@@ -278,36 +278,48 @@ class TrainingResult:
     initial_epoch: int = 0
 
 
-def validation_indices(y, validation_fraction=0.1, validation_groups=None, seed=0):
+def validation_indices(y, validation_fraction=0.1, validation_groups=None, seed=0, validation_fold=None):
     """The (train, validation) index arrays that :func:`train` uses.
 
     A stratified, seeded ``validation_fraction`` of the beats, or, with
     ``validation_groups`` (one group name per beat, e.g. record names), whole
-    groups held out until about ``validation_fraction`` of the beats. Exposed so
-    that an ensemble or a benchmark can measure on the very beats that
-    selected the epoch, and on nothing else.
+    groups held out until about ``validation_fraction`` of the beats, or,
+    with ``validation_groups`` and ``validation_fold=(k, n)``, the k-th of n
+    group-wise folds (:func:`ecgnet.data.group_kfold_indices`; the fraction is
+    then unused). Exposed so that an ensemble or a benchmark can measure on
+    the very beats that selected the epoch, and on nothing else.
 
     Args:
         y: int array (n,), labels.
         validation_fraction: float in (0, 1).
         validation_groups: None or array (n,) of group names.
         seed: int, seed of the split.
+        validation_fold: None or a pair ``(k, n)``, 1 <= k <= n; needs ``validation_groups``.
 
     Returns:
         Two int arrays ``(train_index, val_index)``.
 
     Example:
         >>> train_index, val_index = validation_indices(y, 0.1, seed=0)
+        >>> train_index, val_index = validation_indices(y, validation_groups=records, validation_fold=(2, 5))
     """
-    from ecgnet.data.splits import group_holdout_indices, stratified_indices
+    from ecgnet.data.splits import group_holdout_indices, group_kfold_indices, stratified_indices
 
     y = np.asarray(y)
-    if validation_groups is None:
-        return stratified_indices(y, test_fraction=validation_fraction, seed=seed)
-    if len(validation_groups) != len(y):
+    if validation_groups is not None and len(validation_groups) != len(y):
         raise EcgnetError(
             f"validation_groups must have one entry per beat ({len(y)}). Received: {len(validation_groups)} entries"
         )
+    if validation_fold is not None:
+        if validation_groups is None:
+            raise EcgnetError(
+                "validation_fold holds out whole groups (records): pass validation_groups too. "
+                f"Received: validation_fold={validation_fold!r}, validation_groups=None"
+            )
+        fold, folds = validation_fold
+        return group_kfold_indices(validation_groups, folds, fold, seed=seed)
+    if validation_groups is None:
+        return stratified_indices(y, test_fraction=validation_fraction, seed=seed)
     return group_holdout_indices(validation_groups, validation_fraction, seed=seed)
 
 
@@ -327,6 +339,7 @@ def train(
     out_dir="runs/ecgnet",
     seed=0,
     validation_seed=None,
+    validation_fold=None,
     patience=8,
     warmup_epochs=1,
     strategy=None,
@@ -391,6 +404,9 @@ def train(
         validation_seed: int or None, seeds the validation split alone (None:
             ``seed``). Members of a seed ensemble share one validation split
             this way, so the ensemble can be measured on beats none of them saw.
+        validation_fold: None, or ``(k, n)`` with ``validation_groups``: validate
+            on the k-th of n record-wise folds, so that n runs together hold
+            out every record once (record-wise cross-validation).
         patience: int, epochs without a better validation macro-F1 before stopping.
         warmup_epochs: int, epochs of linear learning-rate warmup before the cosine decay.
         strategy: a ``tf.distribute.Strategy``; ``None`` asks :func:`select_strategy`.
@@ -454,7 +470,11 @@ def train(
         train_index, val_index = np.arange(len(y)), np.arange(0)
     else:
         train_index, val_index = validation_indices(
-            y, validation_fraction, validation_groups, seed if validation_seed is None else validation_seed
+            y,
+            validation_fraction,
+            validation_groups,
+            seed if validation_seed is None else validation_seed,
+            validation_fold=validation_fold,
         )
     if len(val_index) == 0 and not refit:
         raise EcgnetError(f"validation_fraction={validation_fraction} leaves no validation beats out of {len(y)}.")

@@ -257,6 +257,25 @@ def test_beat_dropout_needs_rr_features_and_a_rate_below_one(tmp_path, capsys, f
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--split", "kaggle", "--validation-fold", "1/5"], "--validation-fold .* needs --split inter-patient"),
+        (["--split", "inter-patient", "--validation-fold", "6/5"], "1 <= K <= N, received '6/5'"),
+        (["--split", "inter-patient", "--validation-fold", "two"], "expected K/N, e.g. 2/5, received 'two'"),
+    ],
+)
+def test_validation_fold_is_checked_before_training(tmp_path, capsys, flags, message):
+    import re
+
+    try:
+        status, _, stderr = run_cli(capsys, "train", "--data", SAMPLE / "mitbih_train.npz", *flags, "--epochs", "1", "--out", tmp_path / "run")
+    except SystemExit as exit:  # argparse rejects a malformed K/N itself, with usage and the message
+        status, stderr = exit.code, capsys.readouterr().err
+    assert status == 2 and re.search(message, stderr), stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_ensemble_refuses_members_with_other_validation_splits(tmp_path, capsys):
     runs = [_fake_run(tmp_path / "a", 0), _fake_run(tmp_path / "b", 1, validation_seed=1)]
     status, _, stderr = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")

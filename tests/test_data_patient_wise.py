@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecgnet.data import group_holdout_indices, previous_beats, record_relative_beats
+from ecgnet.data import group_holdout_indices, group_kfold_indices, previous_beats, record_relative_beats
 from ecgnet.errors import DataFormatError
 
 
@@ -18,6 +18,26 @@ def test_group_holdout_keeps_records_whole_and_reaches_the_fraction():
     assert any(len(held) - np.sum(records == r) < 0.2 * len(records) for r in held_records)
     again = group_holdout_indices(records, test_fraction=0.2, seed=3)
     assert np.array_equal(held, again[1])
+
+
+def test_group_kfold_holds_each_record_out_once_largest_first():
+    # distinct sizes make the largest-first assignment seed-independent and hand-checkable:
+    # a(500) -> fold 1, b(300) -> fold 2, c(250) -> fold 2 (550), d(200) -> fold 1 (700), e(100) -> fold 2 (650)
+    records = np.repeat(["e", "a", "c", "b", "d"], [100, 500, 250, 300, 200])
+    held = {}
+    for fold in (1, 2):
+        train, held[fold] = group_kfold_indices(records, 2, fold, seed=7)
+        assert not set(records[train]) & set(records[held[fold]])
+        assert len(train) + len(held[fold]) == len(records)
+    assert set(records[held[1]]) == {"a", "d"} and set(records[held[2]]) == {"b", "c", "e"}
+    np.testing.assert_array_equal(np.sort(np.concatenate([held[1], held[2]])), np.arange(len(records)))
+
+
+def test_group_kfold_names_bad_fold_arguments():
+    records = np.array(["a", "b", "c"])
+    for folds, fold, message in [(1, 1, "folds=1"), (4, 1, "number of groups \\(3\\). Received: folds=4"), (3, 0, "fold=0"), (3, 4, "fold=4")]:
+        with pytest.raises(ValueError, match=message):
+            group_kfold_indices(records, folds, fold)
 
 
 def test_record_relative_beats_subtract_each_records_median():

@@ -83,6 +83,19 @@ def test_evaluate_predictions_accepts_scores_and_is_json():
     json.loads(json.dumps(report))
 
 
+def test_summed_fold_matrices_give_the_figures_of_all_predictions():
+    # two "folds" of random predictions: the pooled figures equal scikit-learn's on the concatenation
+    rng = np.random.default_rng(5)
+    folds = [(rng.integers(0, 5, n), rng.integers(0, 5, n)) for n in (300, 200)]
+    pooled = evaluation.evaluate_confusion_matrix(sum(evaluation.confusion_matrix(t, p) for t, p in folds))
+    y_true, y_pred = (np.concatenate(parts) for parts in zip(*folds))
+    assert pooled["accuracy"] == pytest.approx(sk.accuracy_score(y_true, y_pred))
+    assert pooled["macro_f1"] == pytest.approx(sk.f1_score(y_true, y_pred, labels=range(5), average="macro", zero_division=0))
+    assert pooled["per_class"]["S"]["positive_predictivity"] == pytest.approx(sk.precision_score(y_true, y_pred, labels=[1], average="macro"))
+    with pytest.raises(EcgnetError, match=r"shape \(5, 5\).*Received: \(2, 2\)"):
+        evaluation.evaluate_confusion_matrix([[1, 0], [0, 1]])
+
+
 def test_bad_labels_raise_with_the_received_values():
     with pytest.raises(EcgnetError, match="Received values from 0 to 7"):
         evaluation.confusion_matrix([0, 7], [0, 1])

@@ -186,6 +186,24 @@ def test_runs_with_the_same_validation_seed_validate_on_the_same_beats(tmp_path)
     assert supports == list(np.bincount(synthetic_beats()[1][val_index], minlength=5))
 
 
+def test_record_folds_validate_every_beat_once_and_pool(tmp_path):
+    from ecgnet.evaluation import evaluate_confusion_matrix
+
+    x, y = synthetic_beats()
+    records = np.repeat(np.arange(25), 10)  # synthetic "records" of 10 beats each
+    with pytest.raises(ValueError, match="pass validation_groups"):
+        training.validation_indices(y, validation_fold=(1, 3))
+    results = [quick_train(tmp_path / f"fold{k}", epochs=1, validation_groups=records, validation_fold=(k, 3)) for k in (1, 2, 3)]
+    held = [training.validation_indices(y, validation_groups=records, validation_fold=(k, 3))[1] for k in (1, 2, 3)]
+    np.testing.assert_array_equal(np.sort(np.concatenate(held)), np.arange(len(y)))
+    for result, index in zip(results, held):
+        assert result.validation["num_beats"] == len(index)
+    pooled = evaluate_confusion_matrix(np.sum([r.validation["confusion_matrix"] for r in results], axis=0))
+    assert [c["support"] for c in pooled["per_class"].values()] == list(CLASS_COUNTS)
+    expected_correct = sum(r.validation["accuracy"] * r.validation["num_beats"] for r in results)
+    assert pooled["accuracy"] == pytest.approx(expected_correct / len(y))
+
+
 class _Recorder(keras.Model):
     """Stands in for a model: counts saves, or fails mid-save on request."""
 

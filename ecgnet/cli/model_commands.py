@@ -17,6 +17,8 @@ from ecgnet.errors import DataFormatError, EcgnetError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 SPLITS = ("kaggle", "inter-patient")
+#: The validation figures a run's training.json keeps (the confusion matrix lets folds be pooled).
+VALIDATION_KEYS = ("num_beats", "accuracy", "macro_f1", "per_class", "confusion_matrix")
 RR_FEATURE_WIDTHS = {"all": 6, "relative": 3, "rhythm": 5}  # --rr-features -> ecgnet.data.RR_FEATURE_SETS
 
 
@@ -85,6 +87,14 @@ def add_parsers(subparsers):
         help="seed of the validation split alone (default: --seed); give ensemble members the same one",
     )
     train.add_argument(
+        "--validation-fold",
+        type=_fold,
+        default=None,
+        metavar="K/N",
+        help="inter-patient only: validate on the K-th of N record-wise folds instead of a 20%% hold-out, "
+        "so that N runs hold out every training record once (pool them with benchmarks/compare_runs.py --pool)",
+    )
+    train.add_argument(
         "--refit",
         action="store_true",
         help="train on every training beat for exactly --epochs epochs, without validation "
@@ -142,6 +152,17 @@ def _positive_int(text):
     return value
 
 
+def _fold(text):
+    """``"K/N"`` -> ``(K, N)`` with 1 <= K <= N and N >= 2."""
+    try:
+        fold, folds = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N, e.g. 2/5, received {text!r}") from None
+    if not (folds >= 2 and 1 <= fold <= folds):
+        raise argparse.ArgumentTypeError(f"expected K/N with N >= 2 and 1 <= K <= N, received {text!r}")
+    return fold, folds
+
+
 # -- handlers --------------------------------------------------------------------------------------------
 
 
@@ -149,6 +170,8 @@ def run_train(args):
     from ecgnet.data import beat_channels, select_rr_features
     from ecgnet.training import train
 
+    if args.validation_fold and (args.split != "inter-patient" or args.refit):
+        raise EcgnetError("--validation-fold splits the training records into folds: it needs --split inter-patient and no --refit")
     if not 0 <= args.beat_dropout < 1:
         raise EcgnetError(f"--beat-dropout must be in [0, 1). Received: {args.beat_dropout}")
     if args.previous_beat and not args.relative:
@@ -185,6 +208,7 @@ def run_train(args):
         augment=args.augment,
         seed=args.seed,
         validation_seed=args.validation_seed,
+        validation_fold=args.validation_fold,
         out_dir=args.out,
         verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
         **options,
@@ -202,8 +226,9 @@ def run_train(args):
         "epochs": args.epochs,
         "seed": args.seed,
         "validation_seed": None if args.refit else (args.seed if args.validation_seed is None else args.validation_seed),
+        "validation_fold": None if args.validation_fold is None else "{}/{}".format(*args.validation_fold),
         "refit": args.refit,
-        "validation": None if result.validation is None else _jsonable({key: result.validation[key] for key in ("num_beats", "accuracy", "macro_f1", "per_class")}),
+        "validation": None if result.validation is None else _jsonable({key: result.validation[key] for key in VALIDATION_KEYS}),
     }
     from ecgnet.files import write_text_atomic
 
@@ -228,12 +253,13 @@ def run_ensemble(args):
         card = json.loads(card_path.read_text(encoding="utf-8"))
         card.setdefault("refit", False)
         card.setdefault("beat_dropout", 0.0)  # runs from before --beat-dropout
+        card.setdefault("validation_fold", None)  # runs from before --validation-fold
         if not card["refit"]:
             card.setdefault("validation_seed", card["seed"])  # runs from before --validation-seed
         cards.append(card)
     shared = ("preset", "split", "rr_features", "relative", "previous_beat", "beat_dropout", "refit")
     if not cards[0]["refit"]:  # refit runs have no validation split to share
-        shared += ("validation_seed",)
+        shared += ("validation_seed", "validation_fold")
     for run, card in zip(args.runs, cards):
         differing = [key for key in shared if card.get(key) != cards[0].get(key)]
         if differing:
@@ -262,7 +288,7 @@ def run_ensemble(args):
         cards[0],
         seed=[c["seed"] for c in cards],
         members=[str(run) for run in args.runs],
-        validation=None if validation is None else _jsonable({key: validation[key] for key in ("num_beats", "accuracy", "macro_f1", "per_class")}),
+        validation=None if validation is None else _jsonable({key: validation[key] for key in VALIDATION_KEYS}),
     )
     write_text_atomic(args.out / "training.json", json.dumps(card, indent=2))
     print(f"ensemble of {len(members)} written to {args.out / 'model.keras'} ({model.count_params():,} parameters)")
@@ -276,11 +302,13 @@ def _measure_on_validation(runs, members, model, train_part, card):
 
     inputs = model_inputs(model, train_part)  # on the whole part: record medians as in training
     fraction, groups = _validation_plan(card["split"], train_part)
-    _, val_index = validation_indices(train_part["y"], fraction, groups, card["validation_seed"])
+    fold = None if card.get("validation_fold") is None else tuple(int(k) for k in card["validation_fold"].split("/"))
+    _, val_index = validation_indices(train_part["y"], fraction, groups, card["validation_seed"], validation_fold=fold)
     val_inputs = {k: v[val_index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[val_index]
     y_val = train_part["y"][val_index]
 
-    print(f"validation: {len(val_index)} beats of {train_part['source']} (validation seed {card['validation_seed']})")
+    fold_text = f", fold {card['validation_fold']}" if fold else ""
+    print(f"validation: {len(val_index)} beats of {train_part['source']} (validation seed {card['validation_seed']}{fold_text})")
     print(f"{'model':40s} {'accuracy':>9s} {'macro-F1':>9s}")
     for run, member in zip(runs, members):
         report = evaluate_predictions(y_val, member.predict(val_inputs, batch_size=512, verbose=0).argmax(axis=1))

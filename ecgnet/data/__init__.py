@@ -3,7 +3,7 @@
 - :mod:`ecgnet.data.classes`    ``CLASS_NAMES``, the AAMI EC57 map of annotation symbols
 - :mod:`ecgnet.data.csv_files`  ``load_mitbih_csv``, ``load_ptbdb_csv``, ``write_beats_csv``
 - :mod:`ecgnet.data.beats`      ``Beats``, ``build_mitbih_beats``, ``beats_from_record``, ``rr_features``, ``select_rr_features``, ``record_relative_beats``, ``previous_beats``
-- :mod:`ecgnet.data.splits`     ``split_beats``, ``DS1``, ``DS2``, ``PACED_RECORDS``
+- :mod:`ecgnet.data.splits`     ``split_beats``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``
 - :mod:`ecgnet.data.pipeline`   ``make_dataset`` (TensorFlow is imported only when called)
 - :mod:`ecgnet.data.download`   ``download_kaggle``, ``download_physionet``
 """
@@ -32,7 +32,7 @@ from ecgnet.data.csv_files import load_mitbih_csv, load_ptbdb_csv, write_beats_c
 from ecgnet.data.download import DownloadError, download_kaggle, download_physionet
 from ecgnet.data.pipeline import make_dataset
 from ecgnet.data.prepared import BEAT_CHANNELS, beat_channels, load_part, model_inputs, part_from_beats
-from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, split_beats, stratified_indices
+from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices
 
 __all__ = [
     "AAMI_MAP", "BEAT_LENGTH", "CLASS_NAMES", "DS1", "DS2", "FS", "PACED_RECORDS", "SPLITS",
@@ -40,5 +40,5 @@ __all__ = [
     "aami_class", "beats_from_record", "build_mitbih_beats", "concat_beats", "download_kaggle",
     "download_physionet", "list_records", "load_beats_npz", "load_mitbih_csv", "load_ptbdb_csv",
     "BEAT_CHANNELS", "beat_channels", "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
-    "group_holdout_indices", "split_beats", "stratified_indices", "write_beats_csv",
+    "group_holdout_indices", "group_kfold_indices", "split_beats", "stratified_indices", "write_beats_csv",
 ]

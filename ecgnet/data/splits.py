@@ -76,6 +76,46 @@ def group_holdout_indices(groups, test_fraction=TEST_FRACTION, seed=0):
     return np.flatnonzero(~mask), np.flatnonzero(mask)
 
 
+def group_kfold_indices(groups, folds, fold, seed=0):
+    """Indices ``(train, held)`` of fold ``fold`` (1..``folds``) of a group-wise K-fold.
+
+    Every group (record, patient) is held out by exactly one fold, so the
+    held-out predictions of all ``folds`` runs cover every beat once and can
+    be pooled into one confusion matrix: record-wise cross-validation. Groups
+    are shuffled with ``seed``, then each goes, largest first, to the fold
+    with the fewest beats so far, which keeps the folds near equal in size.
+
+    Args:
+        groups: array (n,) of group names, e.g. ``Beats.record``.
+        folds: int >= 2, number of folds; at most the number of groups.
+        fold: int in 1..folds, the fold to hold out.
+        seed: int, seeds the assignment of groups to folds.
+
+    Returns:
+        Two sorted int64 arrays; no group has beats in both.
+
+    Example:
+        >>> held = [group_kfold_indices(beats.record, 5, k)[1] for k in range(1, 6)]
+        >>> sorted(np.concatenate(held)) == list(range(len(beats)))
+        True
+    """
+    groups = np.asarray(groups)
+    names, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= len(names):
+        raise EcgnetError(f"folds must be an integer from 2 to the number of groups ({len(names)}). Received: folds={folds!r}")
+    if isinstance(fold, bool) or not isinstance(fold, (int, np.integer)) or not 1 <= fold <= folds:
+        raise EcgnetError(f"fold must be an integer from 1 to folds={folds}. Received: fold={fold!r}")
+    order = np.random.default_rng(seed).permutation(len(names))
+    order = order[np.argsort(-counts[order], kind="stable")]  # largest first; ties in shuffled order
+    assignment = np.empty(len(names), int)
+    sizes = np.zeros(folds, int)
+    for group in order:
+        assignment[group] = np.argmin(sizes)
+        sizes[assignment[group]] += counts[group]
+    mask = assignment[inverse] == fold - 1
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
 def split_beats(beats, split="kaggle", seed=0):
     """Split :class:`~ecgnet.data.beats.Beats` into ``(train, test)``.
 
