@@ -295,19 +295,33 @@ def run_ensemble(args):
     return 0
 
 
+def run_validation_index(card, train_part):
+    """The indices of the validation beats of a `train` run, from its training.json ``card``.
+
+    Example:
+        >>> card = json.loads(Path("runs/cv-prev-f1/training.json").read_text())
+        >>> val_index = run_validation_index(card, load_part("data/mitbih-interpatient", "train"))
+    """
+    from ecgnet.training import validation_indices
+
+    if card.get("refit"):
+        raise EcgnetError("a refit run trained on every beat: it has no validation beats")
+    fraction, groups = _validation_plan(card["split"], train_part)
+    fold = None if card.get("validation_fold") is None else tuple(int(k) for k in card["validation_fold"].split("/"))
+    seed = card.get("validation_seed", card["seed"])
+    return validation_indices(train_part["y"], fraction, groups, seed, validation_fold=fold)[1]
+
+
 def _measure_on_validation(runs, members, model, train_part, card):
     """Print each member's and the ensemble's figures on the runs' shared validation beats."""
     from ecgnet.evaluation import evaluate_predictions
-    from ecgnet.training import validation_indices
 
     inputs = model_inputs(model, train_part)  # on the whole part: record medians as in training
-    fraction, groups = _validation_plan(card["split"], train_part)
-    fold = None if card.get("validation_fold") is None else tuple(int(k) for k in card["validation_fold"].split("/"))
-    _, val_index = validation_indices(train_part["y"], fraction, groups, card["validation_seed"], validation_fold=fold)
+    val_index = run_validation_index(card, train_part)
     val_inputs = {k: v[val_index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[val_index]
     y_val = train_part["y"][val_index]
 
-    fold_text = f", fold {card['validation_fold']}" if fold else ""
+    fold_text = f", fold {card['validation_fold']}" if card.get("validation_fold") else ""
     print(f"validation: {len(val_index)} beats of {train_part['source']} (validation seed {card['validation_seed']}{fold_text})")
     print(f"{'model':40s} {'accuracy':>9s} {'macro-F1':>9s}")
     for run, member in zip(runs, members):

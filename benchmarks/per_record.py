@@ -1,0 +1,64 @@
+"""Per-record validation figures of finished runs: which held-out patients fail, and how.
+
+A run's validation figures (``compare_runs.py``) pool its held-out records; for
+the inter-patient task the interesting question is which records the errors
+come from. For every run this script predicts the run's own validation beats
+(the records its training held out, never the test split) with the run's
+``model.keras`` and prints, per record, the beats found / the beats there and
+the false alarms of S, V and F. Runs that hold out the same record (folds of
+different splits) print it once per run.
+
+Usage:
+    python benchmarks/per_record.py --data data/mitbih-interpatient runs/cv-prev-f{1,2,3,4,5}
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from ecgnet.cli.model_commands import run_validation_index  # noqa: E402
+from ecgnet.data import CLASS_NAMES, load_part, model_inputs  # noqa: E402
+from ecgnet.pretrained_models import load_model  # noqa: E402
+
+SHOWN = (1, 2, 3)  # S, V, F
+
+
+def record_rows(y_true, y_pred, records):
+    """One row per record: (record, beats, and per shown class (found, there, false alarms))."""
+    rows = []
+    for record in np.unique(records):
+        mine = records == record
+        t, p = y_true[mine], y_pred[mine]
+        counts = [(int(np.sum((t == c) & (p == c))), int(np.sum(t == c)), int(np.sum((t != c) & (p == c)))) for c in SHOWN]
+        rows.append((str(record), int(mine.sum()), counts))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", type=Path, nargs="+", help="run folders written by `python -m ecgnet train`")
+    parser.add_argument("--data", type=Path, required=True, help="the data folder the runs were trained on")
+    args = parser.parse_args(argv)
+    part = load_part(args.data, "train")
+    if part["record"] is None:
+        raise SystemExit(f"{part['source']}: no record names (a Kaggle CSV); pass the folder written by `python -m ecgnet prepare`")
+    print(f"{'run':26s} {'record':>6s} {'beats':>6s}" + "".join(f" {CLASS_NAMES[c] + ' found/there fp':>20s}" for c in SHOWN))
+    for run in args.runs:
+        card = json.loads((run / "training.json").read_text(encoding="utf-8"))
+        model = load_model(run / "model.keras")
+        val_index = run_validation_index(card, part)
+        inputs = model_inputs(model, part)  # the whole part: record medians and predecessors as in training
+        inputs = {k: v[val_index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[val_index]
+        y_pred = model.predict(inputs, batch_size=1024, verbose=0).argmax(axis=1)
+        for record, beats, counts in record_rows(part["y"][val_index], y_pred, part["record"][val_index]):
+            print(f"{str(run):26s} {record:>6s} {beats:6d}" + "".join(f" {f'{found}/{there}':>14s} {fp:5d}" for found, there, fp in counts))
+
+
+if __name__ == "__main__":
+    main()
