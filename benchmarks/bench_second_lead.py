@@ -13,6 +13,11 @@ written as a run folder with the ``training.json`` that ``python -m ecgnet
 train`` writes, so ``compare_runs.py --pool`` compares it with one-lead runs.
 DS2 is never read.
 
+Decision rule, committed before the folds ran: the second lead goes into the
+library and the shipped model only if its pooled 5-fold validation macro-F1
+beats the one-lead recipe's by at least 1 point (about the seed noise of one
+fold) and it wins on at least 3 of the 5 folds.
+
 Needs ``../shared/data/mitdb`` (the raw records) and
 ``data/mitbih-interpatient/train.npz`` (``python -m ecgnet prepare``).
 
