@@ -16,7 +16,8 @@ DS2 is never read.
 Decision rule, committed before the folds ran: the second lead goes into the
 library and the shipped model only if its pooled 5-fold validation macro-F1
 beats the one-lead recipe's by at least 1 point (about the seed noise of one
-fold) and it wins on at least 3 of the 5 folds.
+fold) and it wins on at least 3 of the 5 folds. The refits of the shipped
+model then train for the median of the five folds' best epochs.
 
 Needs ``../shared/data/mitdb`` (the raw records) and
 ``data/mitbih-interpatient/train.npz`` (``python -m ecgnet prepare``).
@@ -78,7 +79,13 @@ def main():
         raise SystemExit(f"{args.raw}: no raw MIT-BIH records here (pass --raw)")
 
     part = load_part(args.data, "train")
-    lead2 = dict(part, x=second_lead(part, args.raw))
+    cache = Path(f"{args.out}-lead2.npy")  # the second-lead beats, cut once for all folds
+    if cache.exists():
+        x2 = np.load(cache)
+    else:
+        x2 = second_lead(part, args.raw)
+        np.save(cache, x2)
+    lead2 = dict(part, x=x2)
     x = np.concatenate([beat_channels(part, 3), beat_channels(lead2, 3)], axis=-1)
     rr = select_rr_features(part["rr"], 3)
     print(f"inputs: beats {x.shape}, R-R {rr.shape}")
