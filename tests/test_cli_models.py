@@ -230,6 +230,24 @@ def test_a_model_with_three_beat_channels_gets_the_previous_beat_of_the_same_rec
     assert 0 < np.any(x[..., 2], axis=1).sum() < 50
 
 
+def test_a_model_with_six_beat_channels_gets_the_second_leads_three_too(tmp_path, capsys, fixtures_dir):
+    from ecgnet.data import beat_channels, beats_from_record, model_inputs, part_from_beats
+
+    beats = beats_from_record(fixtures_dir / "208_excerpt", second_lead=True).beats  # MLII and V1
+    part = part_from_beats(beats, source="208_excerpt")
+    x = model_inputs(tiny_model(channels=6), part)
+    np.testing.assert_array_equal(x[..., :3], beat_channels(part, 3))
+    v1 = part_from_beats(beats_from_record(fixtures_dir / "208_excerpt", channel="V1").beats, source="V1")
+    np.testing.assert_array_equal(x[..., 3:], beat_channels(v1, 3))
+    with pytest.raises(DataFormatError, match="channels 4 to 6 are the record's second lead.*prepare --second-lead"):
+        model_inputs(tiny_model(channels=6), part_from_beats(beats_from_record(fixtures_dir / "208_excerpt").beats, source="x"))
+    # predict --record reads the second lead for such a model
+    path = tmp_path / "six.keras"
+    tiny_model(channels=6, rr_features=3).save(path)
+    status, stdout, _ = run_cli(capsys, "predict", "--model", path, "--record", fixtures_dir / "208_excerpt")
+    assert status == 0 and f"{len(beats)} beats in" in stdout
+
+
 def test_three_beat_channels_need_records_and_previous_beat_needs_relative(tmp_path, capsys):
     from ecgnet.data import load_part, model_inputs
 
@@ -240,6 +258,10 @@ def test_three_beat_channels_need_records_and_previous_beat_needs_relative(tmp_p
         capsys, "train", "--data", SAMPLE, "--split", "kaggle", "--previous-beat", "--epochs", "1", "--out", tmp_path / "run"
     )
     assert status == 2 and "--previous-beat" in stderr and "--relative" in stderr
+    status, _, stderr = run_cli(
+        capsys, "train", "--data", SAMPLE, "--split", "kaggle", "--relative", "--second-lead", "--epochs", "1", "--out", tmp_path / "run"
+    )
+    assert status == 2 and "--second-lead" in stderr and "--previous-beat" in stderr
 
 
 @pytest.mark.parametrize(

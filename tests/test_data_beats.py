@@ -122,6 +122,25 @@ def test_mlii_is_chosen(fixtures_dir):
         beats_from_record(fixtures_dir / "114_excerpt", channel="V1")
 
 
+def test_second_lead_is_the_other_channel_cut_at_the_same_peaks(fixtures_dir, tmp_path):
+    both = beats_from_record(fixtures_dir / "114_excerpt", second_lead=True).beats  # V5 first, MLII second
+    np.testing.assert_array_equal(both.x, beats_from_record(fixtures_dir / "114_excerpt", channel="MLII").beats.x)
+    np.testing.assert_array_equal(both.second_lead, beats_from_record(fixtures_dir / "114_excerpt", channel="V5").beats.x)
+    assert beats_from_record(fixtures_dir / "114_excerpt").beats.second_lead is None
+    # through build_mitbih_beats, .npz files and subsets; a file without it loads with None
+    built = build_mitbih_beats(fixtures_dir, records=["208_excerpt", "114_excerpt"], progress=False, processes=1, second_lead=True)
+    back = load_beats_npz(built.save_npz(tmp_path / "two_leads.npz"))
+    np.testing.assert_array_equal(back.second_lead, built.second_lead)
+    np.testing.assert_array_equal(back.subset(back.y == 2).second_lead, built.second_lead[built.y == 2])
+    one_lead = build_mitbih_beats(fixtures_dir, records=["208_excerpt"], progress=False, processes=1)
+    assert load_beats_npz(one_lead.save_npz(tmp_path / "one_lead.npz")).second_lead is None
+    # a one-lead record (synthetic: the MLII signal of the excerpt written alone) has no second lead
+    rec = wfdb.rdrecord(str(fixtures_dir / "114_excerpt"), channels=[1])
+    wfdb.wrsamp("one", fs=360, units=["mV"], sig_name=["MLII"], p_signal=rec.p_signal, fmt=["16"], write_dir=str(tmp_path))
+    with pytest.raises(DataFormatError, match=r"one.*a second lead needs a record of two leads; this one has 1 \(\['MLII'\]\)"):
+        beats_from_record(tmp_path / "one", second_lead=True)
+
+
 def test_detector_when_no_annotations(fixtures_dir, tmp_path):
     annotated = beats_from_record(fixtures_dir / "114_excerpt")
     detected = beats_from_record(fixtures_dir / "114_excerpt", use_annotations=False)

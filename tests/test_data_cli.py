@@ -25,6 +25,13 @@ def test_prepare_and_info(fixtures_dir, tmp_path, capsys):
     assert f"  2 V: {counts[2]:7d}  {100 * counts[2] / len(test):6.2f}%" in text
     assert main(["info", str(out / "test.csv")]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == text.splitlines()[1:]
+    assert train.second_lead is None
+    # --second-lead: the same beats, with each record's other lead cut at the same R peaks
+    two = tmp_path / "two_leads"
+    assert main(["prepare", "--raw", str(fixtures_dir), "--split", "kaggle", "--out", str(two), "--seed", "1", "--second-lead"]) == 0
+    both = load_beats_npz(two / "test.npz")
+    np.testing.assert_array_equal(both.x, test.x)
+    assert both.second_lead.shape == test.x.shape and not np.array_equal(both.second_lead, both.x)
 
 
 def test_errors_are_one_line(tmp_path, capsys):

@@ -23,6 +23,12 @@ def add_parsers(subparsers):
     p.add_argument("--split", choices=("kaggle", "inter-patient"), required=True)
     p.add_argument("--out", required=True, help="folder for train/test .csv and .npz")
     p.add_argument("--seed", type=int, default=0, help="seed of the kaggle split (default 0)")
+    p.add_argument(
+        "--second-lead",
+        action="store_true",
+        help="also cut each record's other lead (V1 in most records) at the same R peaks, into the .npz files "
+        "(for models trained with `train --second-lead`)",
+    )
     p.set_defaults(handler=run_prepare)
 
     p = subparsers.add_parser("info", help="class counts of a beat file (.csv, .csv.gz or .npz)")
@@ -50,7 +56,7 @@ def run_prepare(args):
     from ecgnet.data.csv_files import write_beats_csv
     from ecgnet.data.splits import split_beats
 
-    beats = build_mitbih_beats(args.raw, progress=True)
+    beats = build_mitbih_beats(args.raw, progress=True, second_lead=args.second_lead)
     train, test = split_beats(beats, args.split, seed=args.seed)
     if len(train) == 0 or len(test) == 0:
         raise EcgnetError(

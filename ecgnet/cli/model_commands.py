@@ -60,6 +60,13 @@ def add_parsers(subparsers):
         "which holds this beat's P wave (needs prepared .npz data)",
     )
     train.add_argument(
+        "--second-lead",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="with --previous-beat: add the same three channels of the record's second lead (V1 in most records; "
+        "needs data prepared with `prepare --second-lead`)",
+    )
+    train.add_argument(
         "--beat-dropout",
         type=float,
         default=0.0,
@@ -176,6 +183,8 @@ def run_train(args):
         raise EcgnetError(f"--beat-dropout must be in [0, 1). Received: {args.beat_dropout}")
     if args.previous_beat and not args.relative:
         raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
+    if args.second_lead and not args.previous_beat:
+        raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
     train_part = load_part(args.data, "train")
     use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
     needs_records = [
@@ -186,7 +195,7 @@ def run_train(args):
             f"{train_part['source']}: {' and '.join(needs_records)} need the records and R-R intervals "
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
-    x = beat_channels(train_part, 1 + args.relative + args.previous_beat)
+    x = beat_channels(train_part, 6 if args.second_lead else 1 + args.relative + args.previous_beat)
     rr = select_rr_features(train_part["rr"], RR_FEATURE_WIDTHS[args.rr_features]) if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
     validation_fraction, validation_groups = _validation_plan(args.split, train_part)
@@ -219,6 +228,7 @@ def run_train(args):
         "rr_features": rr_width,
         "relative": args.relative,
         "previous_beat": args.previous_beat,
+        "second_lead": args.second_lead,
         "beat_dropout": args.beat_dropout,
         "augment": args.augment,
         "train_data": str(train_part["source"]),
@@ -253,11 +263,12 @@ def run_ensemble(args):
         card = json.loads(card_path.read_text(encoding="utf-8"))
         card.setdefault("refit", False)
         card.setdefault("beat_dropout", 0.0)  # runs from before --beat-dropout
+        card.setdefault("second_lead", False)  # runs from before --second-lead
         card.setdefault("validation_fold", None)  # runs from before --validation-fold
         if not card["refit"]:
             card.setdefault("validation_seed", card["seed"])  # runs from before --validation-seed
         cards.append(card)
-    shared = ("preset", "split", "rr_features", "relative", "previous_beat", "beat_dropout", "refit")
+    shared = ("preset", "split", "rr_features", "relative", "previous_beat", "second_lead", "beat_dropout", "refit")
     if not cards[0]["refit"]:  # refit runs have no validation split to share
         shared += ("validation_seed", "validation_fold")
     for run, card in zip(args.runs, cards):
@@ -359,7 +370,8 @@ def run_predict(args):
     else:
         from ecgnet import data as ecg_data
 
-        found = ecg_data.beats_from_record(args.record)
+        wants_second_lead = model.inputs[0].shape[-1] > 3  # beat channels 4 to 6 (ecgnet.data.BEAT_CHANNELS)
+        found = ecg_data.beats_from_record(args.record, second_lead=wants_second_lead)
         beats = found.beats
         print(
             f"{len(beats)} beats in {args.record}: R peaks from "

@@ -31,6 +31,7 @@ mean of the last up to 10 R-R intervals) for models that use rhythm.
 """
 
 import dataclasses
+import functools
 import os
 import sys
 from fractions import Fraction
@@ -62,6 +63,9 @@ class Beats:
         record: str (n,), the record each beat comes from.
         r_peak: int64 (n,), R-peak sample in the original record (its own rate).
         rr: float32 (n, 3), previous R-R, next R-R and local mean R-R, in seconds.
+        second_lead: None, or float32 (n, 187): the same beats cut at the same R
+            peaks from the record's other lead (V1 in most MIT-BIH records),
+            scaled the same way (``build_mitbih_beats(second_lead=True)``).
 
     Example:
         >>> beats = build_mitbih_beats("../shared/data/mitdb", records=["100"])
@@ -73,6 +77,7 @@ class Beats:
     record: np.ndarray
     r_peak: np.ndarray
     rr: np.ndarray
+    second_lead: np.ndarray = None
 
     def __post_init__(self):
         self.x = np.asarray(self.x, dtype=np.float32)
@@ -83,6 +88,9 @@ class Beats:
         n = len(self.y)
         shapes = {"x": (self.x.shape, (n, BEAT_LENGTH)), "record": (self.record.shape, (n,)),
                   "r_peak": (self.r_peak.shape, (n,)), "rr": (self.rr.shape, (n, 3))}
+        if self.second_lead is not None:
+            self.second_lead = np.asarray(self.second_lead, dtype=np.float32)
+            shapes["second_lead"] = (self.second_lead.shape, (n, BEAT_LENGTH))
         for name, (got, want) in shapes.items():
             if got != want:
                 raise DataFormatError(f"Beats: {name} has shape {got}, expected {want} for {n} labels")
@@ -92,7 +100,8 @@ class Beats:
 
     def subset(self, index):
         """Return the beats at ``index`` (an integer array, slice or boolean mask)."""
-        return Beats(self.x[index], self.y[index], self.record[index], self.r_peak[index], self.rr[index])
+        second_lead = None if self.second_lead is None else self.second_lead[index]
+        return Beats(self.x[index], self.y[index], self.record[index], self.r_peak[index], self.rr[index], second_lead)
 
     def save_npz(self, path, compressed=False):
         """Save to an ``.npz`` file atomically; read it back with :func:`load_beats_npz`.
@@ -102,17 +111,21 @@ class Beats:
             compressed: bool, zip-deflate the arrays (smaller, slower).
         """
         save = np.savez_compressed if compressed else np.savez
+        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
         with atomic_path(path, suffix=".npz") as tmp:
-            save(tmp, x=self.x, y=self.y, record=self.record, r_peak=self.r_peak, rr=self.rr)
+            save(tmp, **arrays)
         return Path(path)
 
 
 def concat_beats(parts):
-    """Concatenate a list of :class:`Beats` into one."""
+    """Concatenate a list of :class:`Beats` into one (with a second lead only if every part has one)."""
     parts = list(parts)
     if not parts:
         return Beats(np.zeros((0, BEAT_LENGTH)), [], [], [], np.zeros((0, 3)))
-    return Beats(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(Beats)))
+    fields = [f.name for f in dataclasses.fields(Beats)]
+    if any(p.second_lead is None for p in parts):
+        fields.remove("second_lead")
+    return Beats(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in fields})
 
 
 def load_beats_npz(path):
@@ -135,10 +148,11 @@ def load_beats_npz(path):
         raise DataFormatError(f"{path}: no such file")
     try:
         with np.load(path, allow_pickle=False) as data:
-            missing = [f.name for f in dataclasses.fields(Beats) if f.name not in data.files]
+            optional = {"second_lead"}
+            missing = [f.name for f in dataclasses.fields(Beats) if f.name not in data.files and f.name not in optional]
             if missing:
                 raise DataFormatError(f"{path}: not a Beats file, missing {', '.join(missing)} (has {data.files})")
-            return Beats(**{f.name: data[f.name] for f in dataclasses.fields(Beats)})
+            return Beats(**{f.name: data[f.name] for f in dataclasses.fields(Beats) if f.name in data.files})
     except DataFormatError as error:
         if str(path) in str(error):
             raise
@@ -404,7 +418,8 @@ class RecordBeats(NamedTuple):
     times: np.ndarray  # R-peak time of every beat, seconds from the record start
 
 
-def _read_lead(path, channel=None):
+def _read_lead(path, channel=None, second_lead=False):
+    """(signal, fs) of the chosen lead, or ((signal, other lead's signal), fs) with ``second_lead``."""
     import wfdb
 
     try:
@@ -420,11 +435,17 @@ def _read_lead(path, channel=None):
         if channel not in names:
             raise DataFormatError(f"{path}: no channel {channel!r} (has {names})")
         channel = names.index(channel)
+    channels = [channel]
+    if second_lead:
+        if len(names) != 2:
+            raise DataFormatError(f"{path}: a second lead needs a record of two leads; this one has {len(names)} ({names})")
+        channels.append(1 - channel)
     try:
-        rec = wfdb.rdrecord(str(path), channels=[channel])
+        rec = wfdb.rdrecord(str(path), channels=channels)
     except Exception as error:
         raise DataFormatError(f"{path}: could not read the signal ({error})") from None
-    return rec.p_signal[:, 0].astype(np.float64), float(rec.fs)
+    signals = tuple(rec.p_signal[:, i].astype(np.float64) for i in range(len(channels)))
+    return (signals if second_lead else signals[0]), float(rec.fs)
 
 
 def _annotated_peaks(path, n_samples, aami_only):
@@ -451,7 +472,7 @@ def _detected_peaks(signal, fs):
     return peaks[(peaks >= 0) & (peaks < len(signal))]
 
 
-def beats_from_record(path, use_annotations=True, channel=None, aami_only=False):
+def beats_from_record(path, use_annotations=True, channel=None, aami_only=False, second_lead=False):
     """Cut the beats of any WFDB record, at any sampling rate, for training or prediction.
 
     The lead (MLII, else the first channel) is resampled to 125 Hz and cut
@@ -468,6 +489,8 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False)
         channel: None (MLII, else first), a channel index or a signal name.
         aami_only: bool, keep only annotated beats in the AAMI map
             (the rule that reproduces the Kaggle data).
+        second_lead: bool, also cut the record's other lead at the same R
+            peaks (``Beats.second_lead``); the record must have two leads.
 
     Returns:
         RecordBeats ``(beats, source, times)``: source is ``"annotations"`` or
@@ -479,7 +502,9 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False)
     path = Path(path)
     if path.suffix in (".hea", ".dat", ".atr"):
         path = path.with_suffix("")
-    signal, fs = _read_lead(path, channel)
+    signal, fs = _read_lead(path, channel, second_lead)
+    if second_lead:
+        signal, other = signal
     found = _annotated_peaks(path, len(signal), aami_only) if use_annotations else None
     if found is not None and len(found[0]):
         peaks, labels = found
@@ -492,12 +517,13 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False)
     r125 = np.minimum(np.round(peaks * (FS / fs)).astype(np.int64), max(int(len(signal) * FS / fs) - 1, 0))
     x = segment_beats(resample_to_125(signal, fs), r125)
     keep = slice(0, max(len(peaks) - 1, 0))  # the last beat has no next R-R
-    beats = Beats(x[keep], labels[keep], np.full(len(peaks), path.name)[keep], peaks[keep], rr[keep])
+    x2 = segment_beats(resample_to_125(other, fs), r125)[keep] if second_lead else None
+    beats = Beats(x[keep], labels[keep], np.full(len(peaks), path.name)[keep], peaks[keep], rr[keep], x2)
     return RecordBeats(beats, source, (peaks[keep] / fs).astype(np.float64))
 
 
-def _mitbih_record(path):
-    result = beats_from_record(path, use_annotations=True, aami_only=True)
+def _mitbih_record(path, second_lead=False):
+    result = beats_from_record(path, use_annotations=True, aami_only=True, second_lead=second_lead)
     if result.source != "annotations":
         raise DataFormatError(f"{path}: no reference annotations ({path}.atr is missing)")
     return result.beats
@@ -517,7 +543,7 @@ def list_records(raw_dir):
     return names
 
 
-def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2):
+def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2, second_lead=False):
     """Rebuild the Kaggle MIT-BIH beats from the raw records (Kachuee et al. 2018).
 
     R peaks and labels are the reference ``.atr`` annotations (AAMI-mapped beat
@@ -530,6 +556,8 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2):
         records: list of record names, default all (``RECORDS`` file or ``*.hea``).
         progress: bool, show a tqdm progress bar.
         processes: int, records read in parallel (1 = in this process).
+        second_lead: bool, also cut each record's other lead (V1 in most
+            records) at the same R peaks, into ``Beats.second_lead``.
 
     Returns:
         Beats, records in the given order, beats in time order.
@@ -550,13 +578,14 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2):
 
     bar = dict(total=len(paths), desc="records", unit="rec", disable=not progress)
     processes = max(1, min(int(processes), len(paths), os.cpu_count() or 1))
+    read = functools.partial(_mitbih_record, second_lead=second_lead)
     if processes == 1 or len(paths) < 8:  # a pool costs more than it saves on a few records
-        parts = [_mitbih_record(p) for p in tqdm(paths, **bar)]
+        parts = [read(p) for p in tqdm(paths, **bar)]
     else:
         import multiprocessing
 
         # fork is fast; but never fork a process that has started TensorFlow's threads
         method = "spawn" if "tensorflow" in sys.modules else "fork"
         with multiprocessing.get_context(method).Pool(processes) as pool:
-            parts = list(tqdm(pool.imap(_mitbih_record, paths), **bar))
+            parts = list(tqdm(pool.imap(read, paths), **bar))
     return concat_beats(parts)

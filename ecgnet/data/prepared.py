@@ -2,8 +2,8 @@
 
 A *part* is the ``"train"`` or ``"test"`` half of a data folder, as a dict:
 ``x`` (n, 187, 1), ``y`` (n,), ``rr`` ((n, 6) R-R features or None),
-``record`` ((n,) names or None), ``r_peak`` ((n,) R-peak samples or None) and
-``source`` (the file read). Folders written
+``record`` ((n,) names or None), ``r_peak`` ((n,) R-peak samples or None),
+``second_lead`` ((n, 187, 1) or None) and ``source`` (the file read). Folders written
 by ``python -m ecgnet prepare`` hold ``.npz`` files with records and R-R
 intervals; Kaggle downloads hold CSV files with beats and labels only.
 
@@ -43,7 +43,7 @@ def load_part(data, part):
     if path.suffix == ".npz":
         return part_from_beats(load_beats_npz(path), source=path)
     x, y = load_mitbih_csv(path)
-    return {"x": x, "y": y, "rr": None, "record": None, "r_peak": None, "source": path}
+    return {"x": x, "y": y, "rr": None, "record": None, "r_peak": None, "second_lead": None, "source": path}
 
 
 def part_from_beats(beats, source):
@@ -54,6 +54,7 @@ def part_from_beats(beats, source):
         "rr": rr_features(beats.rr, beats.record),
         "record": beats.record,
         "r_peak": beats.r_peak,
+        "second_lead": None if beats.second_lead is None else beats.second_lead[..., None],
         "source": source,
     }
 
@@ -64,6 +65,9 @@ BEAT_CHANNELS = {
     1: "the beat",
     2: "the beat minus its record's median beat (ecgnet.data.record_relative_beats)",
     3: "the previous beat of the same record, which holds this beat's P wave (ecgnet.data.previous_beats)",
+    4: "the beat in the record's second lead (V1 in most MIT-BIH records)",
+    5: "the second lead's beat minus its record's median beat",
+    6: "the second lead's previous beat",
 }
 
 
@@ -72,15 +76,16 @@ def beat_channels(part, channels):
 
     Args:
         part: a dict from :func:`load_part` or :func:`part_from_beats`.
-        channels: 1, 2 or 3.
+        channels: 1 to 6.
 
     Returns:
         float32 (n, 187, channels).
 
     Raises:
-        DataFormatError: ``channels`` is not 1, 2 or 3, or the part lacks the
+        DataFormatError: ``channels`` is not 1 to 6, or the part lacks the
             record names that channels 2 and 3 need (and the R-peak samples and
-            R-R intervals that channel 3 needs).
+            R-R intervals that channel 3 needs), or the second lead that
+            channels 4 to 6 need.
 
     Example:
         >>> beat_channels(load_part("data/mitbih-interpatient", "train"), 3).shape
@@ -88,6 +93,14 @@ def beat_channels(part, channels):
     """
     if channels not in BEAT_CHANNELS:
         raise DataFormatError(f"beats have {sorted(BEAT_CHANNELS)} channels ({'; '.join(BEAT_CHANNELS.values())}). Received: {channels}")
+    if channels > 3:
+        if part.get("second_lead") is None:
+            raise DataFormatError(
+                f"{part['source']}: beat channels 4 to 6 are the record's second lead, which this data lacks; "
+                "prepare it with `python -m ecgnet prepare --second-lead`, or pass a two-lead --record"
+            )
+        other = beat_channels(dict(part, x=part["second_lead"]), 3)
+        return np.concatenate([beat_channels(part, 3), other[..., : channels - 3]], axis=-1)
     x = part["x"][..., :1]
     if channels == 1:
         return x
@@ -108,8 +121,9 @@ def model_inputs(model, part):
 
     A model's beat channels pick what it is given (:func:`beat_channels`): 1,
     the beat; 2, also its difference from its record's median beat; 3, also
-    the previous beat of the same record. Channels 2 and 3 need the record
-    names that only prepared ``.npz`` files (or WFDB records) carry. A
+    the previous beat of the same record; 6, the same three of the second
+    lead too. Channels 2 and 3 need the record names that only prepared
+    ``.npz`` files (or WFDB records) carry; 4 to 6 need the second lead. A
     model's R-R input width picks its R-R features (``select_rr_features``):
     6 for all of them, 3 for the record-relative ones, 5 for those and two
     against the local rhythm (``ecgnet.data.RR_FEATURE_SETS``).
