@@ -55,10 +55,15 @@ def main():
         else "Inter-patient split: tested on patients never seen in training (DS2). Q has 7 test beats and "
         "the paced records are excluded, so its Q figures mean little."
     )
-    if channels == 3:
+    if channels >= 3:
         split_limit += (
             " It needs whole records (each beat's predecessor): on beats without their predecessor, such as "
             "the random beats of data/sample, it is barely better than calling every beat normal."
+        )
+    if channels == 6:
+        split_limit += (
+            " It reads both leads of a record; data prepared without `--second-lead`, and one-lead records, "
+            "cannot feed it."
         )
     card = {
         "name": args.name,
