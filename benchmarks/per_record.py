@@ -5,8 +5,9 @@ the inter-patient task the interesting question is which records the errors
 come from. For every run this script predicts the run's own validation beats
 (the records its training held out, never the test split) with the run's
 ``model.keras`` and prints, per record, the beats found / the beats there and
-the false alarms of S, V and F. Runs that hold out the same record (folds of
-different splits) print it once per run.
+the false alarms of S, V and F, and how premature the record's S beats are
+(their mean previous R-R over the record's mean R-R). Runs that hold out the
+same record (folds of different splits) print it once per run.
 
 Usage:
     python benchmarks/per_record.py --data data/mitbih-interpatient runs/cv-prev-f{1,2,3,4,5}
@@ -29,14 +30,15 @@ from ecgnet.pretrained_models import load_model  # noqa: E402
 SHOWN = (1, 2, 3)  # S, V, F
 
 
-def record_rows(y_true, y_pred, records):
-    """One row per record: (record, beats, and per shown class (found, there, false alarms))."""
+def record_rows(y_true, y_pred, records, relative_rr):
+    """One row per record: (record, beats, per shown class (found, there, false alarms), S beats' mean relative R-R)."""
     rows = []
     for record in np.unique(records):
         mine = records == record
         t, p = y_true[mine], y_pred[mine]
         counts = [(int(np.sum((t == c) & (p == c))), int(np.sum(t == c)), int(np.sum((t != c) & (p == c)))) for c in SHOWN]
-        rows.append((str(record), int(mine.sum()), counts))
+        s_rr = float(np.mean(relative_rr[mine][t == 1])) if np.any(t == 1) else None
+        rows.append((str(record), int(mine.sum()), counts, s_rr))
     return rows
 
 
@@ -48,7 +50,8 @@ def main(argv=None):
     part = load_part(args.data, "train")
     if part["record"] is None:
         raise SystemExit(f"{part['source']}: no record names (a Kaggle CSV); pass the folder written by `python -m ecgnet prepare`")
-    print(f"{'run':26s} {'record':>6s} {'beats':>6s}" + "".join(f" {CLASS_NAMES[c] + ' found/there fp':>20s}" for c in SHOWN))
+    relative_rr = part["rr"][:, 3]  # previous R-R / the record's mean R-R (ecgnet.data.rr_features)
+    print(f"{'run':26s} {'record':>6s} {'beats':>6s}" + "".join(f" {CLASS_NAMES[c] + ' found/there fp':>20s}" for c in SHOWN) + "  S prev R-R / mean")
     for run in args.runs:
         card = json.loads((run / "training.json").read_text(encoding="utf-8"))
         model = load_model(run / "model.keras")
@@ -56,8 +59,13 @@ def main(argv=None):
         inputs = model_inputs(model, part)  # the whole part: record medians and predecessors as in training
         inputs = {k: v[val_index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[val_index]
         y_pred = model.predict(inputs, batch_size=1024, verbose=0).argmax(axis=1)
-        for record, beats, counts in record_rows(part["y"][val_index], y_pred, part["record"][val_index]):
-            print(f"{str(run):26s} {record:>6s} {beats:6d}" + "".join(f" {f'{found}/{there}':>14s} {fp:5d}" for found, there, fp in counts))
+        rows = record_rows(part["y"][val_index], y_pred, part["record"][val_index], relative_rr[val_index])
+        for record, beats, counts, s_rr in rows:
+            print(
+                f"{str(run):26s} {record:>6s} {beats:6d}"
+                + "".join(f" {f'{found}/{there}':>14s} {fp:5d}" for found, there, fp in counts)
+                + (f"  {s_rr:17.2f}" if s_rr is not None else "")
+            )
 
 
 if __name__ == "__main__":
