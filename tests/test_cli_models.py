@@ -298,6 +298,43 @@ def test_validation_fold_is_checked_before_training(tmp_path, capsys, flags, mes
     assert not (tmp_path / "run").exists()
 
 
+def test_ensemble_of_fold_runs_measures_on_their_fold(tmp_path, capsys):
+    from ecgnet.data import group_kfold_indices, load_part
+
+    part = load_part(SAMPLE, "train")  # the sample's .npz: beats with their records
+    runs = [
+        _fake_run(tmp_path / f"s{seed}", seed, split="inter-patient", validation_fold="2/5", train_beats=len(part["y"]))
+        for seed in (0, 1)
+    ]
+    status, stdout, _ = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")
+    assert status == 0, stdout
+    _, held = group_kfold_indices(part["record"], 5, 2, seed=0)
+    assert f"validation: {len(held)} beats" in stdout and "fold 2/5" in stdout
+    card = json.loads((tmp_path / "e" / "training.json").read_text())
+    assert card["validation_fold"] == "2/5" and np.sum(card["validation"]["confusion_matrix"]) == len(held)
+
+
+def test_compare_runs_pools_the_confusion_matrices_of_folds(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_runs", REPO_ROOT / "benchmarks" / "compare_runs.py")
+    compare_runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare_runs)
+    # two folds by hand: S found 1 of 2, then 3 of 4 with one false alarm
+    matrices = [np.diag([50, 1, 5, 0, 0]), np.diag([40, 3, 2, 1, 0])]
+    matrices[0][1, 0] = 1
+    matrices[1][1, 0], matrices[1][0, 1] = 1, 1
+    for k, cm in enumerate(matrices):
+        (tmp_path / f"f{k}").mkdir()
+        (tmp_path / f"f{k}" / "training.json").write_text(json.dumps({"validation": {"confusion_matrix": cm.tolist()}}))
+    pooled = compare_runs.pooled_validation([tmp_path / "f0", tmp_path / "f1"])
+    assert pooled["num_beats"] == 105 and pooled["accuracy"] == pytest.approx(102 / 105)
+    assert pooled["per_class"]["S"]["sensitivity"] == pytest.approx(4 / 6)
+    assert pooled["per_class"]["S"]["positive_predictivity"] == pytest.approx(4 / 5)
+    compare_runs.main(["--pool", str(tmp_path / "f0"), str(tmp_path / "f1")])
+    assert "+1 pooled" in capsys.readouterr().out
+
+
 def test_ensemble_refuses_members_with_other_validation_splits(tmp_path, capsys):
     runs = [_fake_run(tmp_path / "a", 0), _fake_run(tmp_path / "b", 1, validation_seed=1)]
     status, _, stderr = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")
