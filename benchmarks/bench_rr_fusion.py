@@ -59,9 +59,7 @@ def main():
         held = run_validation_index(card, part)
         train = np.setdiff1d(np.arange(len(part["y"])), held)
         model = load_model(run / "model.keras")
-        inputs = model_inputs(model, part)
-        inputs = {k: v[held] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[held]
-        network.append(model.predict(inputs, batch_size=1024, verbose=0))
+        network.append(model.predict(model_inputs(model, part, held), batch_size=1024, verbose=0))
         features = select_rr_features(part["rr"], card["rr_features"] or 3)
         logistic = classifiers()["logistic"]().fit(features[train], part["y"][train])
         probabilities = np.full((len(held), 5), 1e-9)

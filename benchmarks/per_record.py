@@ -56,9 +56,7 @@ def main(argv=None):
         card = json.loads((run / "training.json").read_text(encoding="utf-8"))
         model = load_model(run / "model.keras")
         val_index = run_validation_index(card, part)
-        inputs = model_inputs(model, part)  # the whole part: record medians and predecessors as in training
-        inputs = {k: v[val_index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[val_index]
-        y_pred = model.predict(inputs, batch_size=1024, verbose=0).argmax(axis=1)
+        y_pred = model.predict(model_inputs(model, part, val_index), batch_size=1024, verbose=0).argmax(axis=1)
         rows = record_rows(part["y"][val_index], y_pred, part["record"][val_index], relative_rr[val_index])
         for record, beats, counts, s_rr in rows:
             print(

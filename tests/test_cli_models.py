@@ -228,6 +228,11 @@ def test_a_model_with_three_beat_channels_gets_the_previous_beat_of_the_same_rec
         found = np.flatnonzero((part["record"] == part["record"][i]) & (part["r_peak"] == gap))
         np.testing.assert_array_equal(x[i, :, 2], part["x"][found[0], :, 0] if len(found) else np.zeros(187))
     assert 0 < np.any(x[..., 2], axis=1).sum() < 50
+    # index: the channels are built from the whole part first, then the beats are picked
+    index = np.flatnonzero(np.any(x[..., 2], axis=1))
+    picked = model_inputs(tiny_model(channels=3, rr_features=3), part, index)
+    np.testing.assert_array_equal(picked["beat"], x[index])
+    np.testing.assert_array_equal(picked["rr"], part["rr"][index, 3:])
 
 
 def test_a_model_with_six_beat_channels_gets_the_second_leads_three_too(tmp_path, capsys, fixtures_dir):

@@ -327,9 +327,8 @@ def _measure_on_validation(runs, members, model, train_part, card):
     """Print each member's and the ensemble's figures on the runs' shared validation beats."""
     from ecgnet.evaluation import evaluate_predictions
 
-    inputs = model_inputs(model, train_part)  # on the whole part: record medians as in training
     val_index = run_validation_index(card, train_part)
-    val_inputs = {k: v[val_index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[val_index]
+    val_inputs = model_inputs(model, train_part, val_index)
     y_val = train_part["y"][val_index]
 
     fold_text = f", fold {card['validation_fold']}" if card.get("validation_fold") else ""

@@ -418,8 +418,8 @@ class RecordBeats(NamedTuple):
     times: np.ndarray  # R-peak time of every beat, seconds from the record start
 
 
-def _read_lead(path, channel=None, second_lead=False):
-    """(signal, fs) of the chosen lead, or ((signal, other lead's signal), fs) with ``second_lead``."""
+def _read_leads(path, channel=None, second_lead=False):
+    """``(signals, fs)``: the chosen lead's signal, then, with ``second_lead``, the other lead's."""
     import wfdb
 
     try:
@@ -444,8 +444,7 @@ def _read_lead(path, channel=None, second_lead=False):
         rec = wfdb.rdrecord(str(path), channels=channels)
     except Exception as error:
         raise DataFormatError(f"{path}: could not read the signal ({error})") from None
-    signals = tuple(rec.p_signal[:, i].astype(np.float64) for i in range(len(channels)))
-    return (signals if second_lead else signals[0]), float(rec.fs)
+    return [rec.p_signal[:, i].astype(np.float64) for i in range(len(channels))], float(rec.fs)
 
 
 def _annotated_peaks(path, n_samples, aami_only):
@@ -502,9 +501,8 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
     path = Path(path)
     if path.suffix in (".hea", ".dat", ".atr"):
         path = path.with_suffix("")
-    signal, fs = _read_lead(path, channel, second_lead)
-    if second_lead:
-        signal, other = signal
+    signals, fs = _read_leads(path, channel, second_lead)
+    signal = signals[0]
     found = _annotated_peaks(path, len(signal), aami_only) if use_annotations else None
     if found is not None and len(found[0]):
         peaks, labels = found
@@ -517,7 +515,7 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
     r125 = np.minimum(np.round(peaks * (FS / fs)).astype(np.int64), max(int(len(signal) * FS / fs) - 1, 0))
     x = segment_beats(resample_to_125(signal, fs), r125)
     keep = slice(0, max(len(peaks) - 1, 0))  # the last beat has no next R-R
-    x2 = segment_beats(resample_to_125(other, fs), r125)[keep] if second_lead else None
+    x2 = segment_beats(resample_to_125(signals[1], fs), r125)[keep] if second_lead else None
     beats = Beats(x[keep], labels[keep], np.full(len(peaks), path.name)[keep], peaks[keep], rr[keep], x2)
     return RecordBeats(beats, source, (peaks[keep] / fs).astype(np.float64))
 

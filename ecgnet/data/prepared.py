@@ -116,8 +116,12 @@ def beat_channels(part, channels):
     return stacked
 
 
-def model_inputs(model, part):
+def model_inputs(model, part, index=None):
     """The input(s) for ``model`` from a loaded part, checking shapes first.
+
+    ``index`` (an index array or mask) keeps only those beats, after the
+    channels were built from the whole part: record medians and previous
+    beats need every beat of a record, not just the selected ones.
 
     A model's beat channels pick what it is given (:func:`beat_channels`): 1,
     the beat; 2, also its difference from its record's median beat; 3, also
@@ -137,11 +141,12 @@ def model_inputs(model, part):
             f"{part['source']}: beats of shape {tuple(part['x'].shape[1:])}, "
             f"but the model expects {expected_beat}"
         )
+    keep = slice(None) if index is None else index
     if len(model.inputs) == 1:
-        return part["x"]
+        return part["x"][keep]
     if part["rr"] is None:
         raise DataFormatError(
             f"{part['source']}: the model takes R-R features (inputs {names}), which Kaggle CSV files do not carry; "
             "pass the folder written by `python -m ecgnet prepare` (train.npz / test.npz)"
         )
-    return {"beat": part["x"], "rr": select_rr_features(part["rr"], model.inputs[1].shape[-1])}
+    return {"beat": part["x"][keep], "rr": select_rr_features(part["rr"], model.inputs[1].shape[-1])[keep]}
