@@ -1,11 +1,15 @@
-"""Shared test fixtures: paths to the committed WFDB excerpts and to the raw MIT-BIH records.
+"""Shared test fixtures: the committed WFDB excerpts, the raw databases, and the command line.
 
-Tests marked ``shared_data`` need all 48 raw records, found in ``../shared/data/mitdb``
-next to the repository root or wherever ``ECGNET_MITDB_DIR`` points; where that
-folder is absent (a fresh clone) they are skipped with the reason.
+Tests marked ``mitdb_records`` need all 48 raw MIT-BIH Arrhythmia records, read
+from the folder that ``ECGNET_MITDB_DIR`` names. Where it is unset or the
+records are absent (a fresh clone) they are skipped with the reason. The
+Supraventricular Arrhythmia records (``ECGNET_SVDB_DIR``) and the Noise Stress
+Test noise records (``ECGNET_NSTDB_DIR``) are found the same way.
 """
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,23 +18,35 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def database_dir(variable):
+    """The folder an environment variable names, or None where it is unset."""
+    value = os.environ.get(variable)
+    return Path(value) if value else None
+
+
 def mitdb_dir():
-    """The folder of the raw MIT-BIH records (it may not exist)."""
-    env = os.environ.get("ECGNET_MITDB_DIR")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data" / "mitdb"
+    """The folder of the raw MIT-BIH records (``$ECGNET_MITDB_DIR``), or None."""
+    return database_dir("ECGNET_MITDB_DIR")
 
 
 def _have_mitdb():
     folder = mitdb_dir()
-    return (folder / "100.hea").is_file() and (folder / "234.atr").is_file()
+    return folder is not None and (folder / "100.hea").is_file() and (folder / "234.atr").is_file()
+
+
+def _mitdb_missing_reason():
+    folder = mitdb_dir()
+    if folder is None:
+        return "raw MIT-BIH records not available: set ECGNET_MITDB_DIR to a folder holding them"
+    return f"raw MIT-BIH records not found in {folder} (ECGNET_MITDB_DIR)"
 
 
 def pytest_collection_modifyitems(config, items):
     if _have_mitdb():
         return
-    skip = pytest.mark.skip(reason=f"raw MIT-BIH records not found in {mitdb_dir()} (set ECGNET_MITDB_DIR)")
+    skip = pytest.mark.skip(reason=_mitdb_missing_reason())
     for item in items:
-        if "shared_data" in item.keywords:
+        if "mitdb_records" in item.keywords:
             item.add_marker(skip)
 
 
@@ -38,13 +54,50 @@ def pytest_collection_modifyitems(config, items):
 def mitdb():
     """Path of the raw MIT-BIH records; the test is skipped where they are absent."""
     if not _have_mitdb():
-        pytest.skip(f"raw MIT-BIH records not found in {mitdb_dir()} (set ECGNET_MITDB_DIR)")
+        pytest.skip(_mitdb_missing_reason())
     return mitdb_dir()
+
+
+@pytest.fixture(scope="session")
+def svdb():
+    """Path of the raw MIT-BIH Supraventricular Arrhythmia records (``$ECGNET_SVDB_DIR``), or skip."""
+    folder = database_dir("ECGNET_SVDB_DIR")
+    if folder is None or not any(folder.glob("*.hea")):
+        pytest.skip("Supraventricular Arrhythmia records not available: set ECGNET_SVDB_DIR")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def nstdb():
+    """Path of the Noise Stress Test noise records ``bw`` and ``ma`` (``$ECGNET_NSTDB_DIR``), or skip."""
+    folder = database_dir("ECGNET_NSTDB_DIR")
+    if folder is None or not (folder / "bw.hea").is_file():
+        pytest.skip("Noise Stress Test noise records not available: set ECGNET_NSTDB_DIR")
+    return folder
 
 
 @pytest.fixture
 def fixtures_dir():
     return FIXTURES
+
+
+@pytest.fixture
+def run_cli(tmp_path):
+    """Run ``python -m ecgnet ARGS...`` as a user does; returns the CompletedProcess (text output).
+
+    The command runs in a fresh interpreter from ``cwd`` (default: the test's
+    temporary folder), so what it prints, its exit status and the files it
+    writes are exactly what a user sees.
+    """
+
+    def run(*args, cwd=None, timeout=600):
+        env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        return subprocess.run(
+            [sys.executable, "-m", "ecgnet", *map(str, args)],
+            cwd=str(cwd or tmp_path), env=env, capture_output=True, text=True, timeout=timeout,
+        )
+
+    return run
 
 
 @pytest.fixture(autouse=True)

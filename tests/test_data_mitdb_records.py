@@ -1,4 +1,4 @@
-"""Fidelity on the full raw MIT-BIH database (../shared/data/mitdb; skipped where absent)."""
+"""Fidelity on the full raw MIT-BIH database (``$ECGNET_MITDB_DIR``; skipped where absent)."""
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ def all_beats(mitdb):
     return build_mitbih_beats(mitdb, progress=False)
 
 
-@pytest.mark.shared_data
+@pytest.mark.mitdb_records
 def test_rebuild_matches_kaggle_counts(all_beats):
     counts = np.bincount(all_beats.y, minlength=5)
     total = sum(KAGGLE_COUNTS.values())
@@ -23,7 +23,7 @@ def test_rebuild_matches_kaggle_counts(all_beats):
     assert len(set(all_beats.record)) == 48
 
 
-@pytest.mark.shared_data
+@pytest.mark.mitdb_records
 def test_full_splits(all_beats):
     train, test = split_beats(all_beats, "kaggle", seed=0)
     assert abs(len(test) - 21892) <= 10 and abs(len(train) - 87554) <= 10
