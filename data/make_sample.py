@@ -1,6 +1,7 @@
 """Cut the small real sample in data/sample/ from the raw MIT-BIH records.
 
-    python data/make_sample.py [--raw ../shared/data/mitdb] [--out data/sample]
+    python data/make_sample.py --raw data/mitdb [--out data/sample]
+    python data/make_sample.py --manifest-only     # rewrite data/sample/manifest.json only
 
 It rebuilds all beats (:func:`ecgnet.data.build_mitbih_beats`, the Kaggle
 format of Kachuee et al. 2018), splits them with the ``"kaggle"`` split
@@ -18,6 +19,9 @@ Written files (about 2.5 MB together):
 - ``mitbih_train.npz``, ``mitbih_test.npz``: the same beats (the same rounded
   values) as :class:`ecgnet.data.Beats`, with record names, R-peak samples and
   R-R intervals (``load_beats_npz``).
+- ``manifest.json``: split ``"sample"``, records, class counts and the SHA-256
+  of the four files (:mod:`ecgnet.data.manifest`), checked by
+  ``ecgnet.data.load_split("sample")`` and ``load_part``.
 """
 
 import argparse
@@ -29,7 +33,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ecgnet.data import CLASS_NAMES, build_mitbih_beats, load_mitbih_csv, split_beats, write_beats_csv  # noqa: E402
+from ecgnet.data import CLASS_NAMES, build_mitbih_beats, load_beats_npz, load_mitbih_csv, split_beats, write_beats_csv  # noqa: E402
+from ecgnet.data.manifest import class_counts, write_manifest  # noqa: E402
 
 TRAIN_PER_CLASS = {"N": 2100, "S": 250, "V": 300, "F": 100, "Q": 250}  # 3,000 beats
 TEST_PER_CLASS = {"N": 525, "S": 63, "V": 75, "F": 25, "Q": 62}  # 750 beats
@@ -45,11 +50,31 @@ def draw(beats, per_class, rng):
     return beats.subset(np.sort(np.concatenate(index)))
 
 
+FILES = ("mitbih_train.csv.gz", "mitbih_train.npz", "mitbih_test.csv.gz", "mitbih_test.npz")
+
+
+def write_sample_manifest(out):
+    """Write ``out/manifest.json`` for the four sample files as they are."""
+    parts = {name: load_beats_npz(Path(out) / f"mitbih_{name}.npz") for name in ("train", "test")}
+    records = sorted(set(parts["train"].record) | set(parts["test"].record), key=lambda r: int(r) if r.isdigit() else r)
+    return write_manifest(
+        out, "sample", FILES, {name: class_counts(part.y) for name, part in parts.items()},
+        [{"database": "mitdb", "records": records}], seed=SEED,
+        drawn_from="the kaggle split (seed 0) of all 48 mitdb records; per-class draws of data/make_sample.py",
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--raw", default=str(REPO.parent / "shared" / "data" / "mitdb"))
+    parser.add_argument("--raw", help="folder of the 48 raw MIT-BIH records (e.g. data/mitdb)")
     parser.add_argument("--out", default=str(REPO / "data" / "sample"))
+    parser.add_argument("--manifest-only", action="store_true", help="only rewrite manifest.json of --out")
     args = parser.parse_args(argv)
+    if args.manifest_only:
+        write_sample_manifest(args.out)
+        return
+    if not args.raw:
+        parser.error("--raw is required (the folder of the raw MIT-BIH records)")
     rng = np.random.default_rng(SEED)
     train, test = split_beats(build_mitbih_beats(args.raw), "kaggle", seed=SEED)
     out = Path(args.out)
@@ -61,6 +86,7 @@ def main(argv=None):
         counts = np.bincount(sample.y, minlength=5)
         print(f"{name}: {len(sample)} beats from {len(set(sample.record))} records,",
               ", ".join(f"{c} {n}" for n, c in zip(CLASS_NAMES, counts)))
+    write_sample_manifest(out)
 
 
 if __name__ == "__main__":

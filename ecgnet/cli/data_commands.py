@@ -1,27 +1,42 @@
 """Commands on data: ``download``, ``prepare``, ``info``.
 
 Example:
-    python -m ecgnet download --source physionet --out data/mitdb
+    python -m ecgnet download --database mitdb --out data/mitdb
     python -m ecgnet prepare --raw data/mitdb --split inter-patient --out data/mitbih-interpatient
+    python -m ecgnet prepare --raw data/mitdb --raw data/svdb --split inter-patient --out data/mitdb-svdb-interpatient
     python -m ecgnet info data/mitbih-interpatient/test.csv
 """
 
 from pathlib import Path
 
+from ecgnet.data.download import PHYSIONET_DATABASES
 from ecgnet.errors import EcgnetError
 
 
 def add_parsers(subparsers):
-    p = subparsers.add_parser("download", help="download the Kaggle CSVs or the raw MIT-BIH records")
-    p.add_argument("--source", choices=("kaggle", "physionet"), required=True)
-    p.add_argument("--out", required=True, help="folder to download into")
-    p.add_argument("--base-url", default=None, help="PhysioNet mitdb URL (default: physionet.org, 1.0.0)")
+    p = subparsers.add_parser("download", help="download raw records from PhysioNet (mitdb, svdb, incartdb) or the Kaggle CSVs")
+    p.add_argument("--source", choices=("physionet", "kaggle"), default="physionet", help="default physionet")
+    p.add_argument(
+        "--database", choices=tuple(PHYSIONET_DATABASES), default="mitdb",
+        help="PhysioNet database (default mitdb): mitdb MIT-BIH Arrhythmia, svdb MIT-BIH Supraventricular "
+        "Arrhythmia, incartdb St Petersburg INCART 12-lead",
+    )
+    p.add_argument("--out", default=None, help="folder to download into (default: DATA_DIR/DATABASE, e.g. data/mitdb)")
+    p.add_argument(
+        "--base-url", default=None,
+        help="the database folder URL of a mirror (http://, https:// or file://; default: "
+        "$ECGNET_PHYSIONET_URL or https://physionet.org/files/, then DATABASE/1.0.0/)",
+    )
     p.set_defaults(handler=run_download)
 
     p = subparsers.add_parser("prepare", help="cut beats from raw records and split them into train/test")
-    p.add_argument("--raw", required=True, help="folder of MIT-BIH records (NNN.hea/.dat/.atr)")
+    p.add_argument(
+        "--raw", required=True, action="append", metavar="DIR",
+        help="folder of WFDB records with beat annotations (.hea/.dat/.atr); repeat for several databases "
+        "(named after the folder: mitdb, svdb, incartdb, or NAME=DIR)",
+    )
     p.add_argument("--split", choices=("kaggle", "inter-patient"), required=True)
-    p.add_argument("--out", required=True, help="folder for train/test .csv and .npz")
+    p.add_argument("--out", required=True, help="folder for train/test .csv and .npz and manifest.json")
     p.add_argument("--seed", type=int, default=0, help="seed of the kaggle split (default 0)")
     p.add_argument(
         "--second-lead",
@@ -29,6 +44,7 @@ def add_parsers(subparsers):
         help="also cut each record's other lead (V1 in most records) at the same R peaks, into the .npz files "
         "(for models trained with `train --second-lead`)",
     )
+    p.add_argument("--overwrite", action="store_true", help="replace an --out folder that holds another split")
     p.set_defaults(handler=run_prepare)
 
     p = subparsers.add_parser("info", help="class counts of a beat file (.csv, .csv.gz or .npz)")
@@ -37,60 +53,51 @@ def add_parsers(subparsers):
 
 
 def run_download(args):
-    from ecgnet.data.download import PHYSIONET_MITDB_URL, download_kaggle, download_physionet
+    from ecgnet.data.datasets import default_data_dir
+    from ecgnet.data.download import download_kaggle, download_physionet
 
     if args.source == "kaggle":
         if args.base_url:
             raise EcgnetError("--base-url applies to --source physionet only")
-        files = download_kaggle(args.out)
+        out = args.out or default_data_dir() / "kaggle"
+        files = download_kaggle(out)
     else:
-        files = download_physionet(args.out, base_url=args.base_url or PHYSIONET_MITDB_URL)
-    print(f"{len(files)} files in {args.out}")
+        out = args.out or default_data_dir() / args.database
+        files = download_physionet(out, base_url=args.base_url, database=args.database)
+    print(f"{len(files)} files in {out}")
     return 0
 
 
 def run_prepare(args):
-    from tqdm.auto import tqdm
+    from ecgnet.data.datasets import prepare_split
 
-    from ecgnet.data.beats import build_mitbih_beats
-    from ecgnet.data.csv_files import write_beats_csv
-    from ecgnet.data.splits import split_beats
-
-    beats = build_mitbih_beats(args.raw, progress=True, second_lead=args.second_lead)
-    train, test = split_beats(beats, args.split, seed=args.seed)
-    if len(train) == 0 or len(test) == 0:
-        raise EcgnetError(
-            f"{args.raw}: the {args.split} split leaves {len(train)} train and {len(test)} test beats "
-            "(inter-patient needs the MIT-BIH records of DS1 and DS2)"
-        )
-    out = Path(args.out)
-    with tqdm(total=4, desc="writing", unit="file") as bar:
-        for name, part in (("train", train), ("test", test)):
-            part.save_npz(out / f"{name}.npz")
-            bar.update()
-            write_beats_csv(out / f"{name}.csv", part.x, part.y)
-            bar.update()
-    print(f"{args.split} split: {len(train)} train and {len(test)} test beats in {out}")
-    print(_counts_table(train.y, "train"))
-    print(_counts_table(test.y, "test"))
+    manifest = prepare_split(args.raw, args.split, args.out, seed=args.seed, second_lead=args.second_lead,
+                             overwrite=args.overwrite, progress=True)
+    counts = manifest["counts"]
+    sizes = {part: sum(counts[part].values()) for part in ("train", "test")}
+    databases = ", ".join(f"{s['database']} ({len(s['records'])} records)" for s in manifest["sources"])
+    print(f"{args.split} split of {databases}: {sizes['train']} train and {sizes['test']} test beats in {args.out}")
+    for part in ("train", "test"):
+        print(_counts_table_from(counts[part], part))
     return 0
 
 
-def _counts_table(y, title):
-    import numpy as np
-
+def _counts_table_from(counts, title):
     from ecgnet.data.classes import CLASS_NAMES
 
-    counts = np.bincount(np.asarray(y)[np.asarray(y) >= 0].astype(np.int64), minlength=len(CLASS_NAMES))
-    total = max(int(len(y)), 1)
-    lines = [f"{title}: {len(y)} beats"]
-    for index, count in enumerate(counts):
-        name = CLASS_NAMES[index] if index < len(CLASS_NAMES) else str(index)
-        lines.append(f"  {index} {name}: {count:7d}  {100.0 * count / total:6.2f}%")
-    unknown = int(np.sum(np.asarray(y) < 0))
-    if unknown:
-        lines.append(f"  unlabeled: {unknown:7d}  {100.0 * unknown / total:6.2f}%")
+    total = max(sum(counts.values()), 1)
+    lines = [f"{title}: {sum(counts.values())} beats"]
+    for index, name in enumerate(CLASS_NAMES):
+        lines.append(f"  {index} {name}: {counts.get(name, 0):7d}  {100.0 * counts.get(name, 0) / total:6.2f}%")
+    if counts.get("unlabeled"):
+        lines.append(f"  unlabeled: {counts['unlabeled']:7d}  {100.0 * counts['unlabeled'] / total:6.2f}%")
     return "\n".join(lines)
+
+
+def _counts_table(y, title):
+    from ecgnet.data.manifest import class_counts
+
+    return _counts_table_from(class_counts(y), title)
 
 
 def run_info(args):

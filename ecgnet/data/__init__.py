@@ -5,7 +5,12 @@
 - :mod:`ecgnet.data.beats`      ``Beats``, ``build_mitbih_beats``, ``beats_from_record``, ``rr_features``, ``select_rr_features``, ``record_relative_beats``, ``previous_beats``
 - :mod:`ecgnet.data.splits`     ``split_beats``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``
 - :mod:`ecgnet.data.pipeline`   ``make_dataset`` (TensorFlow is imported only when called)
-- :mod:`ecgnet.data.download`   ``download_kaggle``, ``download_physionet``
+- :mod:`ecgnet.data.download`   ``download_kaggle``, ``download_physionet``, ``physionet_url``, ``PHYSIONET_DATABASES``
+- :mod:`ecgnet.data.datasets`   ``load_split`` (the data in one call), ``prepare_split``, ``default_data_dir``
+- :mod:`ecgnet.data.manifest`   ``check_manifest``, the ``manifest.json`` of a prepared folder
+
+Example:
+    >>> train, test = ecgnet.data.load_split("kaggle")   # or "inter-patient", or "sample"
 """
 
 from ecgnet.data.beats import (
@@ -29,7 +34,9 @@ from ecgnet.data.beats import (
 )
 from ecgnet.data.classes import AAMI_MAP, CLASS_NAMES, aami_class
 from ecgnet.data.csv_files import load_mitbih_csv, load_ptbdb_csv, write_beats_csv
-from ecgnet.data.download import DownloadError, download_kaggle, download_physionet
+from ecgnet.data.datasets import LOAD_SPLITS, SPLIT_FOLDERS, default_data_dir, load_split, prepare_split
+from ecgnet.data.download import PHYSIONET_DATABASES, DownloadError, download_kaggle, download_physionet, physionet_url
+from ecgnet.data.manifest import check_manifest
 from ecgnet.data.pipeline import make_dataset
 from ecgnet.data.prepared import BEAT_CHANNELS, beat_channels, load_part, model_inputs, part_from_beats
 from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices
@@ -40,5 +47,7 @@ __all__ = [
     "aami_class", "beats_from_record", "build_mitbih_beats", "concat_beats", "download_kaggle",
     "download_physionet", "list_records", "load_beats_npz", "load_mitbih_csv", "load_ptbdb_csv",
     "BEAT_CHANNELS", "beat_channels", "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
+    "LOAD_SPLITS", "PHYSIONET_DATABASES", "SPLIT_FOLDERS", "check_manifest", "default_data_dir", "load_split",
+    "physionet_url", "prepare_split",
     "group_holdout_indices", "group_kfold_indices", "split_beats", "stratified_indices", "write_beats_csv",
 ]

@@ -5,8 +5,9 @@ Transferable Representation", IEEE ICHI 2018, sec. III-A, made the Kaggle
 "ECG Heartbeat Categorization Dataset" like this, and :func:`segment_beats`
 follows it step by step:
 
-1. take lead MLII (the first channel where a record has no MLII), resampled
-   from its sampling rate (360 Hz in MIT-BIH) to 125 Hz;
+1. take lead MLII, resampled from its sampling rate (360 Hz in MIT-BIH) to
+   125 Hz (records of other databases: the first lead of
+   :data:`LEAD_PREFERENCE` they have, else their first channel);
 2. split the signal into consecutive 10-second windows and scale each window
    to [0, 1] with its own minimum and maximum;
 3. nominal heartbeat period T = median R-R interval of the beats in the window;
@@ -51,6 +52,11 @@ SEGMENT_PERIODS = 1.2
 LOCAL_RR_BEATS = 10
 # WFDB symbols of QRS complexes (beats); those outside the AAMI map get label -1.
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+#: The lead a record is read in, by signal name, first match wins; a record
+#: with none of them is read in its first channel. MLII is MIT-BIH's modified
+#: lead II; ``II`` the standard limb lead II (incartdb and other 12-lead
+#: databases); ``ECG1`` the first lead of svdb, whose leads are not named.
+LEAD_PREFERENCE = ("MLII", "II", "ECG1")
 
 
 @dataclasses.dataclass
@@ -68,7 +74,7 @@ class Beats:
             scaled the same way (``build_mitbih_beats(second_lead=True)``).
 
     Example:
-        >>> beats = build_mitbih_beats("../shared/data/mitdb", records=["100"])
+        >>> beats = build_mitbih_beats("data/mitdb", records=["100"])
         >>> len(beats), beats.subset(beats.y == 2).record[:3]
     """
 
@@ -367,9 +373,10 @@ def previous_beats(x, record, r_peak, rr):
     of each record). The candidate is the beat of the same record with the
     latest earlier R peak; it counts only if it lies one previous R-R interval
     before this beat: its next R-R interval equals this beat's previous one,
-    and the R-peak gap over that interval is the sampling rate (the smallest
-    such ratio in ``x``, 360 Hz for MIT-BIH; a skipped beat makes it about
-    twice that or more). So the records in ``x`` must share one sampling rate.
+    and the R-peak gap over that interval is the record's sampling rate (the
+    smallest such ratio among the record's beats in ``x``, 360 Hz for MIT-BIH;
+    a skipped beat makes it about twice that or more). Records of different
+    sampling rates (several databases) may be mixed.
 
     Args:
         x: float array (n, steps) or (n, steps, 1), beats (``Beats.x``).
@@ -402,7 +409,10 @@ def previous_beats(x, record, r_peak, rr):
     # R-peak samples per second of R-R: the sampling rate for true neighbours, about twice it past a gap
     rate = np.diff(r_peak[order]) / np.maximum(rr_in_time[1:, 0], 1e-6)
     if adjacent.any():
-        adjacent &= rate <= 1.01 * rate[adjacent].min()
+        _, group = np.unique(record_in_time[1:], return_inverse=True)
+        lowest = np.full(group.max() + 1, np.inf)
+        np.minimum.at(lowest, group[adjacent], rate[adjacent])
+        adjacent &= rate <= 1.01 * lowest[group]
     shifted = np.zeros_like(in_time)
     shifted[1:][adjacent] = in_time[:-1][adjacent]
     previous = np.empty_like(x)
@@ -428,9 +438,12 @@ def _read_leads(path, channel=None, second_lead=False):
         raise DataFormatError(f"{path}: no such WFDB record (expected {path}.hea)") from None
     except Exception as error:  # wfdb raises plain exceptions for bad headers
         raise DataFormatError(f"{path}: not a readable WFDB header ({error})") from None
+    fs = float(header.fs) if header.fs is not None else 0.0
+    if not fs > 0:
+        raise DataFormatError(f"{path}.hea: sampling rate {header.fs} Hz; it must be a positive number")
     names = list(header.sig_name or [])
     if channel is None:
-        channel = names.index("MLII") if "MLII" in names else 0
+        channel = next((names.index(lead) for lead in LEAD_PREFERENCE if lead in names), 0)
     elif isinstance(channel, str):
         if channel not in names:
             raise DataFormatError(f"{path}: no channel {channel!r} (has {names})")
@@ -474,7 +487,8 @@ def _detected_peaks(signal, fs):
 def beats_from_record(path, use_annotations=True, channel=None, aami_only=False, second_lead=False):
     """Cut the beats of any WFDB record, at any sampling rate, for training or prediction.
 
-    The lead (MLII, else the first channel) is resampled to 125 Hz and cut
+    The lead (MLII, else ``II``, else ``ECG1``, else the first channel:
+    :data:`LEAD_PREFERENCE`) is resampled to 125 Hz and cut
     with :func:`segment_beats`, the same code that builds the training data.
     R peaks come from the record's reference annotations (``PATH.atr``) when
     that file holds beats and ``use_annotations`` is true (beat symbols only; labels
@@ -485,7 +499,8 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
     Args:
         path: str or Path of the record without extension (``".../mitdb/100"``).
         use_annotations: bool, use ``.atr`` when present.
-        channel: None (MLII, else first), a channel index or a signal name.
+        channel: None (the first of :data:`LEAD_PREFERENCE`, else the first
+            channel), a channel index or a signal name.
         aami_only: bool, keep only annotated beats in the AAMI map
             (the rule that reproduces the Kaggle data).
         second_lead: bool, also cut the record's other lead at the same R
@@ -550,7 +565,9 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2, second
     the Kaggle counts.
 
     Args:
-        raw_dir: folder with ``NNN.hea/.dat/.atr`` (e.g. ``../shared/data/mitdb``).
+        raw_dir: folder with ``NNN.hea/.dat/.atr`` (e.g. ``data/mitdb``); any
+            WFDB database with reference beat annotations works (lead:
+            :data:`LEAD_PREFERENCE`; any sampling rate).
         records: list of record names, default all (``RECORDS`` file or ``*.hea``).
         progress: bool, show a tqdm progress bar.
         processes: int, records read in parallel (1 = in this process).
@@ -561,7 +578,7 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2, second
         Beats, records in the given order, beats in time order.
 
     Example:
-        >>> beats = build_mitbih_beats("../shared/data/mitdb")
+        >>> beats = build_mitbih_beats("data/mitdb")
         >>> np.bincount(beats.y)
     """
     raw_dir = Path(raw_dir)

@@ -18,7 +18,12 @@ import numpy as np
 
 from ecgnet.data.beats import load_beats_npz, previous_beats, record_relative_beats, rr_features, select_rr_features
 from ecgnet.data.csv_files import load_mitbih_csv
+from ecgnet.data.manifest import MANIFEST, check_manifest, read_manifest
 from ecgnet.errors import DataFormatError
+
+
+#: The part files that ``prepare`` writes; a folder holding them needs its manifest.
+PREPARED_PARTS = ("train.npz", "test.npz", "train.csv", "test.csv")
 
 
 def load_part(data, part):
@@ -28,6 +33,16 @@ def load_part(data, part):
     CSV files, which carry no R-R intervals), ``record`` and ``r_peak`` ((n,)
     record names and R-peak samples, or None for CSV files) and ``source``
     (the file read).
+
+    A folder with a ``manifest.json`` (written by :func:`ecgnet.data.prepare_split`)
+    is checked first: the part file must be listed there with the same SHA-256
+    (:func:`ecgnet.data.manifest.check_manifest`). A folder holding
+    ``train.npz``/``test.npz`` but no manifest is refused. Kaggle CSV folders
+    (``mitbih_train.csv``), which have no manifest, load as they are.
+
+    Raises:
+        DataFormatError: no such file or folder, no such part, or a manifest
+            that is missing, unreadable or does not match (one line naming the file).
     """
     data = Path(data)
     if data.is_dir():
@@ -36,8 +51,16 @@ def load_part(data, part):
         if not found:
             raise DataFormatError(f"{data}: no {part} data here (looked for {', '.join(candidates)})")
         path = found[0]
+        if check_manifest(data, path.name) is None and path.name in PREPARED_PARTS:
+            raise DataFormatError(
+                f"{data}: has {path.name} but no {MANIFEST}, so it may be half-written or from an older version; "
+                "prepare it again (python -m ecgnet prepare ... --overwrite)"
+            )
     elif data.exists():
         path = data
+        manifest = read_manifest(path.parent)
+        if manifest is not None and path.name in manifest["files"]:
+            check_manifest(path.parent, path.name)
     else:
         raise DataFormatError(f"{data}: no such file or folder")
     if path.suffix == ".npz":

@@ -119,10 +119,16 @@ def group_kfold_indices(groups, folds, fold, seed=0):
 def split_beats(beats, split="kaggle", seed=0):
     """Split :class:`~ecgnet.data.beats.Beats` into ``(train, test)``.
 
+    Records of other databases than MIT-BIH are named ``"DATABASE/RECORD"``
+    (``"svdb/803"``, see :func:`ecgnet.data.prepare_split`). The
+    inter-patient split keeps DS2 as the test set, untouched, and trains on
+    DS1 plus every record of the other databases.
+
     Args:
         beats: Beats (e.g. from :func:`build_mitbih_beats`).
         split: ``"kaggle"`` (stratified random 80/20) or ``"inter-patient"``
-            (DS1 / DS2 of de Chazal 2004, paced records left out).
+            (DS1 / DS2 of de Chazal 2004, paced records left out; other
+            databases' records in training).
         seed: int, seed of the ``"kaggle"`` split (ignored for inter-patient).
 
     Returns:
@@ -137,5 +143,6 @@ def split_beats(beats, split="kaggle", seed=0):
         train, test = stratified_indices(beats.y, TEST_FRACTION, seed)
         return beats.subset(train), beats.subset(test)
     if split == "inter-patient":
-        return beats.subset(np.isin(beats.record, DS1)), beats.subset(np.isin(beats.record, DS2))
+        other_database = np.char.find(beats.record.astype(str), "/") >= 0
+        return beats.subset(np.isin(beats.record, DS1) | other_database), beats.subset(np.isin(beats.record, DS2))
     raise EcgnetError(f"split_beats: unknown split {split!r}; expected one of {', '.join(SPLITS)}")

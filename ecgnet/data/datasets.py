@@ -1,0 +1,372 @@
+"""The data in one call: :func:`load_split`, and :func:`prepare_split` that builds a prepared folder.
+
+``train, test = ecgnet.data.load_split("kaggle")`` returns the two parts of a
+split (the dicts of :func:`ecgnet.data.load_part`), from the first of:
+
+1. the prepared folder ``DATA_DIR/mitbih-kaggle`` (``mitbih-interpatient`` for
+   the inter-patient split), checked against its ``manifest.json``;
+2. the raw MIT-BIH records in ``DATA_DIR/mitdb``, else in ``$ECGNET_MITDB_DIR``,
+   prepared into that folder (about 20 s) and kept there;
+3. with ``download=True``: the records downloaded from PhysioNet into
+   ``DATA_DIR/mitdb`` (checksummed, restartable), then prepared as in 2.
+
+``load_split("sample")`` returns the small sample committed in the
+repository's ``data/sample`` (it never downloads).
+
+``DATA_DIR`` is ``$ECGNET_DATA_DIR``, else the ``data/`` folder of the
+repository when ecgnet is imported from a source checkout, else ``./data``
+(:func:`default_data_dir`).
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ecgnet.data.manifest import MANIFEST, class_counts, read_manifest, write_manifest
+from ecgnet.errors import DataFormatError, EcgnetError
+
+#: The prepared folder of each split, under the data folder.
+SPLIT_FOLDERS = {"kaggle": "mitbih-kaggle", "inter-patient": "mitbih-interpatient"}
+#: What :func:`load_split` accepts.
+LOAD_SPLITS = ("kaggle", "inter-patient", "sample")
+#: The files a prepared folder holds (with its ``manifest.json``).
+PART_FILES = ("train.npz", "train.csv", "test.npz", "test.csv")
+
+# Folder names PhysioNet uses for each database (its short name, and the name of
+# its ZIP download); any other folder is named after itself.
+_DATABASE_FOLDERS = (
+    ("mitdb", re.compile(r"^(mitdb|mit-bih-arrhythmia-database.*)$", re.I)),
+    ("svdb", re.compile(r"^(svdb|mit-bih-supraventricular-arrhythmia-database.*)$", re.I)),
+    ("incartdb", re.compile(r"^(incartdb|st-petersburg-incart-12-lead-arrhythmia-ecg.*)$", re.I)),
+)
+
+
+def repository_root():
+    """The source checkout ecgnet is imported from (the folder holding ``pyproject.toml``), or None."""
+    root = Path(__file__).resolve().parent.parent.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "ecgnet").is_dir() else None
+
+
+def default_data_dir():
+    """``$ECGNET_DATA_DIR``, else ``<repository>/data`` in a source checkout, else ``./data``."""
+    if os.environ.get("ECGNET_DATA_DIR"):
+        return Path(os.environ["ECGNET_DATA_DIR"])
+    root = repository_root()
+    return root / "data" if root is not None else Path("data")
+
+
+def sample_dir():
+    """The committed sample ``<repository>/data/sample``.
+
+    Raises:
+        DataFormatError: ecgnet is not imported from a source checkout that holds it.
+    """
+    root = repository_root()
+    folder = None if root is None else root / "data" / "sample"
+    if folder is None or not folder.is_dir():
+        raise DataFormatError(
+            "the sample (data/sample) ships with the source repository only; clone it, "
+            "or use load_split('kaggle') to download the full data"
+        )
+    return folder
+
+
+def database_of(folder):
+    """The database name of a folder of records: ``mitdb``, ``svdb``, ``incartdb`` or the folder's own name.
+
+    PhysioNet's short names and the names of its ZIP downloads are recognised
+    (``mit-bih-arrhythmia-database-1.0.0`` is ``mitdb``).
+    """
+    name = Path(folder).resolve().name
+    for database, pattern in _DATABASE_FOLDERS:
+        if pattern.match(name):
+            return database
+    return name
+
+
+def _raw_sources(raw_dirs):
+    """``[(database, Path)]`` from a folder, a list of folders / ``"NAME=DIR"`` strings, or a dict."""
+    if isinstance(raw_dirs, (str, os.PathLike)):
+        raw_dirs = [raw_dirs]
+    items = raw_dirs.items() if isinstance(raw_dirs, dict) else [
+        str(item).split("=", 1) if isinstance(item, str) and "=" in item and not Path(item).exists() else (None, item)
+        for item in raw_dirs
+    ]
+    sources = []
+    for name, folder in items:
+        folder = Path(folder)
+        sources.append((name or database_of(folder), folder))
+    names = [name for name, _ in sources]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise EcgnetError(
+            f"two raw folders are both database {duplicates[0]!r}; name them apart as NAME=DIR "
+            "(record names must not collide)"
+        )
+    if not sources:
+        raise EcgnetError("prepare_split needs at least one folder of raw records")
+    return sources
+
+
+def _check_out(out, split, overwrite):
+    """Refuse an ``out`` that cannot become this split's folder, before any record is read."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise EcgnetError(f"{out}: exists and is not a folder; --out names the folder to write the split into")
+    ancestor = out.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise EcgnetError(f"{ancestor}: is a file, so {out} cannot be created")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise EcgnetError(f"{ancestor}: not writable, so {out} cannot be written")
+    if out.is_dir():
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise EcgnetError(f"{out}: not writable")
+        present = sorted(p.name for p in out.iterdir())
+        others = [name for name in present if name not in PART_FILES + (MANIFEST,)]
+        if others:
+            raise EcgnetError(
+                f"{out}: holds other files ({', '.join(others[:3])}), not a prepared split; choose another --out"
+            )
+        if present:
+            try:
+                manifest = read_manifest(out)
+            except DataFormatError:
+                manifest = None
+            held = None if manifest is None else manifest.get("split")
+            if held != split and not overwrite:
+                what = f"the {held!r} split" if held else "an incomplete prepared split (no manifest.json)"
+                raise EcgnetError(f"{out}: already holds {what}; pass --overwrite (overwrite=True) to replace it")
+
+
+def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=False, progress=True, processes=2):
+    """Cut the beats of one or more WFDB databases and write a prepared train/test folder.
+
+    Every record with reference beat annotations (``.atr``) is read the way
+    :func:`ecgnet.data.build_mitbih_beats` reads MIT-BIH: the lead named MLII,
+    else ``II``, else ``ECG1`` (svdb's first lead), else the first channel
+    (:data:`ecgnet.data.beats.LEAD_PREFERENCE`), at any sampling rate,
+    resampled to 125 Hz. MIT-BIH (``mitdb``) record names stay as they are
+    (``"100"``); records of any other database are named ``"DATABASE/RECORD"``
+    (``"svdb/803"``), so names never collide.
+
+    Splits (:func:`ecgnet.data.split_beats`): ``"kaggle"``, a stratified random
+    80/20 of all beats; ``"inter-patient"``, test = DS2 of mitdb, untouched,
+    train = DS1 plus every record of the other databases.
+
+    The folder is written whole or not at all: everything goes to a temporary
+    sibling folder, which is renamed to ``out`` at the end, with a
+    ``manifest.json`` (split, seed, databases and records, class counts per
+    part, SHA-256 of every file, ecgnet version; see :mod:`ecgnet.data.manifest`).
+    It holds ``train.npz``/``test.npz`` (:class:`ecgnet.data.Beats`) and
+    ``train.csv``/``test.csv`` (the Kaggle CSV layout).
+
+    Args:
+        raw_dirs: a folder of WFDB records, or a list of them (each a path or a
+            ``"NAME=DIR"`` string), or a dict ``{database: folder}``. The
+            database name is taken from the folder name otherwise
+            (:func:`database_of`).
+        split: ``"kaggle"`` or ``"inter-patient"``.
+        out: the folder to write.
+        seed: int, seed of the kaggle split.
+        second_lead: bool, also cut each record's other lead (two-lead records only).
+        overwrite: bool, replace a folder that holds another split.
+        progress: bool, show progress bars.
+        processes: int, records read in parallel.
+
+    Returns:
+        dict, the manifest written.
+
+    Raises:
+        EcgnetError: ``out`` is a file, cannot be written, or holds another
+            split (checked before any record is read); a raw folder is not
+            readable; the split leaves no train or no test beats.
+
+    Example:
+        >>> prepare_split(["data/mitdb", "data/svdb"], "inter-patient", "data/mitbih-svdb-interpatient")
+    """
+    from ecgnet.data.beats import build_mitbih_beats, concat_beats, list_records
+    from ecgnet.data.csv_files import write_beats_csv
+    from ecgnet.data.splits import SPLITS, split_beats
+
+    if split not in SPLITS:
+        raise EcgnetError(f"prepare_split: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    out = Path(out)
+    _check_out(out, split, overwrite)
+    sources = _raw_sources(raw_dirs)
+    parts, listed = [], []
+    for database, folder in sources:
+        records = list_records(folder)
+        beats = build_mitbih_beats(folder, records=records, progress=progress, processes=processes, second_lead=second_lead)
+        if database != "mitdb":
+            beats.record = np.char.add(f"{database}/", beats.record.astype(str))
+        parts.append(beats)
+        listed.append({"database": database, "records": [str(r) for r in records]})
+    beats = concat_beats(parts)
+    train, test = split_beats(beats, split, seed=seed)
+    if len(train) == 0 or len(test) == 0:
+        raise EcgnetError(
+            f"{', '.join(str(f) for _, f in sources)}: the {split} split leaves {len(train)} train and {len(test)} test beats "
+            "(inter-patient needs the MIT-BIH records of DS1 and DS2)"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=4, desc="writing", unit="file", disable=not progress) as bar:
+            for name, part in (("train", train), ("test", test)):
+                part.save_npz(tmp / f"{name}.npz")
+                bar.update()
+                write_beats_csv(tmp / f"{name}.csv", part.x, part.y)
+                bar.update()
+        manifest = write_manifest(
+            tmp, split, PART_FILES, {"train": class_counts(train.y), "test": class_counts(test.y)},
+            listed, seed=seed if split == "kaggle" else None, second_lead=second_lead,
+        )
+        os.chmod(tmp, 0o777 & ~_umask())
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _swap_into_place(tmp, out):
+    """Rename the finished folder ``tmp`` to ``out``, replacing an old ``out`` only after that succeeded."""
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+    os.rmdir(old)
+    os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _complete_records(folder):
+    """True where ``folder`` lists records (``RECORDS`` or ``*.hea``) and each has its .hea, .dat and .atr.
+
+    Where the folder has a ``SHA256SUMS.txt`` (a download), every record file
+    must also match it: an interrupted or damaged download is resumed, not prepared.
+    """
+    from ecgnet.data.beats import list_records
+    from ecgnet.data.download import DownloadError, parse_sha256sums
+    from ecgnet.data.manifest import sha256_file
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return False
+    try:
+        names = list_records(folder)
+    except DataFormatError:
+        return False
+    files = [folder / f"{n}{ext}" for n in names for ext in (".hea", ".dat", ".atr")]
+    if not names or not all(f.is_file() for f in files):
+        return False
+    if (folder / "SHA256SUMS.txt").is_file():
+        try:
+            sums = parse_sha256sums((folder / "SHA256SUMS.txt").read_text(encoding="utf-8", errors="replace"))
+        except DownloadError:
+            return False
+        return all(sums.get(f.name) == sha256_file(f) for f in files)
+    return True
+
+
+def _show(path):
+    path = Path(path)
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    return str(path)
+
+
+def load_split(split, data_dir=None, download=True, progress=True):
+    """The ``(train, test)`` parts of a split, preparing (and downloading) the data on first use.
+
+    Args:
+        split: ``"kaggle"`` (stratified random 80/20 of all beats),
+            ``"inter-patient"`` (DS1 / DS2, de Chazal 2004) or ``"sample"``
+            (the small sample committed in the repository, ``data/sample``).
+        data_dir: the data folder (default :func:`default_data_dir`).
+        download: bool, download the raw records from PhysioNet when neither a
+            prepared folder nor raw records are found (the URL can be changed
+            with ``$ECGNET_PHYSIONET_URL``, see :mod:`ecgnet.data.download`).
+        progress: bool, show progress bars while downloading and preparing.
+
+    Returns:
+        ``(train, test)``, two dicts of :func:`ecgnet.data.load_part`.
+
+    Raises:
+        DataFormatError: a prepared folder fails its manifest check, or no data
+            is found and ``download`` is false.
+        DownloadError: the download failed.
+
+    Example:
+        >>> train, test = load_split("kaggle")
+        load_split('kaggle'): prepared data/mitbih-kaggle (87556 train, 21890 test beats)
+        >>> train["x"].shape
+        (87556, 187, 1)
+    """
+    if split not in LOAD_SPLITS:
+        raise EcgnetError(f"load_split: unknown split {split!r}; expected one of {', '.join(LOAD_SPLITS)}")
+    if split == "sample":
+        folder = sample_dir()
+        train, test = _load_checked(folder, "sample")
+        print(f"load_split('sample'): the committed sample {_show(folder)} ({len(train['y'])} train, {len(test['y'])} test beats)")
+        return train, test
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder = data_dir / SPLIT_FOLDERS[split]
+    how = "prepared"
+    if not (folder.is_dir() and any(folder.iterdir())):
+        raw = data_dir / "mitdb"
+        env = os.environ.get("ECGNET_MITDB_DIR")
+        if _complete_records(raw):
+            how = f"prepared from the raw records in {_show(raw)} into"
+        elif env and _complete_records(env):
+            raw = Path(env)
+            how = f"prepared from the raw records in {_show(raw)} ($ECGNET_MITDB_DIR) into"
+        elif download:
+            from ecgnet.data.download import download_physionet, physionet_url
+
+            url = physionet_url("mitdb")
+            download_physionet(raw, base_url=url, progress=progress)
+            how = f"downloaded from {url} into {_show(raw)}, prepared into"
+        else:
+            raise DataFormatError(
+                f"{folder}: no prepared {split} split, and no raw MIT-BIH records in {raw} or $ECGNET_MITDB_DIR; "
+                "call load_split with download=True, or run `python -m ecgnet download --database mitdb`"
+            )
+        prepare_split({"mitdb": raw}, split, folder, progress=progress)
+    train, test = _load_checked(folder, split)
+    print(f"load_split({split!r}): {how} {_show(folder)} ({len(train['y'])} train, {len(test['y'])} test beats)")
+    return train, test
+
+
+def _load_checked(folder, split):
+    from ecgnet.data.prepared import load_part
+
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise DataFormatError(
+            f"{folder}: has no {MANIFEST}, so it may be half-written or from an older version; "
+            "delete the folder (it is prepared again) or run `python -m ecgnet prepare ... --overwrite`"
+        )
+    if manifest.get("split") != split:
+        raise DataFormatError(f"{folder / MANIFEST}: holds the {manifest.get('split')!r} split, not {split!r}")
+    return load_part(folder, "train"), load_part(folder, "test")

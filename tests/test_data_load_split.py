@@ -1,0 +1,146 @@
+"""load_split: the data in one call, from a fresh data folder to a prepared split, over real HTTP.
+
+A local PhysioNet-like mirror on 127.0.0.1 serves the committed excerpts of
+five real MIT-BIH records under their record names (114 and 208 are in DS1,
+232 and 233 in DS2, 217 is paced), laid out as ``MIRROR/mitdb/1.0.0/``.
+"""
+
+import hashlib
+import http.server
+import json
+import shutil
+import threading
+from functools import partial
+
+import numpy as np
+import pytest
+
+from ecgnet.data import CLASS_NAMES, DS1, DS2, load_split
+from ecgnet.errors import DataFormatError
+
+# AAMI beats of each excerpt (tests/fixtures/README.md), less the last beat of each record
+BEATS = {"208": 40 + 22 + 8 - 1, "114": 18 - 1, "232": 10 + 18 - 1, "217": 24 - 1, "233": 72 + 30 + 2 - 1}
+
+
+def write_records(fixtures_dir, folder, names=tuple(BEATS)):
+    """Copy the excerpts into ``folder`` as records ``208``, ``114``, ... (header renamed), with RECORDS."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        header = (fixtures_dir / f"{name}_excerpt.hea").read_text().replace(f"{name}_excerpt", name)
+        (folder / f"{name}.hea").write_text(header)
+        for ext in (".dat", ".atr"):
+            shutil.copyfile(fixtures_dir / f"{name}_excerpt{ext}", folder / f"{name}{ext}")
+    (folder / "RECORDS").write_text("\n".join(names) + "\n")
+    return folder
+
+
+@pytest.fixture
+def physionet(fixtures_dir, tmp_path, monkeypatch):
+    """Serve a mitdb mirror; sets $ECGNET_PHYSIONET_URL to it and unsets $ECGNET_MITDB_DIR / $ECGNET_DATA_DIR."""
+    for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "ECGNET_MITDB_DIR", "ECGNET_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    root = tmp_path / "mirror"
+    db = write_records(fixtures_dir, root / "mitdb" / "1.0.0")
+    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in sorted(db.iterdir())]
+    (db / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
+    served = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            served.append(self.path.rsplit("/", 1)[-1])
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("ECGNET_PHYSIONET_URL", f"http://127.0.0.1:{server.server_address[1]}/")
+    yield served
+    server.shutdown()
+    server.server_close()
+
+
+def test_fresh_folder_downloads_prepares_and_caches(physionet, tmp_path, capsys):
+    data = tmp_path / "data"
+    train, test = load_split("inter-patient", data_dir=data, progress=False)
+    assert f"downloaded from {'http://127.0.0.1'}" in capsys.readouterr().out
+    assert sorted(p.name for p in (data / "mitdb").iterdir()) == sorted(
+        ["RECORDS", "SHA256SUMS.txt"] + [f"{r}{e}" for r in BEATS for e in (".hea", ".dat", ".atr")])
+    assert set(train["record"]) == {"114", "208"} <= set(DS1) and set(test["record"]) == {"232", "233"} <= set(DS2)
+    assert len(train["y"]) == BEATS["114"] + BEATS["208"] and len(test["y"]) == BEATS["232"] + BEATS["233"]
+    assert train["x"].shape == (len(train["y"]), 187, 1) and train["rr"].shape == (len(train["y"]), 6)
+    manifest = json.loads((data / "mitbih-interpatient" / "manifest.json").read_text())
+    assert manifest["split"] == "inter-patient" and manifest["sources"] == [{"database": "mitdb", "records": list(BEATS)}]
+    assert manifest["counts"]["test"] == {n: int(c) for n, c in zip(CLASS_NAMES, np.bincount(test["y"], minlength=5))}
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((data / "mitbih-interpatient" / name).read_bytes()).hexdigest() == digest
+    # the second call reads the prepared folder: no request at all
+    physionet.clear()
+    again, _ = load_split("inter-patient", data_dir=data, progress=False)
+    assert physionet == [] and "prepared" in capsys.readouterr().out
+    np.testing.assert_array_equal(again["x"], train["x"])
+    # the kaggle split from the records already downloaded: every beat once, no request
+    train, test = load_split("kaggle", data_dir=data, progress=False)
+    assert physionet == [] and len(train["y"]) + len(test["y"]) == sum(BEATS.values())
+    assert "from the raw records in" in capsys.readouterr().out
+
+
+def test_interrupted_download_resumes(physionet, fixtures_dir, tmp_path):
+    data = tmp_path / "data"
+    write_records(fixtures_dir, data / "mitdb", names=("208", "114"))  # two of five records already here
+    (data / "mitdb" / "RECORDS").write_text("\n".join(BEATS) + "\n")  # as the download writes it first
+    (data / "mitdb" / "114.dat").write_bytes(b"partial")  # a damaged file is fetched again
+    train, test = load_split("kaggle", data_dir=data, progress=False)
+    fetched = {name for name in physionet if name.endswith((".hea", ".dat", ".atr"))}
+    assert fetched == {"114.dat"} | {f"{r}{e}" for r in ("232", "217", "233") for e in (".hea", ".dat", ".atr")}
+    assert len(train["y"]) + len(test["y"]) == sum(BEATS.values())
+    # all files present, one damaged: checked against SHA256SUMS.txt, fetched again before preparing
+    shutil.rmtree(data / "mitbih-kaggle")
+    (data / "mitdb" / "233.atr").write_bytes(b"damaged")
+    physionet.clear()
+    load_split("kaggle", data_dir=data, progress=False)
+    assert [n for n in physionet if n.endswith((".hea", ".dat", ".atr"))] == ["233.atr"]
+
+
+def test_raw_records_from_environment(fixtures_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ECGNET_MITDB_DIR", str(write_records(fixtures_dir, tmp_path / "elsewhere")))
+    monkeypatch.setenv("ECGNET_PHYSIONET_URL", "http://127.0.0.1:9/")  # would fail if it were asked
+    monkeypatch.setenv("ECGNET_DATA_DIR", str(tmp_path / "data"))
+    train, test = load_split("kaggle", progress=False)
+    assert "($ECGNET_MITDB_DIR)" in capsys.readouterr().out
+    assert (tmp_path / "data" / "mitbih-kaggle" / "manifest.json").is_file()
+    assert not (tmp_path / "data" / "mitdb").exists()
+
+
+def test_no_data_and_no_download(tmp_path, monkeypatch):
+    monkeypatch.delenv("ECGNET_MITDB_DIR", raising=False)
+    with pytest.raises(DataFormatError, match=r"mitbih-kaggle: no prepared kaggle split, and no raw MIT-BIH records"):
+        load_split("kaggle", data_dir=tmp_path, download=False)
+    with pytest.raises(ValueError, match=r"unknown split 'ds2'"):
+        load_split("ds2", data_dir=tmp_path)
+
+
+def test_damaged_or_unlisted_parts_are_refused(fixtures_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("ECGNET_MITDB_DIR", str(write_records(fixtures_dir, tmp_path / "raw")))
+    load_split("kaggle", data_dir=tmp_path, progress=False)
+    folder = tmp_path / "mitbih-kaggle"
+    good = (folder / "test.npz").read_bytes()
+    (folder / "test.npz").write_bytes(good[:-10] + b"0123456789")
+    with pytest.raises(DataFormatError, match=r"mitbih-kaggle/test.npz: SHA-256 [0-9a-f]{64} differs from manifest.json"):
+        load_split("kaggle", data_dir=tmp_path)
+    (folder / "test.npz").write_bytes(good)
+    (folder / "train.csv").unlink()
+    with pytest.raises(DataFormatError, match=r"mitbih-kaggle/train.csv: listed in manifest.json but missing"):
+        load_split("kaggle", data_dir=tmp_path)
+    (folder / "manifest.json").unlink()
+    with pytest.raises(DataFormatError, match=r"mitbih-kaggle: has no manifest.json"):
+        load_split("kaggle", data_dir=tmp_path)
+
+
+def test_sample_never_downloads(monkeypatch, capsys):
+    monkeypatch.setenv("ECGNET_PHYSIONET_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("ECGNET_DATA_DIR", "/nonexistent")
+    train, test = load_split("sample")
+    assert len(train["y"]) == 3000 and len(test["y"]) == 750 and train["record"] is not None
+    assert capsys.readouterr().out.startswith("load_split('sample'): the committed sample")
