@@ -1,52 +1,161 @@
-"""The data commands: prepare (on the real excerpts), info, and one-line errors."""
+"""The data commands, run as a user runs them: prepare (on the real excerpts), info, and one-line errors."""
+
+import json
+import os
+import shutil
 
 import numpy as np
+import pytest
 
-from ecgnet.cli import main
-from ecgnet.data import load_beats_npz, load_mitbih_csv
+from ecgnet.data import load_beats_npz, load_mitbih_csv, load_part
+from ecgnet.errors import DataFormatError
+
+# AAMI beats of each excerpt (tests/fixtures/README.md), less the last beat of each record
+EXCERPT_BEATS = {"208": 69, "114": 17, "232": 27, "217": 23, "233": 103}
 
 
-def test_prepare_and_info(fixtures_dir, tmp_path, capsys):
+def one_error_line(result):
+    """The last stderr line, after checking it is the only non-progress line and the exit status is 2."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.replace("\r", "\n").splitlines() if line.strip() and "%|" not in line]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def as_records(fixtures_dir, folder, names=tuple(EXCERPT_BEATS)):
+    """The excerpts as records named 208, 114, ... in ``folder``."""
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / f"{name}.hea").write_text((fixtures_dir / f"{name}_excerpt.hea").read_text().replace(f"{name}_excerpt", name))
+        for ext in (".dat", ".atr"):
+            shutil.copyfile(fixtures_dir / f"{name}_excerpt{ext}", folder / f"{name}{ext}")
+    return folder
+
+
+def test_prepare_and_info(run_cli, fixtures_dir, tmp_path):
     out = tmp_path / "prepared"
-    assert main(["prepare", "--raw", str(fixtures_dir), "--split", "kaggle", "--out", str(out), "--seed", "1"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["test.csv", "test.npz", "train.csv", "train.npz"]
+    result = run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", out, "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "test.csv", "test.npz", "train.csv", "train.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prepared"]  # no temporary folder left
     train = load_beats_npz(out / "train.npz")
     test = load_beats_npz(out / "test.npz")
-    assert len(train) + len(test) == 69 + 27 + 17 + 23 + 103  # AAMI beats of each excerpt but its last
+    assert len(train) + len(test) == sum(EXCERPT_BEATS.values())
+    assert set(train.record) == {f"fixtures/{r}_excerpt" for r in EXCERPT_BEATS}  # not mitdb: named DATABASE/RECORD
     x, y = load_mitbih_csv(out / "test.csv")
     np.testing.assert_array_equal(y, test.y)
     np.testing.assert_allclose(x[:, :, 0], test.x)
     assert (out / "train.csv").read_text().split("\n")[0].count("e") == 188  # %.18e numbers
-    capsys.readouterr()
-    assert main(["info", str(out / "test.npz")]) == 0
-    text = capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["split"] == "kaggle" and manifest["seed"] == 1
+    assert manifest["sources"] == [{"database": "fixtures", "records": sorted(f"{r}_excerpt" for r in EXCERPT_BEATS)}]
     counts = np.bincount(test.y, minlength=5)
-    assert f"{len(test)} beats" in text
-    assert f"  2 V: {counts[2]:7d}  {100 * counts[2] / len(test):6.2f}%" in text
-    assert main(["info", str(out / "test.csv")]) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == text.splitlines()[1:]
+    assert list(manifest["counts"]["test"].values()) == counts.tolist()
+    result = run_cli("info", out / "test.npz")
+    assert result.returncode == 0, result.stderr
+    assert f"{len(test)} beats" in result.stdout
+    assert f"  2 V: {counts[2]:7d}  {100 * counts[2] / len(test):6.2f}%" in result.stdout
+    csv = run_cli("info", out / "test.csv")
+    assert csv.stdout.splitlines()[1:] == result.stdout.splitlines()[1:]
     assert train.second_lead is None
     # --second-lead: the same beats, with each record's other lead cut at the same R peaks
     two = tmp_path / "two_leads"
-    assert main(["prepare", "--raw", str(fixtures_dir), "--split", "kaggle", "--out", str(two), "--seed", "1", "--second-lead"]) == 0
+    assert run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", two, "--seed", "1", "--second-lead").returncode == 0
     both = load_beats_npz(two / "test.npz")
     np.testing.assert_array_equal(both.x, test.x)
     assert both.second_lead.shape == test.x.shape and not np.array_equal(both.second_lead, both.x)
 
 
-def test_errors_are_one_line(tmp_path, capsys):
-    assert main(["info", str(tmp_path / "nope.csv")]) == 2
-    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope.csv'}: no such file"
+def test_several_databases_inter_patient(run_cli, fixtures_dir, tmp_path):
+    """mitdb records keep their names and split DS1/DS2; another database's records all go to training."""
+    mitdb = as_records(fixtures_dir, tmp_path / "mitdb")
+    out = tmp_path / "ip"
+    result = run_cli("prepare", "--raw", mitdb, "--raw", f"extra={fixtures_dir}", "--split", "inter-patient", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "mitdb (5 records), extra (5 records)" in result.stdout
+    train, test = load_part(out, "train"), load_part(out, "test")
+    assert sorted(set(test["record"])) == ["232", "233"]  # DS2, untouched
+    assert sorted(set(train["record"])) == ["114", "208"] + sorted(f"extra/{r}_excerpt" for r in EXCERPT_BEATS)
+    assert len(test["y"]) == EXCERPT_BEATS["232"] + EXCERPT_BEATS["233"]
+    assert len(train["y"]) == EXCERPT_BEATS["114"] + EXCERPT_BEATS["208"] + sum(EXCERPT_BEATS.values())
+    # two folders of one database would collide
+    twice = run_cli("prepare", "--raw", mitdb, "--raw", mitdb, "--split", "kaggle", "--out", tmp_path / "x")
+    assert "two raw folders are both database 'mitdb'" in one_error_line(twice)
+
+
+def test_errors_are_one_line(run_cli, tmp_path):
+    assert one_error_line(run_cli("info", tmp_path / "nope.csv")) == f"error: {tmp_path / 'nope.csv'}: no such file"
     (tmp_path / "h.csv").write_text("a,b\n")
-    assert main(["info", str(tmp_path / "h.csv")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "line 1: expected 188 comma-separated fields" in err and "\n" not in err
-    assert main(["prepare", "--raw", str(tmp_path / "none"), "--split", "kaggle", "--out", str(tmp_path / "o")]) == 2
-    assert "none: no such folder of WFDB records" in capsys.readouterr().err
+    assert "line 1: expected 188 comma-separated fields" in one_error_line(run_cli("info", tmp_path / "h.csv"))
+    result = run_cli("prepare", "--raw", tmp_path / "none", "--split", "kaggle", "--out", tmp_path / "o")
+    assert "none: no such folder of WFDB records" in one_error_line(result)
 
 
-def test_inter_patient_needs_the_mitbih_records(fixtures_dir, tmp_path, capsys):
+def test_inter_patient_needs_the_mitbih_records(run_cli, fixtures_dir, tmp_path):
     out = tmp_path / "o"
-    assert main(["prepare", "--raw", str(fixtures_dir), "--split", "inter-patient", "--out", str(out)]) == 2
-    assert "the inter-patient split leaves 0 train and 0 test beats" in capsys.readouterr().err
-    assert not out.exists()
+    result = run_cli("prepare", "--raw", fixtures_dir, "--split", "inter-patient", "--out", out)
+    assert "the inter-patient split leaves 239 train and 0 test beats" in one_error_line(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written, no temporary folder
+
+
+def test_out_is_checked_before_any_record_is_cut(run_cli, fixtures_dir, tmp_path):
+    (tmp_path / "a_file").write_text("keep me")
+    result = run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", tmp_path / "a_file")
+    assert one_error_line(result) == f"error: {tmp_path / 'a_file'}: exists and is not a folder; --out names the folder to write the split into"
+    assert "records:" not in result.stderr  # refused before reading a record
+    result = run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", tmp_path / "a_file" / "sub")
+    assert one_error_line(result) == f"error: {tmp_path / 'a_file'}: is a file, so {tmp_path / 'a_file' / 'sub'} cannot be created"
+    assert (tmp_path / "a_file").read_text() == "keep me"
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    result = run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", tmp_path / "mine", "--overwrite")
+    assert "mine: holds other files (notes.txt), not a prepared split" in one_error_line(result)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write into any folder")
+def test_unwritable_parent(run_cli, fixtures_dir, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", locked / "o")
+        assert one_error_line(result) == f"error: {locked}: not writable, so {locked / 'o'} cannot be written"
+    finally:
+        locked.chmod(0o700)
+
+
+def test_another_split_needs_overwrite_and_a_failure_keeps_the_old_folder(run_cli, fixtures_dir, tmp_path):
+    mitdb = as_records(fixtures_dir, tmp_path / "mitdb")
+    out = tmp_path / "work" / "o"
+    assert run_cli("prepare", "--raw", mitdb, "--split", "inter-patient", "--out", out).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = run_cli("prepare", "--raw", mitdb, "--split", "kaggle", "--out", out)
+    assert one_error_line(result) == f"error: {out}: already holds the 'inter-patient' split; pass --overwrite (overwrite=True) to replace it"
+    # a record with a sampling rate of 0 fails the run half-way: the old folder stays as it was
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "r1.hea").write_text("r1 1 0 7200\nr1.dat 212 200 12 0 0 0 0 MLII\n")
+    result = run_cli("prepare", "--raw", mitdb, "--raw", bad, "--split", "kaggle", "--out", out, "--overwrite")
+    assert one_error_line(result) == f"error: {bad / 'r1.hea'}: sampling rate '0' on the record line; it must be a positive number of Hz"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["o"]
+    result = run_cli("prepare", "--raw", mitdb, "--split", "kaggle", "--out", out, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "manifest.json").read_text())["split"] == "kaggle"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["o"]
+
+
+def test_load_part_checks_the_manifest(run_cli, fixtures_dir, tmp_path):
+    out = tmp_path / "o"
+    assert run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", out).returncode == 0
+    data = bytearray((out / "train.npz").read_bytes())
+    data[-1] ^= 1
+    (out / "train.npz").write_bytes(bytes(data))
+    with pytest.raises(DataFormatError, match=r"o/train.npz: SHA-256 [0-9a-f]{64} differs from manifest.json"):
+        load_part(out, "train")
+    with pytest.raises(DataFormatError, match=r"o/train.npz: SHA-256"):
+        load_part(out / "train.npz", "train")  # the file named directly is checked too
+    load_part(out, "test")
+    (out / "manifest.json").unlink()
+    with pytest.raises(DataFormatError, match=r"o: has test.npz but no manifest.json"):
+        load_part(out, "test")

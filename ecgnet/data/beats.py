@@ -428,6 +428,29 @@ class RecordBeats(NamedTuple):
     times: np.ndarray  # R-peak time of every beat, seconds from the record start
 
 
+def _check_sampling_rate(path):
+    """Refuse a header whose sampling rate is not a positive number.
+
+    wfdb reads an unparseable rate such as ``-360`` as absent and assumes
+    250 Hz, silently; so the record line of the header is read here first.
+    """
+    hea = Path(f"{path}.hea")
+    try:
+        lines = hea.read_text(encoding="latin-1").splitlines()
+    except OSError:
+        return  # wfdb reports the missing header
+    record_line = next((line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")), [])
+    if len(record_line) < 3:
+        return  # no rate given: WFDB's default of 250 Hz applies
+    field = record_line[2].split("/")[0].split("(")[0]
+    try:
+        fs = float(field)
+    except ValueError:
+        fs = float("nan")
+    if not fs > 0:
+        raise DataFormatError(f"{hea}: sampling rate {record_line[2]!r} on the record line; it must be a positive number of Hz")
+
+
 def _read_leads(path, channel=None, second_lead=False):
     """``(signals, fs)``: the chosen lead's signal, then, with ``second_lead``, the other lead's."""
     import wfdb
@@ -438,9 +461,7 @@ def _read_leads(path, channel=None, second_lead=False):
         raise DataFormatError(f"{path}: no such WFDB record (expected {path}.hea)") from None
     except Exception as error:  # wfdb raises plain exceptions for bad headers
         raise DataFormatError(f"{path}: not a readable WFDB header ({error})") from None
-    fs = float(header.fs) if header.fs is not None else 0.0
-    if not fs > 0:
-        raise DataFormatError(f"{path}.hea: sampling rate {header.fs} Hz; it must be a positive number")
+    _check_sampling_rate(path)
     names = list(header.sig_name or [])
     if channel is None:
         channel = next((names.index(lead) for lead in LEAD_PREFERENCE if lead in names), 0)
@@ -594,13 +615,20 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2, second
     bar = dict(total=len(paths), desc="records", unit="rec", disable=not progress)
     processes = max(1, min(int(processes), len(paths), os.cpu_count() or 1))
     read = functools.partial(_mitbih_record, second_lead=second_lead)
-    if processes == 1 or len(paths) < 8:  # a pool costs more than it saves on a few records
-        parts = [read(p) for p in tqdm(paths, **bar)]
-    else:
-        import multiprocessing
+    # the bar is closed (its line ended) before an error propagates, so the error prints on a line of its own
+    with tqdm(**bar) as progress_bar:
+        parts = []
+        if processes == 1 or len(paths) < 8:  # a pool costs more than it saves on a few records
+            for path in paths:
+                parts.append(read(path))
+                progress_bar.update()
+        else:
+            import multiprocessing
 
-        # fork is fast; but never fork a process that has started TensorFlow's threads
-        method = "spawn" if "tensorflow" in sys.modules else "fork"
-        with multiprocessing.get_context(method).Pool(processes) as pool:
-            parts = list(tqdm(pool.imap(read, paths), **bar))
+            # fork is fast; but never fork a process that has started TensorFlow's threads
+            method = "spawn" if "tensorflow" in sys.modules else "fork"
+            with multiprocessing.get_context(method).Pool(processes) as pool:
+                for part in pool.imap(read, paths):
+                    parts.append(part)
+                    progress_bar.update()
     return concat_beats(parts)
