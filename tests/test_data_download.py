@@ -1,4 +1,4 @@
-"""PhysioNet downloads, for real over HTTP, from a local server on 127.0.0.1 (no internet)."""
+"""PhysioNet downloads, for real over HTTP, from a local server on 127.0.0.1 (no internet); the download command."""
 
 import hashlib
 import http.server
@@ -28,12 +28,13 @@ def mirror(fixtures_dir, tmp_path, monkeypatch):
             lines.append(f"{digest} {record}{ext}")
     (root / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
     (root / "RECORDS").write_text("\n".join(RECORDS) + "\n")
-    state = {"corrupt": {}, "served": []}
+    state = {"corrupt": {}, "served": [], "paths": []}
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def do_GET(self):
             name = self.path.rsplit("/", 1)[-1]
             state["served"].append(name)
+            state["paths"].append(self.path)
             if state["corrupt"].get(name, 0) > 0:
                 state["corrupt"][name] -= 1
                 body = (root / name).read_bytes()[:-100]  # a truncated (partial) file
@@ -116,3 +117,37 @@ def test_download_kaggle_copies_csvs(tmp_path, monkeypatch):
     fake.dataset_download = lambda handle: (_ for _ in ()).throw(RuntimeError("401 Unauthorized"))
     with pytest.raises(DownloadError, match=r"kagglehub could not download shayanfazeli/heartbeat: 401 Unauthorized"):
         download_kaggle(tmp_path / "out2")
+
+
+def test_download_command_by_database(mirror, run_cli, tmp_path, monkeypatch):
+    """`download --database svdb` fetches DB/1.0.0/ under $ECGNET_PHYSIONET_URL, checksummed."""
+    url, state, root = mirror
+    svdb = root / "svdb" / "1.0.0"
+    svdb.mkdir(parents=True)
+    for name in ("208_excerpt.hea", "208_excerpt.dat", "208_excerpt.atr"):
+        (svdb / name).write_bytes((root / name).read_bytes())
+    (svdb / "RECORDS").write_text("208_excerpt\n")
+    (svdb / "SHA256SUMS.txt").write_text((root / "SHA256SUMS.txt").read_text())
+    monkeypatch.setenv("ECGNET_PHYSIONET_URL", url)
+    result = run_cli("download", "--database", "svdb", "--out", tmp_path / "svdb")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"3 files in {tmp_path / 'svdb'}"
+    assert "/svdb/1.0.0/208_excerpt.dat" in " ".join(state["paths"])
+    assert (tmp_path / "svdb" / "208_excerpt.dat").read_bytes() == (root / "208_excerpt.dat").read_bytes()
+
+
+def test_download_command_errors_are_one_line(mirror, run_cli, tmp_path):
+    url, state, _ = mirror
+    for bad in ("notaurl", "ftp://example.org/mitdb/", "http://"):
+        result = run_cli("download", "--base-url", bad, "--out", tmp_path / "o")
+        assert result.returncode == 2
+        assert result.stderr.strip() == f"error: not a download URL: {bad!r} (expected http://, https:// or file:// and a host)"
+    assert not (tmp_path / "o").exists()
+    # nothing listens on port 9 of 127.0.0.1 (discard): a network failure
+    result = run_cli("download", "--base-url", "http://127.0.0.1:9/mitdb/", "--out", tmp_path / "o")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: could not download http://127.0.0.1:9/mitdb/SHA256SUMS.txt: ")
+    # a file:// mirror works too
+    result = run_cli("download", "--base-url", (tmp_path / "mirror").as_uri(), "--out", tmp_path / "f")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "f").glob("*.atr")) == ["114_excerpt.atr", "208_excerpt.atr"]

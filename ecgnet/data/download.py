@@ -129,26 +129,32 @@ def download_physionet(out_dir, base_url=None, records=None, progress=True, time
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "SHA256SUMS.txt", sums_text)
     done = []
-    for name in tqdm(names, desc=database, unit="file", disable=not progress):
-        target = out_dir / name
-        if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == sums[name]:
-            done.append(target)
-            continue
-        data, digest = b"", ""
-        for _attempt in range(2):
-            data = _fetch(base_url + name, timeout)
-            digest = hashlib.sha256(data).hexdigest()
-            if digest == sums[name]:
-                break
-        else:
-            raise DownloadError(
-                f"{base_url}{name}: SHA-256 {digest} does not match SHA256SUMS.txt ({sums[name]}) "
-                f"after 2 tries ({len(data)} bytes received); the file was not saved"
-            )
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(data)
-        done.append(target)
+    # the bar is closed before an error propagates, so the error prints on a line of its own
+    with tqdm(total=len(names), desc=database, unit="file", disable=not progress) as bar:
+        for name in names:
+            done.append(_fetch_checked(base_url, name, sums[name], out_dir / name, timeout))
+            bar.update()
     return done
+
+
+def _fetch_checked(base_url, name, expected, target, timeout):
+    """Keep ``target`` when its SHA-256 is ``expected``; else fetch it (twice at most) and save it atomically."""
+    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == expected:
+        return target
+    data, digest = b"", ""
+    for _attempt in range(2):
+        data = _fetch(base_url + name, timeout)
+        digest = hashlib.sha256(data).hexdigest()
+        if digest == expected:
+            break
+    else:
+        raise DownloadError(
+            f"{base_url}{name}: SHA-256 {digest} does not match SHA256SUMS.txt ({expected}) "
+            f"after 2 tries ({len(data)} bytes received); the file was not saved"
+        )
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return target
 
 
 def download_kaggle(out_dir):
