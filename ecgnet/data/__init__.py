@@ -3,8 +3,8 @@
 - :mod:`ecgnet.data.classes`    ``CLASS_NAMES``, the AAMI EC57 map of annotation symbols
 - :mod:`ecgnet.data.csv_files`  ``load_mitbih_csv``, ``load_ptbdb_csv``, ``write_beats_csv``
 - :mod:`ecgnet.data.beats`      ``Beats``, ``build_mitbih_beats``, ``beats_from_record``, ``rr_features``, ``select_rr_features``, ``record_relative_beats``, ``previous_beats``
-- :mod:`ecgnet.data.splits`     ``split_beats``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``
-- :mod:`ecgnet.data.pipeline`   ``make_dataset`` (TensorFlow is imported only when called)
+- :mod:`ecgnet.data.splits`     ``split_beats``, ``validation_indices``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``
+- :mod:`ecgnet.data.pipeline`   ``make_dataset``, ``balanced_dataset`` (TensorFlow is imported only when called)
 - :mod:`ecgnet.data.download`   ``download_kaggle``, ``download_physionet``
 """
 
@@ -30,9 +30,9 @@ from ecgnet.data.beats import (
 from ecgnet.data.classes import AAMI_MAP, CLASS_NAMES, aami_class
 from ecgnet.data.csv_files import load_mitbih_csv, load_ptbdb_csv, write_beats_csv
 from ecgnet.data.download import DownloadError, download_kaggle, download_physionet
-from ecgnet.data.pipeline import make_dataset
+from ecgnet.data.pipeline import balanced_dataset, make_dataset
 from ecgnet.data.prepared import BEAT_CHANNELS, beat_channels, load_part, model_inputs, part_from_beats
-from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices
+from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices, validation_indices
 
 __all__ = [
     "AAMI_MAP", "BEAT_LENGTH", "CLASS_NAMES", "DS1", "DS2", "FS", "PACED_RECORDS", "SPLITS",
@@ -40,5 +40,6 @@ __all__ = [
     "aami_class", "beats_from_record", "build_mitbih_beats", "concat_beats", "download_kaggle",
     "download_physionet", "list_records", "load_beats_npz", "load_mitbih_csv", "load_ptbdb_csv",
     "BEAT_CHANNELS", "beat_channels", "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
-    "group_holdout_indices", "group_kfold_indices", "split_beats", "stratified_indices", "write_beats_csv",
+    "group_holdout_indices", "group_kfold_indices", "split_beats", "stratified_indices", "validation_indices", "write_beats_csv",
+    "balanced_dataset",
 ]
