@@ -14,7 +14,6 @@ Usage:
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,10 +22,10 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from ecgnet.cli.model_commands import run_validation_index  # noqa: E402
 from ecgnet.data import load_part, model_inputs, select_rr_features  # noqa: E402
 from ecgnet.evaluation import evaluate_predictions  # noqa: E402
 from ecgnet.pretrained_models import load_model  # noqa: E402
+from ecgnet.training import read_training_card, run_validation_index  # noqa: E402
 
 from bench_rr_only import classifiers  # noqa: E402
 
@@ -55,7 +54,7 @@ def main():
     part = load_part(args.data, "train")
     network, rr_only, labels = [], [], []
     for run in args.runs:
-        card = json.loads((run / "training.json").read_text(encoding="utf-8"))
+        card = read_training_card(run)
         held = run_validation_index(card, part)
         train = np.setdiff1d(np.arange(len(part["y"])), held)
         model = load_model(run / "model.keras")

@@ -17,16 +17,14 @@ Usage:
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
-
-import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from ecgnet.evaluation import evaluate_confusion_matrix  # noqa: E402
+from ecgnet.errors import EcgnetError  # noqa: E402
+from ecgnet.training import pool_runs, read_training_card  # noqa: E402
 
 
 def best_epoch(run):
@@ -40,22 +38,12 @@ def best_epoch(run):
 
 
 def read_validation(run):
-    """The run's ``validation`` entry of training.json, or a one-line reason why there is none."""
-    if not (run / "training.json").exists():
+    """The run's validation figures, or a one-line reason why there are none."""
+    try:
+        validation = read_training_card(run).get("validation")
+    except EcgnetError:
         return None, "(no training.json: not a finished `python -m ecgnet train` run)"
-    validation = json.loads((run / "training.json").read_text(encoding="utf-8")).get("validation")
     return (validation, None) if validation else (None, "(no validation: refit on every training beat)")
-
-
-def pooled_validation(runs):
-    """Figures of the summed validation confusion matrices of ``runs`` (the folds of one cross-validation)."""
-    matrices = []
-    for run in runs:
-        validation, why = read_validation(run)
-        if validation is None or "confusion_matrix" not in validation:
-            raise SystemExit(f"{run}: cannot pool: {why or '(training.json has no confusion matrix: trained before --validation-fold)'}")
-        matrices.append(np.asarray(validation["confusion_matrix"]))
-    return evaluate_confusion_matrix(np.sum(matrices, axis=0))
 
 
 def format_row(label, validation, epoch=""):
@@ -88,7 +76,11 @@ def main(argv=None):
         print(format_row(str(run), validation, best_epoch(run) or "") if validation else f"{str(run):34s} {why}")
     for runs in args.pool:
         label = f"{runs[0]} +{len(runs) - 1} pooled"
-        print(format_row(label, pooled_validation(runs), "/".join(str(best_epoch(run) or "?") for run in runs)))
+        try:
+            pooled = pool_runs(runs)
+        except EcgnetError as error:
+            raise SystemExit(f"error: {error}") from None
+        print(format_row(label, pooled, "/".join(str(best_epoch(run) or "?") for run in runs)))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Usage:
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,9 +22,9 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from ecgnet.cli.model_commands import run_validation_index  # noqa: E402
 from ecgnet.data import CLASS_NAMES, load_part, model_inputs  # noqa: E402
 from ecgnet.pretrained_models import load_model  # noqa: E402
+from ecgnet.training import read_training_card, run_validation_index  # noqa: E402
 
 SHOWN = (1, 2, 3)  # S, V, F
 
@@ -53,7 +52,7 @@ def main(argv=None):
     relative_rr = part["rr"][:, 3]  # previous R-R / the record's mean R-R (ecgnet.data.rr_features)
     print(f"{'run':26s} {'record':>6s} {'beats':>6s}" + "".join(f" {CLASS_NAMES[c] + ' found/there fp':>20s}" for c in SHOWN) + "  S prev R-R / mean")
     for run in args.runs:
-        card = json.loads((run / "training.json").read_text(encoding="utf-8"))
+        card = read_training_card(run)
         model = load_model(run / "model.keras")
         val_index = run_validation_index(card, part)
         y_pred = model.predict(model_inputs(model, part, val_index), batch_size=1024, verbose=0).argmax(axis=1)

@@ -353,3 +353,56 @@ def write_report(report, out_dir):
     write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     write_text_atomic(markdown_path, report_to_markdown(report))
     return {"json": json_path, "markdown": markdown_path}
+
+
+def evaluate_model(model, part, index=None, batch_size=512):
+    """Predict the beats of a part with ``model`` and measure the predictions.
+
+    Args:
+        model: a ``keras.Model`` with softmax outputs.
+        part: a dict from :func:`ecgnet.data.load_part` or :func:`ecgnet.data.part_from_beats`.
+        index: None, or the indices (or mask) of the beats to measure on; the
+            model's inputs are built from the whole part first
+            (:func:`ecgnet.data.model_inputs`).
+        batch_size: int.
+
+    Returns:
+        The dict of :func:`evaluate_predictions`.
+
+    Example:
+        >>> report = evaluate_model(model, load_part("data/mitbih-kaggle", "train"), val_index)
+        >>> report["macro_f1"]
+        0.9...
+    """
+    from ecgnet.data.prepared import model_inputs
+
+    y_true = part["y"] if index is None else part["y"][index]
+    y_pred = model.predict(model_inputs(model, part, index), batch_size=batch_size, verbose=0).argmax(axis=1)
+    return evaluate_predictions(y_true, y_pred)
+
+
+def report_test_part(model, part, out, extra=None):
+    """Measure ``model`` on a test part and write the report files into ``out``.
+
+    Writes ``report.json`` (:func:`evaluate_predictions`, plus ``extra``),
+    ``report.md`` (:func:`report_to_markdown`) and ``confusion_matrix.png``
+    (:func:`plot_confusion_matrices`), each atomically: what
+    ``python -m ecgnet evaluate`` writes.
+
+    Args:
+        model: a ``keras.Model``.
+        part: a dict from :func:`ecgnet.data.load_part`.
+        out: str or Path, the report folder (created if needed).
+        extra: optional dict of fields added to the report (e.g. the model and data names).
+
+    Returns:
+        The report dict.
+
+    Example:
+        >>> report = report_test_part(model, load_part("data/mitbih-kaggle", "test"), "runs/small/evaluation")
+    """
+    report = evaluate_model(model, part)
+    report.update(extra or {})
+    write_report(report, out)
+    plot_confusion_matrices(np.asarray(report["confusion_matrix"]), path=Path(out) / "confusion_matrix.png")
+    return report

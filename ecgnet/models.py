@@ -241,3 +241,44 @@ def build_kachuee2018(input_shape=(187, 1), num_classes=5):
     x = layers.Dense(num_classes, name="logits")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="predictions")(x)
     return keras.Model(beat, outputs, name="kachuee2018")
+
+
+def build_named_model(preset, input_shape=(187, 1), rr_features=0, **overrides):
+    """Build a model by name: a :data:`PRESETS` key, or ``"kachuee2018"`` for the baseline.
+
+    What ``python -m ecgnet train --preset NAME`` builds.
+
+    Args:
+        preset: str, ``"small"``, ``"large"`` (:func:`build_ecgnet`) or
+            ``"kachuee2018"`` (:func:`build_kachuee2018`: single-channel
+            ``(187, 1)`` beats, no R-R features, no overrides).
+        input_shape: tuple ``(steps, channels)`` of one beat.
+        rr_features: int, width of the R-R input (0: none).
+        **overrides: preset fields for :func:`build_ecgnet`, e.g. ``beat_dropout=0.3``.
+
+    Returns:
+        A Functional ``keras.Model``.
+
+    Raises:
+        EcgnetError: an unknown preset (the message lists the known ones), or
+            ``"kachuee2018"`` with other inputs or overrides.
+
+    Example:
+        >>> build_named_model("kachuee2018").name
+        'kachuee2018'
+        >>> build_named_model("small", (187, 3), rr_features=3).input_shape
+        [(None, 187, 3), (None, 3)]
+    """
+    if preset == "kachuee2018":
+        if rr_features or overrides or tuple(input_shape) != (187, 1):
+            raise EcgnetError(
+                "preset 'kachuee2018' is the paper's layout, for single-channel (187, 1) beats only, "
+                "without R-R features (--no-rr), extra beat channels (--no-relative) or beat_dropout. Received: "
+                f"input_shape={tuple(input_shape)}, rr_features={rr_features}, overrides={overrides}"
+            )
+        return build_kachuee2018()
+    if preset not in PRESETS:
+        raise EcgnetError(
+            f"Unknown preset. Known presets: {sorted(PRESETS) + ['kachuee2018']}. Received: preset={preset!r}"
+        )
+    return build_ecgnet(preset, input_shape=tuple(input_shape), rr_features=rr_features, **overrides)

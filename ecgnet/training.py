@@ -33,9 +33,11 @@ import numpy as np
 import tensorflow as tf
 
 from ecgnet.augmentation import EcgAugmentation
+from ecgnet.data.pipeline import balanced_dataset, make_dataset
+from ecgnet.data.splits import validation_indices
 from ecgnet.errors import EcgnetError
-from ecgnet.evaluation import CLASS_NAMES, evaluate_predictions, macro_f1
-from ecgnet.files import atomic_path
+from ecgnet.evaluation import CLASS_NAMES, evaluate_confusion_matrix, evaluate_predictions, macro_f1
+from ecgnet.files import atomic_path, write_text_atomic
 
 IMBALANCE_OPTIONS = ("class_weight", "balanced", "focal", None)
 
@@ -123,44 +125,6 @@ def class_weights(y, num_classes=5, power=0.5):
     ratio = np.divide(len(y), num_classes * counts, out=np.zeros_like(counts), where=counts > 0)
     weights = np.where(counts > 0, ratio**power, 0.0)
     return {i: float(w) for i, w in enumerate(weights)}
-
-
-def balanced_dataset(x, y, batch_size=128, seed=0, rr=None, augment=None):
-    """An endless ``tf.data.Dataset`` whose batches hold every class equally often.
-
-    Each class gets its own shuffled, repeated stream of beats;
-    ``tf.data.Dataset.sample_from_datasets`` draws from the streams with equal
-    probability. Rare beats are therefore seen many times per epoch (augmentation
-    helps make the copies differ). Pass ``steps_per_epoch`` to ``fit``.
-
-    Args:
-        x: float array (n, steps) or (n, steps, channels), beats.
-        y: int array (n,), class indices.
-        batch_size: int.
-        seed: int, seed of shuffling and sampling.
-        rr: optional float array (n, k) of R-R features (the dataset then yields
-            ``({"beat": x, "rr": rr}, y)``).
-        augment: optional callable on a batch of beats (b, steps, channels).
-
-    Returns:
-        A batched ``tf.data.Dataset`` of ``(beats, labels)``.
-    """
-    x = np.asarray(x, dtype=np.float32)
-    x = x[:, :, None] if x.ndim == 2 else x  # keep every channel (e.g. the record-relative one)
-    y = np.asarray(y, dtype=np.int32)
-    streams = []
-    for label in np.unique(y):
-        members = np.flatnonzero(y == label)
-        inputs = x[members] if rr is None else {"beat": x[members], "rr": np.asarray(rr, np.float32)[members]}
-        stream = tf.data.Dataset.from_tensor_slices((inputs, y[members]))
-        streams.append(stream.shuffle(len(members), seed=seed + int(label)).repeat())
-    dataset = tf.data.Dataset.sample_from_datasets(streams, seed=seed).batch(batch_size)
-    if augment is not None:
-        if rr is None:
-            dataset = dataset.map(lambda beats, labels: (augment(beats), labels))
-        else:
-            dataset = dataset.map(lambda inputs, labels: ({"beat": augment(inputs["beat"]), "rr": inputs["rr"]}, labels))
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 # --------------------------------------------------------------------------
@@ -278,51 +242,6 @@ class TrainingResult:
     initial_epoch: int = 0
 
 
-def validation_indices(y, validation_fraction=0.1, validation_groups=None, seed=0, validation_fold=None):
-    """The (train, validation) index arrays that :func:`train` uses.
-
-    A stratified, seeded ``validation_fraction`` of the beats, or, with
-    ``validation_groups`` (one group name per beat, e.g. record names), whole
-    groups held out until about ``validation_fraction`` of the beats, or,
-    with ``validation_groups`` and ``validation_fold=(k, n)``, the k-th of n
-    group-wise folds (:func:`ecgnet.data.group_kfold_indices`; the fraction is
-    then unused). Exposed so that an ensemble or a benchmark can measure on
-    the very beats that selected the epoch, and on nothing else.
-
-    Args:
-        y: int array (n,), labels.
-        validation_fraction: float in (0, 1).
-        validation_groups: None or array (n,) of group names.
-        seed: int, seed of the split.
-        validation_fold: None or a pair ``(k, n)``, 1 <= k <= n; needs ``validation_groups``.
-
-    Returns:
-        Two int arrays ``(train_index, val_index)``.
-
-    Example:
-        >>> train_index, val_index = validation_indices(y, 0.1, seed=0)
-        >>> train_index, val_index = validation_indices(y, validation_groups=records, validation_fold=(2, 5))
-    """
-    from ecgnet.data.splits import group_holdout_indices, group_kfold_indices, stratified_indices
-
-    y = np.asarray(y)
-    if validation_groups is not None and len(validation_groups) != len(y):
-        raise EcgnetError(
-            f"validation_groups must have one entry per beat ({len(y)}). Received: {len(validation_groups)} entries"
-        )
-    if validation_fold is not None:
-        if validation_groups is None:
-            raise EcgnetError(
-                "validation_fold holds out whole groups (records): pass validation_groups too. "
-                f"Received: validation_fold={validation_fold!r}, validation_groups=None"
-            )
-        fold, folds = validation_fold
-        return group_kfold_indices(validation_groups, folds, fold, seed=seed)
-    if validation_groups is None:
-        return stratified_indices(y, test_fraction=validation_fraction, seed=seed)
-    return group_holdout_indices(validation_groups, validation_fraction, seed=seed)
-
-
 def train(
     build_model,
     x,
@@ -365,7 +284,7 @@ def train(
     Class imbalance, measured with ``benchmarks/bench_imbalance.py``:
     ``imbalance="class_weight"`` (the default, square-root damped inverse frequency,
     :func:`class_weights`), ``"balanced"`` (every class equally often in a batch,
-    :func:`balanced_dataset`), ``"focal"`` (categorical focal loss, gamma=2, Lin et
+    :func:`ecgnet.data.balanced_dataset`), ``"focal"`` (categorical focal loss, gamma=2, Lin et
     al. 2017) or ``None`` (plain cross-entropy). Validation macro-F1 of the
     ``"small"`` ResNeXt-1D measured with ``python benchmarks/bench_imbalance.py
     --quick`` (a stratified 20,000-beat subset of the Kaggle training split,
@@ -485,8 +404,6 @@ def train(
 
     # 4. Input pipelines. Labels become one-hot so cross-entropy and focal loss
     # share them; the augmentation's random generator lives outside the strategy.
-    from ecgnet.data import make_dataset
-
     if augment is True:
         augment = EcgAugmentation(seed=seed)
     augment = augment or None
@@ -581,3 +498,272 @@ def _read_history(csv_path):
         return {}
     log = pd.read_csv(csv_path).dropna(axis=1, how="all")  # Keras logs empty val_ columns without validation
     return {column: values.tolist() for column, values in log.items()}
+
+
+# --------------------------------------------------------------------------
+# Runs on disk: the validation plan and the training card
+# --------------------------------------------------------------------------
+
+#: The file of a run folder that holds its training card.
+CARD_FILE = "training.json"
+
+#: The validation figures a card keeps (the confusion matrix lets the folds of
+#: a cross-validation be pooled, :func:`ecgnet.evaluation.pool_runs`).
+VALIDATION_KEYS = ("num_beats", "accuracy", "macro_f1", "per_class", "confusion_matrix")
+
+#: The card fields that say how a run was trained. Members of an ensemble must
+#: agree on all of them (and, unless refit, on the validation split).
+RECIPE_KEYS = ("preset", "split", "rr_features", "relative", "previous_beat", "second_lead", "beat_dropout", "refit")
+
+#: Defaults of fields that cards written by older versions lack.
+_CARD_DEFAULTS = {"refit": False, "beat_dropout": 0.0, "second_lead": False, "validation_fold": None}
+
+
+def validation_plan(split, records=None):
+    """``(validation_fraction, validation_groups)`` of :func:`train` for a split.
+
+    The inter-patient task validates on whole held-out records (new patients,
+    like its test records): 20 % of the beats, by record. The kaggle split
+    validates on a stratified 10 % of the beats.
+
+    Args:
+        split: ``"kaggle"`` or ``"inter-patient"``.
+        records: array (n,) of record names, or None (then the inter-patient
+            validation is a stratified 20 % of the beats, as for data without records).
+
+    Returns:
+        A pair ``(float, records or None)``.
+
+    Example:
+        >>> validation_plan("kaggle")
+        (0.1, None)
+    """
+    if split == "inter-patient":
+        return 0.2, records
+    return 0.1, None
+
+
+def parse_fold(text):
+    """``"K/N"`` (as a card stores it) -> ``(K, N)``; ``None`` stays ``None``."""
+    if text is None:
+        return None
+    try:
+        fold, folds = (int(part) for part in str(text).split("/"))
+    except ValueError:
+        raise EcgnetError(f"validation_fold must look like K/N, e.g. 2/5. Received: {text!r}") from None
+    return fold, folds
+
+
+def _jsonable(value):
+    """``value`` with numpy numbers turned into plain floats and ints (what ``json`` writes)."""
+    import json
+
+    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else float(v)))
+
+
+def training_card(
+    *,
+    preset,
+    split,
+    rr_features,
+    train_data,
+    train_beats,
+    epochs,
+    seed,
+    relative=False,
+    previous_beat=False,
+    second_lead=False,
+    beat_dropout=0.0,
+    augment=True,
+    validation_seed=None,
+    validation_fold=None,
+    refit=False,
+    validation=None,
+):
+    """The training card of a run: the recipe, the data and the validation figures.
+
+    ``python -m ecgnet train`` writes it as ``training.json`` beside
+    ``model.keras`` (:func:`write_training_card`); :func:`read_training_card`
+    reads it back, :func:`run_validation_index` rebuilds the run's validation
+    beats from it and :func:`ecgnet.evaluation.pool_runs` pools its
+    ``validation`` confusion matrix with those of other folds.
+
+    Args:
+        preset: str, the model preset (or ``"kachuee2018"``).
+        split: ``"kaggle"`` or ``"inter-patient"``.
+        rr_features: int, width of the R-R input (0: none).
+        train_data: str or Path, the training file read.
+        train_beats: int, how many training beats it held (before the validation split).
+        epochs: int.
+        seed: int (a list of ints for an ensemble).
+        relative, previous_beat, second_lead: bool, the extra beat channels
+            (:data:`ecgnet.data.BEAT_CHANNELS`).
+        beat_dropout: float.
+        augment: bool.
+        validation_seed: int or None (None: ``seed``; ignored for a refit, which has no validation).
+        validation_fold: None or ``(k, n)``.
+        refit: bool, trained on every beat without validation.
+        validation: None or the dict of :func:`ecgnet.evaluation.evaluate_predictions`;
+            only :data:`VALIDATION_KEYS` are kept.
+
+    Returns:
+        A JSON-serialisable dict.
+
+    Example:
+        >>> card = training_card(preset="small", split="kaggle", rr_features=0, train_data="data/train.npz",
+        ...                      train_beats=87554, epochs=30, seed=0, validation=result.validation)
+        >>> write_training_card("runs/small", card)
+    """
+    if validation_fold is not None and not isinstance(validation_fold, str):
+        validation_fold = "{}/{}".format(*validation_fold)
+    return {
+        "preset": preset,
+        "split": split,
+        "rr_features": int(rr_features),
+        "relative": bool(relative),
+        "previous_beat": bool(previous_beat),
+        "second_lead": bool(second_lead),
+        "beat_dropout": float(beat_dropout),
+        "augment": bool(augment),
+        "train_data": str(train_data),
+        "train_beats": int(train_beats),
+        "epochs": int(epochs),
+        "seed": seed,
+        "validation_seed": None if refit else (seed if validation_seed is None else validation_seed),
+        "validation_fold": validation_fold,
+        "refit": bool(refit),
+        "validation": None if validation is None else _jsonable({key: validation[key] for key in VALIDATION_KEYS}),
+    }
+
+
+def write_training_card(run_dir, card):
+    """Write ``card`` as ``run_dir/training.json``, atomically; returns the path."""
+    import json
+
+    path = Path(run_dir) / CARD_FILE
+    write_text_atomic(path, json.dumps(_jsonable(card), indent=2))
+    return path
+
+
+def read_training_card(run_dir):
+    """The training card of a run folder, with the defaults of fields older cards lack.
+
+    Args:
+        run_dir: str or Path, a folder written by ``python -m ecgnet train`` (or ``ensemble``).
+
+    Returns:
+        The dict of :func:`training_card` (an ensemble's also has ``members``,
+        and a list of seeds).
+
+    Raises:
+        EcgnetError: no ``training.json`` in the folder, or not valid JSON.
+
+    Example:
+        >>> read_training_card("runs/cv-prev-f1")["validation_fold"]
+        '1/5'
+    """
+    import json
+
+    path = Path(run_dir) / CARD_FILE
+    if not path.is_file():
+        raise EcgnetError(f"{path}: not found; a run folder written by `python -m ecgnet train` holds one")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise EcgnetError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}") from None
+    if not isinstance(card, dict):
+        raise EcgnetError(f"{path}: expected a JSON object (a training card). Received: {type(card).__name__}")
+    for key, value in _CARD_DEFAULTS.items():
+        card.setdefault(key, value)
+    if not card["refit"] and "seed" in card:
+        card.setdefault("validation_seed", card["seed"])  # cards from before validation_seed
+    return card
+
+
+def check_same_recipe(cards, names):
+    """Raise unless all ``cards`` share the recipe (:data:`RECIPE_KEYS`) and validation split.
+
+    Args:
+        cards: list of training cards (:func:`read_training_card`).
+        names: list of str, one per card, named in the message (e.g. the run folders).
+
+    Raises:
+        EcgnetError: naming the first card that differs from the first one,
+            with each differing field and both values.
+    """
+    shared = RECIPE_KEYS
+    if not cards[0].get("refit"):  # refit runs have no validation split to share
+        shared += ("validation_seed", "validation_fold")
+    for name, card in zip(names, cards):
+        differing = [key for key in shared if card.get(key) != cards[0].get(key)]
+        if differing:
+            raise EcgnetError(
+                f"{name}: differs from {names[0]} in "
+                f"{', '.join(f'{k} ({card.get(k)!r} vs {cards[0].get(k)!r})' for k in differing)}; "
+                "ensemble members need the same recipe and the same validation split (--validation-seed)"
+            )
+
+
+def run_validation_index(card, train_part):
+    """The indices of the validation beats of a run, from its training card.
+
+    The same beats that :func:`train` held out for that run (same split, seed
+    and fold), so that an ensemble or a benchmark measures on them and on
+    nothing else.
+
+    Args:
+        card: dict from :func:`read_training_card`.
+        train_part: the training part the run was trained on (``ecgnet.data.load_part(data, "train")``).
+
+    Returns:
+        A sorted int array of indices into ``train_part``.
+
+    Raises:
+        EcgnetError: the run was refit on every beat (it has no validation beats).
+
+    Example:
+        >>> card = read_training_card("runs/cv-prev-f1")
+        >>> val_index = run_validation_index(card, load_part("data/mitbih-interpatient", "train"))
+    """
+    if card.get("refit"):
+        raise EcgnetError("a refit run trained on every beat: it has no validation beats")
+    fraction, groups = validation_plan(card["split"], train_part["record"])
+    seed = card.get("validation_seed", card["seed"])
+    return validation_indices(train_part["y"], fraction, groups, seed, validation_fold=parse_fold(card.get("validation_fold")))[1]
+
+
+def pool_runs(runs):
+    """The figures of the summed validation confusion matrices of ``runs``.
+
+    The runs are the folds of one record-wise cross-validation
+    (``train --validation-fold K/N``, K = 1..N): together they hold out every
+    training record once, so their summed confusion matrix covers every
+    training beat once, each predicted by the run that did not train on it.
+
+    Args:
+        runs: list of run folders (str or Path), each with a training card
+            whose ``validation`` holds a ``confusion_matrix``.
+
+    Returns:
+        The dict of :func:`ecgnet.evaluation.evaluate_confusion_matrix`.
+
+    Raises:
+        EcgnetError: a run without a card, a refit run (no validation), or a
+            card without a confusion matrix; the message names the run.
+
+    Example:
+        >>> pooled = pool_runs([f"runs/cv-prev-f{k}" for k in range(1, 6)])
+        >>> pooled["per_class"]["S"]["sensitivity"]
+        0.4...
+    """
+    matrices = []
+    for run in runs:
+        validation = read_training_card(run).get("validation")
+        if not validation:
+            raise EcgnetError(f"{run}: cannot pool: no validation figures (refit on every training beat)")
+        if "confusion_matrix" not in validation:
+            raise EcgnetError(f"{run}: cannot pool: its training.json has no validation confusion matrix")
+        matrices.append(np.asarray(validation["confusion_matrix"]))
+    if not matrices:
+        raise EcgnetError("pool_runs needs at least one run folder")
+    return evaluate_confusion_matrix(np.sum(matrices, axis=0))

@@ -1,7 +1,10 @@
-"""The model commands (`train`, `evaluate`, `predict`) and safe model loading.
+"""The model commands (`train`, `ensemble`, `evaluate`, `predict`) and safe model loading.
 
 Tiny Keras models stand in for trained ones; the data is the committed real
-sample (data/sample) and the real WFDB excerpts in tests/fixtures.
+sample (data/sample) and the real WFDB excerpts in tests/fixtures. The
+commands run as a user runs them, ``python -m ecgnet ...`` in a subprocess
+(the ``run_cli`` fixture); each such run loads TensorFlow afresh, so one run
+carries several checks where it can.
 """
 
 import json
@@ -10,7 +13,6 @@ import keras
 import numpy as np
 import pytest
 
-from ecgnet.cli import main
 from ecgnet.data import CLASS_NAMES, load_mitbih_csv
 from ecgnet.errors import DataFormatError, ModelFileError
 from ecgnet.pretrained_models import available, load_model, pretrained
@@ -41,49 +43,56 @@ def tiny_model_file(tmp_path):
     return path
 
 
-def run_cli(capsys, *argv):
-    status = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
+def assert_one_line_error(result, *fragments):
+    """Exit status 2 and one ``error: ...`` line on stderr holding every fragment."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(message) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in message[0], message[0]
 
 
-def test_evaluate_writes_report_matching_numpy(tmp_path, capsys, tiny_model_file):
+def test_evaluate_writes_report_matching_numpy(tmp_path, run_cli, tiny_model_file):
     out = tmp_path / "report"
-    status, stdout, _ = run_cli(capsys, "evaluate", "--model", tiny_model_file, "--data", SAMPLE, "--out", out)
-    assert status == 0
+    result = run_cli("evaluate", "--model", tiny_model_file, "--data", SAMPLE, "--out", out)
+    assert result.returncode == 0, result.stderr
     x, y = load_mitbih_csv(SAMPLE / "mitbih_test.csv.gz")
     y_pred = keras.saving.load_model(tiny_model_file).predict(x, verbose=0).argmax(axis=1)
     report = json.loads((out / "report.json").read_text())
     assert report["accuracy"] == pytest.approx(np.mean(y_pred == y))
     assert np.asarray(report["confusion_matrix"]).sum() == len(y) == 750
     assert (out / "report.md").exists() and (out / "confusion_matrix.png").stat().st_size > 1000
-    assert "macro" in stdout.lower()
+    assert "macro" in result.stdout.lower()
 
 
-def test_predict_csv_writes_one_row_per_beat(tmp_path, capsys, tiny_model_file):
+def test_predict_csv_writes_one_row_per_beat(tmp_path, run_cli, tiny_model_file):
     out = tmp_path / "predictions.csv"
-    status, stdout, _ = run_cli(
-        capsys, "predict", "--model", tiny_model_file, "--csv", SAMPLE / "mitbih_test.csv.gz", "--out", out
-    )
-    assert status == 0
+    result = run_cli("predict", "--model", tiny_model_file, "--csv", SAMPLE / "mitbih_test.csv.gz", "--out", out)
+    assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     assert lines[0].split(",")[:3] == ["beat", "predicted", "confidence"]
     assert len(lines) == 1 + 750
     assert {line.split(",")[1] for line in lines[1:]} <= set(CLASS_NAMES)
-    assert "750 beats read" in stdout
+    x, _ = load_mitbih_csv(SAMPLE / "mitbih_test.csv.gz")
+    expected = keras.saving.load_model(tiny_model_file).predict(x, verbose=0).argmax(axis=1)
+    assert [line.split(",")[1] for line in lines[1:]] == [CLASS_NAMES[i] for i in expected]
+    assert "750 beats read" in result.stdout
 
 
-def test_predict_record_uses_annotations(tmp_path, capsys, fixtures_dir):
-    path = tmp_path / "rr.keras"
-    tiny_model(rr_features=6).save(path)
+def test_predict_record_reads_annotations_and_the_second_lead(tmp_path, run_cli, fixtures_dir):
+    """A six-channel model with R-R features labels a two-lead record, one row per annotated beat."""
+    from ecgnet.data import beats_from_record
+
+    path = tmp_path / "six.keras"
+    tiny_model(channels=6, rr_features=3).save(path)
     out = tmp_path / "beats.csv"
-    status, stdout, _ = run_cli(
-        capsys, "predict", "--model", path, "--record", fixtures_dir / "208_excerpt", "--out", out
-    )
-    assert status == 0
-    assert "reference annotations" in stdout
+    result = run_cli("predict", "--model", path, "--record", fixtures_dir / "208_excerpt", "--out", out)
+    assert result.returncode == 0, result.stderr
+    beats = beats_from_record(fixtures_dir / "208_excerpt", second_lead=True).beats
+    assert f"{len(beats)} beats in" in result.stdout and "reference annotations" in result.stdout
     header, *rows = out.read_text().splitlines()
-    assert header.split(",")[0] == "time_s"
+    assert header.split(",")[0] == "time_s" and len(rows) == len(beats)
     times = [float(row.split(",")[0]) for row in rows]
     assert times == sorted(times) and 0 <= times[0] and times[-1] <= 40
 
@@ -97,43 +106,36 @@ def test_predict_record_uses_annotations(tmp_path, capsys, fixtures_dir):
     ],
     ids=["missing", "text-file", "wrong-suffix"],
 )
-def test_bad_model_files_give_one_clear_line(tmp_path, capsys, make_file, message):
+def test_bad_model_files_give_one_clear_line(tmp_path, run_cli, make_file, message):
     path = make_file(tmp_path)
-    status, _, stderr = run_cli(capsys, "evaluate", "--model", path, "--data", SAMPLE)
-    assert status == 2
-    assert stderr.startswith("error: ") and message in stderr and str(path) in stderr
-    assert "Traceback" not in stderr
+    assert_one_line_error(run_cli("evaluate", "--model", path, "--data", SAMPLE), message, str(path))
 
 
-def test_data_of_the_wrong_shape_is_named(tmp_path, capsys):
+def test_data_of_the_wrong_shape_is_named(tmp_path, run_cli):
     path = tmp_path / "short.keras"
     tiny_model(steps=100).save(path)
-    status, _, stderr = run_cli(capsys, "evaluate", "--model", path, "--data", SAMPLE)
-    assert status == 2
-    assert "beats of shape (187, 1), but the model expects (100, 1)" in stderr
-    assert "mitbih_test" in stderr
-
-
-def test_rr_model_on_csv_explains_what_is_missing(tmp_path, capsys):
-    path = tmp_path / "rr.keras"
-    tiny_model(rr_features=6).save(path)
-    status, _, stderr = run_cli(capsys, "predict", "--model", path, "--csv", SAMPLE / "mitbih_test.csv.gz")
-    assert status == 2
-    assert "R-R features" in stderr and "prepare" in stderr
-
-
-def test_unknown_preset_echoes_the_value(tmp_path, capsys):
-    status, _, stderr = run_cli(
-        capsys, "train", "--data", SAMPLE, "--split", "kaggle", "--preset", "enormous", "--out", tmp_path / "run"
+    assert_one_line_error(
+        run_cli("evaluate", "--model", path, "--data", SAMPLE),
+        "beats of shape (187, 1), but the model expects (100, 1)", "mitbih_test",
     )
-    assert status == 2
-    assert "'enormous'" in stderr and "small" in stderr
+
+
+def test_rr_model_on_csv_explains_what_is_missing():
+    from ecgnet.data import load_part, model_inputs
+
+    with pytest.raises(DataFormatError, match="R-R features.*prepare"):
+        model_inputs(tiny_model(rr_features=6), load_part(SAMPLE / "mitbih_test.csv.gz", "test"))
+
+
+def test_unknown_preset_echoes_the_value(tmp_path, run_cli):
+    result = run_cli("train", "--data", SAMPLE, "--split", "kaggle", "--preset", "enormous", "--out", tmp_path / "run")
+    assert_one_line_error(result, "'enormous'", "small")
     assert not (tmp_path / "run" / "model.keras").exists()
 
 
-def test_missing_data_folder_is_named(tmp_path, capsys, tiny_model_file):
-    status, _, stderr = run_cli(capsys, "evaluate", "--model", tiny_model_file, "--data", tmp_path / "nowhere")
-    assert status == 2 and "nowhere" in stderr and "no such file or folder" in stderr
+def test_missing_data_folder_is_named(tmp_path, run_cli, tiny_model_file):
+    result = run_cli("evaluate", "--model", tiny_model_file, "--data", tmp_path / "nowhere")
+    assert_one_line_error(result, "nowhere", "no such file or folder")
 
 
 def test_unknown_pretrained_name_lists_the_known_ones():
@@ -178,13 +180,13 @@ def _fake_run(folder, seed, **card):
     return folder
 
 
-def test_ensemble_averages_members_and_measures_on_shared_validation(tmp_path, capsys):
-    from ecgnet.training import validation_indices
+def test_ensemble_averages_members_and_measures_on_shared_validation(tmp_path, run_cli):
+    from ecgnet.data import validation_indices
 
     runs = [_fake_run(tmp_path / f"seed{seed}", seed) for seed in (0, 1)]
     out = tmp_path / "ensemble"
-    status, stdout, _ = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", out)
-    assert status == 0, stdout
+    result = run_cli("ensemble", "--runs", *runs, "--data", SAMPLE, "--out", out)
+    assert result.returncode == 0, result.stderr
 
     x, y = load_mitbih_csv(SAMPLE / "mitbih_train.csv.gz")
     members = [keras.saving.load_model(run / "model.keras") for run in runs]
@@ -196,7 +198,7 @@ def test_ensemble_averages_members_and_measures_on_shared_validation(tmp_path, c
     card = json.loads((out / "training.json").read_text())
     assert card["seed"] == [0, 1] and card["members"] == [str(r) for r in runs]
     assert card["validation"]["accuracy"] == pytest.approx(np.mean(mean[val_index].argmax(1) == y[val_index]))
-    assert f"validation: {len(val_index)} beats" in stdout
+    assert f"validation: {len(val_index)} beats" in result.stdout
 
 
 def test_a_model_with_three_rr_inputs_gets_the_record_relative_features(tmp_path):
@@ -235,7 +237,7 @@ def test_a_model_with_three_beat_channels_gets_the_previous_beat_of_the_same_rec
     np.testing.assert_array_equal(picked["rr"], part["rr"][index, 3:])
 
 
-def test_a_model_with_six_beat_channels_gets_the_second_leads_three_too(tmp_path, capsys, fixtures_dir):
+def test_a_model_with_six_beat_channels_gets_the_second_leads_three_too(fixtures_dir):
     from ecgnet.data import beat_channels, beats_from_record, model_inputs, part_from_beats
 
     beats = beats_from_record(fixtures_dir / "208_excerpt", second_lead=True).beats  # MLII and V1
@@ -246,64 +248,45 @@ def test_a_model_with_six_beat_channels_gets_the_second_leads_three_too(tmp_path
     np.testing.assert_array_equal(x[..., 3:], beat_channels(v1, 3))
     with pytest.raises(DataFormatError, match="channels 4 to 6 are the record's second lead.*prepare --second-lead"):
         model_inputs(tiny_model(channels=6), part_from_beats(beats_from_record(fixtures_dir / "208_excerpt").beats, source="x"))
-    # predict --record reads the second lead for such a model
-    path = tmp_path / "six.keras"
-    tiny_model(channels=6, rr_features=3).save(path)
-    status, stdout, _ = run_cli(capsys, "predict", "--model", path, "--record", fixtures_dir / "208_excerpt")
-    assert status == 0 and f"{len(beats)} beats in" in stdout
 
 
-def test_three_beat_channels_need_records_and_previous_beat_needs_relative(tmp_path, capsys):
+def test_three_beat_channels_need_records():
     from ecgnet.data import load_part, model_inputs
 
     part = load_part(SAMPLE / "mitbih_test.csv.gz", "test")
     with pytest.raises(DataFormatError, match="beat channel 3 .*previous beat.*Kaggle CSV"):
         model_inputs(tiny_model(channels=3), part)
-    status, _, stderr = run_cli(
-        capsys, "train", "--data", SAMPLE, "--split", "kaggle", "--previous-beat", "--epochs", "1", "--out", tmp_path / "run"
-    )
-    assert status == 2 and "--previous-beat" in stderr and "--relative" in stderr
-    status, _, stderr = run_cli(
-        capsys, "train", "--data", SAMPLE, "--split", "kaggle", "--relative", "--second-lead", "--epochs", "1", "--out", tmp_path / "run"
-    )
-    assert status == 2 and "--second-lead" in stderr and "--previous-beat" in stderr
 
 
 @pytest.mark.parametrize(
-    "flags, message",
+    "flags, fragments",
     [
-        (["--split", "kaggle", "--beat-dropout", "0.3"], "--beat-dropout .* needs --rr"),
-        (["--split", "kaggle", "--rr", "--beat-dropout", "1.5"], r"--beat-dropout must be in \[0, 1\). Received: 1.5"),
+        (["--split", "kaggle", "--previous-beat"], ["--previous-beat", "--relative"]),
+        (["--split", "kaggle", "--relative", "--second-lead"], ["--second-lead", "--previous-beat"]),
+        (["--split", "kaggle", "--beat-dropout", "0.3"], ["--beat-dropout", "needs --rr"]),
+        (["--split", "kaggle", "--rr", "--beat-dropout", "1.5"], ["--beat-dropout must be in [0, 1). Received: 1.5"]),
+        (["--split", "kaggle", "--validation-fold", "1/5"], ["--validation-fold", "needs --split inter-patient"]),
     ],
 )
-def test_beat_dropout_needs_rr_features_and_a_rate_below_one(tmp_path, capsys, flags, message):
-    import re
-
-    status, _, stderr = run_cli(capsys, "train", "--data", SAMPLE / "mitbih_train.npz", *flags, "--epochs", "1", "--out", tmp_path / "run")
-    assert status == 2 and re.search(message, stderr), stderr
+def test_train_checks_its_flags_before_training(tmp_path, run_cli, flags, fragments):
+    result = run_cli("train", "--data", SAMPLE / "mitbih_train.npz", *flags, "--epochs", "1", "--out", tmp_path / "run")
+    assert_one_line_error(result, *fragments)
     assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize(
-    "flags, message",
-    [
-        (["--split", "kaggle", "--validation-fold", "1/5"], "--validation-fold .* needs --split inter-patient"),
-        (["--split", "inter-patient", "--validation-fold", "6/5"], "1 <= K <= N, received '6/5'"),
-        (["--split", "inter-patient", "--validation-fold", "two"], "expected K/N, e.g. 2/5, received 'two'"),
-    ],
+    "fold, message",
+    [("6/5", "1 <= K <= N, received '6/5'"), ("two", "expected K/N, e.g. 2/5, received 'two'")],
 )
-def test_validation_fold_is_checked_before_training(tmp_path, capsys, flags, message):
-    import re
-
-    try:
-        status, _, stderr = run_cli(capsys, "train", "--data", SAMPLE / "mitbih_train.npz", *flags, "--epochs", "1", "--out", tmp_path / "run")
-    except SystemExit as exit:  # argparse rejects a malformed K/N itself, with usage and the message
-        status, stderr = exit.code, capsys.readouterr().err
-    assert status == 2 and re.search(message, stderr), stderr
+def test_a_malformed_validation_fold_is_refused_by_argparse(tmp_path, run_cli, fold, message):
+    result = run_cli(
+        "train", "--data", SAMPLE / "mitbih_train.npz", "--split", "inter-patient", "--validation-fold", fold, "--out", tmp_path / "run"
+    )
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
 
 
-def test_ensemble_of_fold_runs_measures_on_their_fold(tmp_path, capsys):
+def test_ensemble_of_fold_runs_measures_on_their_fold(tmp_path, run_cli):
     from ecgnet.data import group_kfold_indices, load_part
 
     part = load_part(SAMPLE, "train")  # the sample's .npz: beats with their records
@@ -311,45 +294,29 @@ def test_ensemble_of_fold_runs_measures_on_their_fold(tmp_path, capsys):
         _fake_run(tmp_path / f"s{seed}", seed, split="inter-patient", validation_fold="2/5", train_beats=len(part["y"]))
         for seed in (0, 1)
     ]
-    status, stdout, _ = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")
-    assert status == 0, stdout
+    result = run_cli("ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")
+    assert result.returncode == 0, result.stderr
     _, held = group_kfold_indices(part["record"], 5, 2, seed=0)
-    assert f"validation: {len(held)} beats" in stdout and "fold 2/5" in stdout
+    assert f"validation: {len(held)} beats" in result.stdout and "fold 2/5" in result.stdout
     card = json.loads((tmp_path / "e" / "training.json").read_text())
     assert card["validation_fold"] == "2/5" and np.sum(card["validation"]["confusion_matrix"]) == len(held)
 
 
-def test_compare_runs_pools_the_confusion_matrices_of_folds(tmp_path, capsys):
-    import importlib.util
+def test_ensemble_refuses_members_with_other_validation_splits(tmp_path):
+    from ecgnet.errors import EcgnetError
+    from ecgnet.training import check_same_recipe, read_training_card
 
-    spec = importlib.util.spec_from_file_location("compare_runs", REPO_ROOT / "benchmarks" / "compare_runs.py")
-    compare_runs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(compare_runs)
-    # two folds by hand: S found 1 of 2, then 3 of 4 with one false alarm
-    matrices = [np.diag([50, 1, 5, 0, 0]), np.diag([40, 3, 2, 1, 0])]
-    matrices[0][1, 0] = 1
-    matrices[1][1, 0], matrices[1][0, 1] = 1, 1
-    for k, cm in enumerate(matrices):
-        (tmp_path / f"f{k}").mkdir()
-        (tmp_path / f"f{k}" / "training.json").write_text(json.dumps({"validation": {"confusion_matrix": cm.tolist()}}))
-    pooled = compare_runs.pooled_validation([tmp_path / "f0", tmp_path / "f1"])
-    assert pooled["num_beats"] == 105 and pooled["accuracy"] == pytest.approx(102 / 105)
-    assert pooled["per_class"]["S"]["sensitivity"] == pytest.approx(4 / 6)
-    assert pooled["per_class"]["S"]["positive_predictivity"] == pytest.approx(4 / 5)
-    compare_runs.main(["--pool", str(tmp_path / "f0"), str(tmp_path / "f1")])
-    assert "+1 pooled" in capsys.readouterr().out
-
-
-def test_ensemble_refuses_members_with_other_validation_splits(tmp_path, capsys):
     runs = [_fake_run(tmp_path / "a", 0), _fake_run(tmp_path / "b", 1, validation_seed=1)]
-    status, _, stderr = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")
-    assert status == 2
-    assert "validation_seed (1 vs 0)" in stderr and str(runs[1]) in stderr
+    cards = [read_training_card(run) for run in runs]
+    with pytest.raises(EcgnetError, match=r"validation_seed \(1 vs 0\)") as error:
+        check_same_recipe(cards, [str(run) for run in runs])
+    assert str(runs[1]) in str(error.value)
+    check_same_recipe(cards[:1] * 2, [str(runs[0])] * 2)  # the same recipe passes
 
 
-def test_ensemble_of_refit_runs_has_no_validation_to_measure(tmp_path, capsys):
+def test_ensemble_of_refit_runs_has_no_validation_to_measure(tmp_path, run_cli):
     runs = [_fake_run(tmp_path / f"s{seed}", seed, refit=True, validation_seed=None, validation=None) for seed in (0, 1)]
-    status, stdout, _ = run_cli(capsys, "ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "e")
-    assert status == 0
-    assert "no validation beats" in stdout
+    result = run_cli("ensemble", "--runs", *runs[:2], "--data", SAMPLE, "--out", tmp_path / "e")
+    assert result.returncode == 0, result.stderr
+    assert "no validation beats" in result.stdout
     assert json.loads((tmp_path / "e" / "training.json").read_text())["validation"] is None

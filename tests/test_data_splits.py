@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecgnet.data import DS1, DS2, PACED_RECORDS, Beats, make_dataset, split_beats
+from ecgnet.data import DS1, DS2, PACED_RECORDS, Beats, balanced_dataset, make_dataset, split_beats, validation_indices
 from ecgnet.errors import EcgnetError
 
 
@@ -68,3 +68,47 @@ def test_dataset_with_rr_shuffle_and_augment():
     np.testing.assert_array_equal(inputs["rr"].numpy()[:, 0], order)  # rr stays with its beat
     with pytest.raises(EcgnetError, match=r"rr must have shape \(8, k\), got \(3, 6\)"):
         make_dataset(x, y, rr=rr[:3])
+
+
+def _labels(counts=(120, 40, 40, 20, 30)):
+    """Labels imbalanced like MIT-BIH (mildly), in a seeded random order."""
+    return np.random.default_rng(0).permutation(np.repeat(np.arange(len(counts)), counts))
+
+
+def _beats():
+    """Made-up beats whose first sample is the label, to follow them through a pipeline."""
+    y = _labels()
+    x = np.zeros((len(y), 187), np.float32)
+    x[:, 0] = y
+    return x, y
+
+
+def test_validation_seed_fixes_the_split_across_seeds():
+    y = _labels()
+    a = validation_indices(y, 0.2, seed=0)
+    b = validation_indices(y, 0.2, seed=1)
+    assert sorted(a[1]) != sorted(b[1])  # another seed, another split
+    records = np.repeat(np.arange(25), 10)
+    train_index, val_index = validation_indices(y, 0.2, validation_groups=records, seed=0)
+    assert not set(records[train_index]) & set(records[val_index])  # whole records held out
+    assert len(val_index) == 50
+    with pytest.raises(ValueError, match="one entry per beat"):
+        validation_indices(y, 0.2, validation_groups=records[:10])
+
+
+def test_balanced_dataset_draws_classes_equally():
+    x, y = _beats()
+    dataset = balanced_dataset(x, y, batch_size=100, seed=0)
+    labels = np.concatenate([labels.numpy() for _, labels in dataset.take(10)])
+    fractions = np.bincount(labels, minlength=5) / len(labels)
+    np.testing.assert_allclose(fractions, 0.2, atol=0.04)
+
+
+def test_balanced_dataset_keeps_every_channel():
+    # Regression: two-channel beats (beat + record-relative) were flattened to (b, 374, 1).
+    x, y = _beats()
+    two_channels = np.stack([x, -x], axis=-1)
+    beats, labels = next(iter(balanced_dataset(two_channels, y, batch_size=16)))
+    assert beats.shape == (16, 187, 2)
+    np.testing.assert_array_equal(beats[..., 1], -beats[..., 0])
+    np.testing.assert_array_equal(beats[:, 0, 0], labels)  # each beat stays with its label

@@ -124,3 +124,15 @@ def test_unknown_preset_lists_known_ones():
     with pytest.raises(ValueError) as info:
         build_ecgnet("tiny")
     assert "'large', 'small'" in str(info.value) and "preset='tiny'" in str(info.value)
+
+
+def test_build_named_model_builds_presets_and_the_baseline_and_names_unknown_ones():
+    from ecgnet.models import build_named_model
+
+    assert build_named_model("kachuee2018").count_params() == build_kachuee2018().count_params()
+    model = build_named_model("small", (187, 3), rr_features=3, beat_dropout=0.2)
+    assert model.input_shape == [(None, 187, 3), (None, 3)] and model.get_layer("beat_dropout").rate == 0.2
+    with pytest.raises(ValueError, match="'kachuee2018' is the paper's layout"):
+        build_named_model("kachuee2018", rr_features=6)
+    with pytest.raises(ValueError, match="Known presets: .*'small'.*Received: preset='enormous'"):
+        build_named_model("enormous")

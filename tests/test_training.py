@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from ecgnet import training
+from ecgnet.data import validation_indices
 from ecgnet.normalization import FusedBatchNormalization
 
 CLASS_COUNTS = (120, 40, 40, 20, 30)  # synthetic, imbalanced like MIT-BIH (but mildly)
@@ -61,23 +62,6 @@ def test_class_weights_by_hand():
     assert weights == pytest.approx({0: 4 / 9, 1: 4 / 3, 2: 0.0})
     damped = training.class_weights([0, 0, 0, 1], num_classes=3)
     assert damped[1] == pytest.approx((4 / 3) ** 0.5)
-
-
-def test_balanced_dataset_draws_classes_equally():
-    x, y = synthetic_beats()
-    dataset = training.balanced_dataset(x, y, batch_size=100, seed=0)
-    labels = np.concatenate([labels.numpy() for _, labels in dataset.take(10)])
-    fractions = np.bincount(labels, minlength=5) / len(labels)
-    np.testing.assert_allclose(fractions, 0.2, atol=0.04)
-
-
-def test_balanced_dataset_keeps_every_channel():
-    # Regression: two-channel beats (beat + record-relative) were flattened to (b, 374, 1).
-    x, y = synthetic_beats()
-    two_channels = np.stack([x, -x], axis=-1)
-    beats, labels = next(iter(training.balanced_dataset(two_channels, y, batch_size=16)))
-    assert beats.shape == (16, 187, 2)
-    np.testing.assert_array_equal(beats[..., 1], -beats[..., 0])
 
 
 def test_select_strategy_on_cpu_is_the_default_strategy():
@@ -164,23 +148,10 @@ def test_mirrored_strategy_with_two_cpu_replicas_trains_one_epoch(tmp_path):
     assert "replicas 2" in done.stdout
 
 
-def test_validation_seed_fixes_the_split_across_seeds():
-    x, y = synthetic_beats()
-    a = training.validation_indices(y, 0.2, seed=0)
-    b = training.validation_indices(y, 0.2, seed=1)
-    assert sorted(a[1]) != sorted(b[1])  # another seed, another split
-    records = np.repeat(np.arange(25), 10)
-    train_index, val_index = training.validation_indices(y, 0.2, validation_groups=records, seed=0)
-    assert not set(records[train_index]) & set(records[val_index])  # whole records held out
-    assert len(val_index) == 50
-    with pytest.raises(ValueError, match="one entry per beat"):
-        training.validation_indices(y, 0.2, validation_groups=records[:10])
-
-
 def test_runs_with_the_same_validation_seed_validate_on_the_same_beats(tmp_path):
     first = quick_train(tmp_path / "a", seed=1, validation_seed=0, epochs=1)
     second = quick_train(tmp_path / "b", seed=2, validation_seed=0, epochs=1)
-    _, val_index = training.validation_indices(synthetic_beats()[1], 0.2, seed=0)
+    _, val_index = validation_indices(synthetic_beats()[1], 0.2, seed=0)
     assert first.validation["num_beats"] == second.validation["num_beats"] == len(val_index)
     supports = [c["support"] for c in first.validation["per_class"].values()]
     assert supports == list(np.bincount(synthetic_beats()[1][val_index], minlength=5))
@@ -192,9 +163,9 @@ def test_record_folds_validate_every_beat_once_and_pool(tmp_path):
     x, y = synthetic_beats()
     records = np.repeat(np.arange(25), 10)  # synthetic "records" of 10 beats each
     with pytest.raises(ValueError, match="pass validation_groups"):
-        training.validation_indices(y, validation_fold=(1, 3))
+        validation_indices(y, validation_fold=(1, 3))
     results = [quick_train(tmp_path / f"fold{k}", epochs=1, validation_groups=records, validation_fold=(k, 3)) for k in (1, 2, 3)]
-    held = [training.validation_indices(y, validation_groups=records, validation_fold=(k, 3))[1] for k in (1, 2, 3)]
+    held = [validation_indices(y, validation_groups=records, validation_fold=(k, 3))[1] for k in (1, 2, 3)]
     np.testing.assert_array_equal(np.sort(np.concatenate(held)), np.arange(len(y)))
     for result, index in zip(results, held):
         assert result.validation["num_beats"] == len(index)
@@ -243,3 +214,58 @@ def test_refit_trains_on_every_beat_for_exactly_the_epochs(tmp_path):
     x, _ = synthetic_beats()
     steps = int(np.ceil(len(x) / 32))  # all 250 beats, batch 32
     assert result.model.optimizer.iterations.numpy() == 3 * steps
+
+
+def test_a_training_card_round_trips_and_rebuilds_the_validation_beats(tmp_path):
+    result = quick_train(tmp_path / "run", seed=3, epochs=1, validation_fraction=0.1)
+    x, y = synthetic_beats()
+    card = training.training_card(
+        preset="tiny", split="kaggle", rr_features=0, train_data="synthetic", train_beats=len(y),
+        epochs=1, seed=3, validation_fold=None, validation=result.validation,
+    )
+    training.write_training_card(tmp_path / "run", card)
+    read = training.read_training_card(tmp_path / "run")
+    assert read == card and read["validation_seed"] == 3
+    assert set(read["validation"]) == set(training.VALIDATION_KEYS)
+    # the same beats train() validated on: their count and class supports
+    val_index = training.run_validation_index(read, {"y": y, "record": None})
+    np.testing.assert_array_equal(val_index, validation_indices(y, 0.1, seed=3)[1])
+    assert read["validation"]["num_beats"] == len(val_index)
+    assert [c["support"] for c in read["validation"]["per_class"].values()] == list(np.bincount(y[val_index], minlength=5))
+
+
+def test_cards_of_older_runs_get_defaults_and_refit_cards_have_no_validation(tmp_path):
+    import json
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "training.json").write_text(json.dumps({"preset": "small", "split": "kaggle", "seed": 4}))
+    card = training.read_training_card(tmp_path / "old")
+    assert card["validation_seed"] == 4 and card["refit"] is False and card["validation_fold"] is None
+    refit = training.training_card(preset="small", split="kaggle", rr_features=0, train_data="d", train_beats=9, epochs=2, seed=1, refit=True)
+    assert refit["validation_seed"] is None and refit["validation"] is None
+    with pytest.raises(ValueError, match="refit run .* no validation beats"):
+        training.run_validation_index(refit, {"y": np.zeros(9), "record": None})
+    with pytest.raises(ValueError, match="training.json: not found"):
+        training.read_training_card(tmp_path / "nowhere")
+    assert training.validation_plan("kaggle", np.arange(3)) == (0.1, None)
+    assert training.validation_plan("inter-patient", np.arange(3))[0] == 0.2
+
+
+def test_pool_runs_sums_the_validation_confusion_matrices_of_folds(tmp_path):
+    import json
+
+    # two folds by hand: S found 1 of 2, then 3 of 4 with one false alarm
+    matrices = [np.diag([50, 1, 5, 0, 0]), np.diag([40, 3, 2, 1, 0])]
+    matrices[0][1, 0] = 1
+    matrices[1][1, 0], matrices[1][0, 1] = 1, 1
+    for k, cm in enumerate(matrices):
+        (tmp_path / f"f{k}").mkdir()
+        (tmp_path / f"f{k}" / "training.json").write_text(json.dumps({"seed": 0, "validation": {"confusion_matrix": cm.tolist()}}))
+    pooled = training.pool_runs([tmp_path / "f0", tmp_path / "f1"])
+    assert pooled["num_beats"] == 105 and pooled["accuracy"] == pytest.approx(102 / 105)
+    assert pooled["per_class"]["S"]["sensitivity"] == pytest.approx(4 / 6)
+    assert pooled["per_class"]["S"]["positive_predictivity"] == pytest.approx(4 / 5)
+    (tmp_path / "refit").mkdir()
+    (tmp_path / "refit" / "training.json").write_text(json.dumps({"seed": 0, "refit": True, "validation": None}))
+    with pytest.raises(ValueError, match="refit.*cannot pool|cannot pool.*refit"):
+        training.pool_runs([tmp_path / "f0", tmp_path / "refit"])

@@ -6,7 +6,6 @@ build with ``ecgnet.models``, fit with ``ecgnet.training.train``, measure with
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -17,8 +16,6 @@ from ecgnet.errors import DataFormatError, EcgnetError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 SPLITS = ("kaggle", "inter-patient")
-#: The validation figures a run's training.json keeps (the confusion matrix lets folds be pooled).
-VALIDATION_KEYS = ("num_beats", "accuracy", "macro_f1", "per_class", "confusion_matrix")
 RR_FEATURE_WIDTHS = {"all": 6, "relative": 3, "rhythm": 5}  # --rr-features -> ecgnet.data.RR_FEATURE_SETS
 
 
@@ -175,7 +172,6 @@ def _fold(text):
 
 def run_train(args):
     from ecgnet.data import beat_channels, select_rr_features
-    from ecgnet.training import train
 
     if args.validation_fold and (args.split != "inter-patient" or args.refit):
         raise EcgnetError("--validation-fold splits the training records into folds: it needs --split inter-patient and no --refit")
@@ -198,9 +194,12 @@ def run_train(args):
     x = beat_channels(train_part, 6 if args.second_lead else 1 + args.relative + args.previous_beat)
     rr = select_rr_features(train_part["rr"], RR_FEATURE_WIDTHS[args.rr_features]) if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
-    validation_fraction, validation_groups = _validation_plan(args.split, train_part)
     if args.beat_dropout and not rr_width:
         raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: it needs --rr")
+    from ecgnet.models import build_named_model  # TensorFlow loads here, after the quick checks
+    from ecgnet.training import train, training_card, validation_plan, write_training_card
+
+    validation_fraction, validation_groups = validation_plan(args.split, train_part["record"])
     input_shape = x.shape[1:]
     overrides = {"beat_dropout": args.beat_dropout} if args.beat_dropout else {}
     build_named_model(args.preset, input_shape, rr_width, **overrides)  # fail fast on an unknown preset
@@ -222,62 +221,40 @@ def run_train(args):
         verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
         **options,
     )
-    card = {
-        "preset": args.preset,
-        "split": args.split,
-        "rr_features": rr_width,
-        "relative": args.relative,
-        "previous_beat": args.previous_beat,
-        "second_lead": args.second_lead,
-        "beat_dropout": args.beat_dropout,
-        "augment": args.augment,
-        "train_data": str(train_part["source"]),
-        "train_beats": int(len(train_part["y"])),
-        "epochs": args.epochs,
-        "seed": args.seed,
-        "validation_seed": None if args.refit else (args.seed if args.validation_seed is None else args.validation_seed),
-        "validation_fold": None if args.validation_fold is None else "{}/{}".format(*args.validation_fold),
-        "refit": args.refit,
-        "validation": None if result.validation is None else _jsonable({key: result.validation[key] for key in VALIDATION_KEYS}),
-    }
-    from ecgnet.files import write_text_atomic
-
-    write_text_atomic(Path(args.out) / "training.json", json.dumps(card, indent=2))
+    card = training_card(
+        preset=args.preset,
+        split=args.split,
+        rr_features=rr_width,
+        relative=args.relative,
+        previous_beat=args.previous_beat,
+        second_lead=args.second_lead,
+        beat_dropout=args.beat_dropout,
+        augment=args.augment,
+        train_data=train_part["source"],
+        train_beats=len(train_part["y"]),
+        epochs=args.epochs,
+        seed=args.seed,
+        validation_seed=args.validation_seed,
+        validation_fold=args.validation_fold,
+        refit=args.refit,
+        validation=result.validation,
+    )
+    write_training_card(args.out, card)
     print(f"model written to {Path(args.out) / 'model.keras'}")
     return 0
 
 
 def run_ensemble(args):
     """Average the runs' models; measure members and ensemble on the shared validation beats."""
-    from ecgnet.ensembles import build_ensemble
-    from ecgnet.files import atomic_path, write_text_atomic
-    from ecgnet.pretrained_models import load_model
-
     if len(args.runs) < 2:
         raise EcgnetError(f"--runs needs at least 2 run folders. Received: {len(args.runs)}")
-    cards = []
-    for run in args.runs:
-        card_path = run / "training.json"
-        if not card_path.exists():
-            raise EcgnetError(f"{card_path}: not found; --runs takes folders written by `python -m ecgnet train`")
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        card.setdefault("refit", False)
-        card.setdefault("beat_dropout", 0.0)  # runs from before --beat-dropout
-        card.setdefault("second_lead", False)  # runs from before --second-lead
-        card.setdefault("validation_fold", None)  # runs from before --validation-fold
-        if not card["refit"]:
-            card.setdefault("validation_seed", card["seed"])  # runs from before --validation-seed
-        cards.append(card)
-    shared = ("preset", "split", "rr_features", "relative", "previous_beat", "second_lead", "beat_dropout", "refit")
-    if not cards[0]["refit"]:  # refit runs have no validation split to share
-        shared += ("validation_seed", "validation_fold")
-    for run, card in zip(args.runs, cards):
-        differing = [key for key in shared if card.get(key) != cards[0].get(key)]
-        if differing:
-            raise EcgnetError(
-                f"{run}: differs from {args.runs[0]} in {', '.join(f'{k} ({card.get(k)!r} vs {cards[0].get(k)!r})' for k in differing)}; "
-                "ensemble members need the same recipe and the same validation split (--validation-seed)"
-            )
+    from ecgnet.ensembles import build_ensemble
+    from ecgnet.files import atomic_path
+    from ecgnet.pretrained_models import load_model
+    from ecgnet.training import VALIDATION_KEYS, check_same_recipe, read_training_card, write_training_card
+
+    cards = [read_training_card(run) for run in args.runs]
+    check_same_recipe(cards, [str(run) for run in args.runs])
     members = [load_model(run / "model.keras") for run in args.runs]
     model = build_ensemble(members)
 
@@ -299,54 +276,37 @@ def run_ensemble(args):
         cards[0],
         seed=[c["seed"] for c in cards],
         members=[str(run) for run in args.runs],
-        validation=None if validation is None else _jsonable({key: validation[key] for key in VALIDATION_KEYS}),
+        validation=None if validation is None else {key: validation[key] for key in VALIDATION_KEYS},
     )
-    write_text_atomic(args.out / "training.json", json.dumps(card, indent=2))
+    write_training_card(args.out, card)
     print(f"ensemble of {len(members)} written to {args.out / 'model.keras'} ({model.count_params():,} parameters)")
     return 0
 
 
-def run_validation_index(card, train_part):
-    """The indices of the validation beats of a `train` run, from its training.json ``card``.
-
-    Example:
-        >>> card = json.loads(Path("runs/cv-prev-f1/training.json").read_text())
-        >>> val_index = run_validation_index(card, load_part("data/mitbih-interpatient", "train"))
-    """
-    from ecgnet.training import validation_indices
-
-    if card.get("refit"):
-        raise EcgnetError("a refit run trained on every beat: it has no validation beats")
-    fraction, groups = _validation_plan(card["split"], train_part)
-    fold = None if card.get("validation_fold") is None else tuple(int(k) for k in card["validation_fold"].split("/"))
-    seed = card.get("validation_seed", card["seed"])
-    return validation_indices(train_part["y"], fraction, groups, seed, validation_fold=fold)[1]
-
-
 def _measure_on_validation(runs, members, model, train_part, card):
     """Print each member's and the ensemble's figures on the runs' shared validation beats."""
-    from ecgnet.evaluation import evaluate_predictions
+    from ecgnet.evaluation import evaluate_model
+    from ecgnet.training import run_validation_index
 
     val_index = run_validation_index(card, train_part)
-    val_inputs = model_inputs(model, train_part, val_index)
-    y_val = train_part["y"][val_index]
 
     fold_text = f", fold {card['validation_fold']}" if card.get("validation_fold") else ""
     print(f"validation: {len(val_index)} beats of {train_part['source']} (validation seed {card['validation_seed']}{fold_text})")
     print(f"{'model':40s} {'accuracy':>9s} {'macro-F1':>9s}")
     for run, member in zip(runs, members):
-        report = evaluate_predictions(y_val, member.predict(val_inputs, batch_size=512, verbose=0).argmax(axis=1))
+        report = evaluate_model(member, train_part, val_index)
         print(f"{str(run):40s} {report['accuracy']:9.4f} {report['macro_f1']:9.4f}")
-    validation = evaluate_predictions(y_val, model.predict(val_inputs, batch_size=512, verbose=0).argmax(axis=1))
+    validation = evaluate_model(model, train_part, val_index)
     print(f"{'ensemble (mean probability)':40s} {validation['accuracy']:9.4f} {validation['macro_f1']:9.4f}")
     return validation
 
 
 def run_evaluate(args):
+    from ecgnet.evaluation import report_test_part
     from ecgnet.pretrained_models import load_model
 
+    test_part = load_part(args.data, "test")  # the data first: a wrong path fails before TensorFlow loads
     model = load_model(args.model)
-    test_part = load_part(args.data, "test")
     out = args.out or _default_report_dir(args.model)
     report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part["source"])})
     print(Path(out, "report.md").read_text(encoding="utf-8"))
@@ -405,6 +365,7 @@ def run_predict(args):
 
 def run_demo(args):
     """Train the small preset on the committed sample and evaluate it on the sample's test part."""
+    from ecgnet.evaluation import report_test_part
     from ecgnet.models import build_ecgnet
     from ecgnet.training import train
 
@@ -436,47 +397,6 @@ def run_demo(args):
 # -- helpers ---------------------------------------------------------------------------------------------
 
 
-def build_named_model(preset, input_shape=(187, 1), rr_features=0, **overrides):
-    """``build_ecgnet(preset, **overrides)``, or the Kachuee et al. 2018 baseline for ``preset="kachuee2018"``."""
-    from ecgnet.models import build_ecgnet, build_kachuee2018
-
-    if preset == "kachuee2018":
-        if rr_features or overrides or tuple(input_shape) != (187, 1):
-            raise EcgnetError(
-                "--preset kachuee2018 is the paper's layout, for single-channel beats only: "
-                "use --no-rr --no-relative and no --beat-dropout"
-            )
-        return build_kachuee2018()
-    return build_ecgnet(preset, input_shape=tuple(input_shape), rr_features=rr_features, **overrides)
-
-
-def _validation_plan(split, part):
-    """(validation_fraction, validation_groups) for a split: whole records for inter-patient."""
-    if split == "inter-patient":
-        # Validate on whole held-out records (new patients), like the test.
-        return 0.2, part["record"]
-    return 0.1, None
-
-
-def report_test_part(model, part, out, extra=None):
-    """Predict ``part`` with ``model``; write report.json (plus ``extra``), report.md and confusion_matrix.png to ``out``."""
-    import numpy as np
-
-    from ecgnet.evaluation import evaluate_predictions, plot_confusion_matrices, write_report
-
-    y_pred = model.predict(model_inputs(model, part), batch_size=512, verbose=0).argmax(axis=1)
-    report = evaluate_predictions(part["y"], y_pred)
-    report.update(extra or {})
-    write_report(report, out)
-    plot_confusion_matrices(np.asarray(report["confusion_matrix"]), path=Path(out) / "confusion_matrix.png")
-    return report
-
-
 def _default_report_dir(model):
     path = Path(model)
     return path.parent / "evaluation" if path.exists() else Path("runs") / f"evaluate-{path.name}"
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=float))
-

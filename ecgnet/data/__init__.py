@@ -3,8 +3,8 @@
 - :mod:`ecgnet.data.classes`    ``CLASS_NAMES``, the AAMI EC57 map of annotation symbols
 - :mod:`ecgnet.data.csv_files`  ``load_mitbih_csv``, ``load_ptbdb_csv``, ``write_beats_csv``
 - :mod:`ecgnet.data.beats`      ``Beats``, ``build_mitbih_beats``, ``beats_from_record``, ``rr_features``, ``select_rr_features``, ``record_relative_beats``, ``previous_beats``
-- :mod:`ecgnet.data.splits`     ``split_beats``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``
-- :mod:`ecgnet.data.pipeline`   ``make_dataset`` (TensorFlow is imported only when called)
+- :mod:`ecgnet.data.splits`     ``split_beats``, ``validation_indices``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``
+- :mod:`ecgnet.data.pipeline`   ``make_dataset``, ``balanced_dataset`` (TensorFlow is imported only when called)
 - :mod:`ecgnet.data.download`   ``download_kaggle``, ``download_physionet``, ``physionet_url``, ``PHYSIONET_DATABASES``
 - :mod:`ecgnet.data.datasets`   ``load_split`` (the data in one call), ``prepare_split``, ``default_data_dir``
 - :mod:`ecgnet.data.manifest`   ``check_manifest``, the ``manifest.json`` of a prepared folder
@@ -37,9 +37,9 @@ from ecgnet.data.csv_files import load_mitbih_csv, load_ptbdb_csv, write_beats_c
 from ecgnet.data.datasets import LOAD_SPLITS, SPLIT_FOLDERS, default_data_dir, load_split, prepare_split
 from ecgnet.data.download import PHYSIONET_DATABASES, DownloadError, download_kaggle, download_physionet, physionet_url
 from ecgnet.data.manifest import check_manifest
-from ecgnet.data.pipeline import make_dataset
+from ecgnet.data.pipeline import balanced_dataset, make_dataset
 from ecgnet.data.prepared import BEAT_CHANNELS, beat_channels, load_part, model_inputs, part_from_beats
-from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices
+from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices, validation_indices
 
 __all__ = [
     "AAMI_MAP", "BEAT_LENGTH", "CLASS_NAMES", "DS1", "DS2", "FS", "PACED_RECORDS", "SPLITS",
@@ -49,5 +49,6 @@ __all__ = [
     "BEAT_CHANNELS", "beat_channels", "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
     "LOAD_SPLITS", "PHYSIONET_DATABASES", "SPLIT_FOLDERS", "check_manifest", "default_data_dir", "load_split",
     "physionet_url", "prepare_split",
-    "group_holdout_indices", "group_kfold_indices", "split_beats", "stratified_indices", "write_beats_csv",
+    "group_holdout_indices", "group_kfold_indices", "split_beats", "stratified_indices", "validation_indices", "write_beats_csv",
+    "balanced_dataset",
 ]

@@ -1,4 +1,4 @@
-"""``tf.data`` input pipelines for beats."""
+"""``tf.data`` input pipelines for beats: ``make_dataset`` (shuffled or in order) and ``balanced_dataset`` (every class equally often)."""
 
 import numpy as np
 
@@ -53,3 +53,43 @@ def make_dataset(x, y, batch_size=128, shuffle=False, seed=0, rr=None, augment=N
         else:
             ds = ds.map(lambda beats, labels: (augment(beats), labels), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def balanced_dataset(x, y, batch_size=128, seed=0, rr=None, augment=None):
+    """An endless ``tf.data.Dataset`` whose batches hold every class equally often.
+
+    Each class gets its own shuffled, repeated stream of beats;
+    ``tf.data.Dataset.sample_from_datasets`` draws from the streams with equal
+    probability. Rare beats are therefore seen many times per epoch (augmentation
+    helps make the copies differ). Pass ``steps_per_epoch`` to ``fit``.
+
+    Args:
+        x: float array (n, steps) or (n, steps, channels), beats.
+        y: int array (n,), class indices.
+        batch_size: int.
+        seed: int, seed of shuffling and sampling.
+        rr: optional float array (n, k) of R-R features (the dataset then yields
+            ``({"beat": x, "rr": rr}, y)``).
+        augment: optional callable on a batch of beats (b, steps, channels).
+
+    Returns:
+        A batched ``tf.data.Dataset`` of ``(beats, labels)``.
+    """
+    import tensorflow as tf
+
+    x = np.asarray(x, dtype=np.float32)
+    x = x[:, :, None] if x.ndim == 2 else x  # keep every channel (e.g. the record-relative one)
+    y = np.asarray(y, dtype=np.int32)
+    streams = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        inputs = x[members] if rr is None else {"beat": x[members], "rr": np.asarray(rr, np.float32)[members]}
+        stream = tf.data.Dataset.from_tensor_slices((inputs, y[members]))
+        streams.append(stream.shuffle(len(members), seed=seed + int(label)).repeat())
+    dataset = tf.data.Dataset.sample_from_datasets(streams, seed=seed).batch(batch_size)
+    if augment is not None:
+        if rr is None:
+            dataset = dataset.map(lambda beats, labels: (augment(beats), labels))
+        else:
+            dataset = dataset.map(lambda inputs, labels: ({"beat": augment(inputs["beat"]), "rr": inputs["rr"]}, labels))
+    return dataset.prefetch(tf.data.AUTOTUNE)

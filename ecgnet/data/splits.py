@@ -116,6 +116,49 @@ def group_kfold_indices(groups, folds, fold, seed=0):
     return np.flatnonzero(~mask), np.flatnonzero(mask)
 
 
+def validation_indices(y, validation_fraction=0.1, validation_groups=None, seed=0, validation_fold=None):
+    """The (train, validation) index arrays that :func:`ecgnet.training.train` uses.
+
+    A stratified, seeded ``validation_fraction`` of the beats, or, with
+    ``validation_groups`` (one group name per beat, e.g. record names), whole
+    groups held out until about ``validation_fraction`` of the beats, or,
+    with ``validation_groups`` and ``validation_fold=(k, n)``, the k-th of n
+    group-wise folds (:func:`group_kfold_indices`; the fraction is
+    then unused). Exposed so that an ensemble or a benchmark can measure on
+    the very beats that selected the epoch, and on nothing else.
+
+    Args:
+        y: int array (n,), labels.
+        validation_fraction: float in (0, 1).
+        validation_groups: None or array (n,) of group names.
+        seed: int, seed of the split.
+        validation_fold: None or a pair ``(k, n)``, 1 <= k <= n; needs ``validation_groups``.
+
+    Returns:
+        Two int arrays ``(train_index, val_index)``.
+
+    Example:
+        >>> train_index, val_index = validation_indices(y, 0.1, seed=0)
+        >>> train_index, val_index = validation_indices(y, validation_groups=records, validation_fold=(2, 5))
+    """
+    y = np.asarray(y)
+    if validation_groups is not None and len(validation_groups) != len(y):
+        raise EcgnetError(
+            f"validation_groups must have one entry per beat ({len(y)}). Received: {len(validation_groups)} entries"
+        )
+    if validation_fold is not None:
+        if validation_groups is None:
+            raise EcgnetError(
+                "validation_fold holds out whole groups (records): pass validation_groups too. "
+                f"Received: validation_fold={validation_fold!r}, validation_groups=None"
+            )
+        fold, folds = validation_fold
+        return group_kfold_indices(validation_groups, folds, fold, seed=seed)
+    if validation_groups is None:
+        return stratified_indices(y, test_fraction=validation_fraction, seed=seed)
+    return group_holdout_indices(validation_groups, validation_fraction, seed=seed)
+
+
 def split_beats(beats, split="kaggle", seed=0):
     """Split :class:`~ecgnet.data.beats.Beats` into ``(train, test)``.
 
