@@ -10,6 +10,12 @@ and we add the F1 score (the harmonic mean of Se and +P), the overall accuracy
 and the macro-F1 (the plain mean of the per-class F1, so the rare classes S and F
 count as much as N).
 
+The counting is scikit-learn's (``sklearn.metrics.confusion_matrix``,
+``precision_recall_fscore_support``, ``ConfusionMatrixDisplay``); this module
+adds what is ECG-specific: the AAMI names, specificity, the EC57 report layout,
+and figures computed from a confusion matrix alone, so that the matrices of
+several folds can be summed and measured as one.
+
 Classes absent from the labels or the predictions: a ratio whose denominator is
 zero is reported as **0.0**, never NaN, so reports stay valid JSON and match
 scikit-learn's ``zero_division=0``. The ``support`` of each class (how many true
@@ -48,6 +54,10 @@ def _as_labels(y, name, num_classes):
 def confusion_matrix(y_true, y_pred, num_classes=5):
     """Count the beats of each (true class, predicted class) pair.
 
+    ``sklearn.metrics.confusion_matrix`` with ``labels=range(num_classes)``
+    (every class gets a row and a column, present or not), after checking the
+    labels and reducing one-hot labels or scores with argmax.
+
     Args:
         y_true: int array of shape (n,) with the true class indices (or one-hot (n, k)).
         y_pred: int array of shape (n,) with the predicted indices (or scores (n, k),
@@ -69,9 +79,9 @@ def confusion_matrix(y_true, y_pred, num_classes=5):
         raise EcgnetError(
             f"y_true and y_pred must have the same length. Received {len(y_true)} and {len(y_pred)}."
         )
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
+    from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
+
+    return sklearn_confusion_matrix(y_true, y_pred, labels=np.arange(num_classes)).astype(np.int64)
 
 
 def normalize_rows(cm):
@@ -104,6 +114,10 @@ def _ratio(numerator, denominator):
 def per_class_metrics(cm):
     """Compute the AAMI EC57 figures of each class from a confusion matrix.
 
+    Se, +P and F1 are ``sklearn.metrics.precision_recall_fscore_support`` (recall,
+    precision, F1) of the matrix's cells, each (true, predicted) pair weighted
+    by its count; specificity, which scikit-learn lacks, is counted here.
+
     Args:
         cm: array of shape (k, k), counts (rows true, columns predicted).
 
@@ -117,15 +131,21 @@ def per_class_metrics(cm):
         >>> m["sensitivity"]  # 8/10 and 4/5
         array([0.8, 0.8])
     """
+    from sklearn.metrics import precision_recall_fscore_support
+
     cm = np.asarray(cm, dtype=np.int64)
+    k = len(cm)
+    true_class, predicted_class = np.divmod(np.arange(k * k), k)  # one entry per cell of the matrix
+    if cm.sum():
+        positive_predictivity, sensitivity, f1, _ = precision_recall_fscore_support(
+            true_class, predicted_class, labels=np.arange(k), sample_weight=cm.ravel(), zero_division=0
+        )
+    else:  # no beats at all: every ratio is 0/0
+        positive_predictivity = sensitivity = f1 = np.zeros(k)
     true_positives = np.diag(cm)
-    false_negatives = cm.sum(axis=1) - true_positives  # true class i, predicted something else
     false_positives = cm.sum(axis=0) - true_positives  # predicted i, true class something else
-    true_negatives = cm.sum() - true_positives - false_negatives - false_positives
-    sensitivity = _ratio(true_positives, true_positives + false_negatives)
-    positive_predictivity = _ratio(true_positives, true_positives + false_positives)
+    true_negatives = cm.sum() - cm.sum(axis=1) - false_positives
     specificity = _ratio(true_negatives, true_negatives + false_positives)
-    f1 = _ratio(2 * true_positives, 2 * true_positives + false_positives + false_negatives)
     return {
         "sensitivity": sensitivity,
         "positive_predictivity": positive_predictivity,
@@ -259,7 +279,7 @@ def plot_confusion_matrices(cm, class_names=CLASS_NAMES, path=None):
             atomically (the format follows the suffix, e.g. ``.png``).
 
     Returns:
-        The matplotlib ``Figure`` with two seaborn heatmaps.
+        The matplotlib ``Figure`` with two ``sklearn.metrics.ConfusionMatrixDisplay`` plots.
 
     Example:
         >>> fig = plot_confusion_matrices(np.eye(5, dtype=int) * 10)
@@ -271,16 +291,18 @@ def plot_confusion_matrices(cm, class_names=CLASS_NAMES, path=None):
     if not _has_display():
         matplotlib.use("Agg")  # draw into memory: servers and CI have no screen
     import matplotlib.pyplot as plt
-    import seaborn as sns
+    from sklearn.metrics import ConfusionMatrixDisplay
 
     cm = np.asarray(cm)
     class_names = list(class_names)
     fig, (ax_counts, ax_fraction) = plt.subplots(1, 2, figsize=(11, 4.5))
-    sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax_counts,
-                xticklabels=class_names, yticklabels=class_names)
+    ConfusionMatrixDisplay(cm, display_labels=class_names).plot(
+        ax=ax_counts, cmap="Blues", values_format="d", colorbar=False
+    )
     ax_counts.set_title("Counts")
-    sns.heatmap(normalize_rows(cm), annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1,
-                ax=ax_fraction, xticklabels=class_names, yticklabels=class_names)
+    ConfusionMatrixDisplay(normalize_rows(cm), display_labels=class_names).plot(
+        ax=ax_fraction, cmap="Blues", values_format=".2f", im_kw={"vmin": 0, "vmax": 1}
+    )
     ax_fraction.set_title("Row-normalised (Se on the diagonal)")
     for ax in (ax_counts, ax_fraction):
         ax.set_xlabel("Predicted class")

@@ -104,6 +104,9 @@ def _precision_policy(strategy):
 def class_weights(y, num_classes=5, power=0.5):
     """Per-class loss weights from the class frequencies: ``(n / (k * count)) ** power``.
 
+    The base is scikit-learn's ``compute_class_weight("balanced")``, ``n / (k *
+    count)``, with ``k = num_classes`` (scikit-learn divides by the classes
+    present instead, so its weights are rescaled by ``present / num_classes``).
     ``power=1`` is plain inverse frequency (every class weighs the same in total);
     ``power=0.5`` (the default) damps it, so that a class 100x rarer gets 10x the
     weight rather than 100x, which over-weights a few hundred F beats less.
@@ -121,9 +124,14 @@ def class_weights(y, num_classes=5, power=0.5):
         >>> class_weights([0, 0, 0, 1], num_classes=2, power=1)
         {0: 0.666..., 1: 2.0}
     """
-    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=num_classes).astype(np.float64)
-    ratio = np.divide(len(y), num_classes * counts, out=np.zeros_like(counts), where=counts > 0)
-    weights = np.where(counts > 0, ratio**power, 0.0)
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.asarray(y, dtype=np.int64)
+    present = np.unique(y)
+    weights = np.zeros(num_classes)
+    if len(present):
+        balanced = compute_class_weight("balanced", classes=present, y=y) * len(present) / num_classes
+        weights[present] = balanced**power
     return {i: float(w) for i, w in enumerate(weights)}
 
 

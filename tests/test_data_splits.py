@@ -112,3 +112,20 @@ def test_balanced_dataset_keeps_every_channel():
     assert beats.shape == (16, 187, 2)
     np.testing.assert_array_equal(beats[..., 1], -beats[..., 0])
     np.testing.assert_array_equal(beats[:, 0, 0], labels)  # each beat stays with its label
+
+
+def test_group_kfold_matches_sklearn_where_groups_differ_in_size_and_the_seed_breaks_ties():
+    from sklearn.model_selection import GroupKFold
+
+    from ecgnet.data import group_kfold_indices
+
+    sizes = np.random.default_rng(1).permutation(np.arange(30, 52))  # 22 groups of distinct sizes, like DS1
+    groups = np.repeat([f"r{i:02d}" for i in range(len(sizes))], sizes)
+    reference = [np.sort(held) for _, held in GroupKFold(n_splits=5).split(np.zeros(len(groups)), groups=groups)]
+    for seed in (0, 3):
+        for fold in range(1, 6):
+            np.testing.assert_array_equal(group_kfold_indices(groups, 5, fold, seed=seed)[1], reference[fold - 1])
+    tied = np.repeat(np.arange(12), 10)  # equal sizes: the seed decides
+    held = {seed: [group_kfold_indices(tied, 3, fold, seed=seed)[1] for fold in (1, 2, 3)] for seed in (0, 1)}
+    assert [len(h) for h in held[0]] == [40, 40, 40]
+    assert any(not np.array_equal(a, b) for a, b in zip(held[0], held[1]))

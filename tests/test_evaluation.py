@@ -123,4 +123,14 @@ def test_plot_confusion_matrices(tmp_path):
     assert (tmp_path / "cm.png").stat().st_size > 1000
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == ["A", "B", "C"]
+    counts = [int(t.get_text()) for t in fig.axes[0].texts]  # one per cell, row by row
+    assert counts == cm.ravel().tolist()
+    fractions = [float(t.get_text()) for t in fig.axes[1].texts]
+    np.testing.assert_allclose(fractions, evaluation.normalize_rows(cm).ravel(), atol=0.005)
     plt.close(fig)
+
+
+def test_a_confusion_matrix_without_beats_gives_zeros_not_nan():
+    report = evaluation.evaluate_confusion_matrix(np.zeros((5, 5), int))
+    assert report["num_beats"] == 0 and report["macro_f1"] == 0.0
+    assert all(value == 0 for figures in report["per_class"].values() for value in figures.values())
