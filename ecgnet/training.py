@@ -21,6 +21,13 @@
 Class imbalance (about 83 % of the beats are N, under 1 % are F) is handled by
 one of four ``imbalance=`` options; ``benchmarks/bench_imbalance.py`` measures
 them against each other (see :func:`train` for the numbers).
+
+A run folder keeps, beside ``model.keras``, its training card ``training.json``
+(:func:`training_card`, :func:`write_training_card`, :func:`read_training_card`):
+the recipe, the validation split and the validation figures.
+:func:`run_validation_index` rebuilds a run's validation beats from it,
+:func:`check_same_recipe` checks that runs can be ensembled, and
+:func:`pool_runs` pools the folds of a record-wise cross-validation.
 """
 
 import dataclasses
