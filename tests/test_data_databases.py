@@ -70,3 +70,14 @@ def test_previous_beats_with_records_of_two_sampling_rates(fixtures_dir):
 
 def test_list_records_of_the_fixtures(fixtures_dir):
     assert list_records(fixtures_dir) == sorted(p.stem for p in fixtures_dir.glob("*.hea"))
+
+
+@pytest.mark.parametrize("folder, database", [
+    ("data/mitdb", "mitdb"), ("dl/mit-bih-arrhythmia-database-1.0.0", "mitdb"),
+    ("dl/mit-bih-supraventricular-arrhythmia-database-1.0.0", "svdb"), ("x/svdb", "svdb"),
+    ("dl/st-petersburg-incart-12-lead-arrhythmia-ecg-database-1.0.0", "incartdb"), ("x/my_records", "my_records"),
+])
+def test_database_of_folder_names(folder, database):
+    from ecgnet.data.datasets import database_of
+
+    assert database_of(folder) == database

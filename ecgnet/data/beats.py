@@ -373,10 +373,13 @@ def previous_beats(x, record, r_peak, rr):
     of each record). The candidate is the beat of the same record with the
     latest earlier R peak; it counts only if it lies one previous R-R interval
     before this beat: its next R-R interval equals this beat's previous one,
-    and the R-peak gap over that interval is the record's sampling rate (the
-    smallest such ratio among the record's beats in ``x``, 360 Hz for MIT-BIH;
-    a skipped beat makes it about twice that or more). Records of different
-    sampling rates (several databases) may be mixed.
+    and the R-peak gap over that interval is the sampling rate of the record's
+    database (the smallest such ratio among the beats of that database in
+    ``x``, 360 Hz for MIT-BIH; a skipped beat makes it about twice that or
+    more). A record's database is the part of its name before ``/``
+    (``"svdb/803"``; MIT-BIH's ``"100"`` has none, see
+    :func:`ecgnet.data.prepare_split`): databases of different sampling rates
+    may be mixed, but the records of one database must share one rate.
 
     Args:
         x: float array (n, steps) or (n, steps, 1), beats (``Beats.x``).
@@ -409,7 +412,9 @@ def previous_beats(x, record, r_peak, rr):
     # R-peak samples per second of R-R: the sampling rate for true neighbours, about twice it past a gap
     rate = np.diff(r_peak[order]) / np.maximum(rr_in_time[1:, 0], 1e-6)
     if adjacent.any():
-        _, group = np.unique(record_in_time[1:], return_inverse=True)
+        # one rate per database: the part of the record name before "/" ("svdb/803"), mitdb's names have none
+        database = np.array([name.rpartition("/")[0] for name in record_in_time[1:].astype(str)])
+        _, group = np.unique(database, return_inverse=True)
         lowest = np.full(group.max() + 1, np.inf)
         np.minimum.at(lowest, group[adjacent], rate[adjacent])
         adjacent &= rate <= 1.01 * lowest[group]
