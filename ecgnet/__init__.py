@@ -9,11 +9,19 @@ The package is small and flat; each module holds one thing:
 - ``ecgnet.training``    ``train(...)``: the training loop learners can read
 - ``ecgnet.evaluation``  confusion matrices, AAMI Se/+P, reports
 - ``ecgnet.pretrained_models`` the models shipped with the repository (``ecgnet.pretrained(name)``)
+- ``ecgnet.explain``     what a model looks at: integrated gradients, 1-D Grad-CAM
+- ``ecgnet.quality``     signal quality of a record (invalid, flat, saturated stretches), noise at a given SNR
+- ``ecgnet.notebook``    the setup of the teaching notebooks
 
-TensorFlow is imported lazily, so ``python -m ecgnet info FILE`` stays fast.
+Submodules are imported on first use (``ecgnet.data.load_split(...)`` works
+after a plain ``import ecgnet``), and TensorFlow only where needed, so
+``python -m ecgnet info FILE`` stays fast.
 """
 
 __version__ = "0.1.0"
+
+_SUBMODULES = ("data", "layers", "models", "augmentation", "training", "evaluation", "ensembles",
+               "pretrained_models", "explain", "quality", "notebook", "normalization")
 
 _LAZY = {
     "CLASS_NAMES": "ecgnet.data",
@@ -25,8 +33,10 @@ _LAZY = {
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _SUBMODULES:
+        return importlib.import_module(f"ecgnet.{name}")
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'ecgnet' has no attribute {name!r}")
