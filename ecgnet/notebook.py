@@ -19,6 +19,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
 
+import contextlib  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
@@ -60,6 +61,30 @@ class NotebookEnvironment:
     repository_root: Path | None = None
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for a moment.
+
+    TensorFlow's C++ start-up lines (absl's "All log messages before
+    absl::InitializeLog()", CUDA probing on machines without a GPU) ignore
+    ``TF_CPP_MIN_LOG_LEVEL`` in TensorFlow 2.21 and land in the notebook's
+    outputs through ipykernel's capture of the process's stderr.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 (some embedded interpreters)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _gpu_names(tf):
     names = []
     for device in tf.config.list_physical_devices("GPU"):
@@ -92,15 +117,16 @@ def setup(want_gpu=False, chdir=True, quiet=False):
         >>> env.has_gpu
         False
     """
-    import keras
-    import tensorflow as tf
+    with _native_stderr_silenced():
+        import keras
+        import tensorflow as tf
 
+        gpus = _gpu_names(tf)
     if int(keras.__version__.split(".")[0]) < 3:
         raise RuntimeError(f"ecgnet needs Keras 3; found Keras {keras.__version__} (pip install -U keras)")
     root = _repository_root()
     if chdir and root is not None and Path.cwd().resolve() != root:
         os.chdir(root)
-    gpus = _gpu_names(tf)
     cpu_count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     env = NotebookEnvironment(is_colab=in_colab(), has_gpu=bool(gpus), gpus=gpus, cpu_count=cpu_count, repository_root=root)
     if not quiet:

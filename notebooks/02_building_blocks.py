@@ -1,0 +1,487 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 – The building blocks of a ResNeXt-1D heartbeat classifier
+#
+# _Residual blocks, grouped convolutions and ResNeXt's split-transform-merge, built by hand,
+# checked against the ecgnet library, then assembled into the whole model._
+#
+# <a href="https://colab.research.google.com/github/ecgnet-org/ecgnet/blob/main/notebooks/02_building_blocks.ipynb" target="_parent"><img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/></a>
+
+# %% [markdown]
+# ## Setup
+#
+# In Colab the next cell fetches the repository and installs `ecgnet`; elsewhere, install it once
+# from the repository root with `pip install -e ".[test]"`. This notebook builds models but trains
+# none: a CPU runtime is enough.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # extra code – Colab only: fetch the repository and install ecgnet
+    # !test -d ecgnet || git clone --depth 1 https://github.com/ecgnet-org/ecgnet
+    # %pip install -q -e ./ecgnet
+    sys.path.insert(0, "ecgnet")  # the running kernel does not see the fresh install yet
+
+# %%
+from ecgnet import notebook
+
+env = notebook.setup()
+
+# %% [markdown]
+# ## Parameters
+#
+# Nothing here depends on data; `QUICK` only shortens the gradient experiment for the tests.
+
+# %% tags=["parameters"]
+QUICK = False            # True: a shallower gradient experiment (CI)
+PRESET = "small"         # the build_ecgnet preset we look at
+DEPTH = None             # layers in the gradient experiment; None: 8 (quick) / 30 (full)
+
+# %%
+DEPTH = DEPTH or (8 if QUICK else 30)
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from keras import layers
+
+from ecgnet.layers import GroupedConv1D, ResidualBlock1D, ResNeXtBlock1D, resolve_implementation
+from ecgnet.models import PRESETS, build_ecgnet
+
+keras.utils.set_random_seed(0)
+beats = np.random.default_rng(0).random((4, 187, 1)).astype("float32")  # a batch of 4 random "beats"
+print("input:", beats.shape)
+
+# %% [markdown]
+# ## Residual learning
+#
+# Adding layers to a network should never hurt in principle: the extra layers could learn the
+# identity. Yet He et al. (2016) found that deeper *plain* networks reach a *higher training
+# error* than shallower ones, even with batch normalisation keeping their gradients in a healthy
+# range. This **degradation problem** is not overfitting (the training error is worse) but an
+# optimisation difficulty: it is hard for a stack of nonlinear layers to fit something close to
+# the identity. Their answer: let each block learn a *residual* `F(x)` and output `x + F(x)`.
+# A block that should do little only has to push `F` towards zero, and the derivative of the
+# block's output with respect to its input is
+#
+# $$\frac{\partial (x + F(x))}{\partial x} = I + \frac{\partial F}{\partial x},$$
+#
+# so the gradient has a **direct route** through the identity term of every block back to the
+# first layers, added to the route through `F`. It is not passed back unchanged: the `∂F/∂x`
+# terms add to it, block after block.
+#
+# An experiment shows both sides. `DEPTH` convolution + tanh layers, at initialisation: plain;
+# with a skip connection around each layer; and with a skip connection and batch normalisation
+# inside each branch, as in ResNet's blocks. We measure the size of the gradient of the loss with
+# respect to every layer's kernel:
+
+# %%
+def stack(depth, kind):
+    inputs = keras.Input((187, 1))
+    x = layers.Conv1D(16, 5, padding="same", name="first")(inputs)
+    for i in range(depth):
+        y = layers.Conv1D(16, 5, padding="same", name=f"conv{i}")(x)
+        if kind == "skip + batch norm":
+            y = layers.BatchNormalization(name=f"bn{i}")(y)
+        y = layers.Activation("tanh")(y)
+        x = y if kind == "plain" else layers.Add()([x, y])
+    outputs = layers.Dense(5, activation="softmax")(layers.GlobalAveragePooling1D()(x))
+    return keras.Model(inputs, outputs)
+
+
+labels = np.array([0, 1, 2, 3])
+gradient_norms = {}
+for kind in ("plain", "skip", "skip + batch norm"):
+    model = stack(DEPTH, kind)
+    kernels = [model.get_layer("first").kernel] + [model.get_layer(f"conv{i}").kernel for i in range(DEPTH)]
+    with tf.GradientTape() as tape:
+        loss = keras.losses.sparse_categorical_crossentropy(labels, model(beats, training=True))
+    gradient_norms[kind] = [float(tf.norm(g)) for g in tape.gradient(loss, kernels)]
+    print(f"{kind:>18}: |gradient| of the first layer {gradient_norms[kind][0]:.2e}, "
+          f"of the last {gradient_norms[kind][-1]:.2e}")
+print(f"first layer, skip / plain: {gradient_norms['skip'][0] / gradient_norms['plain'][0]:.0f} times larger")
+
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for kind, norms in gradient_norms.items():
+    ax.plot(norms, "o-", ms=3, label=kind)
+ax.set_yscale("log")
+ax.set_xlabel("layer (0 = first)")
+ax.set_ylabel("|gradient of the loss| (log)")
+ax.set_title(f"Gradient size per layer at initialisation, {DEPTH} layers")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Read the numbers printed above. With bare skip connections the first layer's gradient is
+# tens to hundreds of times larger than in the plain stack (the factor grows with `DEPTH`): that is
+# not a "more usable" gradient but an
+# **exploding** one. Every addition `x + F(x)` adds the branch's variance to the signal, so the
+# activations, and with them the gradients, grow with depth; a learning rate that suits the
+# last layers would throw the first ones far off. With batch normalisation inside each branch
+# (what ResNet and our blocks do), the gradient stays within a small factor across all layers.
+# At initialisation, with this (Glorot) initialisation, the plain stack's gradient has not
+# vanished either: its problem shows up during training, as the degradation He et al. measured.
+# The identity route and normalisation together are what made networks of 100+ layers trainable.
+#
+# ### A residual block by hand
+#
+# The basic block of ResNet: two convolutions with batch normalisation, added to a *shortcut*.
+# When the block changes the number of channels or downsamples (stride 2), the shortcut becomes a
+# 1×1 convolution with the same stride (a *projection*) so the shapes match.
+
+# %%
+def residual_block_by_hand(filters, kernel_size=5, strides=1, in_channels=1):
+    inputs = keras.Input((None, in_channels))
+    x = layers.Conv1D(filters, kernel_size, strides=strides, padding="same", use_bias=False, name="conv1")(inputs)
+    x = layers.BatchNormalization(epsilon=1e-5, name="bn1")(x)
+    x = layers.ReLU()(x)
+    x = layers.Conv1D(filters, kernel_size, padding="same", use_bias=False, name="conv2")(x)
+    x = layers.BatchNormalization(epsilon=1e-5, name="bn2")(x)
+    shortcut = inputs
+    if strides != 1 or in_channels != filters:
+        shortcut = layers.Conv1D(filters, 1, strides=strides, use_bias=False, name="shortcut_conv")(inputs)
+        shortcut = layers.BatchNormalization(epsilon=1e-5, name="shortcut_bn")(shortcut)
+    outputs = layers.ReLU()(layers.Add()([x, shortcut]))
+    return keras.Model(inputs, outputs, name="residual_block_by_hand")
+
+
+hand_residual = residual_block_by_hand(32, strides=2, in_channels=1)
+print("residual block output:", hand_residual(beats).shape)  # (4, 94, 32): half the steps, 32 channels
+
+
+# %% [markdown]
+# `ecgnet.layers.ResidualBlock1D` is this block as a layer. To check that they compute the same
+# function, give the hand-built one random weights (random batch-norm statistics too, so the test
+# is not trivial), copy them into the library's block and compare outputs on the same beats:
+
+# %%
+def randomize(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
+                               rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, variance.shape)])
+
+
+randomize(hand_residual)
+library_residual = ResidualBlock1D(32, kernel_size=5, strides=2)
+library_residual.build(beats.shape)
+for name in ("conv1", "bn1", "conv2", "bn2", "shortcut_conv", "shortcut_bn"):
+    getattr(library_residual, name).set_weights(hand_residual.get_layer(name).get_weights())
+
+same = np.allclose(hand_residual(beats, training=False), library_residual(beats, training=False), atol=1e-5)
+print("hand-built block == ResidualBlock1D:", same)
+
+
+# %% [markdown]
+# ## Grouped convolution
+#
+# An ordinary convolution connects every output channel to every input channel. A **grouped**
+# convolution with `groups = G` splits the input channels into G groups and gives each group its
+# own `filters / G` filters: G small convolutions side by side, concatenated. It has G times fewer
+# weights and multiplications. (Keras and ecgnet mean the *number* of groups by `groups`.)
+#
+# By hand, with plain Keras layers:
+
+# %%
+def grouped_conv_by_hand(inputs, filters, kernel_size, groups):
+    channels_per_group = inputs.shape[-1] // groups
+    outputs = [
+        layers.Conv1D(filters // groups, kernel_size, padding="same", use_bias=False, name=f"group{g}")(
+            inputs[:, :, g * channels_per_group:(g + 1) * channels_per_group])
+        for g in range(groups)
+    ]
+    return layers.Concatenate(name="concat")(outputs)
+
+
+features = np.random.default_rng(1).random((4, 94, 32)).astype("float32")  # 32 channels in
+groups = 4
+inputs = keras.Input((None, 32))
+hand_grouped = keras.Model(inputs, grouped_conv_by_hand(inputs, 64, 5, groups))
+print("grouped convolution output:", hand_grouped(features).shape)
+print("weights: grouped", hand_grouped.count_params(), "vs ordinary", 5 * 32 * 64)  # kernel 5 x 32 in x 64 out
+
+# %% [markdown]
+# `GroupedConv1D` keeps one kernel of shape `(kernel_size, in_channels / groups, filters)` (Keras'
+# `Conv1D(groups=...)` layout); group `g` uses the columns `g × filters/G ... (g+1) × filters/G`.
+# Copy the hand-built kernels into it and compare, for every implementation the library offers,
+# and against Keras' own `Conv1D(groups=...)`:
+
+# %%
+kernel = np.concatenate([hand_grouped.get_layer(f"group{g}").get_weights()[0] for g in range(groups)], axis=-1)
+print("library kernel shape:", kernel.shape)
+expected = hand_grouped(features)
+for implementation in ("split", "block_diagonal", "native"):
+    layer = GroupedConv1D(64, 5, groups=groups, implementation=implementation)
+    layer.build(features.shape)
+    layer.set_weights([kernel])
+    print(f"GroupedConv1D(implementation={implementation!r}) == by hand:",
+          np.allclose(layer(features), expected, atol=1e-5))
+keras_conv = layers.Conv1D(64, 5, groups=groups, padding="same", use_bias=False)
+keras_conv.build(features.shape)
+keras_conv.set_weights([kernel])
+print("keras Conv1D(groups=4) == by hand:", np.allclose(keras_conv(features), expected, atol=1e-5))
+
+
+# %% [markdown]
+# ### Which implementation does `"auto"` pick?
+#
+# The three implementations compute the same function (checked above); their speed differs by
+# device. `GroupedConv1D(implementation="auto")` (the default) asks
+# `ecgnet.layers.resolve_implementation`, which picks:
+#
+# - on a GPU, `"native"`: cuDNN runs grouped convolutions directly;
+# - on a CPU, `"block_diagonal"` (one ordinary convolution with a mostly-zero kernel) while the
+#   full kernel is small, `in_channels × filters ≤ 128 × 128` (or when the channel counts are not
+#   known yet), and `"split"` (one convolution per group) for wider layers. TensorFlow has no
+#   grouped-convolution kernel for CPUs, so `"native"` is compiled with XLA there and is slow.
+#
+# On this machine:
+
+# %%
+for in_channels, filters in ((32, 32), (128, 128), (256, 256)):
+    print(f"in_channels={in_channels:>3}, filters={filters:>3}: auto -> "
+          f"{resolve_implementation('auto', in_channels, filters)!r}")
+print("channel counts unknown: auto ->", repr(resolve_implementation("auto")))
+
+# %% [markdown]
+# ## ResNeXt: split, transform, merge
+#
+# Xie et al. (2017) observed that Inception-style modules *split* the input into a few
+# low-dimensional embeddings, *transform* each with its own small network, and *merge* the results.
+# ResNeXt makes this regular: the residual function is a sum of **C** identical-looking paths
+# (C is the **cardinality**), each a bottleneck `1×1 conv (reduce) → k conv → ...`, and
+#
+# `output = ReLU(x + merge(concat(path_1(x), ..., path_C(x))))`.
+#
+# It is a bit like an ensemble of C small networks inside every block, but the paths are trained
+# jointly and their outputs are mixed by the merging 1×1 convolution. The paper shows that, at the
+# same number of parameters, raising the cardinality helps more than going deeper or wider. It
+# also shows three equivalent ways to write the block; the last one replaces the C paths by **one
+# grouped convolution** with `groups = C`, which is what `ResNeXtBlock1D` does. We write the C
+# paths out explicitly:
+
+# %%
+def resnext_block_by_hand(filters, cardinality, width, kernel_size=5, strides=1, in_channels=32):
+    inputs = keras.Input((None, in_channels))
+    paths = []
+    for i in range(cardinality):  # split + transform: C bottleneck paths of width / C channels
+        p = layers.Conv1D(width // cardinality, 1, use_bias=False, name=f"path{i}_reduce")(inputs)
+        p = layers.ReLU()(layers.BatchNormalization(epsilon=1e-5, name=f"path{i}_bn1")(p))
+        p = layers.Conv1D(width // cardinality, kernel_size, strides=strides, padding="same", use_bias=False,
+                          name=f"path{i}_conv")(p)
+        paths.append(layers.ReLU()(layers.BatchNormalization(epsilon=1e-5, name=f"path{i}_bn2")(p)))
+    x = layers.Concatenate()(paths)  # merge: concatenate, then one 1x1 convolution back to `filters`
+    x = layers.Conv1D(filters, 1, use_bias=False, name="merge_conv")(x)
+    x = layers.BatchNormalization(epsilon=1e-5, name="merge_bn")(x)
+    shortcut = inputs
+    if strides != 1 or in_channels != filters:
+        shortcut = layers.Conv1D(filters, 1, strides=strides, use_bias=False, name="shortcut_conv")(inputs)
+        shortcut = layers.BatchNormalization(epsilon=1e-5, name="shortcut_bn")(shortcut)
+    return keras.Model(inputs, layers.ReLU()(layers.Add()([x, shortcut])), name="resnext_block_by_hand")
+
+
+cardinality, width = 8, 32
+hand_resnext = resnext_block_by_hand(64, cardinality, width, strides=2)
+print("ResNeXt block output:", hand_resnext(features).shape)  # (4, 47, 64)
+
+# %% [markdown]
+# In `ResNeXtBlock1D` the C `reduce` convolutions are one 1×1 convolution with `width` outputs
+# (`conv1`), the C middle convolutions are one `GroupedConv1D` (`conv2`), and the merge is `conv3`.
+# Batch normalisation acts per channel, so the C small ones concatenate into one. Copy the weights
+# over (concatenating the paths) and compare:
+
+# %%
+randomize(hand_resnext, seed=1)
+
+
+def concat_paths(kind, index):
+    # weight `index` of every path's layer `kind`, concatenated along the channel axis
+    return np.concatenate([hand_resnext.get_layer(f"path{i}_{kind}").get_weights()[index]
+                           for i in range(cardinality)], axis=-1)
+
+
+library_resnext = ResNeXtBlock1D(64, groups=cardinality, bottleneck_width=width, kernel_size=5, strides=2)
+library_resnext.build(features.shape)
+library_resnext.conv1.set_weights([concat_paths("reduce", 0)])
+library_resnext.bn1.set_weights([concat_paths("bn1", i) for i in range(4)])
+library_resnext.conv2.set_weights([concat_paths("conv", 0)])
+library_resnext.bn2.set_weights([concat_paths("bn2", i) for i in range(4)])
+library_resnext.conv3.set_weights(hand_resnext.get_layer("merge_conv").get_weights())
+library_resnext.bn3.set_weights(hand_resnext.get_layer("merge_bn").get_weights())
+library_resnext.shortcut_conv.set_weights(hand_resnext.get_layer("shortcut_conv").get_weights())
+library_resnext.shortcut_bn.set_weights(hand_resnext.get_layer("shortcut_bn").get_weights())
+
+same = np.allclose(hand_resnext(features, training=False), library_resnext(features, training=False), atol=1e-5)
+print("C explicit paths == ResNeXtBlock1D (one grouped convolution):", same)
+print("parameters: by hand", hand_resnext.count_params(), "library", library_resnext.count_params())
+
+# %% [markdown]
+# A picture of the block, in the form that writes the C paths out (left) next to the library's
+# form with one grouped convolution (right): the same function.
+
+# %%
+# extra code – draw the ResNeXt block with matplotlib (keras.utils.plot_model needs pydot and Graphviz)
+from matplotlib.patches import FancyBboxPatch
+
+
+def box(ax, x, y, text, color, width=2.3, height=0.6):
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.04",
+                                facecolor=color, edgecolor="k", lw=0.8))
+    ax.text(x, y, text, ha="center", va="center", fontsize=8)
+
+
+def arrow(ax, start, end):
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", lw=0.8))
+
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(13, 6.5), gridspec_kw={"width_ratios": [1.5, 1]})
+for ax in (left, right):
+    ax.set_xlim(-0.6, 9.6)
+    ax.set_ylim(-0.6, 8.2)
+    ax.axis("off")
+# left: split, transform, merge with C explicit paths (three drawn)
+box(left, 3.5, 7.6, "input x  (steps, channels)", "white", width=3)
+path_x = (0.8, 3.5, 6.2)
+for i, px in enumerate(path_x):
+    name = "path C" if i == 2 else f"path {i + 1}"
+    arrow(left, (3.5, 7.3), (px, 6.7))
+    box(left, px, 6.4, f"{name}: 1×1 conv\nwidth/C channels", "#cde4f7")
+    box(left, px, 5.4, "BN, ReLU", "#eeeeee")
+    box(left, px, 4.4, "conv k\nwidth/C channels", "#cde4f7")
+    box(left, px, 3.4, "BN, ReLU", "#eeeeee")
+    for y in (6.1, 5.1, 4.1):
+        arrow(left, (px, y), (px, y - 0.45))
+    arrow(left, (px, 3.1), (3.5, 2.7))
+left.text(4.75, 4.9, "…", fontsize=18, ha="center")
+box(left, 3.5, 2.4, "concatenate, 1×1 conv → filters, BN", "#d7f0d2", width=4.2)
+box(left, 3.5, 1.2, "add", "#fde2c8", width=1.2)
+box(left, 3.5, 0.1, "ReLU → output", "white", width=2)
+arrow(left, (3.5, 2.1), (3.5, 1.5))
+arrow(left, (3.5, 0.9), (3.5, 0.4))
+left.plot([5.0, 8.1, 8.1], [7.6, 7.6, 1.2], color="tab:red", lw=1.2)  # the shortcut, around the paths
+left.annotate("", xy=(4.1, 1.2), xytext=(8.1, 1.2), arrowprops=dict(arrowstyle="->", lw=1.2, color="tab:red"))
+left.text(8.35, 4.4, "shortcut: identity (or 1×1 conv + BN when the shape changes)", color="tab:red",
+          fontsize=8, ha="center", va="center", rotation=90)
+left.set_title("split – transform – merge: C paths (cardinality C)")
+# right: the library's block, one grouped convolution
+steps = [("input x", "white"), ("conv1: 1×1 conv → width", "#cde4f7"), ("bn1, ReLU", "#eeeeee"),
+         ("conv2: GroupedConv1D k,\ngroups = C", "#cde4f7"), ("bn2, ReLU (, dropout)", "#eeeeee"),
+         ("conv3: 1×1 conv → filters, bn3\n(, squeeze-and-excitation)", "#d7f0d2"), ("add", "#fde2c8"),
+         ("ReLU → output", "white")]
+for i, (text, color) in enumerate(steps):
+    y = 7.6 - i * 1.05
+    box(right, 3.5, y, text, color, width=4.4, height=0.7)
+    if i:
+        arrow(right, (3.5, y + 0.75), (3.5, y + 0.3))
+right.annotate("", xy=(5.75, 7.6 - 6 * 1.05), xytext=(5.75, 7.6),
+               arrowprops=dict(arrowstyle="->", lw=1.2, color="tab:red", connectionstyle="arc3,rad=-0.4"))
+right.text(7.9, 4.3, "shortcut", color="tab:red", fontsize=8)
+right.set_title("ResNeXtBlock1D: the same block, one grouped convolution")
+plt.show()
+
+# %% [markdown]
+# The library's block can also add squeeze-and-excitation (Hu et al. 2018: a tiny gate that
+# reweights channels from their global average) and dropout; the presets turn both on.
+#
+# ## The whole model
+#
+# `build_ecgnet` stacks a stem (convolution, batch norm, ReLU, max-pool), stages of ResNeXt blocks
+# (each stage after the first halves the time steps and widens the channels), global average
+# pooling and a softmax over the five classes. The layer names say where each layer sits
+# (`stage2_block1`, ...). Its preset:
+
+# %%
+print(PRESETS[PRESET])
+model = build_ecgnet(PRESET)
+model.summary()
+
+# %% [markdown]
+# A shape check after each component, on the same 4 beats (the d2l habit: know every shape before
+# training anything):
+
+# %%
+x = beats
+for layer in model.layers[1:]:
+    x = layer(x)
+    print(f"{layer.name:>16}: {tuple(x.shape)}")
+
+# %% [markdown]
+# ## How parameters grow with width and cardinality
+#
+# For one block of 128 output channels, the bottleneck width and the number of groups set the
+# size of the middle convolution: `kernel_size × width/groups × width` weights. Doubling the width
+# roughly quadruples it; doubling the groups halves it. ResNeXt spends the savings on a wider
+# bottleneck (more, thinner paths) at the same budget:
+
+# %%
+rows = []
+for width in (32, 64, 128):
+    for groups in (1, 2, 4, 8, 16, 32):
+        if width % groups == 0:
+            block = ResNeXtBlock1D(128, groups=groups, bottleneck_width=width)
+            block.build((None, 187, 128))
+            rows.append({"bottleneck width": width, "groups": groups, "parameters": block.count_params()})
+table = pd.DataFrame(rows).pivot(index="groups", columns="bottleneck width", values="parameters")
+table
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for width in table.columns:
+    ax.plot(table.index, table[width], "o-", label=f"width {width}")
+ax.set_xscale("log", base=2)
+ax.set_xlabel("groups (cardinality)")
+ax.set_ylabel("parameters of one block")
+ax.legend()
+plt.show()
+
+whole = {groups: build_ecgnet(PRESET, groups=groups).count_params() for groups in (1, 2, 4, 8, 16)}
+print(f"build_ecgnet({PRESET!r}, groups=G) parameters:", whole)
+
+# %% [markdown]
+# ## Summary
+#
+# - A residual block outputs `x + F(x)`: its Jacobian `I + ∂F/∂x` gives the gradient a direct
+#   route to early layers, and a block that should do little only pushes `F` towards zero. He et
+#   al. introduced it against the degradation problem of deep plain networks; bare skip
+#   connections without normalisation make gradients explode, batch normalisation in the branch
+#   keeps them in range.
+# - A grouped convolution with `groups = G` is G ordinary convolutions side by side on G slices
+#   of the channels: G times fewer weights. `GroupedConv1D` has three implementations of the same
+#   function; `"auto"` picks `"native"` on a GPU and `"block_diagonal"` or `"split"` on a CPU.
+# - A ResNeXt block is a bottleneck whose middle convolution is grouped: C paths (the
+#   cardinality) split, transformed and merged, written as one grouped convolution.
+# - `build_ecgnet(preset)` stacks a stem, stages of ResNeXt blocks, global average pooling and a
+#   softmax; every shape can be checked before training anything.
+#
+# ## Exercises
+#
+# 1. Change `DEPTH` to 60. How do the three gradient curves change? Replace `tanh` by `relu` in
+#    `stack`: does the plain stack's gradient vanish now?
+# 2. Build `ResNeXtBlock1D(128, groups=32, bottleneck_width=128)` and
+#    `ResidualBlock1D(128)` and compare their parameter counts with `count_params()`.
+# 3. With `groups=1`, is a `ResNeXtBlock1D` a ResNet bottleneck block? Check by copying weights
+#    into a `resnext_block_by_hand(..., cardinality=1, ...)`.
+#
+# Notebook 03 trains this model. How fast each grouped-convolution implementation runs on your
+# hardware is measured by `benchmarks/bench_models.py`.
+#
+# **References.** He et al. (2016), "Deep Residual Learning for Image Recognition", CVPR; Xie et
+# al. (2017), "Aggregated Residual Transformations for Deep Neural Networks", CVPR; Krizhevsky et
+# al. (2012), ImageNet classification (grouped convolution); Hu et al. (2018),
+# "Squeeze-and-Excitation Networks", CVPR.
