@@ -10,14 +10,17 @@ erase them when the learner allows it::
 
     RUN_ROOT = notebook.runs_folder("runs", on_drive=RUNS_ON_DRIVE)
 
-Importing this module sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless already set)
-before TensorFlow is imported, so TensorFlow's C++ start-up messages stay out
-of the notebooks' outputs.
+Importing this module sets ``TF_CPP_MIN_LOG_LEVEL=3`` (unless already set)
+before TensorFlow is imported, so TensorFlow's C++ log lines stay out of the
+notebooks' outputs. Level 3 also hides C++ lines of level ERROR: in TensorFlow
+2.21 ``tf.data`` prints harmless ones ("NodeDef mentions attribute
+use_unbounded_threadpool ...") at every ``predict``; real failures still raise
+Python exceptions.
 """
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
 import contextlib  # noqa: E402
 import platform  # noqa: E402
@@ -136,9 +139,9 @@ def setup(want_gpu=False, chdir=True, quiet=False):
         else:
             print(f"no GPU: running on {cpu_count} CPU core{'s' if cpu_count != 1 else ''}")
             if want_gpu:
-                hint = ("Runtime > Change runtime type > GPU, then run the notebook again from the top"
-                        if env.is_colab else "a machine with a GPU")
-                print(f"This notebook trains a network: it runs on the CPU, only slower. For a GPU: {hint}.")
+                hint = ("in Colab choose Runtime > Change runtime type > GPU, then run the notebook again from the top"
+                        if env.is_colab else "run it where TensorFlow sees a GPU")
+                print(f"This notebook trains a network: it runs on the CPU, only slower. To use a GPU, {hint}.")
         if chdir and root is not None:
             print(f"working directory: the repository root ({root.name}/)")
     return env
