@@ -5,6 +5,7 @@
 #     gpuType: T4
 #     provenance: []
 #   jupytext:
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
