@@ -33,12 +33,6 @@ DRIVE_MOUNT = Path("/content/drive")
 DRIVE_FOLDER = DRIVE_MOUNT / "MyDrive" / "ecgnet"
 
 
-def _repository_root():
-    """The repository checkout this ``ecgnet`` was imported from, or None (an installed wheel)."""
-    root = Path(__file__).resolve().parents[1]
-    return root if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir() else None
-
-
 def in_colab():
     """True inside a Google Colab runtime."""
     return "google.colab" in sys.modules
@@ -127,7 +121,9 @@ def setup(want_gpu=False, chdir=True, quiet=False):
         gpus = _gpu_names(tf)
     if int(keras.__version__.split(".")[0]) < 3:
         raise RuntimeError(f"ecgnet needs Keras 3; found Keras {keras.__version__} (pip install -U keras)")
-    root = _repository_root()
+    from ecgnet.data.datasets import repository_root
+
+    root = repository_root()
     if chdir and root is not None and Path.cwd().resolve() != root:
         os.chdir(root)
     cpu_count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
