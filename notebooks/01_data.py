@@ -49,7 +49,8 @@ env = notebook.setup()
 
 # %% tags=["parameters"]
 QUICK = False                          # True: the committed sample only (fast, offline)
-RECORD = "tests/fixtures/208_excerpt"  # a real 40-second excerpt of MIT-BIH record 208 (N, V, F and S beats)
+RECORD = "tests/fixtures/208_excerpt"  # a real 40-second excerpt of MIT-BIH record 208 (N, V and F beats), cut by hand
+NORMAL_RECORD = "tests/fixtures/114_excerpt"  # an excerpt of record 114, whose normal beats show clear P and T waves
 WINDOW = 0                             # which 10-second window of it we cut by hand
 EXAMPLES_PER_CLASS = 4                 # beats drawn per class in the gallery
 
@@ -72,47 +73,49 @@ from ecgnet.data import AAMI_MAP, CLASS_NAMES
 #   peak**; it is short (under 0.12 s) when the impulse travels the normal pathway;
 # - the **T wave**: the ventricles repolarise (recover), a broader bump.
 #
-# Here is one normal beat of record 208, read with `wfdb` at its original 360 Hz, with the
-# landmarks marked. The R peak comes from the cardiologists' annotation; P, Q, S and T are located
-# by simple search windows around it (the largest value 0.1–0.3 s before R, and so on), which is
-# good enough for a clean normal beat, not a wave detector.
+# Here is one normal beat of record 114, read with `wfdb` at its original 360 Hz, with the
+# landmarks marked. The cardiologists' annotation locates the beat; R, P, Q, S and T are then
+# found by simple search windows around it (R: the largest value within 50 ms, P: the largest
+# value 0.1–0.3 s before, and so on), which is good enough for a clean normal beat, not a wave
+# detector.
 
 # %%
 import wfdb
 
-record = wfdb.rdrecord(RECORD)
-annotations = wfdb.rdann(RECORD, "atr")
-fs = record.fs
-channel = record.sig_name.index("MLII") if "MLII" in record.sig_name else 0
-signal_360 = record.p_signal[:, channel]
-is_beat = np.isin(annotations.symbol, list(AAMI_MAP))
-peaks_360 = annotations.sample[is_beat]
-labels = np.array([AAMI_MAP[s] for s in np.asarray(annotations.symbol)[is_beat]])
-print(f"{RECORD}: {record.n_sig} leads {record.sig_name}, {fs:g} Hz, {record.sig_len / fs:.0f} s, "
-      f"{len(peaks_360)} annotated beats",
-      {CLASS_NAMES[k]: int(v) for k, v in zip(*np.unique(labels, return_counts=True))})
 
-# %%
-# a normal beat between two normal beats, not at the edge of the excerpt
-normal = [i for i in range(1, len(peaks_360) - 1) if labels[i - 1] == labels[i] == labels[i + 1] == 0]
-r = peaks_360[normal[len(normal) // 2]]
+def read_record(path):
+    """Lead MLII at 360 Hz, the R peaks of the annotated beats and their AAMI classes."""
+    record = wfdb.rdrecord(path)
+    annotations = wfdb.rdann(path, "atr")
+    channel = record.sig_name.index("MLII") if "MLII" in record.sig_name else 0
+    is_beat = np.isin(annotations.symbol, list(AAMI_MAP))
+    labels = np.array([AAMI_MAP[s] for s in np.asarray(annotations.symbol)[is_beat]])
+    print(f"{path}: leads {record.sig_name}, {record.fs:g} Hz, {record.sig_len / record.fs:.0f} s, "
+          f"{len(labels)} annotated beats", {CLASS_NAMES[k]: int(v) for k, v in zip(*np.unique(labels, return_counts=True))})
+    return record.p_signal[:, channel], record.fs, annotations.sample[is_beat], np.asarray(annotations.symbol)[is_beat]
+
+
+signal_114, fs, peaks_114, symbols_114 = read_record(NORMAL_RECORD)
+# a beat annotated "N" (not a bundle branch block) between two others, not at the edge of the excerpt
+normal = [i for i in range(1, len(peaks_114) - 1) if set(symbols_114[i - 1:i + 2]) == {"N"}]
+r = peaks_114[normal[len(normal) // 2]]
 
 
 def landmark(lo_s, hi_s, largest=True):
     """The sample of the largest (or smallest) value between lo_s and hi_s seconds after the R peak."""
     lo, hi = r + int(lo_s * fs), r + int(hi_s * fs)
-    segment = signal_360[lo:hi]
+    segment = signal_114[lo:hi]
     return lo + int(np.argmax(segment) if largest else np.argmin(segment))
 
 
-marks = {"P": landmark(-0.30, -0.10), "Q": landmark(-0.06, 0, largest=False), "R": r,
+marks = {"P": landmark(-0.30, -0.10), "Q": landmark(-0.06, 0, largest=False), "R": landmark(-0.05, 0.05),
          "S": landmark(0, 0.06, largest=False), "T": landmark(0.12, 0.45)}
 span = np.arange(r - int(0.45 * fs), r + int(0.6 * fs))
 fig, ax = plt.subplots(figsize=(8, 3.5))
-ax.plot((span - r) / fs, signal_360[span], color="k", lw=1)
+ax.plot((span - r) / fs, signal_114[span], color="k", lw=1)
 for name, sample in marks.items():
-    ax.plot((sample - r) / fs, signal_360[sample], "o", color="tab:red")
-    ax.annotate(name, ((sample - r) / fs, signal_360[sample]), textcoords="offset points",
+    ax.plot((sample - r) / fs, signal_114[sample], "o", color="tab:red")
+    ax.annotate(name, ((sample - r) / fs, signal_114[sample]), textcoords="offset points",
                 xytext=(0, 8 if name in "PRT" else -16), ha="center", weight="bold", color="tab:red")
 ax.axvspan((marks["Q"] - r) / fs, (marks["S"] - r) / fs, color="tab:blue", alpha=0.15, label="QRS complex")
 ax.set_xlabel("time from the R peak (s)")
@@ -242,12 +245,15 @@ plt.show()
 #
 # ## From a raw record to a beat, step by step
 #
-# Now we redo what Kachuee et al. did, on one real 10-second window of the excerpt loaded above.
+# Now we redo what Kachuee et al. did, on one real 10-second window of record 208 (its first 40
+# seconds are committed in `tests/fixtures/`).
 #
-# **Step 1: the raw signal and the annotations** (read above): lead MLII at 360 Hz, and the
-# reference beats whose symbol is in the AAMI map.
+# **Step 1: the raw signal and the annotations**: lead MLII at 360 Hz, and the reference beats
+# whose symbol is in the AAMI map.
 
 # %%
+signal_360, fs, peaks_360, symbols = read_record(RECORD)
+labels = np.array([AAMI_MAP[s] for s in symbols])
 window_seconds = ecg_data.beats.WINDOW_SECONDS  # 10 s
 start_360, stop_360 = int(WINDOW * window_seconds * fs), int((WINDOW + 1) * window_seconds * fs)
 in_window = (peaks_360 >= start_360) & (peaks_360 < stop_360)

@@ -230,7 +230,8 @@ if not with_predecessor:
 # %% [markdown]
 # What to look for in the right-hand panel (full data): the previous beat's QRS tail and T wave,
 # then, at the red dashed line, this beat's QRS complex, one previous R-R interval after the
-# previous R peak; the orange band is where a P wave would sit before a normal PR interval. For
+# previous R peak, and what follows it until the segment ends; the orange band is where this
+# beat's P wave sits if its PR interval is normal (0.12–0.20 s). For
 # this premature beat the red line comes earlier than the usual beat-to-beat distance, and its P
 # wave may merge with the previous T wave. After 1.2 T the segment is zero padding. Where the
 # previous beat is not in the data (the first beat of a record, or the sample in quick mode),
