@@ -292,7 +292,10 @@ pd.DataFrame({
 # Published inter-patient results with hand-crafted features plus R-R intervals reach an S
 # sensitivity around 76% with +P around 38% (de Chazal et al. 2004); many deep models on beats do
 # worse on S than that. That is the honest picture of the task, and the reason to report the
-# inter-patient split next to the kaggle one.
+# inter-patient split next to the kaggle one. (Choosing a recipe needs validation on held-out
+# DS1 *records*, never DS2; with so few patients per class, one held-out draw of records is
+# noisy, which `benchmarks/cross_validate_interpatient.sh` measures with record-wise
+# cross-validation.)
 #
 # ## Summary
 #
