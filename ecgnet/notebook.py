@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is impor
 import contextlib  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
+import warnings  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -114,6 +115,9 @@ def setup(want_gpu=False, chdir=True, quiet=False):
         >>> env.has_gpu
         False
     """
+    # tqdm.auto falls back to text progress bars without ipywidgets, and says so with a warning
+    # that names a site-packages path; the text bars are fine in a notebook.
+    warnings.filterwarnings("ignore", message="IProgress not found")
     with _native_stderr_silenced():
         import keras
         import tensorflow as tf
