@@ -6,6 +6,8 @@ A *part* is the ``"train"`` or ``"test"`` half of a data folder, as a dict:
 ``second_lead`` ((n, 187, 1) or None) and ``source`` (the file read). Folders written
 by ``python -m ecgnet prepare`` hold ``.npz`` files with records and R-R
 intervals; Kaggle downloads hold CSV files with beats and labels only.
+:func:`input_recipe` says which beat channels and R-R features a model
+takes; :func:`model_inputs` builds them from a part.
 
 Example:
     >>> test = load_part("data/mitbih-kaggle", "test")
