@@ -14,6 +14,7 @@ Example:
 
 import keras
 
+from ecgnet.data.prepared import input_recipe
 from ecgnet.errors import EcgnetError
 
 
@@ -33,11 +34,14 @@ def build_ensemble(members, name="ecgnet_ensemble"):
     Returns:
         A ``keras.Model`` with the members' inputs and one output, the mean of
         their probabilities. The members are nested as ``member_0``,
-        ``member_1``, ... and keep their weights (they are not copied).
+        ``member_1``, ... and keep their weights (they are not copied) and
+        their ``input_recipe`` layers, so :func:`ecgnet.models.input_recipe`
+        of the ensemble is the members' recipe.
 
     Raises:
-        EcgnetError: fewer than two members, or members whose inputs or
-            outputs differ (the message lists them).
+        EcgnetError: fewer than two members, or members whose inputs,
+            outputs or input recipes (:func:`ecgnet.models.input_recipe`)
+            differ (the message lists them).
 
     Example:
         >>> ensemble = build_ensemble([model_a, model_b])
@@ -48,16 +52,19 @@ def build_ensemble(members, name="ecgnet_ensemble"):
     if len(members) < 2:
         raise EcgnetError(f"An ensemble needs at least 2 members. Received: {len(members)}")
     signature = _input_signature(members[0])
+    # input_recipe also refuses a member whose InputRecipe layer contradicts its inputs.
+    recipe = input_recipe(members[0])
     for index, member in enumerate(members):
         if (
             _input_signature(member) != signature
+            or input_recipe(member) != recipe
             or len(member.outputs) != 1
             or member.output_shape != members[0].output_shape
         ):
             raise EcgnetError(
                 f"Ensemble members must share inputs and outputs. member_0: inputs {signature}, "
-                f"output {members[0].output_shape}; member_{index}: inputs {_input_signature(member)}, "
-                f"output {member.output_shape}"
+                f"input recipe {recipe}, output {members[0].output_shape}; member_{index}: inputs "
+                f"{_input_signature(member)}, input recipe {input_recipe(member)}, output {member.output_shape}"
             )
     inputs = {input_name: keras.Input(shape, name=input_name) for input_name, shape in signature}
     outputs = []

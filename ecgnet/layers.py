@@ -6,6 +6,8 @@
 - ``ResNeXtBlock1D``: the ResNeXt bottleneck block (Xie et al. 2017, fig. 3c),
   with optional squeeze-and-excitation (Hu et al. 2018).
 - ``ResidualBlock1D``: the plain ResNet basic block (He et al. 2016).
+- ``InputRecipe``: an identity on the beat input that keeps, in the saved
+  model, which beat channels and R-R features the model takes.
 
 All layers take ``(batch, steps, channels)`` inputs (channels last).
 """
@@ -15,6 +17,8 @@ import numpy as np
 import keras
 from keras import ops
 
+from ecgnet.data.beats import RR_FEATURE_SETS
+from ecgnet.data.prepared import BEAT_CHANNELS
 from ecgnet.errors import EcgnetError
 from ecgnet.normalization import FusedBatchNormalization
 
@@ -687,3 +691,89 @@ class ResidualBlock1D(_ResidualBase):
         x = self.dropout(x, training=training)
         x = self.bn2(self.conv2(x), training=training)
         return self._finish(x, inputs, training)
+
+
+#: The names of the R-R feature sets (``--rr-features`` of ``python -m ecgnet
+#: train``), each mapped to the width of its R-R input (:data:`ecgnet.data.RR_FEATURE_SETS`).
+RR_FEATURE_NAMES = {"all": 6, "relative": 3, "rhythm": 5}
+
+
+@keras.saving.register_keras_serializable(package="ecgnet")
+class InputRecipe(keras.layers.Layer):
+    """Identity on the beat input that records which inputs the model needs.
+
+    A model's inputs are built from a prepared data part by
+    :func:`ecgnet.data.model_inputs`: which beat channels
+    (:data:`ecgnet.data.BEAT_CHANNELS`: the beat, its difference from its
+    record's median beat, the previous beat, the same three of the second
+    lead) and which R-R features (:data:`ecgnet.data.RR_FEATURE_SETS`). This
+    layer keeps that recipe in the model's config, so a saved ``.keras`` file
+    says what it needs (:func:`ecgnet.models.input_recipe` reads it). It has
+    no weights and returns its input unchanged: the model computes exactly
+    what it would without it. The builders of :mod:`ecgnet.models` put it
+    right after the ``beat`` input (``beat -> input_recipe -> stem``).
+
+    Args:
+        beat_channels: int, 1 to 6, how many of the beat channels of
+            :data:`ecgnet.data.BEAT_CHANNELS` the beat input holds (the first
+            ``beat_channels`` of them, in that order).
+        rr_features: None (no R-R input), or the R-R feature set of the
+            ``rr`` input: its width 3, 5 or 6 (:data:`ecgnet.data.RR_FEATURE_SETS`)
+            or its name ``"relative"``, ``"rhythm"`` or ``"all"``
+            (:data:`RR_FEATURE_NAMES`). Kept as the width.
+        **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3D tensor ``(batch, steps, beat_channels)``.
+
+    Output shape:
+        The input, unchanged: ``(batch, steps, beat_channels)``.
+
+    Example:
+
+    >>> recipe = InputRecipe(beat_channels=3, rr_features="relative")
+    >>> recipe.get_config()["rr_features"]
+    3
+    >>> beat = keras.Input((187, 3), name="beat")
+    >>> recipe(beat).shape
+    (None, 187, 3)
+    """
+
+    def __init__(self, beat_channels=1, rr_features=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(beat_channels, bool) or not isinstance(beat_channels, (int, np.integer)) or beat_channels not in BEAT_CHANNELS:
+            raise EcgnetError(
+                f"`beat_channels` must be an integer from {min(BEAT_CHANNELS)} to {max(BEAT_CHANNELS)} "
+                f"(ecgnet.data.BEAT_CHANNELS). Received: beat_channels={beat_channels!r}"
+            )
+        if isinstance(rr_features, str) and rr_features in RR_FEATURE_NAMES:
+            rr_features = RR_FEATURE_NAMES[rr_features]
+        elif rr_features is not None and (
+            isinstance(rr_features, bool)
+            or not isinstance(rr_features, (int, np.integer))
+            or rr_features not in RR_FEATURE_SETS
+        ):
+            raise EcgnetError(
+                f"`rr_features` must be None, an R-R input width {sorted(RR_FEATURE_SETS)} or a name "
+                f"{sorted(RR_FEATURE_NAMES)} (ecgnet.data.RR_FEATURE_SETS). Received: rr_features={rr_features!r}"
+            )
+        self.beat_channels = int(beat_channels)
+        self.rr_features = None if rr_features is None else int(rr_features)
+        self.supports_masking = True
+        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: self.beat_channels})
+
+    @property
+    def recipe(self):
+        """The recipe as a dict: ``{"beat_channels": int, "rr_features": int or None}``."""
+        return {"beat_channels": self.beat_channels, "rr_features": self.rr_features}
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self.recipe)
+        return config

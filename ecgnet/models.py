@@ -3,15 +3,21 @@
 Both return Functional ``keras.Model`` objects with hierarchical layer names
 (``stem_conv``, ``stage2_block1``, ``block3_add``, ...) whose first input is
 named ``"beat"`` (shape ``(187, 1)`` by default: one MIT-BIH beat at 125 Hz).
-The last layer is a float32 softmax, so the models also work under the
-``"mixed_float16"`` policy.
+Right after that input sits an ``input_recipe`` layer
+(:class:`ecgnet.layers.InputRecipe`, an identity) that keeps which beat
+channels and R-R features the model takes, derived from ``input_shape`` and
+``rr_features``; :func:`input_recipe` reads it back from any model, and
+from the input shapes of older files without it. The last layer is a
+float32 softmax, so the models also work under the ``"mixed_float16"`` policy.
 """
 
 import keras
 from keras import layers
 
+from ecgnet.data.beats import RR_FEATURE_SETS
+from ecgnet.data.prepared import BEAT_CHANNELS, input_recipe
 from ecgnet.errors import EcgnetError
-from ecgnet.layers import IMPLEMENTATIONS, ResNeXtBlock1D
+from ecgnet.layers import IMPLEMENTATIONS, InputRecipe, ResNeXtBlock1D
 from ecgnet.normalization import FusedBatchNormalization
 
 #: Thin presets for ``build_ecgnet``. Every field can be overridden by a
@@ -73,6 +79,27 @@ PRESETS = {
 }
 
 
+__all__ = ["PRESETS", "build_ecgnet", "build_kachuee2018", "build_named_model", "input_recipe"]
+
+
+def _beat_input(input_shape, rr_features):
+    """The ``beat`` input, and the ``input_recipe`` layer on it, derived from the shapes.
+
+    Returns ``(beat, x)``: the input, and the tensor the network starts from.
+    Beat channels (``input_shape[-1]``) and an R-R width (``rr_features``)
+    that :mod:`ecgnet.data` can build (:data:`ecgnet.data.BEAT_CHANNELS`,
+    :data:`ecgnet.data.RR_FEATURE_SETS`) get an ``InputRecipe``; others
+    (a builder used for other data, e.g. 4 custom R-R features) get none,
+    since no recipe of this package makes them, and ``x`` is the input.
+    """
+    input_shape = tuple(input_shape)
+    beat = keras.Input(shape=input_shape, name="beat")
+    if input_shape[-1] not in BEAT_CHANNELS or (rr_features and rr_features not in RR_FEATURE_SETS):
+        return beat, beat
+    recipe = InputRecipe(beat_channels=input_shape[-1], rr_features=rr_features or None, name="input_recipe")
+    return beat, recipe(beat)
+
+
 def _check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise EcgnetError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
@@ -83,19 +110,25 @@ def build_ecgnet(
 ):
     """Build the ResNeXt-1D heartbeat classifier.
 
-    ``stem_conv -> stem_bn -> stem_relu [-> stem_pool] -> stages of
-    ResNeXtBlock1D (stage{i}_block{j}) -> pool (global average) [->
+    ``beat -> input_recipe -> stem_conv -> stem_bn -> stem_relu [->
+    stem_pool] -> stages of ResNeXtBlock1D (stage{i}_block{j}) -> pool (global average) [->
     beat_dropout -> concat with the RR features] -> head_dropout -> logits
     -> predictions (float32 softmax)``.
 
     Args:
         preset: str, a key of ``PRESETS`` (``"small"`` or ``"large"``).
-        input_shape: tuple, shape of one beat, ``(steps, channels)``.
+        input_shape: tuple, shape of one beat, ``(steps, channels)``;
+            ``channels`` 1 to 6 are the beat channels of
+            :data:`ecgnet.data.BEAT_CHANNELS`.
         num_classes: int, number of classes (5 AAMI classes N, S, V, F, Q).
-        rr_features: int, number of RR-interval features; when positive the
+        rr_features: int, number of RR-interval features (3, 5 or 6 are the
+            sets of :data:`ecgnet.data.RR_FEATURE_SETS`); when positive the
             model has a second input named ``"rr"`` of shape
             ``(rr_features,)``, batch-normalised, passed through a small Dense
-            layer and concatenated with the pooled features.
+            layer and concatenated with the pooled features. The channels and
+            this width go into the model's ``input_recipe`` layer
+            (:class:`ecgnet.layers.InputRecipe`) when :mod:`ecgnet.data` builds
+            such inputs; other ones give a model without that layer.
         **overrides: any field of the preset, e.g. ``groups=4`` or
             ``implementation="split"``.
 
@@ -147,7 +180,7 @@ def build_ecgnet(
             f"it needs rr_features > 0. Received: beat_dropout={beat_dropout!r}, rr_features={rr_features!r}"
         )
 
-    beat = keras.Input(shape=tuple(input_shape), name="beat")
+    beat, x = _beat_input(input_shape, rr_features)
     x = layers.Conv1D(
         config["stem_filters"],
         config["stem_kernel_size"],
@@ -156,7 +189,7 @@ def build_ecgnet(
         use_bias=False,
         kernel_initializer="he_normal",
         name="stem_conv",
-    )(beat)
+    )(x)
     x = FusedBatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
     if config["stem_pool"]:
@@ -200,7 +233,8 @@ def build_ecgnet(
 def build_kachuee2018(input_shape=(187, 1), num_classes=5):
     """Build the baseline CNN of Kachuee, Fazeli and Sarrafzadeh (2018), fig. 2.
 
-    ``conv0`` (32 filters, width 5) then five residual blocks ``block{i}``:
+    ``input_recipe`` (:class:`ecgnet.layers.InputRecipe`), then ``conv0``
+    (32 filters, width 5) then five residual blocks ``block{i}``:
     ``conv1 (32x5) -> ReLU -> conv2 (32x5) -> add (skip) -> ReLU -> MaxPool
     (5, stride 2)``, then ``flatten -> fc1 (32, ReLU) -> fc2 (32, ReLU) ->
     predictions (softmax)``. The figure reads "FC 32, ReLU, FC 32, Softmax";
@@ -227,8 +261,8 @@ def build_kachuee2018(input_shape=(187, 1), num_classes=5):
         A Deep Transferable Representation", https://arxiv.org/abs/1805.00794.
     """
     _check_positive_int("num_classes", num_classes)
-    beat = keras.Input(shape=tuple(input_shape), name="beat")
-    x = layers.Conv1D(32, 5, padding="same", name="conv0")(beat)
+    beat, x = _beat_input(input_shape, None)
+    x = layers.Conv1D(32, 5, padding="same", name="conv0")(x)
     for i in range(1, 6):
         y = layers.Conv1D(32, 5, padding="same", activation="relu", name=f"block{i}_conv1")(x)
         y = layers.Conv1D(32, 5, padding="same", name=f"block{i}_conv2")(y)

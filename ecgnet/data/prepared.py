@@ -6,6 +6,8 @@ A *part* is the ``"train"`` or ``"test"`` half of a data folder, as a dict:
 ``second_lead`` ((n, 187, 1) or None) and ``source`` (the file read). Folders written
 by ``python -m ecgnet prepare`` hold ``.npz`` files with records and R-R
 intervals; Kaggle downloads hold CSV files with beats and labels only.
+:func:`input_recipe` says which beat channels and R-R features a model
+takes; :func:`model_inputs` builds them from a part.
 
 Example:
     >>> test = load_part("data/mitbih-kaggle", "test")
@@ -19,7 +21,7 @@ import numpy as np
 from ecgnet.data.beats import load_beats_npz, previous_beats, record_relative_beats, rr_features, select_rr_features
 from ecgnet.data.csv_files import load_mitbih_csv
 from ecgnet.data.manifest import MANIFEST, check_manifest, read_manifest
-from ecgnet.errors import DataFormatError
+from ecgnet.errors import DataFormatError, ModelFileError
 
 
 #: The part files that ``prepare`` writes; a folder holding them needs its manifest.
@@ -139,6 +141,65 @@ def beat_channels(part, channels):
     return stacked
 
 
+def _recipe_layers(model):
+    """The ``InputRecipe`` layers of ``model`` and of the models nested in it (an ensemble's members)."""
+    for layer in getattr(model, "layers", ()):
+        if type(layer).__name__ == "InputRecipe":
+            yield layer
+        else:
+            yield from _recipe_layers(layer)
+
+
+def input_recipe(model):
+    """The inputs that ``model`` needs: ``{"beat_channels": int, "rr_features": int or None}``.
+
+    ``beat_channels`` is how many of :data:`BEAT_CHANNELS` its beat input
+    holds, ``rr_features`` the width of its R-R input (a key of
+    ``ecgnet.data.RR_FEATURE_SETS``), or None without one. Models built by
+    :mod:`ecgnet.models` keep this in an ``InputRecipe`` layer
+    (:class:`ecgnet.layers.InputRecipe`; an ensemble's members each hold one);
+    for a model without it (``.keras`` files written before that layer, or
+    a hand-built model) the recipe is read from its input shapes: the beat
+    input's channels and the width of its second input, as they are.
+
+    The layer is found by its class name, so this module does not import
+    the layers (data comes before layers).
+
+    Args:
+        model: a ``keras.Model`` whose first input is the beat and whose
+            second input, if any, the R-R features.
+
+    Returns:
+        A dict ``{"beat_channels": int, "rr_features": int or None}``.
+
+    Raises:
+        ModelFileError: the model's recipe layers disagree with each other or
+            with its input shapes (the message gives both).
+
+    Example:
+        >>> input_recipe(ecgnet.pretrained("ecgnet-mitbih-interpatient"))
+        {'beat_channels': 3, 'rr_features': 3}
+    """
+    shapes = {
+        "beat_channels": model.inputs[0].shape[-1],
+        "rr_features": model.inputs[1].shape[-1] if len(model.inputs) > 1 else None,
+    }
+    found = []
+    for layer in _recipe_layers(model):
+        config = layer.get_config()
+        recipe = {"beat_channels": config["beat_channels"], "rr_features": config["rr_features"]}
+        if recipe not in found:
+            found.append(recipe)
+    if not found:
+        return shapes
+    if len(found) > 1 or found[0] != shapes:
+        raise ModelFileError(
+            f"model {model.name!r}: its InputRecipe layers say {' and '.join(map(str, found))}, "
+            f"but its inputs give {shapes}"
+        )
+    return found[0]
+
+
 def model_inputs(model, part, index=None):
     """The input(s) for ``model`` from a loaded part, checking shapes first.
 
@@ -146,30 +207,33 @@ def model_inputs(model, part, index=None):
     channels were built from the whole part: record medians and previous
     beats need every beat of a record, not just the selected ones.
 
-    A model's beat channels pick what it is given (:func:`beat_channels`): 1,
-    the beat; 2, also its difference from its record's median beat; 3, also
-    the previous beat of the same record; 6, the same three of the second
-    lead too. Channels 2 and 3 need the record names that only prepared
-    ``.npz`` files (or WFDB records) carry; 4 to 6 need the second lead. A
-    model's R-R input width picks its R-R features (``select_rr_features``):
-    6 for all of them, 3 for the record-relative ones, 5 for those and two
-    against the local rhythm (``ecgnet.data.RR_FEATURE_SETS``).
+    The model's recipe (:func:`input_recipe`) picks what it is given. Its
+    beat channels (:func:`beat_channels`): 1, the beat; 2, also its
+    difference from its record's median beat; 3, also the previous beat of
+    the same record; 6, the same three of the second lead too. Channels 2
+    and 3 need the record names that only prepared ``.npz`` files (or WFDB
+    records) carry; 4 to 6 need the second lead. Its R-R features
+    (``select_rr_features``): 6 for all of them, 3 for the record-relative
+    ones, 5 for those and two against the local rhythm
+    (``ecgnet.data.RR_FEATURE_SETS``).
     """
+    recipe = input_recipe(model)
     names = [tensor.name.split(":")[0] for tensor in model.inputs]
     expected_beat = tuple(model.inputs[0].shape[1:])
-    if part["x"].shape[-1] == 1 and expected_beat[-1] in BEAT_CHANNELS and expected_beat[-1] > 1:
-        part = dict(part, x=beat_channels(part, expected_beat[-1]))
+    channels = recipe["beat_channels"]
+    if part["x"].shape[-1] == 1 and channels in BEAT_CHANNELS and channels > 1:
+        part = dict(part, x=beat_channels(part, channels))
     if tuple(part["x"].shape[1:]) != expected_beat:
         raise DataFormatError(
             f"{part['source']}: beats of shape {tuple(part['x'].shape[1:])}, "
             f"but the model expects {expected_beat}"
         )
     keep = slice(None) if index is None else index
-    if len(model.inputs) == 1:
+    if recipe["rr_features"] is None:
         return part["x"][keep]
     if part["rr"] is None:
         raise DataFormatError(
             f"{part['source']}: the model takes R-R features (inputs {names}), which Kaggle CSV files do not carry; "
             "pass the folder written by `python -m ecgnet prepare` (train.npz / test.npz)"
         )
-    return {"beat": part["x"][keep], "rr": select_rr_features(part["rr"], model.inputs[1].shape[-1])[keep]}
+    return {"beat": part["x"][keep], "rr": select_rr_features(part["rr"], recipe["rr_features"])[keep]}
