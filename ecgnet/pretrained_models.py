@@ -22,6 +22,7 @@ Example:
 """
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -62,6 +63,36 @@ def pretrained(name):
     return load_model(path)
 
 
+def model_path(path_or_name):
+    """The ``.keras`` file that :func:`load_model` would load, checked without importing TensorFlow.
+
+    Args:
+        path_or_name: str or Path, a ``.keras`` file or a name from :func:`available`.
+
+    Returns:
+        Path of an existing ``.keras`` zip archive.
+
+    Raises:
+        ModelFileError: no such file and no such pretrained name, or a file
+            that is not a ``.keras`` archive.
+    """
+    path = Path(path_or_name)
+    if not path.exists() and str(path_or_name) in available():
+        path = WEIGHTS_DIR / f"{path_or_name}.keras"
+    if not path.exists():
+        raise ModelFileError(
+            f"{path}: no such model file (and not a pretrained model name; "
+            f"pretrained models: {', '.join(available()) or 'none'})"
+        )
+    if path.is_file() and not os.access(path, os.R_OK):
+        raise ModelFileError(f"{path}: cannot be read (permission denied)")
+    if path.is_dir() or path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path}: not a Keras model file (expected a .keras zip archive as written by model.save)"
+        )
+    return path
+
+
 def load_model(path_or_name, num_classes=NUM_CLASSES):
     """Load a ``.keras`` model file (safe mode) or a shipped model by name.
 
@@ -78,18 +109,7 @@ def load_model(path_or_name, num_classes=NUM_CLASSES):
     Returns:
         The ``keras.Model``.
     """
-    path = Path(path_or_name)
-    if not path.exists() and str(path_or_name) in available():
-        path = WEIGHTS_DIR / f"{path_or_name}.keras"
-    if not path.exists():
-        raise ModelFileError(
-            f"{path}: no such model file (and not a pretrained model name; "
-            f"pretrained models: {', '.join(available()) or 'none'})"
-        )
-    if path.is_dir() or path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        raise ModelFileError(
-            f"{path}: not a Keras model file (expected a .keras zip archive as written by model.save)"
-        )
+    path = model_path(path_or_name)
     import keras
 
     import ecgnet.layers  # noqa: F401  registers the ecgnet layers for deserialisation

@@ -175,6 +175,26 @@ def unusable_beats(r_peaks, fs, bad_mask):
     return (count[stop] - count[start]) > 0
 
 
+def beat_problems(r_peaks, fs, n_samples, stretches):
+    """What is wrong with each beat's signal: ``""`` for a usable beat, else the kinds it touches.
+
+    Args:
+        r_peaks: sorted R-peak samples of the beats.
+        fs: float, sampling rate.
+        n_samples: int, length of the signal.
+        stretches: the signal's bad stretches (:func:`bad_stretches`).
+
+    Returns:
+        str array (n,): ``""``, or e.g. ``"invalid"`` or ``"flat+saturated"``.
+    """
+    r = np.asarray(r_peaks, dtype=np.int64)
+    problems = np.full(len(r), "", dtype=object)
+    for kind in KINDS:
+        touched = unusable_beats(r, fs, bad_sample_mask(n_samples, [s for s in stretches if s.kind == kind]))
+        problems[touched] = [p + "+" + kind if p else kind for p in problems[touched]]
+    return problems.astype(str)
+
+
 def fill_invalid(signal):
     """A copy of ``signal`` with its non-finite samples replaced by linear interpolation (zeros if none is finite).
 
@@ -229,6 +249,7 @@ class CheckedRecordBeats(NamedTuple):
     source: str  # "annotations" or "detector"
     times: np.ndarray  # R-peak time of every beat, seconds
     usable: np.ndarray  # bool (n,): False for beats that touch a bad stretch
+    problems: np.ndarray  # str (n,): "" for usable beats, else the kinds of bad signal touched
     stretches: list  # the record's bad stretches (Stretch), all leads read
     fs: float  # the record's sampling rate
 
@@ -251,7 +272,7 @@ def record_beats(path, detect=False, second_lead=False):
         second_lead: bool, also cut the record's other lead.
 
     Returns:
-        CheckedRecordBeats ``(beats, source, times, usable, stretches, fs)``.
+        CheckedRecordBeats ``(beats, source, times, usable, problems, stretches, fs)``.
 
     Example:
         >>> found = record_beats("tests/fixtures/208_excerpt")
@@ -275,8 +296,8 @@ def record_beats(path, detect=False, second_lead=False):
         labels = np.full(len(peaks), -1, np.int8)
         source = "detector"
     cut = beats_from_signal(filled, fs, peaks, labels, path.name)
-    bad = unusable_beats(cut.beats.r_peak, fs, bad_sample_mask(len(filled[0]), stretches))
-    return CheckedRecordBeats(cut.beats, source, cut.times, ~bad, stretches, float(fs))
+    problems = beat_problems(cut.beats.r_peak, fs, len(filled[0]), stretches)
+    return CheckedRecordBeats(cut.beats, source, cut.times, problems == "", problems, stretches, float(fs))
 
 
 # -- noise stress test -------------------------------------------------------------------------------------
