@@ -186,8 +186,9 @@ def load_beats_npz(path):
     bad = ~np.isin(y, np.arange(-1, len(CLASS_NAMES)))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        value = y[row].item()
         raise DataFormatError(
-            f"{path}: y[{row}] (beat {row}) is {y[row].item()!r}: labels are integer classes 0..4 "
+            f"{path}: y[{row}] (beat {row}) is {value:g}: labels are integer classes 0..4 "
             f"(N, S, V, F, Q; -1 for unknown); {int(bad.sum())} beat(s) have such labels"
         )
     limit = float(np.finfo(np.float32).max)

@@ -133,6 +133,8 @@ def _load(path, n_classes, cache):
         raise DataFormatError(f"{path}: no such file")
     if not path.is_file():
         raise DataFormatError(f"{path}: not a file")
+    if not os.access(path, os.R_OK):  # checked before the cache, which would answer for a file we cannot read
+        raise DataFormatError(f"{path}: cannot be read (permission denied)")
     if path.stat().st_size == 0:
         raise DataFormatError(f"{path}: empty file (expected lines of {N_FIELDS} comma-separated numbers)")
     if cache:
