@@ -93,6 +93,21 @@ class Stretch:
         return f"{self.kind} {self.start / fs:.2f}-{self.stop / fs:.2f} s"
 
 
+def describe_stretches(stretches, fs, limit=10):
+    """One line for people: ``"invalid 10.00-20.00 s; flat+saturated 31.20-31.90 s"``.
+
+    Stretches of different kinds over the same samples are shown once, their
+    kinds joined with ``+``; past ``limit`` spans the count of the rest is given.
+    """
+    spans = {}
+    for stretch in stretches:
+        spans.setdefault((stretch.start, stretch.stop), []).append(stretch.kind)
+    parts = [f"{'+'.join(kinds)} {start / fs:.2f}-{stop / fs:.2f} s" for (start, stop), kinds in sorted(spans.items())]
+    if len(parts) > limit:
+        parts = parts[:limit] + [f"... ({len(parts) - limit} more)"]
+    return "; ".join(parts)
+
+
 def _runs(mask):
     """(starts, stops) of the runs of True in a boolean array."""
     edges = np.diff(np.concatenate([[0], np.asarray(mask, np.int8), [0]]))

@@ -137,7 +137,16 @@ def add_parsers(subparsers):
     evaluate.add_argument("--out", type=Path, default=None, help="report folder (default: beside the model, or runs/evaluate-NAME)")
     evaluate.set_defaults(handler=run_evaluate)
 
-    predict = subparsers.add_parser("predict", help="label beats from a CSV of beats or a raw WFDB record")
+    predict = subparsers.add_parser(
+        "predict",
+        help="label beats from a CSV of beats or a raw WFDB record",
+        description=(
+            "Label beats. A --csv/.npz file with a non-finite or out-of-range sample is refused (file, line or beat, "
+            "column). In a --record, beats cut from invalid (NaN), flat or saturated signal (ecgnet.quality) get "
+            f"no class: they are listed as {UNCLASSIFIABLE!r} with the reason in the 'signal' column; a record "
+            "without one usable beat is an error."
+        ),
+    )
     predict.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", type=Path, help="beats in the Kaggle CSV format (or a prepared .npz, for models that take R-R features)")
@@ -405,9 +414,9 @@ def run_predict(args):
 
 def _report_bad_signal(record, found, peak_source):
     """Print the beats found, the bad stretches and the unclassifiable beats; refuse a record with no usable beat."""
-    stretches = "; ".join(stretch.describe(found.fs) for stretch in found.stretches[:MAX_LISTED])
-    if len(found.stretches) > MAX_LISTED:
-        stretches += f"; ... ({len(found.stretches)} stretches)"
+    from ecgnet.quality import describe_stretches
+
+    stretches = describe_stretches(found.stretches, found.fs, limit=MAX_LISTED)
     if len(found.usable) == 0:
         raise DataFormatError(
             f"{record}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else "")
