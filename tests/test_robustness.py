@@ -409,3 +409,11 @@ def test_detect_uses_the_detector_even_with_a_broken_atr(tmp_path, run_cli):
     assert "XQRS R-peak detector (--detect)" in result.stdout.splitlines()[0]
     rows = (tmp_path / "p.csv").read_text().splitlines()
     assert rows[0] == "time_s,predicted,confidence,signal" and len(rows) > 30
+
+
+def test_evaluate_needs_labelled_beats(tmp_path, run_cli, no_tensorflow):
+    arrays = beats_arrays()
+    arrays["y"][2] = -1  # a valid Beats label (unknown), but nothing to score against
+    np.savez(tmp_path / "unlabelled.npz", **arrays)
+    one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", tmp_path / "unlabelled.npz"),
+                   "unlabelled.npz", "beat 2", "no class label")

@@ -507,7 +507,8 @@ def _require_beats(part, labelled=False):
     if labelled and (part["y"] < 0).any():
         unknown = np.flatnonzero(part["y"] < 0)
         raise DataFormatError(
-            f"{part['source']}: beat {unknown[0]} (and {len(unknown) - 1} more) has no class label (-1); "
+            f"{part['source']}: beat {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            + " has no class label (-1); "
             "training and evaluation need labelled beats"
         )
     return part
