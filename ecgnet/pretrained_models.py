@@ -22,11 +22,15 @@ Example:
 """
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
+from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.errors import ModelFileError
 
+#: The classes a model's output must have: the AAMI classes N, S, V, F, Q.
+NUM_CLASSES = len(CLASS_NAMES)
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
@@ -59,17 +63,18 @@ def pretrained(name):
     return load_model(path)
 
 
-def load_model(path_or_name):
-    """Load a ``.keras`` model file (safe mode) or a shipped model by name.
-
-    Every failure becomes a :class:`~ecgnet.errors.ModelFileError` that names the
-    file and what is wrong with it, instead of a deep Keras traceback.
+def model_path(path_or_name):
+    """The ``.keras`` file that :func:`load_model` would load, checked without importing TensorFlow.
 
     Args:
         path_or_name: str or Path, a ``.keras`` file or a name from :func:`available`.
 
     Returns:
-        The ``keras.Model``.
+        Path of an existing ``.keras`` zip archive.
+
+    Raises:
+        ModelFileError: no such file and no such pretrained name, or a file
+            that is not a ``.keras`` archive.
     """
     path = Path(path_or_name)
     if not path.exists() and str(path_or_name) in available():
@@ -79,19 +84,50 @@ def load_model(path_or_name):
             f"{path}: no such model file (and not a pretrained model name; "
             f"pretrained models: {', '.join(available()) or 'none'})"
         )
+    if path.is_file() and not os.access(path, os.R_OK):
+        raise ModelFileError(f"{path}: cannot be read (permission denied)")
     if path.is_dir() or path.suffix != ".keras" or not zipfile.is_zipfile(path):
         raise ModelFileError(
             f"{path}: not a Keras model file (expected a .keras zip archive as written by model.save)"
         )
+    return path
+
+
+def load_model(path_or_name, num_classes=NUM_CLASSES):
+    """Load a ``.keras`` model file (safe mode) or a shipped model by name.
+
+    Every failure becomes a :class:`~ecgnet.errors.ModelFileError` that names the
+    file and what is wrong with it, instead of a deep Keras traceback. That
+    includes a model that is not a heartbeat classifier: it must have one
+    output of ``num_classes`` class probabilities.
+
+    Args:
+        path_or_name: str or Path, a ``.keras`` file or a name from :func:`available`.
+        num_classes: int, the classes the model's one output must have
+            (default 5, the AAMI classes N, S, V, F, Q); None skips the check.
+
+    Returns:
+        The ``keras.Model``.
+    """
+    path = model_path(path_or_name)
     import keras
 
     import ecgnet.layers  # noqa: F401  registers the ecgnet layers for deserialisation
 
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types; the user needs one clear line
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelFileError(f"{path}: could not load the model: {first_line}") from error
+    if num_classes is not None:
+        shapes = [tuple(tensor.shape) for tensor in model.outputs]
+        if len(shapes) != 1 or len(shapes[0]) != 2 or shapes[0][-1] != num_classes:
+            raise ModelFileError(
+                f"{path}: the model outputs {', '.join(str(s) for s in shapes) or 'nothing'}, but a heartbeat "
+                f"classifier here outputs one probability per class, shape (batch, {num_classes}) "
+                f"({', '.join(CLASS_NAMES)})"
+            )
+    return model
 
 
 def _unknown_name_message(name):

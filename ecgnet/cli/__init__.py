@@ -2,11 +2,25 @@
 
 Each group of commands lives in its own module and registers its sub-parsers
 through ``add_parsers(subparsers)``; every handler returns an exit status.
-Bad input (an :class:`ecgnet.errors.EcgnetError`, a missing file) is printed
-as one clear line on stderr with exit status 2, never as a traceback.
+
+Bad input (an :class:`ecgnet.errors.EcgnetError`, a file that is missing,
+unreadable or in the way) is printed as one line on stderr, ``error: ...``,
+naming what was wrong and where, with exit status 2, never as a traceback.
+Handlers check their arguments and files before they import TensorFlow (a
+few seconds), so a mistake is reported at once.
+
+TensorFlow's own start-up log (CUDA probing, oneDNN notices) is kept off the
+terminal: ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3 (errors of TensorFlow's C++
+core are raised as Python exceptions anyway), and the lines its native
+libraries print while ``import tensorflow`` runs, before that setting is read,
+go to the null device (:class:`_QuietTensorFlowImport`). Set
+``ECGNET_TF_LOG=1`` to see them.
 """
 
 import argparse
+import contextlib
+import importlib.abc
+import importlib.util
 import os
 import sys
 
@@ -28,14 +42,92 @@ def build_parser():
     return parser
 
 
+@contextlib.contextmanager
+def _stderr_to_null():
+    """Point file descriptor 2 at the null device (native libraries write there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """Runs the wrapped loader's ``exec_module`` with stderr silenced, then steps aside."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        with _stderr_to_null():
+            self.loader.exec_module(module)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """A one-shot import hook: the first ``import tensorflow`` runs with stderr silenced.
+
+    TensorFlow's native libraries log a few lines (no GPU found, CUDA plugins)
+    while they load, before ``TF_CPP_MIN_LOG_LEVEL`` is consulted. An error
+    of the import itself still surfaces: it is a Python exception, raised
+    after stderr is restored.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ.get("ECGNET_TF_LOG") or "tensorflow" in sys.modules:
+        return
+    if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
+
+
+def _os_error_line(error):
+    """``"PATH: reason"`` for an OSError (permission denied, a file in the way, ...)."""
+    where = error.filename if error.filename is not None else ""
+    reason = error.strerror or str(error)
+    if isinstance(error, PermissionError):
+        reason += " (check the file's or folder's permissions)"
+    elif isinstance(error, (FileExistsError, NotADirectoryError)):
+        reason += " (a file is in the way of a folder this command writes)"
+    return f"{where}: {reason}" if where else reason
+
+
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _quiet_tensorflow()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args) or 0
-    except (EcgnetError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as error:
+    except EcgnetError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # missing, unreadable or unwritable files and folders
+        print(f"error: {_os_error_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -6,9 +6,13 @@ build with ``ecgnet.models``, fit with ``ecgnet.training.train``, measure with
 """
 
 import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from ecgnet.data.prepared import load_part, model_inputs, part_from_beats
 from ecgnet.errors import DataFormatError, EcgnetError
@@ -17,6 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 SPLITS = ("kaggle", "inter-patient")
 RR_FEATURE_WIDTHS = {"all": 6, "relative": 3, "rhythm": 5}  # --rr-features -> ecgnet.data.RR_FEATURE_SETS
+#: What `predict --record` writes for a beat cut from invalid, flat or saturated signal (ecgnet.quality).
+UNCLASSIFIABLE = "-"
+MAX_LISTED = 10  # bad stretches and unclassifiable beat times listed on screen
 
 
 def add_parsers(subparsers):
@@ -130,12 +137,27 @@ def add_parsers(subparsers):
     evaluate.add_argument("--out", type=Path, default=None, help="report folder (default: beside the model, or runs/evaluate-NAME)")
     evaluate.set_defaults(handler=run_evaluate)
 
-    predict = subparsers.add_parser("predict", help="label beats from a CSV of beats or a raw WFDB record")
+    predict = subparsers.add_parser(
+        "predict",
+        help="label beats from a CSV of beats or a raw WFDB record",
+        description=(
+            "Label beats. A --csv/.npz file with a non-finite or out-of-range sample is refused (file, line or beat, "
+            "column). In a --record, beats cut from invalid (NaN), flat or saturated signal (ecgnet.quality) get "
+            f"no class: they are listed as {UNCLASSIFIABLE!r} with the reason in the 'signal' column; a record "
+            "without one usable beat is an error."
+        ),
+    )
     predict.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", type=Path, help="beats in the Kaggle CSV format (or a prepared .npz, for models that take R-R features)")
     source.add_argument("--record", type=Path, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
-    predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file")
+    predict.add_argument(
+        "--detect",
+        action="store_true",
+        help="with --record: find the R peaks with the XQRS detector even where the record has reference "
+        "annotations (.atr); without it a .atr file that is not valid WFDB annotations is an error",
+    )
+    predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
     predict.set_defaults(handler=run_predict)
 
     demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample in data/sample and evaluate it")
@@ -181,7 +203,8 @@ def run_train(args):
         raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
     if args.second_lead and not args.previous_beat:
         raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
-    train_part = load_part(args.data, "train")
+    _check_out_folder(args.out)
+    train_part = _require_beats(load_part(args.data, "train"), labelled=True)
     use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
     needs_records = [
         flag for flag, wanted in (("--rr", use_rr), ("--relative", args.relative), ("--previous-beat", args.previous_beat)) if wanted
@@ -248,6 +271,13 @@ def run_ensemble(args):
     """Average the runs' models; measure members and ensemble on the shared validation beats."""
     if len(args.runs) < 2:
         raise EcgnetError(f"--runs needs at least 2 run folders. Received: {len(args.runs)}")
+    from ecgnet.pretrained_models import model_path
+
+    _check_out_folder(args.out)
+    for run in args.runs:  # the runs and the data are checked before TensorFlow loads
+        _check_training_card(run)
+        model_path(run / "model.keras")
+    train_part = _require_beats(load_part(args.data, "train"), labelled=True)
     from ecgnet.ensembles import build_ensemble
     from ecgnet.files import atomic_path
     from ecgnet.pretrained_models import load_model
@@ -255,15 +285,13 @@ def run_ensemble(args):
 
     cards = [read_training_card(run) for run in args.runs]
     check_same_recipe(cards, [str(run) for run in args.runs])
-    members = [load_model(run / "model.keras") for run in args.runs]
-    model = build_ensemble(members)
-
-    train_part = load_part(args.data, "train")
     if len(train_part["y"]) != cards[0]["train_beats"]:
         raise DataFormatError(
             f"{train_part['source']}: {len(train_part['y'])} training beats, but the runs were trained on "
             f"{cards[0]['train_beats']}; pass the data folder they were trained on"
         )
+    members = [load_model(run / "model.keras") for run in args.runs]
+    model = build_ensemble(members)
     validation = None
     if cards[0]["refit"]:
         print("the runs were refit on every training beat: no validation beats to measure the ensemble on")
@@ -302,12 +330,15 @@ def _measure_on_validation(runs, members, model, train_part, card):
 
 
 def run_evaluate(args):
-    from ecgnet.evaluation import report_test_part
-    from ecgnet.pretrained_models import load_model
+    from ecgnet.pretrained_models import load_model, model_path
 
-    test_part = load_part(args.data, "test")  # the data first: a wrong path fails before TensorFlow loads
-    model = load_model(args.model)
+    model_path(args.model)
+    test_part = _require_beats(load_part(args.data, "test"), labelled=True)  # the data first: before TensorFlow loads
     out = args.out or _default_report_dir(args.model)
+    _check_out_folder(out, "--out" if args.out else "the report folder (--out)")
+    from ecgnet.evaluation import report_test_part
+
+    model = load_model(args.model)
     report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part["source"])})
     print(Path(out, "report.md").read_text(encoding="utf-8"))
     print(f"report and confusion matrices written to {out}")
@@ -318,40 +349,58 @@ def run_predict(args):
     import numpy as np
 
     from ecgnet.data import CLASS_NAMES
-    from ecgnet.pretrained_models import load_model
+    from ecgnet.pretrained_models import load_model, model_path
 
-    model = load_model(args.model)
+    model_path(args.model)
+    if args.out is not None:
+        _check_out_file(args.out)
+    if args.detect and args.record is None:
+        raise EcgnetError("--detect finds R peaks in a --record; beats in a --csv file are already cut")
     if args.csv is not None:
-        part = load_part(args.csv, "test")
+        part = _require_beats(load_part(args.csv, "test"))
         rows = {"beat": np.arange(len(part["y"]))}
         truth = part["y"]
+        usable = np.ones(len(truth), bool)
         print(f"{len(truth)} beats read from {args.csv}")
+        model = load_model(args.model)
     else:
-        from ecgnet import data as ecg_data
+        from ecgnet.quality import record_beats
 
-        wants_second_lead = model.inputs[0].shape[-1] > 3  # beat channels 4 to 6 (ecgnet.data.BEAT_CHANNELS)
-        found = ecg_data.beats_from_record(args.record, second_lead=wants_second_lead)
-        beats = found.beats
-        print(
-            f"{len(beats)} beats in {args.record}: R peaks from "
-            + ("the record's reference annotations (.atr)" if found.source == "annotations" else "the XQRS R-peak detector (no annotations found)")
-        )
-        part = part_from_beats(beats, source=args.record)
+        found = record_beats(args.record, detect=args.detect)  # the record is read and checked before TensorFlow
+        peak_source = {
+            "annotations": "the record's reference annotations (.atr)",
+            "detector": "the XQRS R-peak detector (" + ("--detect)" if args.detect else "no annotations found)"),
+        }[found.source]
+        _report_bad_signal(args.record, found, peak_source)
+        model = load_model(args.model)
+        if model.inputs[0].shape[-1] > 3:  # beat channels 4 to 6 (ecgnet.data.BEAT_CHANNELS)
+            found = record_beats(args.record, detect=args.detect, second_lead=True)
+        usable = found.usable
+        part = part_from_beats(found.beats.subset(usable), source=args.record)
         rows = {"time_s": np.round(found.times, 3)}
-        truth = part["y"]
+        truth = found.beats.y.astype(np.int64)
     probabilities = model.predict(model_inputs(model, part), batch_size=512, verbose=0)
-    predicted = probabilities.argmax(axis=1)
-    rows["predicted"] = [CLASS_NAMES[i] for i in predicted]
-    rows["confidence"] = np.round(probabilities.max(axis=1), 4)
+    if not np.isfinite(probabilities).all():
+        first = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
+        raise EcgnetError(f"{args.model}: the model gave non-finite probabilities (first at beat {np.flatnonzero(usable)[first]}); is it a trained classifier?")
+    predicted = np.full(len(usable), -1)
+    predicted[usable] = probabilities.argmax(axis=1)
+    confidence = np.full(len(usable), np.nan)
+    confidence[usable] = probabilities.max(axis=1)
+    rows["predicted"] = [CLASS_NAMES[i] if i >= 0 else UNCLASSIFIABLE for i in predicted]
+    rows["confidence"] = [f"{c:.4f}" if ok else "" for c, ok in zip(confidence, usable)]
+    if args.record is not None:
+        rows["signal"] = [problem or "ok" for problem in found.problems]
     if truth is not None and (truth >= 0).any():
         rows["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
-        known = truth >= 0
-        print(f"agreement with the annotations: {np.mean(predicted[known] == truth[known]):.2%} of {known.sum()} labelled beats")
+        known = (truth >= 0) & usable
+        if known.any():
+            print(f"agreement with the annotations: {np.mean(predicted[known] == truth[known]):.2%} of {known.sum()} labelled, classifiable beats")
     import pandas as pd
 
     table = pd.DataFrame(rows)
-    counts = table["predicted"].value_counts().reindex(CLASS_NAMES, fill_value=0)
-    print("predicted classes: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    counts = table["predicted"].value_counts().reindex(list(CLASS_NAMES) + [UNCLASSIFIABLE], fill_value=0)
+    print("predicted classes: " + ", ".join(f"{name} {count}" for name, count in counts.items() if name != UNCLASSIFIABLE or count))
     if args.out is not None:
         from ecgnet.files import atomic_path
 
@@ -363,15 +412,39 @@ def run_predict(args):
     return 0
 
 
+def _report_bad_signal(record, found, peak_source):
+    """Print the beats found, the bad stretches and the unclassifiable beats; refuse a record with no usable beat."""
+    from ecgnet.quality import describe_stretches
+
+    stretches = describe_stretches(found.stretches, found.fs, limit=MAX_LISTED)
+    if len(found.usable) == 0:
+        raise DataFormatError(
+            f"{record}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else "")
+        )
+    print(f"{len(found.usable)} beats in {record}: R peaks from {peak_source}")
+    if not found.usable.any():
+        raise DataFormatError(
+            f"{record}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches}); "
+            "nothing can be classified"
+        )
+    if found.stretches:
+        print(f"bad signal (ecgnet.quality): {stretches}")
+    bad = np.flatnonzero(~found.usable)
+    if len(bad):
+        times = ", ".join(f"{t:.2f}" for t in found.times[bad[:MAX_LISTED]]) + (", ..." if len(bad) > MAX_LISTED else "")
+        print(f"unclassifiable: {len(bad)} beats touch that signal and get no class ({UNCLASSIFIABLE!r}); at {times} s")
+
+
 def run_demo(args):
     """Train the small preset on the committed sample and evaluate it on the sample's test part."""
+    started = time.perf_counter()
+    _check_out_folder(args.out)
+    train_part = _require_beats(load_part(args.data, "train"), labelled=True)
+    test_part = _require_beats(load_part(args.data, "test"), labelled=True)
     from ecgnet.evaluation import report_test_part
     from ecgnet.models import build_ecgnet
     from ecgnet.training import train
 
-    started = time.perf_counter()
-    train_part = load_part(args.data, "train")
-    test_part = load_part(args.data, "test")
     print(
         f"demo: {len(train_part['y'])} training and {len(test_part['y'])} test beats from {args.data} "
         "(a small real sample of MIT-BIH; see data/README.md)"
@@ -395,6 +468,80 @@ def run_demo(args):
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
+
+
+def _check_out_folder(folder, argument="--out"):
+    """Refuse an output folder that cannot be made: a file in the way, or a parent that is not writable."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise EcgnetError(f"{argument} {folder}: is a file, not a folder; name a new or existing folder")
+    _check_writable_parent(folder, argument)
+
+
+def _check_out_file(path, argument="--out"):
+    """Refuse an output file that is a folder or whose folder cannot be written; an existing file is replaced."""
+    path = Path(path)
+    if path.is_dir():
+        raise EcgnetError(f"{argument} {path}: is a folder; name the CSV file to write")
+    _check_writable_parent(path.parent, argument, for_file=path)
+
+
+def _check_writable_parent(path, argument, for_file=None):
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise EcgnetError(f"{argument} {for_file or path}: {existing} is a file, not a folder")
+    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        raise EcgnetError(f"{argument} {for_file or path}: the folder {existing} is not writable")
+
+
+def _require_beats(part, labelled=False):
+    """Refuse a part with no beats, or (``labelled``) with beats whose class is unknown (-1)."""
+    import numpy as np
+
+    if len(part["y"]) == 0:
+        raise DataFormatError(f"{part['source']}: holds no beats")
+    if labelled and (part["y"] < 0).any():
+        unknown = np.flatnonzero(part["y"] < 0)
+        raise DataFormatError(
+            f"{part['source']}: beat {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            + " has no class label (-1); "
+            "training and evaluation need labelled beats"
+        )
+    return part
+
+
+#: The keys a `train` run's training.json must have for `ensemble` (ecgnet.training.training_card writes them).
+CARD_KEYS = ("preset", "split", "seed", "train_beats")
+
+
+def _check_training_card(run):
+    """One clear line for a run folder whose training.json is missing, corrupt or not a card, before TensorFlow loads.
+
+    ``ecgnet.training.read_training_card`` reads the card afterwards; its module imports TensorFlow.
+    """
+    run = Path(run)
+    if not run.is_dir():
+        raise EcgnetError(f"--runs {run}: no such run folder; --runs takes folders written by `python -m ecgnet train`")
+    card_path = run / "training.json"
+    if not card_path.is_file():
+        raise EcgnetError(f"{card_path}: not found; --runs takes folders written by `python -m ecgnet train`")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{card_path}: not a text file; expected the JSON card written by `train`") from None
+    except json.JSONDecodeError as error:
+        raise DataFormatError(f"{card_path}: line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})") from None
+    if not isinstance(card, dict):
+        raise DataFormatError(f"{card_path}: expected a JSON object (the card written by `train`), found {type(card).__name__}")
+    missing = [key for key in CARD_KEYS if key not in card]
+    if missing:
+        raise DataFormatError(f"{card_path}: not a training card written by `train` (missing {', '.join(missing)})")
+    if not isinstance(card["train_beats"], int):
+        raise DataFormatError(f"{card_path}: train_beats is {card['train_beats']!r}, expected a whole number")
 
 
 def _default_report_dir(model):

@@ -144,11 +144,20 @@ def load_beats_npz(path):
         Beats.
 
     Raises:
-        DataFormatError: the file is missing, not an NPZ, or lacks a field.
+        DataFormatError: the file is missing, not a whole NPZ archive (e.g.
+            truncated), lacks a field, or holds a label that is not an
+            integer in 0..4 (or -1, unknown), a sample or R-R interval that is
+            not finite or too large for float32; the message names the file
+            and the beat (0-based row) and sample (0-based column).
 
     Example:
         >>> train = load_beats_npz("data/mitbih-kaggle/train.npz")
     """
+    import zipfile
+    import zlib
+
+    from ecgnet.data.classes import CLASS_NAMES
+
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(f"{path}: no such file")
@@ -158,13 +167,48 @@ def load_beats_npz(path):
             missing = [f.name for f in dataclasses.fields(Beats) if f.name not in data.files and f.name not in optional]
             if missing:
                 raise DataFormatError(f"{path}: not a Beats file, missing {', '.join(missing)} (has {data.files})")
-            return Beats(**{f.name: data[f.name] for f in dataclasses.fields(Beats) if f.name in data.files})
+            arrays = {f.name: data[f.name] for f in dataclasses.fields(Beats) if f.name in data.files}
     except DataFormatError as error:
         if str(path) in str(error):
             raise
         raise DataFormatError(f"{path}: {error}") from None
-    except (OSError, ValueError) as error:
-        raise DataFormatError(f"{path}: not a readable .npz file ({error})") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        if isinstance(error, PermissionError):
+            raise
+        raise DataFormatError(f"{path}: not a readable .npz file ({type(error).__name__}: {error})") from None
+    # check the values before Beats casts them (int8 labels would wrap 300 to 44, float32 1e308 to inf)
+    for name in ("y", "x", "rr", "r_peak", "second_lead"):
+        if name in arrays and arrays[name].dtype.kind not in "biuf":
+            raise DataFormatError(f"{path}: {name} holds {arrays[name].dtype} values, expected numbers")
+    y = arrays["y"]
+    if y.ndim != 1:
+        raise DataFormatError(f"{path}: y has shape {y.shape}, expected one label per beat (n,)")
+    bad = ~np.isin(y, np.arange(-1, len(CLASS_NAMES)))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = y[row].item()
+        raise DataFormatError(
+            f"{path}: y[{row}] (beat {row}) is {value:g}: labels are integer classes 0..4 "
+            f"(N, S, V, F, Q; -1 for unknown); {int(bad.sum())} beat(s) have such labels"
+        )
+    limit = float(np.finfo(np.float32).max)
+    for name in ("x", "second_lead", "rr"):
+        if name not in arrays:
+            continue
+        values = np.asarray(arrays[name])
+        broken = ~np.isfinite(values) | (np.abs(np.where(np.isfinite(values), values, 0)) > limit)
+        if broken.any():
+            where = np.argwhere(broken)[0]
+            column = "column" if name == "rr" else "sample"
+            place = f"beat {where[0]}" + (f", {column} {where[1]}" if len(where) > 1 else "")
+            raise DataFormatError(
+                f"{path}: {name}[{', '.join(map(str, where))}] ({place}) is {values[tuple(where)].item()!r}, "
+                f"not a finite float32 number; {int(broken.any(axis=tuple(range(1, broken.ndim))).sum())} beat(s) are affected"
+            )
+    try:
+        return Beats(**arrays)
+    except DataFormatError as error:
+        raise DataFormatError(f"{path}: {error}") from None
 
 
 def resample_to_125(signal, fs):
@@ -489,10 +533,33 @@ def _read_leads(path, channel=None, second_lead=False):
 def _annotated_peaks(path, n_samples, aami_only):
     import wfdb
 
-    if not Path(f"{path}.atr").exists():
+    atr = Path(f"{path}.atr")
+    if not atr.exists():
         return None
-    ann = wfdb.rdann(str(path), "atr")
-    symbols = np.asarray(ann.symbol)
+    # A WFDB annotation file is a sequence of 16-bit words that ends with the word 0;
+    # random or truncated bytes are refused rather than read as made-up beats.
+    raw = atr.read_bytes()
+    if len(raw) < 2 or len(raw) % 2 or raw[-2:] != b"\x00\x00":
+        raise DataFormatError(
+            f"{atr}: not a WFDB annotation file (it does not end with the end-of-annotations mark; "
+            "truncated or another format); `predict --detect` finds the R peaks with the detector instead"
+        )
+    try:
+        ann = wfdb.rdann(str(path), "atr")
+    except Exception as error:  # wfdb raises plain IndexError / ValueError on bytes it cannot parse
+        raise DataFormatError(
+            f"{atr}: not a readable WFDB annotation file ({type(error).__name__}: {error}); "
+            "`predict --detect` finds the R peaks with the detector instead"
+        ) from None
+    symbols = np.asarray(ann.symbol, dtype=object)
+    undefined = np.flatnonzero([not isinstance(symbol, str) for symbol in symbols])
+    if len(undefined) or np.any(np.diff(ann.sample) < 0):
+        where = f"annotation {undefined[0]} has an undefined code" if len(undefined) else "its times go backwards"
+        raise DataFormatError(
+            f"{atr}: not a valid WFDB annotation file ({where}); "
+            "`predict --detect` finds the R peaks with the detector instead"
+        )
+    symbols = symbols.astype(str)
     keep = np.isin(symbols, list(AAMI_MAP if aami_only else BEAT_SYMBOLS))
     keep &= (ann.sample >= 0) & (ann.sample < n_samples)
     labels = np.array([AAMI_MAP.get(s, -1) for s in symbols[keep]], dtype=np.int8)

@@ -19,6 +19,7 @@ import hashlib
 import io
 import math
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ from ecgnet.files import atomic_path
 
 BEAT_LENGTH = 187
 N_FIELDS = BEAT_LENGTH + 1
+#: The largest magnitude a sample may have: beats are kept as float32.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _cache_dir():
@@ -47,8 +50,24 @@ def _open_text(path):
     return open(path, encoding="utf-8", errors="replace")
 
 
+def _check_gzip_stream(path):
+    """Raise a DataFormatError if ``path`` (a .gz file) is not a whole, readable gzip stream."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 20):
+                pass
+    except EOFError:
+        raise DataFormatError(f"{path}: truncated gzip file (it ends before the end of its compressed data)") from None
+    except (OSError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        if isinstance(error, PermissionError):
+            raise
+        raise DataFormatError(f"{path}: not a readable gzip file ({error})") from None
+
+
 def _locate_error(path, n_classes):
     """Slow path: scan the file and raise a DataFormatError at the first bad cell."""
+    if path.suffix == ".gz":
+        _check_gzip_stream(path)
     with _open_text(path) as handle:
         n_lines = 0
         for line_no, line in enumerate(handle, start=1):
@@ -72,6 +91,11 @@ def _locate_error(path, n_classes):
                     ) from None
                 if not math.isfinite(value):
                     raise DataFormatError(f"{path}: line {line_no}, column {col}: {cell.strip()!r} is not finite")
+                if abs(value) > FLOAT32_MAX:
+                    raise DataFormatError(
+                        f"{path}: line {line_no}, column {col}: {cell.strip()!r} is out of range "
+                        f"(beats are float32: magnitudes up to {FLOAT32_MAX:.4g})"
+                    )
             label = float(fields[-1])
             if label != int(label) or not 0 <= label < n_classes:
                 raise DataFormatError(
@@ -94,6 +118,8 @@ def _parse(path, n_classes):
         raise  # unreachable: _locate_error always raises
     if data.ndim != 2 or data.shape[1] != N_FIELDS or data.shape[0] == 0 or not np.isfinite(data).all():
         _locate_error(path, n_classes)
+    if np.abs(data[:, :BEAT_LENGTH]).max() > FLOAT32_MAX:  # would become inf as float32
+        _locate_error(path, n_classes)
     labels = data[:, -1]
     if not (np.all(labels == np.round(labels)) and labels.min() >= 0 and labels.max() < n_classes):
         _locate_error(path, n_classes)
@@ -107,6 +133,8 @@ def _load(path, n_classes, cache):
         raise DataFormatError(f"{path}: no such file")
     if not path.is_file():
         raise DataFormatError(f"{path}: not a file")
+    if not os.access(path, os.R_OK):  # checked before the cache, which would answer for a file we cannot read
+        raise DataFormatError(f"{path}: cannot be read (permission denied)")
     if path.stat().st_size == 0:
         raise DataFormatError(f"{path}: empty file (expected lines of {N_FIELDS} comma-separated numbers)")
     if cache:
@@ -144,9 +172,11 @@ def load_mitbih_csv(path, cache=True):
         Tuple ``(x, y)``: x float32 of shape (n, 187, 1), y int64 of shape (n,).
 
     Raises:
-        DataFormatError: missing or empty file, header row, wrong number of
-            fields, non-numeric or non-finite cell, label not an integer in
-            0..4; the message names the file and the 1-based line and column.
+        DataFormatError: missing or empty file, truncated or damaged gzip
+            file, header row, wrong number of fields, non-numeric or
+            non-finite cell, sample too large for float32 (beyond 3.4e38),
+            label not an integer in 0..4; the message names the file and the
+            1-based line and column.
 
     Example:
         >>> x, y = load_mitbih_csv("data/sample/mitbih_train.csv.gz")

@@ -1,0 +1,419 @@
+"""Bad input, broken signals and noise: one clear line and exit status 2, or beats reported unclassifiable.
+
+Every command runs as a user runs it (``python -m ecgnet``, the ``run_cli``
+fixture). The errors that must be found before TensorFlow loads run with a
+stand-in ``tensorflow`` package on the path that fails on import: a command
+that imported TensorFlow before checking its input would exit with that
+failure instead of the expected line. The few cases that need a real model
+are grouped at the end.
+"""
+
+import gzip
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from ecgnet import quality
+from ecgnet.data import beats_from_record, load_beats_npz
+
+from conftest import FIXTURES, REPO_ROOT
+
+SAMPLE = REPO_ROOT / "data" / "sample"
+RECORD = FIXTURES / "208_excerpt"  # 40 s of MIT-BIH record 208, 360 Hz, MLII and V1, with its .atr
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+# -- helpers ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_tensorflow(tmp_path, monkeypatch):
+    """Put a ``tensorflow`` on the path that fails on import: the command must not need it."""
+    fake = tmp_path / "no_tensorflow"
+    (fake / "tensorflow").mkdir(parents=True)
+    (fake / "tensorflow" / "__init__.py").write_text('raise ImportError("TensorFlow was imported before the input was checked")\n')
+    monkeypatch.setenv("PYTHONPATH", str(fake) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return fake
+
+
+def one_error_line(result, *parts):
+    """Assert exit status 2 and exactly one stderr line, ``error: ...``, holding every one of ``parts``."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for part in parts:
+        assert str(part) in lines[0], (part, lines[0])
+    return lines[0]
+
+
+def beats_arrays():
+    """The arrays of a real Beats file (the 69 beats of the 208 excerpt) as a dict to damage."""
+    beats = beats_from_record(RECORD).beats
+    return {name: np.array(getattr(beats, name)) for name in ("x", "y", "record", "r_peak", "rr")}
+
+
+def write_record(folder, name, signal, fs=360.0, names=("MLII", "V1")):
+    """A WFDB record (format 16, 200 units per mV) of a (n, leads) signal; NaN samples become invalid samples."""
+    import wfdb
+
+    wfdb.wrsamp(name, fs=fs, units=["mV"] * signal.shape[1], sig_name=list(names), p_signal=signal,
+                fmt=["16"] * signal.shape[1], adc_gain=[200.0] * signal.shape[1], baseline=[0] * signal.shape[1],
+                write_dir=str(folder))
+    return folder / name
+
+
+def fixture_signal():
+    import wfdb
+
+    return wfdb.rdrecord(str(RECORD)).p_signal
+
+
+def model_file(tmp_path, classes=5):
+    """A tiny untrained Keras classifier (TensorFlow loads in this process only for the tests that need it)."""
+    import keras
+
+    beat = keras.Input((187, 1), name="beat")
+    outputs = keras.layers.Dense(classes, activation="softmax")(keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 5)(beat)))
+    path = tmp_path / f"model{classes}.keras"
+    keras.Model(beat, outputs).save(path)
+    return path
+
+
+# -- files, archives, labels: found before TensorFlow is imported --------------------------------------------
+
+
+def test_npz_beats_with_nan_are_refused_with_beat_and_sample(tmp_path, run_cli, no_tensorflow):
+    arrays = beats_arrays()
+    arrays["x"][3, 10] = np.nan
+    np.savez(tmp_path / "nan.npz", **arrays)
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--csv", tmp_path / "nan.npz")
+    one_error_line(result, "nan.npz", "beat 3", "sample 10", "not a finite")
+
+
+def test_npz_with_zero_beats_says_so(tmp_path, run_cli, no_tensorflow):
+    np.savez(tmp_path / "empty.npz", **{name: value[:0] for name, value in beats_arrays().items()})
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--csv", tmp_path / "empty.npz"), "empty.npz", "no beats")
+    one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", tmp_path / "empty.npz"), "empty.npz", "no beats")
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda raw: raw[: len(raw) // 2], "truncated gzip file"),
+        (lambda raw: b"0.1,0.2,0.3\n", "not a readable gzip file"),
+    ],
+    ids=["truncated", "not-gzip"],
+)
+def test_damaged_csv_gz_is_named(tmp_path, run_cli, no_tensorflow, make, message):
+    path = tmp_path / "beats.csv.gz"
+    path.write_bytes(make((SAMPLE / "mitbih_test.csv.gz").read_bytes()))
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--csv", path), path.name, message)
+
+
+def test_truncated_npz_is_named(tmp_path, run_cli, no_tensorflow):
+    raw = (SAMPLE / "mitbih_test.npz").read_bytes()
+    (tmp_path / "test.npz").write_bytes(raw[: len(raw) // 2])
+    one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", tmp_path / "test.npz"), "test.npz", "not a readable .npz")
+
+
+@pytest.mark.parametrize("label, shown", [(300, "300"), (2.7, "2.7"), (-2, "-2")])
+def test_npz_labels_outside_the_classes_are_refused_with_position(tmp_path, run_cli, no_tensorflow, label, shown):
+    arrays = beats_arrays()
+    arrays["y"] = arrays["y"].astype(np.float64)
+    arrays["y"][5] = label
+    np.savez(tmp_path / "labels.npz", **arrays)
+    line = one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", tmp_path / "labels.npz"), "labels.npz", "beat 5")
+    assert f"is {shown}:" in line and "0..4" in line
+    with pytest.raises(ValueError, match="beat 5"):  # the library refuses it too, whatever the caller
+        load_beats_npz(tmp_path / "labels.npz")
+
+
+@pytest.mark.parametrize("label", ["7.000e+00", "2.5", "nan"])
+def test_csv_labels_outside_the_classes_are_refused_with_line_and_column(tmp_path, run_cli, no_tensorflow, label):
+    lines = gzip.open(SAMPLE / "mitbih_test.csv.gz", "rt").read().splitlines()[:6]
+    cells = lines[3].split(",")
+    cells[-1] = label
+    lines[3] = ",".join(cells)
+    (tmp_path / "beats.csv").write_text("\n".join(lines) + "\n")
+    one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", tmp_path / "beats.csv"), "beats.csv", "line 4", "column 188")
+
+
+def test_csv_cell_beyond_float32_is_refused_with_line_and_column(tmp_path, run_cli, no_tensorflow):
+    lines = gzip.open(SAMPLE / "mitbih_test.csv.gz", "rt").read().splitlines()[:5]
+    cells = lines[2].split(",")
+    cells[10] = "1e308"
+    lines[2] = ",".join(cells)
+    (tmp_path / "beats.csv").write_text("\n".join(lines) + "\n")
+    line = one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--csv", tmp_path / "beats.csv"), "line 3", "column 11", "1e308")
+    assert "float32" in line
+
+
+@pytest.mark.skipif(AS_ROOT, reason="root reads every file: permissions cannot be tested as root")
+def test_unreadable_file_is_named(tmp_path, run_cli, no_tensorflow):
+    path = tmp_path / "beats.csv.gz"
+    shutil.copy(SAMPLE / "mitbih_test.csv.gz", path)
+    path.chmod(0)
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--csv", path), path.name, "permission denied")
+
+
+@pytest.mark.skipif(AS_ROOT, reason="root writes everywhere: permissions cannot be tested as root")
+def test_read_only_out_folder_is_named(tmp_path, run_cli, no_tensorflow):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", SAMPLE, "--out", folder / "report"), "--out", "not writable")
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--csv", SAMPLE / "mitbih_test.csv.gz", "--out", folder / "p.csv"), "not writable")
+
+
+def test_out_in_the_way_of_a_file_or_folder(tmp_path, run_cli, no_tensorflow):
+    existing = tmp_path / "notes.txt"
+    existing.write_text("keep me\n")
+    one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", SAMPLE, "--out", existing), "--out", "notes.txt", "is a file")
+    one_error_line(run_cli("train", "--data", SAMPLE, "--split", "kaggle", "--out", existing / "run"), "--out", "is a file")
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--csv", SAMPLE / "mitbih_test.csv.gz", "--out", tmp_path), "--out", "is a folder")
+    assert existing.read_text() == "keep me\n"
+
+
+def test_corrupt_training_card_is_named_with_line_and_column(tmp_path, run_cli, no_tensorflow):
+    runs = [tmp_path / "run0", tmp_path / "run1"]
+    for run in runs:
+        run.mkdir()
+    (runs[0] / "training.json").write_text('{"preset": "small",\n "split": ')
+    (runs[1] / "training.json").write_text("{}")
+    one_error_line(run_cli("ensemble", "--runs", *runs, "--data", SAMPLE, "--out", tmp_path / "ens"),
+                   "run0/training.json", "line 2", "not valid JSON")
+    one_error_line(run_cli("ensemble", "--runs", runs[1], runs[0], "--data", SAMPLE, "--out", tmp_path / "ens"),
+                   "run1/training.json", "not a training card")
+    one_error_line(run_cli("ensemble", "--runs", tmp_path / "nowhere", runs[0], "--data", SAMPLE, "--out", tmp_path / "ens"),
+                   "nowhere", "no such run folder")
+
+
+def test_random_bytes_as_atr_are_refused(tmp_path, run_cli, no_tensorflow):
+    for suffix in ("hea", "dat"):
+        shutil.copy(f"{RECORD}.{suffix}", tmp_path / f"208_excerpt.{suffix}")
+    (tmp_path / "208_excerpt.atr").write_bytes(np.random.default_rng(3).bytes(3000))
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", tmp_path / "208_excerpt"),
+                   "208_excerpt.atr", "not a WFDB annotation file", "--detect")
+
+
+def test_random_bytes_ending_like_annotations_are_refused(tmp_path, run_cli, no_tensorflow):
+    for suffix in ("hea", "dat"):
+        shutil.copy(f"{RECORD}.{suffix}", tmp_path / f"208_excerpt.{suffix}")
+    raw = bytearray(np.random.default_rng(7).bytes(2000))
+    raw[-2:] = b"\x00\x00"  # the end-of-annotations word, so that only the codes give it away
+    (tmp_path / "208_excerpt.atr").write_bytes(bytes(raw))
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", tmp_path / "208_excerpt"),
+                   "208_excerpt.atr", "not a valid WFDB annotation file")
+
+
+def test_flat_line_record_has_no_usable_beat(tmp_path, run_cli, no_tensorflow):
+    path = write_record(tmp_path, "flat", np.zeros((360 * 30, 2)))
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", path), "flat", "no beats found", "flat 0.00-30.00 s")
+
+
+def test_record_that_is_all_invalid_around_its_beats_is_refused(tmp_path, run_cli, no_tensorflow):
+    signal = fixture_signal()
+    signal[:, :] = np.nan
+    signal[:5, :] = 0.0  # a few valid samples: the annotations still place beats in the invalid signal
+    path = write_record(tmp_path, "208_excerpt", signal)
+    shutil.copy(f"{RECORD}.atr", tmp_path / "208_excerpt.atr")
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", path), "no usable beat", "invalid")
+
+
+def test_detect_needs_a_record(tmp_path, run_cli, no_tensorflow):
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--csv", SAMPLE / "mitbih_test.csv.gz", "--detect"), "--detect")
+
+
+def test_missing_model_is_named_before_tensorflow(tmp_path, run_cli, no_tensorflow):
+    one_error_line(run_cli("predict", "--model", tmp_path / "nope.keras", "--csv", SAMPLE / "mitbih_test.csv.gz"),
+                   "nope.keras", "no such model file")
+
+
+# -- signal quality on hand-built signals ---------------------------------------------------------------------
+
+
+def sine(seconds, fs=360.0):
+    """A 1.2 Hz sine: it never repeats a sample value for long and touches its extremes for one sample."""
+    return np.sin(2 * np.pi * 1.2 * np.arange(int(seconds * fs)) / fs + 0.1)
+
+
+def test_invalid_samples_are_one_stretch():
+    signal = sine(10)
+    signal[1000:1500] = np.nan
+    signal[2000] = np.inf
+    found = quality.bad_stretches(signal, 360)
+    assert [(s.kind, s.start, s.stop) for s in found] == [("invalid", 1000, 1500), ("invalid", 2000, 2001)]
+
+
+def test_flat_needs_a_quarter_second_of_identical_samples():
+    fs = 360.0
+    signal = sine(10, fs)
+    signal[720:810] = 0.3  # 0.25 s: flat
+    signal[2000:2071] = 0.3  # 0.197 s: short of the threshold
+    found = quality.bad_stretches(signal, fs)
+    assert [(s.kind, s.start, s.stop) for s in found] == [("flat", 720, 810)]
+
+
+def test_saturation_is_a_run_at_the_signal_rail():
+    fs = 360.0
+    signal = 1.5 * sine(10, fs)
+    clipped = np.clip(signal, -1.0, 1.0)  # an amplifier that clips: the peaks sit on the rails
+    found = quality.bad_stretches(clipped, fs)
+    assert found and {s.kind for s in found} == {"saturated"}
+    for stretch in found:
+        assert stretch.stop - stretch.start >= quality.SATURATION_SECONDS * fs
+        assert np.all(np.abs(clipped[stretch.start : stretch.stop]) == 1.0)
+    assert quality.bad_stretches(signal, fs) == []  # the same wave unclipped touches its extremes only
+
+
+@pytest.mark.parametrize("name", ["114_excerpt", "208_excerpt", "217_excerpt", "232_excerpt", "233_excerpt"])
+def test_real_ecg_excerpts_have_no_bad_stretch(name):
+    import wfdb
+
+    record = wfdb.rdrecord(str(FIXTURES / name))
+    for lead in range(record.p_signal.shape[1]):
+        assert quality.bad_stretches(record.p_signal[:, lead], record.fs) == []
+
+
+def test_a_beat_is_unusable_from_its_previous_r_peak_to_the_end_of_its_segment():
+    fs = 100.0
+    r_peaks = np.array([100, 200, 300, 400, 600])
+    mask = np.zeros(1000, bool)
+    mask[250] = True
+    # beat 0 spans 100..250 (its segment ends 1.496 s later): touches 250? 100 + 150 = 250, exclusive
+    # beat 1 spans 100..350 (previous R to segment end), beat 2 200..450, beat 3 300..550; beat 4 400..750
+    assert quality.unusable_beats(r_peaks, fs, mask).tolist() == [False, True, True, False, False]
+
+
+def test_record_beats_matches_the_beat_builder_on_a_clean_record():
+    clean = beats_from_record(RECORD)
+    checked = quality.record_beats(RECORD)
+    assert checked.source == clean.source == "annotations"
+    assert checked.usable.all() and checked.stretches == []
+    np.testing.assert_array_equal(checked.beats.x, clean.beats.x)
+    np.testing.assert_array_equal(checked.beats.rr, clean.beats.rr)
+    np.testing.assert_array_equal(checked.times, clean.times)
+
+
+def test_invalid_stretch_spoils_only_the_beats_that_touch_it(tmp_path):
+    signal = fixture_signal()
+    signal[3600:7200, :] = np.nan  # 10 s to 20 s
+    path = write_record(tmp_path, "208_excerpt", signal)
+    shutil.copy(f"{RECORD}.atr", tmp_path / "208_excerpt.atr")
+    checked = quality.record_beats(path)
+    clean = beats_from_record(RECORD)
+    assert [s.describe(360) for s in checked.stretches] == ["invalid 10.00-20.00 s"]
+    first_after = np.searchsorted(clean.times, 20.0)
+    expected_bad = (clean.times + quality.BEAT_SECONDS > 10.0) & (clean.times < clean.times[first_after] + 1e-9)
+    np.testing.assert_array_equal(~checked.usable, expected_bad)
+    assert np.isfinite(checked.beats.x).all()
+    # beats in 10-second windows without invalid samples are cut exactly as from the clean record
+    far = checked.times > 30.0
+    np.testing.assert_allclose(checked.beats.x[far], clean.beats.x[far], atol=0.01)
+
+
+# -- noise at a given SNR -------------------------------------------------------------------------------------
+
+
+def spike_train(seconds=120, fs=360.0, amplitude=1.7, rate_hz=1.1):
+    """Triangular 'QRS' spikes of peak-to-peak ``amplitude`` on a flat baseline, and their peaks."""
+    n = int(seconds * fs)
+    peaks = np.arange(int(0.5 * fs), n - int(0.5 * fs), int(fs / rate_hz))
+    signal = np.zeros(n)
+    half = int(0.02 * fs)
+    shape = amplitude * (1 - np.abs(np.arange(-half, half + 1)) / half)
+    for peak in peaks:
+        signal[peak - half : peak + half + 1] = shape
+    return signal, peaks
+
+
+@pytest.mark.parametrize("snr_db", [24, 12, 0, -6])
+def test_add_noise_gives_the_snr_asked_for(snr_db):
+    fs, amplitude = 360.0, 1.7
+    signal, peaks = spike_train(fs=fs, amplitude=amplitude)
+    noise = np.random.default_rng(0).normal(0.3, 2.0, int(50 * fs))  # shorter than the signal: it repeats
+    noisy = quality.add_noise(signal, noise, snr_db, fs, peaks)
+    added = noisy - signal
+    # nst's definition, computed here from what was built: S = A^2 / 8 for a QRS of peak-to-peak A,
+    # N = the mean square of the added noise about its mean
+    measured = 10 * np.log10((amplitude**2 / 8) / np.var(added))
+    assert measured == pytest.approx(snr_db, abs=0.1)
+    np.testing.assert_allclose(added[: len(noise)] / added[len(noise) : 2 * len(noise)], 1.0)
+
+
+def test_add_noise_refuses_silent_or_broken_noise():
+    signal, peaks = spike_train(seconds=10)
+    with pytest.raises(ValueError, match="zero RMS"):
+        quality.add_noise(signal, np.ones(3600), 6, 360.0, peaks)
+    with pytest.raises(ValueError, match="finite"):
+        quality.add_noise(signal, np.r_[np.nan, np.ones(3600)], 6, 360.0, peaks)
+
+
+def test_add_noise_with_recorded_noise(nstdb):
+    """With real muscle-artifact noise: the gain follows nst's rule, and the noise RMS sets the SNR."""
+    import wfdb
+
+    noise = wfdb.rdrecord(str(nstdb / "ma"), channels=[0], sampto=360 * 120).p_signal[:, 0]
+    signal, peaks = spike_train()
+    for snr_db in (18, 0):
+        added = quality.add_noise(signal, noise, snr_db, 360.0, peaks) - signal
+        gain = added[1000] / noise[1000]
+        np.testing.assert_allclose(added, gain * noise[: len(signal)], rtol=1e-9, atol=1e-12)
+        assert 20 * np.log10(1.7 * np.sqrt(2) / 4 / (gain * quality.noise_rms(noise, 360.0))) == pytest.approx(snr_db)
+
+
+# -- with a model: TensorFlow loads, quietly ------------------------------------------------------------------
+
+
+def test_record_with_invalid_stretch_reports_unclassifiable_beats_and_tf_is_quiet(tmp_path, run_cli):
+    signal = fixture_signal()
+    signal[3600:7200, :] = np.nan  # 10 s of invalid samples
+    path = write_record(tmp_path, "208_excerpt", signal)
+    shutil.copy(f"{RECORD}.atr", tmp_path / "208_excerpt.atr")
+    out = tmp_path / "beats.csv"
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--record", path, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no TensorFlow / absl log lines
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("69 beats in ") and "reference annotations" in lines[0]
+    assert "invalid 10.00-20.00 s" in lines[1]
+    import pandas as pd
+
+    table = pd.read_csv(out, keep_default_na=False)
+    bad = table["signal"] != "ok"
+    assert 0 < bad.sum() < len(table)
+    assert (table.loc[bad, "predicted"] == "-").all() and (table.loc[bad, "confidence"] == "").all()
+    assert table.loc[bad, "signal"].eq("invalid").all()
+    assert table.loc[~bad, "predicted"].isin(list("NSVFQ")).all()
+    confidence = table.loc[~bad, "confidence"].astype(float)
+    assert np.isfinite(confidence).all() and ((confidence > 0) & (confidence <= 1)).all()
+    assert f"unclassifiable: {bad.sum()} beats" in result.stdout
+    bad_times = table.loc[bad, "time_s"].to_numpy()
+    assert bad_times.min() < 10.0 < bad_times.max() and bad_times.max() > 20.0
+
+
+def test_model_without_five_outputs_is_refused(tmp_path, run_cli):
+    path = model_file(tmp_path, classes=7)
+    one_error_line(run_cli("predict", "--model", path, "--csv", SAMPLE / "mitbih_test.csv.gz"), path.name, "(None, 7)", "(batch, 5)")
+
+
+def test_detect_uses_the_detector_even_with_a_broken_atr(tmp_path, run_cli):
+    for suffix in ("hea", "dat"):
+        shutil.copy(f"{RECORD}.{suffix}", tmp_path / f"208_excerpt.{suffix}")
+    (tmp_path / "208_excerpt.atr").write_bytes(np.random.default_rng(3).bytes(3000))
+    result = run_cli("predict", "--model", model_file(tmp_path), "--record", tmp_path / "208_excerpt", "--detect", "--out", tmp_path / "p.csv")
+    assert result.returncode == 0, result.stderr
+    assert "XQRS R-peak detector (--detect)" in result.stdout.splitlines()[0]
+    rows = (tmp_path / "p.csv").read_text().splitlines()
+    assert rows[0] == "time_s,predicted,confidence,signal" and len(rows) > 30
+
+
+def test_evaluate_needs_labelled_beats(tmp_path, run_cli, no_tensorflow):
+    arrays = beats_arrays()
+    arrays["y"][2] = -1  # a valid Beats label (unknown), but nothing to score against
+    np.savez(tmp_path / "unlabelled.npz", **arrays)
+    one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", tmp_path / "unlabelled.npz"),
+                   "unlabelled.npz", "beat 2", "no class label")
