@@ -20,6 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from ecgnet.data import BEAT_CHANNELS, RR_FEATURE_SETS  # noqa: E402
+from ecgnet.data.prepared import input_recipe  # noqa: E402
 from ecgnet.files import atomic_path, write_text_atomic  # noqa: E402
 from ecgnet.pretrained_models import WEIGHTS_DIR, load_model  # noqa: E402
 
@@ -43,7 +44,7 @@ def main():
     with atomic_path(WEIGHTS_DIR / f"{args.name}.keras") as tmp:
         model.save(tmp)  # loaded with compile=False: no optimizer state is stored
 
-    channels = int(model.inputs[0].shape[-1])
+    channels = input_recipe(model)["beat_channels"]
     inputs = [f"beat channels (187, {channels}): " + "; ".join(BEAT_CHANNELS[c] for c in range(1, channels + 1))]
     if training["rr_features"]:
         width = training["rr_features"]

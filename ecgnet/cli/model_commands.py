@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgnet.data.prepared import load_part, model_inputs, part_from_beats
+from ecgnet.data.prepared import input_recipe, load_part, model_inputs, part_from_beats
 from ecgnet.errors import DataFormatError, EcgnetError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -373,7 +373,7 @@ def run_predict(args):
         }[found.source]
         _report_bad_signal(args.record, found, peak_source)
         model = load_model(args.model)
-        if model.inputs[0].shape[-1] > 3:  # beat channels 4 to 6 (ecgnet.data.BEAT_CHANNELS)
+        if input_recipe(model)["beat_channels"] > 3:  # beat channels 4 to 6 (ecgnet.data.BEAT_CHANNELS)
             found = record_beats(args.record, detect=args.detect, second_lead=True)
         usable = found.usable
         part = part_from_beats(found.beats.subset(usable), source=args.record)
