@@ -56,7 +56,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ecgnet.data.beats import BEAT_LENGTH, FS, Beats, RecordBeats, resample_to_125, rr_intervals, segment_beats
+from ecgnet.data.beats import BEAT_LENGTH, FS, Beats, beats_from_signal
 from ecgnet.errors import DataFormatError
 
 #: Shortest run of identical samples that counts as a flat line, in seconds (see the module doc).
@@ -226,35 +226,6 @@ def fill_invalid(signal):
     index = np.arange(len(x))
     x[~finite] = np.interp(index[~finite], index[finite], x[finite])
     return x
-
-
-def beats_from_signal(signals, fs, peaks, labels, name):
-    """Cut beats from signals already in memory, exactly as :func:`ecgnet.data.beats_from_record` does.
-
-    The lead (and the second lead, if given) is resampled to 125 Hz and cut at
-    ``peaks`` with :func:`ecgnet.data.segment_beats`; the last beat is dropped
-    (it has no next R-R interval).
-
-    Args:
-        signals: list of 1-D arrays at ``fs``: the lead, optionally the second lead.
-        fs: float, sampling rate.
-        peaks: sorted int array of R-peak samples.
-        labels: int array of the AAMI class of each peak (-1 unknown).
-        name: str, the record name the beats carry.
-
-    Returns:
-        RecordBeats ``(beats, source, times)`` with ``source = "signal"``.
-    """
-    peaks = np.asarray(peaks, dtype=np.int64)
-    labels = np.asarray(labels, dtype=np.int8)
-    signal = signals[0]
-    rr = rr_intervals(peaks, fs)
-    r125 = np.minimum(np.round(peaks * (FS / fs)).astype(np.int64), max(int(len(signal) * FS / fs) - 1, 0))
-    x = segment_beats(resample_to_125(signal, fs), r125)
-    keep = slice(0, max(len(peaks) - 1, 0))  # the last beat has no next R-R
-    x2 = segment_beats(resample_to_125(signals[1], fs), r125)[keep] if len(signals) > 1 else None
-    beats = Beats(x[keep], labels[keep], np.full(len(peaks), name)[keep], peaks[keep], rr[keep], x2)
-    return RecordBeats(beats, "signal", (peaks[keep] / fs).astype(np.float64))
 
 
 class CheckedRecordBeats(NamedTuple):

@@ -19,6 +19,7 @@ from ecgnet.data.beats import (
     Beats,
     RecordBeats,
     beats_from_record,
+    beats_from_signal,
     build_mitbih_beats,
     concat_beats,
     list_records,
@@ -38,13 +39,13 @@ from ecgnet.data.datasets import LOAD_SPLITS, SPLIT_FOLDERS, default_data_dir, l
 from ecgnet.data.download import PHYSIONET_DATABASES, DownloadError, download_kaggle, download_physionet, physionet_url
 from ecgnet.data.manifest import check_manifest
 from ecgnet.data.pipeline import balanced_dataset, make_dataset
-from ecgnet.data.prepared import BEAT_CHANNELS, beat_channels, load_part, model_inputs, part_from_beats
+from ecgnet.data.prepared import BEAT_CHANNELS, beat_channels, input_recipe, load_part, model_inputs, part_from_beats
 from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices, validation_indices
 
 __all__ = [
     "AAMI_MAP", "BEAT_LENGTH", "CLASS_NAMES", "DS1", "DS2", "FS", "PACED_RECORDS", "SPLITS",
     "Beats", "DownloadError", "RecordBeats",
-    "aami_class", "beats_from_record", "build_mitbih_beats", "concat_beats", "download_kaggle",
+    "aami_class", "beats_from_record", "beats_from_signal", "input_recipe", "build_mitbih_beats", "concat_beats", "download_kaggle",
     "download_physionet", "list_records", "load_beats_npz", "load_mitbih_csv", "load_ptbdb_csv",
     "BEAT_CHANNELS", "beat_channels", "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
     "LOAD_SPLITS", "PHYSIONET_DATABASES", "SPLIT_FOLDERS", "check_manifest", "default_data_dir", "load_split",

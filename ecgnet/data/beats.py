@@ -577,6 +577,36 @@ def _detected_peaks(signal, fs):
     return peaks[(peaks >= 0) & (peaks < len(signal))]
 
 
+def beats_from_signal(signals, fs, peaks, labels, name, source="signal"):
+    """Cut beats from signals already in memory, the way :func:`beats_from_record` does (it calls this).
+
+    The lead (and the second lead, if given) is resampled to 125 Hz and cut at
+    ``peaks`` with :func:`segment_beats`; the last beat is dropped
+    (it has no next R-R interval).
+
+    Args:
+        signals: list of 1-D arrays at ``fs``: the lead, optionally the second lead.
+        fs: float, sampling rate.
+        peaks: sorted int array of R-peak samples.
+        labels: int array of the AAMI class of each peak (-1 unknown).
+        name: str, the record name the beats carry.
+        source: str, where the R peaks came from (``RecordBeats.source``).
+
+    Returns:
+        RecordBeats ``(beats, source, times)``.
+    """
+    peaks = np.asarray(peaks, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int8)
+    signal = signals[0]
+    rr = rr_intervals(peaks, fs)
+    r125 = np.minimum(np.round(peaks * (FS / fs)).astype(np.int64), max(int(len(signal) * FS / fs) - 1, 0))
+    x = segment_beats(resample_to_125(signal, fs), r125)
+    keep = slice(0, max(len(peaks) - 1, 0))  # the last beat has no next R-R
+    x2 = segment_beats(resample_to_125(signals[1], fs), r125)[keep] if len(signals) > 1 else None
+    beats = Beats(x[keep], labels[keep], np.full(len(peaks), name)[keep], peaks[keep], rr[keep], x2)
+    return RecordBeats(beats, source, (peaks[keep] / fs).astype(np.float64))
+
+
 def beats_from_record(path, use_annotations=True, channel=None, aami_only=False, second_lead=False):
     """Cut the beats of any WFDB record, at any sampling rate, for training or prediction.
 
@@ -619,13 +649,7 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
         peaks = _detected_peaks(signal, fs)
         labels = np.full(len(peaks), -1, np.int8)
         source = "detector"
-    rr = rr_intervals(peaks, fs)
-    r125 = np.minimum(np.round(peaks * (FS / fs)).astype(np.int64), max(int(len(signal) * FS / fs) - 1, 0))
-    x = segment_beats(resample_to_125(signal, fs), r125)
-    keep = slice(0, max(len(peaks) - 1, 0))  # the last beat has no next R-R
-    x2 = segment_beats(resample_to_125(signals[1], fs), r125)[keep] if second_lead else None
-    beats = Beats(x[keep], labels[keep], np.full(len(peaks), path.name)[keep], peaks[keep], rr[keep], x2)
-    return RecordBeats(beats, source, (peaks[keep] / fs).astype(np.float64))
+    return beats_from_signal(signals, fs, peaks, labels, path.name, source=source)
 
 
 def _mitbih_record(path, second_lead=False):
