@@ -243,6 +243,12 @@ rows = [
 ]
 pd.DataFrame(rows).set_index("model").astype(float).round(1)
 
+# %%
+gap = 100 * (report["macro_f1"] - baseline_report["macro_f1"])
+print(f"macro-F1: ResNeXt-1D + R-R {100 * report['macro_f1']:.1f}, Kachuee et al. network "
+      f"{100 * baseline_report['macro_f1']:.1f}: the ResNeXt {'wins by' if gap > 0 else 'loses by'} {abs(gap):.1f} points; "
+      f"accuracy {100 * report['accuracy']:.2f} vs {100 * baseline_report['accuracy']:.2f}")
+
 # %% [markdown]
 # How to read this table: both networks saw the same training beats, for the same number of
 # epochs, and are measured on the same test beats (NaN marks figures the paper does not report).
