@@ -1,6 +1,6 @@
 """Benchmark the data layer on the real MIT-BIH records and print its figures.
 
-    python benchmarks/bench_data.py [--raw ../shared/data/mitdb]
+    python benchmarks/bench_data.py [--raw data/mitdb]
 
 1. rebuild all beats from the raw records (``build_mitbih_beats``, 2 processes);
 2. per-class counts against the Kaggle files (Kachuee et al. 2018);
@@ -37,7 +37,7 @@ def main(argv=None):
     beats = build_mitbih_beats(args.raw, progress=False, processes=args.processes)
     rebuild = time.perf_counter() - start
     print(f"rebuild: {len(beats)} beats from {len(set(beats.record))} records in {rebuild:.2f} s "
-          f"({args.processes} processes; target <= 15 s)")
+          f"({args.processes} processes)")
     counts = np.bincount(beats.y, minlength=5)
     total = sum(KAGGLE.values())
     print(f"  total {len(beats):7d} vs Kaggle {total:7d}  ({100 * (len(beats) - total) / total:+.2f}%)")
@@ -57,8 +57,8 @@ def main(argv=None):
         cached = time.perf_counter() - start
         assert np.array_equal(x, x2) and np.array_equal(y, train.y)
         print(f"load_mitbih_csv: {x.shape[0]} x 188 ({size:.0f} MB) in {first:.2f} s wall, {first_cpu:.2f} s CPU "
-              f"(target <= 3 s; load average now {os.getloadavg()[0]:.1f}); "
-              f"cached second load {cached:.3f} s (target <= 0.3 s)")
+              f"(load average now {os.getloadavg()[0]:.1f}); "
+              f"cached second load {cached:.3f} s")
 
 
 if __name__ == "__main__":

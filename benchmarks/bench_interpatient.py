@@ -11,7 +11,7 @@ so that nothing is hidden; the choice itself never looks at them.
   (``record_relative_beats``, (187, 2)), and the 6 R-R features.
 
 Needs ``data/mitbih-interpatient/{train,test}.npz`` (``python -m ecgnet prepare
---raw ../shared/data/mitdb --split inter-patient --out data/mitbih-interpatient``).
+--raw data/mitdb --split inter-patient --out data/mitbih-interpatient``).
 
 Usage:
     python benchmarks/bench_interpatient.py [--epochs 15] [--variants beat+rr relative+rr] [--reuse]

@@ -20,7 +20,7 @@ is doing; compare rows with each other, not with another run):
 
 ``--intra-op-threads 1`` runs every TensorFlow op on one thread (the two
 cores then run independent ops side by side), which trains small models
-faster on this machine; the default is TensorFlow's (one thread per core).
+faster on a 2-core CPU; the default is TensorFlow's (one thread per core).
 
 FLOPs are counted analytically from the layer shapes (2 x multiply-adds of
 every convolution and Dense layer, forward pass, one beat; batch norm,

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Record-wise 5-fold cross-validation of DS1: the README's table "Record-wise cross-validation of DS1".
-# Usage: bash benchmarks/cross_validate_interpatient.sh [RAW_DIR]   (default ../shared/data/mitdb)
+# Usage: bash benchmarks/cross_validate_interpatient.sh [RAW_DIR]   (default data/mitdb)
 # About 35 runs of 4-5 minutes on 2 CPU cores (under 3 hours). Deterministic on CPU. DS2 is never read:
 # every figure is on held-out DS1 records.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-raw=${1:-../shared/data/mitdb}
+raw=${1:-data/mitdb}
 
 # --second-lead keeps everything else in the .npz files as it was, and adds the other lead.
 python -m ecgnet prepare --raw "$raw" --split inter-patient --second-lead --out data/mitbih-interpatient

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Rebuild the two shipped models from the raw MIT-BIH records and measure them on their test splits.
-# Usage: bash benchmarks/reproduce_pretrained.sh [RAW_DIR]   (default ../shared/data/mitdb)
+# Usage: bash benchmarks/reproduce_pretrained.sh [RAW_DIR]   (default data/mitdb)
 # About 2 hours on 2 CPU cores: 3 kaggle runs of 10-15 minutes, 8 validated and 3 refit
 # inter-patient runs of 4-10 minutes. Training is deterministic on CPU (a seed gives the same
 # weights). Nothing here reads a test split before the `evaluate` lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-raw=${1:-../shared/data/mitdb}
+raw=${1:-data/mitdb}
 
 python -m ecgnet prepare --raw "$raw" --split kaggle --out data/mitbih-kaggle
 python -m ecgnet prepare --raw "$raw" --split inter-patient --out data/mitbih-interpatient

@@ -112,8 +112,8 @@ class GroupedConv1D(keras.layers.Layer):
       run one ordinary convolution: ``groups`` times the FLOPs but a single
       kernel call.
     - ``"auto"``: resolved when the layer is built, from the devices
-      TensorFlow sees: ``"native"`` with a GPU (cuDNN supports groups; not
-      measured here, no GPU was available), otherwise ``"block_diagonal"``
+      TensorFlow sees: ``"native"`` with a GPU (cuDNN supports groups; the
+      speed figures in ``docs/results.md`` are CPU figures), otherwise ``"block_diagonal"``
       when ``in_channels * filters <= 128 * 128`` and ``"split"`` above.
       ``get_config()`` keeps ``"auto"``, so a loaded model chooses again on
       the machine that loads it; ``resolved_implementation`` tells the choice.
