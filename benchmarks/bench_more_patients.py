@@ -13,7 +13,7 @@ Protocol (DS2 is never read):
   with every svdb record given by ``--svdb``. The confusion matrices of the 5
   folds are summed (pooled) and reported as AAMI Se / +P.
 - Beats are the reference annotations in the AAMI classes. The lead is the
-  library's choice (``ecgnet.data.beats.LEAD_PREFERENCE``: MLII in mitdb, ECG1
+  library's choice (``ecgnet.data.records.LEAD_PREFERENCE``: MLII in mitdb, ECG1
   in svdb), band-passed 0.5-40 Hz, resampled to 125 Hz.
 - Inputs:
   - ``rr3``: previous, next and local mean R-R divided by the record's mean R-R;
@@ -45,7 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecgnet.data.beats import BEAT_SYMBOLS, LEAD_PREFERENCE, list_records  # noqa: E402
+from ecgnet.data.records import BEAT_SYMBOLS, LEAD_PREFERENCE, list_records  # noqa: E402
 from ecgnet.data.classes import AAMI_MAP, CLASS_NAMES  # noqa: E402
 from ecgnet.data.splits import DS1  # noqa: E402
 from ecgnet.evaluation import evaluate_confusion_matrix  # noqa: E402

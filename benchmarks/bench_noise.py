@@ -8,7 +8,7 @@ size from the peak-to-peak amplitude of the record's AAMI-N beats, noise size
 from its baseline-corrected RMS; the noise's first channel, as ``nst`` pairs
 signal 0 with noise signal 0, over the whole record). Beats are then cut at
 the reference annotations exactly as ``python -m ecgnet prepare`` cuts them
-(:func:`ecgnet.data.beats.beats_from_signal`, the code path of
+(:func:`ecgnet.data.records.beats_from_signal`, the code path of
 ``ecgnet.data.beats_from_record``), the model inputs are built with
 ``ecgnet.data.model_inputs``, and each table row gives accuracy and the
 Se / +P of S and V for both shipped models; the first row is the clean signal.
@@ -37,7 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from ecgnet.data import AAMI_MAP, CLASS_NAMES, DS2, concat_beats, model_inputs, part_from_beats  # noqa: E402
-from ecgnet.data.beats import beats_from_signal  # noqa: E402
+from ecgnet.data.records import beats_from_signal  # noqa: E402
 from ecgnet.quality import add_noise  # noqa: E402
 
 SNRS = (24, 18, 12, 6, 0, -6)

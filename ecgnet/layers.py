@@ -17,7 +17,7 @@ import numpy as np
 import keras
 from keras import ops
 
-from ecgnet.data.beats import RR_FEATURE_SETS
+from ecgnet.data.features import RR_FEATURE_SETS
 from ecgnet.data.prepared import BEAT_CHANNELS
 from ecgnet.errors import EcgnetError
 from ecgnet.normalization import FusedBatchNormalization

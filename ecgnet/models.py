@@ -14,7 +14,7 @@ float32 softmax, so the models also work under the ``"mixed_float16"`` policy.
 import keras
 from keras import layers
 
-from ecgnet.data.beats import RR_FEATURE_SETS
+from ecgnet.data.features import RR_FEATURE_SETS
 from ecgnet.data.prepared import BEAT_CHANNELS, input_recipe
 from ecgnet.errors import EcgnetError
 from ecgnet.layers import IMPLEMENTATIONS, InputRecipe, ResNeXtBlock1D

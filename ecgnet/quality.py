@@ -56,7 +56,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ecgnet.data.beats import BEAT_LENGTH, FS, Beats, beats_from_signal
+from ecgnet.data.container import Beats
+from ecgnet.data.records import beats_from_signal
+from ecgnet.data.signals import BEAT_LENGTH, FS
 from ecgnet.errors import DataFormatError
 
 #: Shortest run of identical samples that counts as a flat line, in seconds (see the module doc).
@@ -265,7 +267,7 @@ def record_beats(path, detect=False, second_lead=False):
         >>> found.usable.all(), found.source
         (True, 'annotations')
     """
-    from ecgnet.data.beats import _annotated_peaks, _detected_peaks, _read_leads
+    from ecgnet.data.records import _annotated_peaks, _detected_peaks, _read_leads
 
     path = Path(path)
     if path.suffix in (".hea", ".dat", ".atr"):

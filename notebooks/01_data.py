@@ -254,7 +254,7 @@ plt.show()
 # %%
 signal_360, fs, peaks_360, symbols = read_record(RECORD)
 labels = np.array([AAMI_MAP[s] for s in symbols])
-window_seconds = ecg_data.beats.WINDOW_SECONDS  # 10 s
+window_seconds = ecg_data.signals.WINDOW_SECONDS  # 10 s
 start_360, stop_360 = int(WINDOW * window_seconds * fs), int((WINDOW + 1) * window_seconds * fs)
 in_window = (peaks_360 >= start_360) & (peaks_360 < stop_360)
 
@@ -309,7 +309,7 @@ print(f"window min {low:.3f} mV, max {high:.3f} mV; {len(peaks_in_window)} R pea
 # %%
 rr_in_window = np.diff(peaks_125)[(peaks_125[:-1] >= start) & (peaks_125[:-1] < stop)]
 period = np.median(rr_in_window)
-segment_length = min(int(round(ecg_data.beats.SEGMENT_PERIODS * period)), ecg_data.BEAT_LENGTH)
+segment_length = min(int(round(ecg_data.signals.SEGMENT_PERIODS * period)), ecg_data.BEAT_LENGTH)
 print(f"R-R intervals in the window (samples at 125 Hz): {rr_in_window}")
 print(f"T = {period:.1f} samples = {period / ecg_data.FS:.3f} s ({60 * ecg_data.FS / period:.0f} bpm); "
       f"1.2 T = {segment_length} samples for every beat of this window")

@@ -101,7 +101,7 @@ def _counts_table(y, title):
 
 
 def run_info(args):
-    from ecgnet.data.beats import load_beats_npz
+    from ecgnet.data.container import load_beats_npz
     from ecgnet.data.csv_files import load_mitbih_csv
 
     path = Path(args.file)

@@ -2,7 +2,12 @@
 
 - :mod:`ecgnet.data.classes`    ``CLASS_NAMES``, the AAMI EC57 map of annotation symbols
 - :mod:`ecgnet.data.csv_files`  ``load_mitbih_csv``, ``load_ptbdb_csv``, ``write_beats_csv``
-- :mod:`ecgnet.data.beats`      ``Beats``, ``build_mitbih_beats``, ``beats_from_record``, ``rr_features``, ``select_rr_features``, ``record_relative_beats``, ``previous_beats``
+- :mod:`ecgnet.data.container`  ``Beats`` (beats, labels, origin, R-R), ``concat_beats``, ``load_beats_npz``
+- :mod:`ecgnet.data.signals`    ``resample_to_125``, ``segment_beats``: beats cut the Kachuee et al. (2018) way, ``FS``, ``BEAT_LENGTH``
+- :mod:`ecgnet.data.features`   ``rr_intervals``, ``rr_features``, ``select_rr_features``, ``record_relative_beats``, ``previous_beats``
+- :mod:`ecgnet.data.records`    ``beats_from_record``, ``beats_from_signal``, ``build_mitbih_beats``, ``list_records`` (WFDB records)
+- :mod:`ecgnet.data.prepared`   ``load_part``, ``part_from_beats``, ``model_inputs``, ``input_recipe``, ``BEAT_CHANNELS`` (a model's inputs)
+- :mod:`ecgnet.data.beats`      compatibility module: the names of ``container``, ``signals``, ``features`` and ``records`` in one import
 - :mod:`ecgnet.data.splits`     ``split_beats``, ``validation_indices``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``
 - :mod:`ecgnet.data.pipeline`   ``make_dataset``, ``balanced_dataset`` (TensorFlow is imported only when called)
 - :mod:`ecgnet.data.download`   ``download_kaggle``, ``download_physionet``, ``physionet_url``, ``PHYSIONET_DATABASES``
@@ -13,33 +18,17 @@ Example:
     >>> train, test = ecgnet.data.load_split("kaggle")   # or "inter-patient", or "sample"
 """
 
-from ecgnet.data.beats import (
-    BEAT_LENGTH,
-    FS,
-    Beats,
-    RecordBeats,
-    beats_from_record,
-    beats_from_signal,
-    build_mitbih_beats,
-    concat_beats,
-    list_records,
-    load_beats_npz,
-    resample_to_125,
-    previous_beats,
-    record_relative_beats,
-    RR_FEATURE_SETS,
-    rr_features,
-    rr_intervals,
-    segment_beats,
-    select_rr_features,
-)
 from ecgnet.data.classes import AAMI_MAP, CLASS_NAMES, aami_class
+from ecgnet.data.container import Beats, concat_beats, load_beats_npz
 from ecgnet.data.csv_files import load_mitbih_csv, load_ptbdb_csv, write_beats_csv
 from ecgnet.data.datasets import LOAD_SPLITS, SPLIT_FOLDERS, default_data_dir, load_split, prepare_split
 from ecgnet.data.download import PHYSIONET_DATABASES, DownloadError, download_kaggle, download_physionet, physionet_url
+from ecgnet.data.features import RR_FEATURE_SETS, previous_beats, record_relative_beats, rr_features, rr_intervals, select_rr_features
 from ecgnet.data.manifest import check_manifest
 from ecgnet.data.pipeline import balanced_dataset, make_dataset
 from ecgnet.data.prepared import BEAT_CHANNELS, beat_channels, input_recipe, load_part, model_inputs, part_from_beats
+from ecgnet.data.records import RecordBeats, beats_from_record, beats_from_signal, build_mitbih_beats, list_records
+from ecgnet.data.signals import BEAT_LENGTH, FS, resample_to_125, segment_beats
 from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices, validation_indices
 
 __all__ = [

@@ -151,7 +151,7 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
     Every record with reference beat annotations (``.atr``) is read the way
     :func:`ecgnet.data.build_mitbih_beats` reads MIT-BIH: the lead named MLII,
     else ``II``, else ``ECG1`` (svdb's first lead), else the first channel
-    (:data:`ecgnet.data.beats.LEAD_PREFERENCE`), at any sampling rate,
+    (:data:`ecgnet.data.records.LEAD_PREFERENCE`), at any sampling rate,
     resampled to 125 Hz. MIT-BIH (``mitdb``) record names stay as they are
     (``"100"``); records of any other database are named ``"DATABASE/RECORD"``
     (``"svdb/803"``), so names never collide.
@@ -191,7 +191,8 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
     Example:
         >>> prepare_split(["data/mitdb", "data/svdb"], "inter-patient", "data/mitbih-svdb-interpatient")
     """
-    from ecgnet.data.beats import build_mitbih_beats, concat_beats, list_records
+    from ecgnet.data.container import concat_beats
+    from ecgnet.data.records import build_mitbih_beats, list_records
     from ecgnet.data.csv_files import write_beats_csv
     from ecgnet.data.splits import SPLITS, split_beats
 
@@ -266,7 +267,7 @@ def _complete_records(folder):
     Where the folder has a ``SHA256SUMS.txt`` (a download), every record file
     must also match it: an interrupted or damaged download is resumed, not prepared.
     """
-    from ecgnet.data.beats import list_records
+    from ecgnet.data.records import list_records
     from ecgnet.data.download import DownloadError, parse_sha256sums
     from ecgnet.data.manifest import sha256_file
 

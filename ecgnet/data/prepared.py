@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgnet.data.beats import load_beats_npz, previous_beats, record_relative_beats, rr_features, select_rr_features
+from ecgnet.data.container import load_beats_npz
 from ecgnet.data.csv_files import load_mitbih_csv
+from ecgnet.data.features import previous_beats, record_relative_beats, rr_features, select_rr_features
 from ecgnet.data.manifest import MANIFEST, check_manifest, read_manifest
 from ecgnet.errors import DataFormatError, ModelFileError
 
@@ -72,7 +73,7 @@ def load_part(data, part):
 
 
 def part_from_beats(beats, source):
-    """A part (see :func:`load_part`) from :class:`~ecgnet.data.beats.Beats`, with its R-R features."""
+    """A part (see :func:`load_part`) from :class:`~ecgnet.data.container.Beats`, with its R-R features."""
     return {
         "x": beats.x[..., None] if beats.x.ndim == 2 else beats.x,
         "y": beats.y.astype("int64"),

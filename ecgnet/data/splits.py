@@ -169,7 +169,7 @@ def validation_indices(y, validation_fraction=0.1, validation_groups=None, seed=
 
 
 def split_beats(beats, split="kaggle", seed=0):
-    """Split :class:`~ecgnet.data.beats.Beats` into ``(train, test)``.
+    """Split :class:`~ecgnet.data.container.Beats` into ``(train, test)``.
 
     Records of other databases than MIT-BIH are named ``"DATABASE/RECORD"``
     (``"svdb/803"``, see :func:`ecgnet.data.prepare_split`). The

@@ -1,0 +1,219 @@
+"""Features beside the beat: R-R intervals and the beat against its record.
+
+- :func:`rr_intervals`: previous, next and local mean R-R of every R peak;
+- :func:`rr_features`, :func:`select_rr_features`, :data:`RR_FEATURE_SETS`:
+  those intervals, also divided by the record's (patient's) mean R-R;
+- :func:`record_relative_beats`: each beat minus its record's median beat;
+- :func:`previous_beats`: each beat's predecessor in its record.
+"""
+
+import numpy as np
+
+from ecgnet.errors import DataFormatError
+
+#: The R-R intervals, this beat's previous one and those before it, that the local mean R-R averages.
+LOCAL_RR_BEATS = 10
+
+
+def rr_intervals(r_peaks, fs):
+    """R-R features in seconds for every R peak: (previous, next, local mean).
+
+    The first beat's previous R-R is its next one, the last beat's next R-R is
+    its previous one; local mean = mean of the previous R-R of this beat and of
+    the up to 9 beats before it.
+
+    Args:
+        r_peaks: sorted R-peak samples.
+        fs: sampling rate of those samples.
+
+    Returns:
+        float32 (n, 3).
+    """
+    r = np.asarray(r_peaks, dtype=np.float64)
+    n = len(r)
+    if n < 2:
+        return np.zeros((n, 3), np.float32)
+    d = np.diff(r) / fs
+    prev = np.concatenate([[d[0]], d])
+    nxt = np.concatenate([d, [d[-1]]])
+    csum = np.concatenate([[0.0], np.cumsum(prev)])
+    i = np.arange(n)
+    first = np.maximum(i - LOCAL_RR_BEATS + 1, 0)
+    local = (csum[i + 1] - csum[first]) / (i + 1 - first)
+    return np.stack([prev, nxt, local], axis=1).astype(np.float32)
+
+
+def rr_features(rr, record):
+    """Six R-R features: the 3 raw intervals and the 3 divided by the record's mean R-R.
+
+    Dividing by each record's (patient's) mean R-R is the per-patient
+    normalisation of de Chazal et al. (2004) and Mondéjar-Guerra et al. (2019).
+    Note that it uses the unlabeled beats of the test record itself (all of
+    them, past and future): fine for offline evaluation, but a real-time
+    system would need a running mean instead.
+
+    Args:
+        rr: float array (n, 3) of R-R intervals in seconds (``Beats.rr``).
+        record: array (n,) of record names (``Beats.record``).
+
+    Returns:
+        float32 (n, 6).
+
+    Example:
+        >>> feats = rr_features(beats.rr, beats.record)
+    """
+    rr = np.asarray(rr, dtype=np.float64).reshape(-1, 3)
+    record = np.asarray(record)
+    if record.shape != (len(rr),):
+        raise DataFormatError(f"rr_features: rr has {len(rr)} rows but record has shape {record.shape}")
+    _, inverse = np.unique(record, return_inverse=True)
+    sums = np.bincount(inverse, weights=rr[:, 0])
+    counts = np.bincount(inverse)
+    mean = (sums / np.maximum(counts, 1))[inverse]
+    mean[mean <= 0] = 1.0
+    return np.concatenate([rr, rr / mean[:, None]], axis=1).astype(np.float32)
+
+
+#: The R-R feature sets a model can take, keyed by the width of its R-R input
+#: (:func:`select_rr_features` builds them from :func:`rr_features` output).
+RR_FEATURE_SETS = {
+    6: "all: the 3 R-R intervals in seconds, and the same divided by the record's mean R-R",
+    3: "relative: the 3 R-R intervals divided by the record's mean R-R",
+    5: "rhythm: the 3 relative ones, and the previous and next R-R divided by the local mean R-R",
+}
+
+
+def select_rr_features(features, width):
+    """The R-R features that a ``width``-wide R-R input takes (see :data:`RR_FEATURE_SETS`).
+
+    - 6, *all*: the :func:`rr_features` columns as they are;
+    - 3, *relative*: the 3 intervals divided by the record's mean R-R (no
+      absolute heart rate, which differs from patient to patient);
+    - 5, *rhythm*: those 3, plus the previous and the next R-R divided by the
+      local mean R-R (the last up to 10 intervals): prematurity and the pause
+      after it measured against the rhythm just before the beat, not against
+      the whole record, whose mean long pauses or rate changes can shift.
+
+    Args:
+        features: float array (n, 6) from :func:`rr_features`.
+        width: int, 6, 3 or 5.
+
+    Returns:
+        float32 (n, width).
+
+    Example:
+        >>> select_rr_features(rr_features(beats.rr, beats.record), 3).shape
+        (1234, 3)
+    """
+    if width not in RR_FEATURE_SETS:
+        raise DataFormatError(
+            f"R-R inputs are {sorted(RR_FEATURE_SETS)} features wide "
+            f"({'; '.join(RR_FEATURE_SETS.values())}). Received: width {width}"
+        )
+    features = np.asarray(features, dtype=np.float32)
+    if width == 6:
+        return features
+    if width == 3:
+        return features[:, 3:6]
+    local = np.where(features[:, 2] > 0, features[:, 2], 1.0)
+    return np.concatenate([features[:, 3:6], features[:, :2] / local[:, None]], axis=1)
+
+
+def record_relative_beats(x, record):
+    """Each beat beside its difference from its record's median beat: shape (n, steps, 2).
+
+    Channel 0 is the beat; channel 1 is the beat minus the sample-wise median of
+    all beats of the same record. Most beats of a patient are normal, so the
+    median beat is that patient's own normal beat, and channel 1 shows how a beat
+    departs from it: morphology measured against the patient, the same idea as
+    dividing R-R intervals by the patient's mean (:func:`rr_features`). Like
+    that normalisation it uses the unlabeled beats of the test record itself.
+
+    Args:
+        x: float array (n, steps) or (n, steps, 1), beats (``Beats.x``).
+        record: array (n,) of record names (``Beats.record``).
+
+    Returns:
+        float32 (n, steps, 2).
+
+    Example:
+        >>> record_relative_beats(beats.x, beats.record).shape
+        (1234, 187, 2)
+    """
+    x = np.asarray(x, dtype=np.float32)
+    x = x[..., 0] if x.ndim == 3 else x
+    record = np.asarray(record)
+    if record.shape != (len(x),):
+        raise DataFormatError(f"record_relative_beats: x has {len(x)} beats but record has shape {record.shape}")
+    relative = np.empty_like(x)
+    for name in np.unique(record):
+        members = record == name
+        relative[members] = x[members] - np.median(x[members], axis=0)
+    return np.stack([x, relative], axis=-1)
+
+
+def previous_beats(x, record, r_peak, rr):
+    """Each beat's predecessor, the previous heartbeat of the same record: shape (n, steps).
+
+    A beat cut the Kachuee way starts at its own R peak, so it never shows its
+    own P wave, the wave that tells a supraventricular (S) beat from a normal
+    one. The previous beat's segment runs 1.2 periods past the previous R
+    peak: it holds this beat's P wave and QRS complex, at an offset of one
+    previous R-R interval (sooner for a premature beat). Models that take a
+    third beat channel get it from here.
+
+    A beat gets zeros where its predecessor is not in ``x``: the first beat of
+    a record, and most beats of a subset such as ``data/sample`` (random beats
+    of each record). The candidate is the beat of the same record with the
+    latest earlier R peak; it counts only if it lies one previous R-R interval
+    before this beat: its next R-R interval equals this beat's previous one,
+    and the R-peak gap over that interval is the sampling rate of the record's
+    database (the smallest such ratio among the beats of that database in
+    ``x``, 360 Hz for MIT-BIH; a skipped beat makes it about twice that or
+    more). A record's database is the part of its name before ``/``
+    (``"svdb/803"``; MIT-BIH's ``"100"`` has none, see
+    :func:`ecgnet.data.prepare_split`): databases of different sampling rates
+    may be mixed, but the records of one database must share one rate.
+
+    Args:
+        x: float array (n, steps) or (n, steps, 1), beats (``Beats.x``).
+        record: array (n,) of record names (``Beats.record``).
+        r_peak: int array (n,) of R-peak samples (``Beats.r_peak``), which
+            order the beats within each record.
+        rr: float array (n, k >= 2) whose first two columns are the previous
+            and next R-R intervals (``Beats.rr``, or :func:`rr_features`).
+
+    Returns:
+        float32 (n, steps).
+
+    Example:
+        >>> previous_beats(beats.x, beats.record, beats.r_peak, beats.rr).shape
+        (1234, 187)
+    """
+    x = np.asarray(x, dtype=np.float32)
+    x = x[..., 0] if x.ndim == 3 else x
+    record = np.asarray(record)
+    r_peak = np.asarray(r_peak)
+    rr = np.asarray(rr, dtype=np.float32)
+    if record.shape != (len(x),) or r_peak.shape != (len(x),) or rr.ndim != 2 or rr.shape[0] != len(x) or rr.shape[1] < 2:
+        raise DataFormatError(
+            f"previous_beats: x has {len(x)} beats but record has shape {record.shape}, "
+            f"r_peak {r_peak.shape} and rr {rr.shape} (expected ({len(x)},), ({len(x)},) and ({len(x)}, >=2))"
+        )
+    order = np.lexsort((r_peak, record))
+    in_time, rr_in_time, record_in_time = x[order], rr[order], record[order]
+    adjacent = (record_in_time[1:] == record_in_time[:-1]) & (rr_in_time[1:, 0] == rr_in_time[:-1, 1])
+    # R-peak samples per second of R-R: the sampling rate for true neighbours, about twice it past a gap
+    rate = np.diff(r_peak[order]) / np.maximum(rr_in_time[1:, 0], 1e-6)
+    if adjacent.any():
+        # one rate per database: the part of the record name before "/" ("svdb/803"), mitdb's names have none
+        database = np.array([name.rpartition("/")[0] for name in record_in_time[1:].astype(str)])
+        _, group = np.unique(database, return_inverse=True)
+        lowest = np.full(group.max() + 1, np.inf)
+        np.minimum.at(lowest, group[adjacent], rate[adjacent])
+        adjacent &= rate <= 1.01 * lowest[group]
+    shifted = np.zeros_like(in_time)
+    shifted[1:][adjacent] = in_time[:-1][adjacent]
+    previous = np.empty_like(x)
+    previous[order] = shifted
+    return previous
