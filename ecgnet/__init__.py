@@ -7,7 +7,8 @@ The package is small and flat; each module holds one thing:
 - ``ecgnet.models``      ``build_ecgnet`` (presets) and ``build_kachuee2018``
 - ``ecgnet.augmentation``  ECG augmentations for the training pipeline
 - ``ecgnet.training``    ``train(...)``: the training loop learners can read
-- ``ecgnet.evaluation``  confusion matrices, AAMI Se/+P, reports
+- ``ecgnet.metrics``     confusion matrices, AAMI Se/+P/Spec/F1, macro-F1 (no TensorFlow)
+- ``ecgnet.evaluation``  a model measured on a test part, reports, confusion-matrix figures
 - ``ecgnet.pretrained_models`` the models shipped with the repository (``ecgnet.pretrained(name)``)
 - ``ecgnet.explain``     what a model looks at: integrated gradients, 1-D Grad-CAM
 - ``ecgnet.quality``     signal quality of a record (invalid, flat, saturated stretches), noise at a given SNR
@@ -20,7 +21,7 @@ after a plain ``import ecgnet``), and TensorFlow only where needed, so
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "layers", "models", "augmentation", "training", "evaluation", "ensembles",
+_SUBMODULES = ("data", "layers", "models", "augmentation", "metrics", "training", "evaluation", "ensembles",
                "pretrained_models", "explain", "quality", "notebook", "normalization")
 
 _LAZY = {

@@ -40,11 +40,12 @@ import numpy as np
 import tensorflow as tf
 
 from ecgnet.augmentation import EcgAugmentation
+from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.data.pipeline import balanced_dataset, make_dataset
 from ecgnet.data.splits import validation_indices
 from ecgnet.errors import EcgnetError
-from ecgnet.evaluation import CLASS_NAMES, evaluate_confusion_matrix, evaluate_predictions, macro_f1
 from ecgnet.files import atomic_path, write_text_atomic
+from ecgnet.metrics import evaluate_confusion_matrix, evaluate_predictions, macro_f1
 
 IMBALANCE_OPTIONS = ("class_weight", "balanced", "focal", None)
 
@@ -241,7 +242,7 @@ class TrainingResult:
         history: dict of per-epoch lists read from the CSV log (``epoch``, ``loss``,
             ``val_loss``, ``val_macro_f1``, ``learning_rate``...), the whole run
             including epochs before an interruption.
-        validation: dict from :func:`ecgnet.evaluation.evaluate_predictions` on
+        validation: dict from :func:`ecgnet.metrics.evaluate_predictions` on
             the validation beats with the best weights (None for a refit,
             ``validation_fraction=0``).
         paths: dict of the files written: ``model``, ``best_checkpoint``,
@@ -523,7 +524,7 @@ def _read_history(csv_path):
 CARD_FILE = "training.json"
 
 #: The validation figures a card keeps (the confusion matrix lets the folds of
-#: a cross-validation be pooled, :func:`ecgnet.evaluation.pool_runs`).
+#: a cross-validation be pooled, :func:`pool_runs`).
 VALIDATION_KEYS = ("num_beats", "accuracy", "macro_f1", "per_class", "confusion_matrix")
 
 #: The card fields that say how a run was trained. Members of an ensemble must
@@ -600,7 +601,7 @@ def training_card(
     ``python -m ecgnet train`` writes it as ``training.json`` beside
     ``model.keras`` (:func:`write_training_card`); :func:`read_training_card`
     reads it back, :func:`run_validation_index` rebuilds the run's validation
-    beats from it and :func:`ecgnet.evaluation.pool_runs` pools its
+    beats from it and :func:`pool_runs` pools its
     ``validation`` confusion matrix with those of other folds.
 
     Args:
@@ -618,7 +619,7 @@ def training_card(
         validation_seed: int or None (None: ``seed``; ignored for a refit, which has no validation).
         validation_fold: None or ``(k, n)``.
         refit: bool, trained on every beat without validation.
-        validation: None or the dict of :func:`ecgnet.evaluation.evaluate_predictions`;
+        validation: None or the dict of :func:`ecgnet.metrics.evaluate_predictions`;
             only :data:`VALIDATION_KEYS` are kept.
 
     Returns:
@@ -760,7 +761,7 @@ def pool_runs(runs):
             whose ``validation`` holds a ``confusion_matrix``.
 
     Returns:
-        The dict of :func:`ecgnet.evaluation.evaluate_confusion_matrix`.
+        The dict of :func:`ecgnet.metrics.evaluate_confusion_matrix`.
 
     Raises:
         EcgnetError: a run without a card, a refit run (no validation), or a
