@@ -63,7 +63,7 @@ def test_no_module_imports_a_layer_above_it():
     upward = []
     for path in sorted(PACKAGE.rglob("*.py")):
         name = _module_name(path)
-        for target in _imported(ast.parse(path.read_text(encoding="utf-8"))):
+        for target in sorted(set(_imported(ast.parse(path.read_text(encoding="utf-8"))))):
             if _rank(target) is not None and _rank(target) > _rank(name):
                 upward.append(f"{name} imports {target}")
     assert upward == []
