@@ -7,12 +7,18 @@ Supraventricular Arrhythmia records (``ECGNET_SVDB_DIR``) and the Noise Stress
 Test noise records (``ECGNET_NSTDB_DIR``) are found the same way.
 """
 
+import hashlib
+import http.server
 import os
 import subprocess
 import sys
+import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
+
+from physionet_mirror import write_records
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -104,3 +110,30 @@ def run_cli(tmp_path):
 def _private_csv_cache(tmp_path_factory, monkeypatch):
     """Keep the CSV cache of the tests out of ~/.cache."""
     monkeypatch.setenv("ECGNET_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ecgnet-cache"))
+
+
+@pytest.fixture
+def physionet(fixtures_dir, tmp_path, monkeypatch):
+    """Serve a mitdb mirror; sets $ECGNET_PHYSIONET_URL to it and unsets $ECGNET_MITDB_DIR / $ECGNET_DATA_DIR."""
+    for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "ECGNET_MITDB_DIR", "ECGNET_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    root = tmp_path / "mirror"
+    db = write_records(fixtures_dir, root / "mitdb" / "1.0.0")
+    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in sorted(db.iterdir())]
+    (db / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
+    served = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            served.append(self.path.rsplit("/", 1)[-1])
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("ECGNET_PHYSIONET_URL", f"http://127.0.0.1:{server.server_address[1]}/")
+    yield served
+    server.shutdown()
+    server.server_close()

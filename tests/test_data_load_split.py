@@ -6,60 +6,15 @@ five real MIT-BIH records under their record names (114 and 208 are in DS1,
 """
 
 import hashlib
-import http.server
 import json
 import shutil
-import threading
-from functools import partial
 
 import numpy as np
 import pytest
 
 from ecgnet.data import CLASS_NAMES, DS1, DS2, load_split
 from ecgnet.errors import DataFormatError
-
-# AAMI beats of each excerpt (tests/fixtures/README.md), less the last beat of each record
-BEATS = {"208": 40 + 22 + 8 - 1, "114": 18 - 1, "232": 10 + 18 - 1, "217": 24 - 1, "233": 72 + 30 + 2 - 1}
-
-
-def write_records(fixtures_dir, folder, names=tuple(BEATS)):
-    """Copy the excerpts into ``folder`` as records ``208``, ``114``, ... (header renamed), with RECORDS."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        header = (fixtures_dir / f"{name}_excerpt.hea").read_text().replace(f"{name}_excerpt", name)
-        (folder / f"{name}.hea").write_text(header)
-        for ext in (".dat", ".atr"):
-            shutil.copyfile(fixtures_dir / f"{name}_excerpt{ext}", folder / f"{name}{ext}")
-    (folder / "RECORDS").write_text("\n".join(names) + "\n")
-    return folder
-
-
-@pytest.fixture
-def physionet(fixtures_dir, tmp_path, monkeypatch):
-    """Serve a mitdb mirror; sets $ECGNET_PHYSIONET_URL to it and unsets $ECGNET_MITDB_DIR / $ECGNET_DATA_DIR."""
-    for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "ECGNET_MITDB_DIR", "ECGNET_DATA_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    root = tmp_path / "mirror"
-    db = write_records(fixtures_dir, root / "mitdb" / "1.0.0")
-    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in sorted(db.iterdir())]
-    (db / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
-    served = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self):
-            served.append(self.path.rsplit("/", 1)[-1])
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("ECGNET_PHYSIONET_URL", f"http://127.0.0.1:{server.server_address[1]}/")
-    yield served
-    server.shutdown()
-    server.server_close()
-
+from physionet_mirror import BEATS, write_records
 
 def test_fresh_folder_downloads_prepares_and_caches(physionet, tmp_path, capsys):
     data = tmp_path / "data"

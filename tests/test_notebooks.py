@@ -165,3 +165,25 @@ def test_notebooks_run_in_quick_mode(tmp_path, monkeypatch):
     assert (runs / "quick" / "03_training" / "model.keras").is_file()
     assert (runs / "quick" / "04_kachuee2018" / "model.keras").is_file()
     print("quick-mode seconds:", {name: round(value) for name, value in seconds.items()})
+
+
+@pytest.mark.notebook
+def test_a_fresh_clone_reaches_a_prepared_split_through_the_notebook(physionet, tmp_path, monkeypatch):
+    """Colab-like: no raw records and no prepared data anywhere; notebook 01 in full mode downloads
+    the records (from a local mirror standing in for PhysioNet) and prepares the kaggle split."""
+    import nbformat
+    import papermill
+
+    _require_kernel()
+    data = tmp_path / "data"
+    monkeypatch.setenv("ECGNET_DATA_DIR", str(data))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    output = tmp_path / "01_data.ipynb"
+    papermill.execute_notebook(str(NOTEBOOK_DIR / "01_data.ipynb"), str(output), parameters=dict(QUICK=False),
+                               kernel_name=KERNEL, cwd=str(NOTEBOOK_DIR), progress_bar=False, execution_timeout=600)
+    streams = "".join(o.get("text", "") for cell in nbformat.read(output, as_version=4).cells
+                      for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    assert "downloaded from http://127.0.0.1" in streams
+    assert (data / "mitdb" / "SHA256SUMS.txt").is_file()
+    assert (data / "mitbih-kaggle" / "manifest.json").is_file()
+    assert "RECORDS" in physionet and "208.dat" in physionet
