@@ -98,6 +98,8 @@ def run_cli(tmp_path):
 
     def run(*args, cwd=None, timeout=600):
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        for variable in ("TF_CPP_MIN_LOG_LEVEL", "ECGNET_TF_LOG"):  # the command's own log defaults, as for a user
+            env.pop(variable, None)
         return subprocess.run(
             [sys.executable, "-m", "ecgnet", *map(str, args)],
             cwd=str(cwd or tmp_path), env=env, capture_output=True, text=True, timeout=timeout,
