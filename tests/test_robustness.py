@@ -417,3 +417,29 @@ def test_evaluate_needs_labelled_beats(tmp_path, run_cli, no_tensorflow):
     np.savez(tmp_path / "unlabelled.npz", **arrays)
     one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", tmp_path / "unlabelled.npz"),
                    "unlabelled.npz", "beat 2", "no class label")
+
+
+def test_predict_builds_channels_from_the_whole_record(tmp_path, run_cli):
+    """A 3-channel model: record medians and previous beats come from every beat, then the usable beats
+    are picked, so the beat right after a bad stretch still gets its (clean) previous beat."""
+    import pandas as pd
+
+    from ecgnet.data import model_inputs, part_from_beats
+    from ecgnet.pretrained_models import load_model
+    from ecgnet.quality import record_beats
+
+    signal = fixture_signal()
+    signal[3600:7200, :] = np.nan
+    path = write_record(tmp_path, "208_excerpt", signal)
+    shutil.copy(f"{RECORD}.atr", tmp_path / "208_excerpt.atr")
+    out = tmp_path / "beats.csv"
+    result = run_cli("predict", "--model", "ecgnet-mitbih-interpatient", "--record", path, "--out", out)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out, keep_default_na=False)
+    usable = (table["signal"] == "ok").to_numpy()
+    assert 0 < usable.sum() < len(usable)
+    model = load_model("ecgnet-mitbih-interpatient")
+    found = record_beats(path)
+    expected = model.predict(model_inputs(model, part_from_beats(found.beats, source=path)), verbose=0)[usable]
+    np.testing.assert_allclose(table.loc[usable, "confidence"].astype(float), expected.max(axis=1), atol=1e-4)
+    assert (table.loc[usable, "predicted"].to_numpy() == np.array(list("NSVFQ"))[expected.argmax(axis=1)]).all()

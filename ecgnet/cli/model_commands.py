@@ -374,12 +374,17 @@ def run_predict(args):
         _report_bad_signal(args.record, found, peak_source)
         model = load_model(args.model)
         if input_recipe(model)["beat_channels"] > 3:  # beat channels 4 to 6 (ecgnet.data.BEAT_CHANNELS)
+            one_lead = int(found.usable.sum())
             found = record_beats(args.record, detect=args.detect, second_lead=True)
+            if int(found.usable.sum()) < one_lead:
+                _report_second_lead(args.record, found)
         usable = found.usable
-        part = part_from_beats(found.beats.subset(usable), source=args.record)
+        # channels from every beat of the record, then the usable ones: a usable beat's previous
+        # beat may itself be unusable (bad signal before its R peak) yet clean where it is used
+        part = part_from_beats(found.beats, source=args.record)
         rows = {"time_s": np.round(found.times, 3)}
         truth = found.beats.y.astype(np.int64)
-    probabilities = model.predict(model_inputs(model, part), batch_size=512, verbose=0)
+    probabilities = model.predict(model_inputs(model, part, usable), batch_size=512, verbose=0)
     if not np.isfinite(probabilities).all():
         first = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
         raise EcgnetError(f"{args.model}: the model gave non-finite probabilities (first at beat {np.flatnonzero(usable)[first]}); is it a trained classifier?")
@@ -433,6 +438,19 @@ def _report_bad_signal(record, found, peak_source):
     if len(bad):
         times = ", ".join(f"{t:.2f}" for t in found.times[bad[:MAX_LISTED]]) + (", ..." if len(bad) > MAX_LISTED else "")
         print(f"unclassifiable: {len(bad)} beats touch that signal and get no class ({UNCLASSIFIABLE!r}); at {times} s")
+
+
+def _report_second_lead(record, found):
+    """The second lead left fewer beats classifiable: say how many, or refuse when none is left."""
+    from ecgnet.quality import describe_stretches
+
+    stretches = describe_stretches(found.stretches, found.fs, limit=MAX_LISTED)
+    if not found.usable.any():
+        raise DataFormatError(
+            f"{record}: no usable beat in the two leads the model reads: all {len(found.usable)} beats touch "
+            f"bad signal ({stretches}); nothing can be classified"
+        )
+    print(f"with the second lead: bad signal {stretches}; {int((~found.usable).sum())} beats unclassifiable")
 
 
 def run_demo(args):
