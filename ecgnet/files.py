@@ -34,7 +34,7 @@ def atomic_path(path, suffix=None):
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual mode
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -42,7 +42,7 @@ def atomic_path(path, suffix=None):
         raise
 
 
-def _current_umask():
+def current_umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -136,6 +136,8 @@ def class_weights(y, num_classes=5, power=0.5):
 
     y = np.asarray(y, dtype=np.int64)
     present = np.unique(y)
+    if len(present) and (present[0] < 0 or present[-1] >= num_classes):
+        raise EcgnetError(f"class_weights: labels must be 0..{num_classes - 1}. Received: {present.tolist()}")
     weights = np.zeros(num_classes)
     if len(present):
         balanced = compute_class_weight("balanced", classes=present, y=y) * len(present) / num_classes

@@ -76,6 +76,7 @@ def test_list_records_of_the_fixtures(fixtures_dir):
     ("data/mitdb", "mitdb"), ("dl/mit-bih-arrhythmia-database-1.0.0", "mitdb"),
     ("dl/mit-bih-supraventricular-arrhythmia-database-1.0.0", "svdb"), ("x/svdb", "svdb"),
     ("dl/st-petersburg-incart-12-lead-arrhythmia-ecg-database-1.0.0", "incartdb"), ("x/my_records", "my_records"),
+    ("physionet.org/files/mitdb/1.0.0", "mitdb"), ("physionet.org/files/svdb/1.0.0", "svdb"),
 ])
 def test_database_of_folder_names(folder, database):
     from ecgnet.data.datasets import database_of

@@ -64,6 +64,14 @@ def test_class_weights_by_hand():
     assert damped[1] == pytest.approx((4 / 3) ** 0.5)
 
 
+@pytest.mark.parametrize("labels", [[0, 0, 1, -1], [0, 1, 5]])
+def test_class_weights_refuse_labels_outside_the_classes(labels):
+    from ecgnet.errors import EcgnetError
+
+    with pytest.raises(EcgnetError, match=r"labels must be 0\.\.4"):
+        training.class_weights(labels)
+
+
 def test_select_strategy_on_cpu_is_the_default_strategy():
     strategy = training.select_strategy()
     assert strategy.num_replicas_in_sync == 1

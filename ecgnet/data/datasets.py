@@ -29,6 +29,7 @@ import numpy as np
 
 from ecgnet.data.manifest import MANIFEST, class_counts, read_manifest, write_manifest
 from ecgnet.errors import DataFormatError, EcgnetError
+from ecgnet.files import current_umask
 
 #: The prepared folder of each split, under the data folder.
 SPLIT_FOLDERS = {"kaggle": "mitbih-kaggle", "inter-patient": "mitbih-interpatient"}
@@ -80,9 +81,11 @@ def database_of(folder):
     """The database name of a folder of records: ``mitdb``, ``svdb``, ``incartdb`` or the folder's own name.
 
     PhysioNet's short names and the names of its ZIP downloads are recognised
-    (``mit-bih-arrhythmia-database-1.0.0`` is ``mitdb``).
+    (``mit-bih-arrhythmia-database-1.0.0`` is ``mitdb``); a version folder is
+    named by its parent (``physionet.org/files/mitdb/1.0.0`` is ``mitdb``).
     """
-    name = Path(folder).resolve().name
+    path = Path(folder).resolve()
+    name = path.parent.name if re.fullmatch(r"\d+(\.\d+)*", path.name) else path.name
     for database, pattern in _DATABASE_FOLDERS:
         if pattern.match(name):
             return database
@@ -231,18 +234,12 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
             tmp, split, PART_FILES, {"train": class_counts(train.y), "test": class_counts(test.y)},
             listed, seed=seed if split == "kaggle" else None, second_lead=second_lead,
         )
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~current_umask())
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _swap_into_place(tmp, out):

@@ -31,7 +31,6 @@ PHYSIONET_DATABASES = {
     "svdb": "1.0.0",  # MIT-BIH Supraventricular Arrhythmia Database, 78 records, 128 Hz
     "incartdb": "1.0.0",  # St Petersburg INCART 12-lead Arrhythmia Database, 75 records, 257 Hz
 }
-PHYSIONET_MITDB_URL = PHYSIONET_URL + "mitdb/1.0.0/"
 KAGGLE_DATASET = "shayanfazeli/heartbeat"
 RECORD_EXTENSIONS = (".hea", ".dat", ".atr")
 URL_SCHEMES = ("http", "https", "file")

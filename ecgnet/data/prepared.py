@@ -61,9 +61,10 @@ def load_part(data, part):
             )
     elif data.exists():
         path = data
-        manifest = read_manifest(path.parent)
-        if manifest is not None and path.name in manifest["files"]:
-            check_manifest(path.parent, path.name)
+        if path.name in PREPARED_PARTS:  # a part of a prepared folder: its manifest must agree
+            manifest = read_manifest(path.parent)
+            if manifest is not None and path.name in manifest["files"]:
+                check_manifest(path.parent, path.name)
     else:
         raise DataFormatError(f"{data}: no such file or folder")
     if path.suffix == ".npz":
