@@ -4,11 +4,13 @@ Everything ecgnet writes (CSV, NPZ, reports, figures, models) goes through
 :func:`atomic_path`: the data lands in a temporary file in the same folder and
 is renamed over the target only after it was written and closed without error.
 An interrupted run never leaves a half-written file behind, and never destroys
-the previous good one.
+the previous good one. :func:`stderr_to_null` silences what native libraries
+write straight to file descriptor 2.
 """
 
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -52,3 +54,29 @@ def write_text_atomic(path, text):
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def stderr_to_null():
+    """Point file descriptor 2 at the null device for a moment.
+
+    Native libraries write there directly: TensorFlow's C++ start-up lines
+    (absl's "All log messages before absl::InitializeLog()", CUDA probing on
+    machines without a GPU) ignore ``TF_CPP_MIN_LOG_LEVEL`` in TensorFlow 2.21
+    and would land on the terminal, or in a notebook's outputs through
+    ipykernel's capture of the process's stderr.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 (some embedded interpreters)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -22,12 +22,13 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
-import contextlib  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import warnings  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+from ecgnet.files import stderr_to_null  # noqa: E402
 
 #: Where a Colab runtime mounts Google Drive, and the folder of it that holds ecgnet's runs.
 DRIVE_MOUNT = Path("/content/drive")
@@ -57,30 +58,6 @@ class NotebookEnvironment:
     gpus: list = field(default_factory=list)
     cpu_count: int = 1
     repository_root: Path | None = None
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Send file descriptor 2 to /dev/null for a moment.
-
-    TensorFlow's C++ start-up lines (absl's "All log messages before
-    absl::InitializeLog()", CUDA probing on machines without a GPU) ignore
-    ``TF_CPP_MIN_LOG_LEVEL`` in TensorFlow 2.21 and land in the notebook's
-    outputs through ipykernel's capture of the process's stderr.
-    """
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no file descriptor 2 (some embedded interpreters)
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _gpu_names(tf):
@@ -118,7 +95,7 @@ def setup(want_gpu=False, chdir=True, quiet=False):
     # tqdm.auto falls back to text progress bars without ipywidgets, and says so with a warning
     # that names a site-packages path; the text bars are fine in a notebook.
     warnings.filterwarnings("ignore", message="IProgress not found")
-    with _native_stderr_silenced():
+    with stderr_to_null():
         import keras
         import tensorflow as tf
 

@@ -18,7 +18,6 @@ go to the null device (:class:`_QuietTensorFlowImport`). Set
 """
 
 import argparse
-import contextlib
 import importlib.abc
 import importlib.util
 import os
@@ -26,6 +25,7 @@ import sys
 
 from ecgnet import __version__
 from ecgnet.errors import EcgnetError
+from ecgnet.files import stderr_to_null
 
 
 def build_parser():
@@ -42,22 +42,6 @@ def build_parser():
     return parser
 
 
-@contextlib.contextmanager
-def _stderr_to_null():
-    """Point file descriptor 2 at the null device (native libraries write there directly)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
 class _QuietLoader(importlib.abc.Loader):
     """Runs the wrapped loader's ``exec_module`` with stderr silenced, then steps aside."""
 
@@ -71,7 +55,7 @@ class _QuietLoader(importlib.abc.Loader):
         module.__loader__ = self.loader
         if module.__spec__ is not None:
             module.__spec__.loader = self.loader
-        with _stderr_to_null():
+        with stderr_to_null():
             self.loader.exec_module(module)
 
     def __getattr__(self, name):
