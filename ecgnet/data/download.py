@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from ecgnet.data.manifest import sha256_file
 from ecgnet.errors import EcgnetError
 from ecgnet.files import atomic_path, write_text_atomic
 
@@ -138,7 +139,7 @@ def download_physionet(out_dir, base_url=None, records=None, progress=True, time
 
 def _fetch_checked(base_url, name, expected, target, timeout):
     """Keep ``target`` when its SHA-256 is ``expected``; else fetch it (twice at most) and save it atomically."""
-    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == expected:
+    if target.is_file() and sha256_file(target) == expected:
         return target
     data, digest = b"", ""
     for _attempt in range(2):
