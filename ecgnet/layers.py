@@ -18,7 +18,7 @@ import keras
 from keras import ops
 
 from ecgnet.data.features import RR_FEATURE_SETS
-from ecgnet.data.prepared import BEAT_CHANNELS
+from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, WINDOWS
 from ecgnet.errors import EcgnetError
 from ecgnet.normalization import FusedBatchNormalization
 
@@ -53,12 +53,21 @@ def _conv_length(length, kernel_size, strides, padding, dilation_rate):
 
 
 def gpu_available():
-    """True when TensorFlow sees a GPU (False on other backends' CPUs)."""
-    if keras.backend.backend() != "tensorflow":
-        return False
-    import tensorflow as tf
+    """True when the Keras backend (TensorFlow, JAX or PyTorch) sees a GPU."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-    return bool(tf.config.list_physical_devices("GPU"))
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return any(device.platform == "gpu" for device in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
 
 
 #: On CPU, ``"auto"`` uses ``"block_diagonal"`` while the full kernel has at
@@ -721,6 +730,10 @@ class InputRecipe(keras.layers.Layer):
             ``rr`` input: its width 3, 5 or 6 (:data:`ecgnet.data.RR_FEATURE_SETS`)
             or its name ``"relative"``, ``"rhythm"`` or ``"all"``
             (:data:`RR_FEATURE_NAMES`). Kept as the width.
+        window: ``"kachuee"`` (the beat from its R peak on, 187 samples) or
+            ``"centred"`` (P wave to T wave around the R peak, 88 samples,
+            whose channels are :data:`ecgnet.data.CENTRED_CHANNELS`):
+            :data:`ecgnet.data.WINDOWS`.
         **kwargs: base layer arguments (``name``, ``dtype``, ...).
 
     Input shape:
@@ -739,13 +752,17 @@ class InputRecipe(keras.layers.Layer):
     (None, 187, 3)
     """
 
-    def __init__(self, beat_channels=1, rr_features=None, **kwargs):
+    def __init__(self, beat_channels=1, rr_features=None, window="kachuee", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(beat_channels, bool) or not isinstance(beat_channels, (int, np.integer)) or beat_channels not in BEAT_CHANNELS:
+        if window not in WINDOWS:
+            raise EcgnetError(f"`window` must be one of {sorted(WINDOWS)} (ecgnet.data.WINDOWS). Received: window={window!r}")
+        allowed = BEAT_CHANNELS if window == "kachuee" else CENTRED_CHANNELS
+        if isinstance(beat_channels, bool) or not isinstance(beat_channels, (int, np.integer)) or beat_channels not in allowed:
             raise EcgnetError(
-                f"`beat_channels` must be an integer from {min(BEAT_CHANNELS)} to {max(BEAT_CHANNELS)} "
-                f"(ecgnet.data.BEAT_CHANNELS). Received: beat_channels={beat_channels!r}"
+                f"`beat_channels` must be an integer from {min(allowed)} to {max(allowed)} for the {window!r} window "
+                f"(ecgnet.data.{'BEAT' if window == 'kachuee' else 'CENTRED'}_CHANNELS). Received: beat_channels={beat_channels!r}"
             )
+        self.window = window
         if isinstance(rr_features, str) and rr_features in RR_FEATURE_NAMES:
             rr_features = RR_FEATURE_NAMES[rr_features]
         elif rr_features is not None and (
@@ -764,8 +781,8 @@ class InputRecipe(keras.layers.Layer):
 
     @property
     def recipe(self):
-        """The recipe as a dict: ``{"beat_channels": int, "rr_features": int or None}``."""
-        return {"beat_channels": self.beat_channels, "rr_features": self.rr_features}
+        """The recipe as a dict: ``{"beat_channels": int, "rr_features": int or None, "window": str}``."""
+        return {"beat_channels": self.beat_channels, "rr_features": self.rr_features, "window": self.window}
 
     def call(self, inputs):
         return inputs

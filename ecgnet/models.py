@@ -15,7 +15,7 @@ import keras
 from keras import layers
 
 from ecgnet.data.features import RR_FEATURE_SETS
-from ecgnet.data.prepared import BEAT_CHANNELS, input_recipe
+from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, input_recipe, window_of_length
 from ecgnet.errors import EcgnetError
 from ecgnet.layers import IMPLEMENTATIONS, InputRecipe, ResNeXtBlock1D
 from ecgnet.normalization import FusedBatchNormalization
@@ -88,15 +88,18 @@ def _beat_input(input_shape, rr_features):
     Returns ``(beat, x)``: the input, and the tensor the network starts from.
     Beat channels (``input_shape[-1]``) and an R-R width (``rr_features``)
     that :mod:`ecgnet.data` can build (:data:`ecgnet.data.BEAT_CHANNELS`,
-    :data:`ecgnet.data.RR_FEATURE_SETS`) get an ``InputRecipe``; others
+    :data:`ecgnet.data.RR_FEATURE_SETS`; for a beat input 88 samples long,
+    the centred window's :data:`ecgnet.data.CENTRED_CHANNELS`) get an ``InputRecipe``; others
     (a builder used for other data, e.g. 4 custom R-R features) get none,
     since no recipe of this package makes them, and ``x`` is the input.
     """
     input_shape = tuple(input_shape)
     beat = keras.Input(shape=input_shape, name="beat")
-    if input_shape[-1] not in BEAT_CHANNELS or (rr_features and rr_features not in RR_FEATURE_SETS):
+    window = "centred" if window_of_length(input_shape[0]) == "centred" else "kachuee"
+    channels = CENTRED_CHANNELS if window == "centred" else BEAT_CHANNELS
+    if input_shape[-1] not in channels or (rr_features and rr_features not in RR_FEATURE_SETS):
         return beat, beat
-    recipe = InputRecipe(beat_channels=input_shape[-1], rr_features=rr_features or None, name="input_recipe")
+    recipe = InputRecipe(beat_channels=input_shape[-1], rr_features=rr_features or None, window=window, name="input_recipe")
     return beat, recipe(beat)
 
 

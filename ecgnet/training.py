@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from ecgnet.augmentation import EcgAugmentation
-from ecgnet.data.classes import CLASS_NAMES
+from ecgnet.data.classes import CLASS_NAMES, class_weights  # noqa: F401  (class_weights: ecgnet.training.class_weights, as before)
 from ecgnet.data.pipeline import balanced_dataset, make_dataset
 from ecgnet.data.splits import validation_indices
 from ecgnet.errors import EcgnetError
@@ -107,42 +107,6 @@ def _precision_policy(strategy):
 # --------------------------------------------------------------------------
 # Class imbalance
 # --------------------------------------------------------------------------
-
-
-def class_weights(y, num_classes=5, power=0.5):
-    """Per-class loss weights from the class frequencies: ``(n / (k * count)) ** power``.
-
-    The base is scikit-learn's ``compute_class_weight("balanced")``, ``n / (k *
-    count)``, with ``k = num_classes`` (scikit-learn divides by the classes
-    present instead, so its weights are rescaled by ``present / num_classes``).
-    ``power=1`` is plain inverse frequency (every class weighs the same in total);
-    ``power=0.5`` (the default) damps it, so that a class 100x rarer gets 10x the
-    weight rather than 100x, which over-weights a few hundred F beats less.
-    Classes with no beats get weight 0.
-
-    Args:
-        y: int array (n,), class indices.
-        num_classes: int.
-        power: float, 1 for inverse frequency, 0 for no weighting.
-
-    Returns:
-        A dict ``{class index: float weight}`` for ``model.fit(class_weight=...)``.
-
-    Example:
-        >>> class_weights([0, 0, 0, 1], num_classes=2, power=1)
-        {0: 0.666..., 1: 2.0}
-    """
-    from sklearn.utils.class_weight import compute_class_weight
-
-    y = np.asarray(y, dtype=np.int64)
-    present = np.unique(y)
-    if len(present) and (present[0] < 0 or present[-1] >= num_classes):
-        raise EcgnetError(f"class_weights: labels must be 0..{num_classes - 1}. Received: {present.tolist()}")
-    weights = np.zeros(num_classes)
-    if len(present):
-        balanced = compute_class_weight("balanced", classes=present, y=y) * len(present) / num_classes
-        weights[present] = balanced**power
-    return {i: float(w) for i, w in enumerate(weights)}
 
 
 # --------------------------------------------------------------------------
@@ -531,10 +495,10 @@ VALIDATION_KEYS = ("num_beats", "accuracy", "macro_f1", "per_class", "confusion_
 
 #: The card fields that say how a run was trained. Members of an ensemble must
 #: agree on all of them (and, unless refit, on the validation split).
-RECIPE_KEYS = ("preset", "split", "rr_features", "relative", "previous_beat", "second_lead", "beat_dropout", "refit")
+RECIPE_KEYS = ("preset", "split", "window", "rr_features", "relative", "previous_beat", "second_lead", "beat_dropout", "refit")
 
 #: Defaults of fields that cards written by older versions lack.
-_CARD_DEFAULTS = {"refit": False, "beat_dropout": 0.0, "second_lead": False, "validation_fold": None}
+_CARD_DEFAULTS = {"refit": False, "beat_dropout": 0.0, "second_lead": False, "validation_fold": None, "window": "kachuee"}
 
 
 def validation_plan(split, records=None):
@@ -593,6 +557,7 @@ def training_card(
     second_lead=False,
     beat_dropout=0.0,
     augment=True,
+    window="kachuee",
     validation_seed=None,
     validation_fold=None,
     refit=False,
@@ -618,6 +583,7 @@ def training_card(
             (:data:`ecgnet.data.BEAT_CHANNELS`).
         beat_dropout: float.
         augment: bool.
+        window: ``"kachuee"`` or ``"centred"``, the beat window (:data:`ecgnet.data.WINDOWS`).
         validation_seed: int or None (None: ``seed``; ignored for a refit, which has no validation).
         validation_fold: None or ``(k, n)``.
         refit: bool, trained on every beat without validation.
@@ -637,6 +603,7 @@ def training_card(
     return {
         "preset": preset,
         "split": split,
+        "window": window,
         "rr_features": int(rr_features),
         "relative": bool(relative),
         "previous_beat": bool(previous_beat),

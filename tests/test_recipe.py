@@ -32,11 +32,11 @@ def test_rr_feature_names_are_the_names_of_the_data_feature_sets():
 @pytest.mark.parametrize(
     "kwargs, expected",
     [
-        (dict(beat_channels=1), {"beat_channels": 1, "rr_features": None}),
-        (dict(beat_channels=3, rr_features="relative"), {"beat_channels": 3, "rr_features": 3}),
-        (dict(beat_channels=6, rr_features="rhythm"), {"beat_channels": 6, "rr_features": 5}),
-        (dict(beat_channels=np.int64(2), rr_features=6), {"beat_channels": 2, "rr_features": 6}),
-        (dict(beat_channels=1, rr_features="all"), {"beat_channels": 1, "rr_features": 6}),
+        (dict(beat_channels=1), {"beat_channels": 1, "rr_features": None, "window": "kachuee"}),
+        (dict(beat_channels=3, rr_features="relative"), {"beat_channels": 3, "rr_features": 3, "window": "kachuee"}),
+        (dict(beat_channels=6, rr_features="rhythm"), {"beat_channels": 6, "rr_features": 5, "window": "kachuee"}),
+        (dict(beat_channels=np.int64(2), rr_features=6), {"beat_channels": 2, "rr_features": 6, "window": "kachuee"}),
+        (dict(beat_channels=1, rr_features="all"), {"beat_channels": 1, "rr_features": 6, "window": "kachuee"}),
     ],
 )
 def test_layer_config_round_trip_and_identity(kwargs, expected):
@@ -78,11 +78,11 @@ def test_layer_refuses_beats_with_other_channels():
 @pytest.mark.parametrize(
     "build, expected",
     [
-        (lambda: build_kachuee2018(), {"beat_channels": 1, "rr_features": None}),
-        (lambda: build_ecgnet("small", **TINY), {"beat_channels": 1, "rr_features": None}),
-        (lambda: build_ecgnet("small", rr_features=6, **TINY), {"beat_channels": 1, "rr_features": 6}),
-        (lambda: build_named_model("small", (187, 3), rr_features=3, **TINY), {"beat_channels": 3, "rr_features": 3}),
-        (lambda: build_named_model("large", (187, 6), rr_features=5, **TINY), {"beat_channels": 6, "rr_features": 5}),
+        (lambda: build_kachuee2018(), {"beat_channels": 1, "rr_features": None, "window": "kachuee"}),
+        (lambda: build_ecgnet("small", **TINY), {"beat_channels": 1, "rr_features": None, "window": "kachuee"}),
+        (lambda: build_ecgnet("small", rr_features=6, **TINY), {"beat_channels": 1, "rr_features": 6, "window": "kachuee"}),
+        (lambda: build_named_model("small", (187, 3), rr_features=3, **TINY), {"beat_channels": 3, "rr_features": 3, "window": "kachuee"}),
+        (lambda: build_named_model("large", (187, 6), rr_features=5, **TINY), {"beat_channels": 6, "rr_features": 5, "window": "kachuee"}),
     ],
 )
 def test_built_models_keep_the_recipe_asked_for_through_a_keras_file(build, expected, tmp_path):
@@ -101,13 +101,13 @@ def test_built_models_keep_the_recipe_asked_for_through_a_keras_file(build, expe
 def test_inputs_outside_the_data_recipes_get_no_layer_and_are_read_from_shapes():
     model = build_ecgnet("small", rr_features=4, **TINY)
     assert _recipe_layers(model) == []
-    assert input_recipe(model) == {"beat_channels": 1, "rr_features": 4}
+    assert input_recipe(model) == {"beat_channels": 1, "rr_features": 4, "window": "kachuee"}
 
 
 def _card_recipe(card):
     beat = re.match(r"beat(?: channels)? \(187, (\d)\)", card["inputs"][0])
     rr = [int(text.split()[0]) for text in card["inputs"][1:] if "R-R features" in text]
-    return {"beat_channels": int(beat.group(1)), "rr_features": rr[0] if rr else None}
+    return {"beat_channels": int(beat.group(1)), "rr_features": rr[0] if rr else None, "window": "kachuee"}
 
 
 @pytest.mark.parametrize("name", available())
@@ -156,7 +156,7 @@ def test_a_recipe_that_contradicts_the_inputs_is_refused():
     with pytest.raises(ModelFileError, match=r"model 'lying': its InputRecipe layers say .*'rr_features': 3.* but its inputs give .*'rr_features': 6"):
         input_recipe(_lying_member(3))
     honest = _lying_member(6)
-    assert input_recipe(honest) == {"beat_channels": 1, "rr_features": 6}
+    assert input_recipe(honest) == {"beat_channels": 1, "rr_features": 6, "window": "kachuee"}
     with pytest.raises(ValueError, match="InputRecipe layers say"):
         build_ensemble([honest, _lying_member(3)])
 
@@ -165,8 +165,8 @@ def test_ensemble_keeps_its_members_recipe_through_a_keras_file(tmp_path):
     members = [build_ecgnet("small", input_shape=(187, 3), rr_features=3, **TINY) for _ in range(2)]
     ensemble = build_ensemble(members)
     assert len(_recipe_layers(ensemble)) == 2
-    assert input_recipe(ensemble) == {"beat_channels": 3, "rr_features": 3}
+    assert input_recipe(ensemble) == {"beat_channels": 3, "rr_features": 3, "window": "kachuee"}
     ensemble.save(tmp_path / "ensemble.keras")
     loaded = load_model(tmp_path / "ensemble.keras")
     assert len(_recipe_layers(loaded)) == 2
-    assert input_recipe(loaded) == {"beat_channels": 3, "rr_features": 3}
+    assert input_recipe(loaded) == {"beat_channels": 3, "rr_features": 3, "window": "kachuee"}

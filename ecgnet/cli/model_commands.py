@@ -51,6 +51,14 @@ def add_parsers(subparsers):
         "and the previous and next R-R divided by the local mean R-R (rhythm) (default: all)",
     )
     train.add_argument(
+        "--window",
+        choices=("kachuee", "centred"),
+        default="kachuee",
+        help="the beat as Kachuee et al. cut it, from its R peak on (kachuee), or a window from 0.256 s before "
+        "the R peak to 0.44 s after, holding the beat's own P wave, scaled per record (centred; needs data "
+        "prepared by this version) (default: kachuee)",
+    )
+    train.add_argument(
         "--relative",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -201,6 +209,9 @@ def run_train(args):
         raise EcgnetError(f"--beat-dropout must be in [0, 1). Received: {args.beat_dropout}")
     if args.previous_beat and not args.relative:
         raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
+    if args.window == "centred" and args.previous_beat:
+        raise EcgnetError("--previous-beat shows the P wave that Kachuee's cut misses; the centred window holds it already: "
+                          "use --window centred with --relative at most")
     if args.second_lead and not args.previous_beat:
         raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
     _check_out_folder(args.out)
@@ -214,7 +225,7 @@ def run_train(args):
             f"{train_part['source']}: {' and '.join(needs_records)} need the records and R-R intervals "
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
-    x = beat_channels(train_part, 6 if args.second_lead else 1 + args.relative + args.previous_beat)
+    x = beat_channels(train_part, 6 if args.second_lead else 1 + args.relative + args.previous_beat, window=args.window)
     rr = select_rr_features(train_part["rr"], RR_FEATURE_WIDTHS[args.rr_features]) if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
     if args.beat_dropout and not rr_width:
@@ -248,6 +259,7 @@ def run_train(args):
         preset=args.preset,
         split=args.split,
         rr_features=rr_width,
+        window=args.window,
         relative=args.relative,
         previous_beat=args.previous_beat,
         second_lead=args.second_lead,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgnet.data.signals import BEAT_LENGTH
+from ecgnet.data.signals import BEAT_LENGTH, CENTRED_LENGTH
 from ecgnet.errors import DataFormatError
 from ecgnet.files import atomic_path
 
@@ -28,6 +28,9 @@ class Beats:
         second_lead: None, or float32 (n, 187): the same beats cut at the same R
             peaks from the record's other lead (V1 in most MIT-BIH records),
             scaled the same way (``build_mitbih_beats(second_lead=True)``).
+        centred: None, or float32 (n, 88): the R-centred window of each beat,
+            P wave to T wave, scaled by its record's median R amplitude
+            (:func:`ecgnet.data.signals.centred_windows`).
 
     Example:
         >>> beats = build_mitbih_beats("data/mitdb", records=["100"])
@@ -40,6 +43,7 @@ class Beats:
     r_peak: np.ndarray
     rr: np.ndarray
     second_lead: np.ndarray = None
+    centred: np.ndarray = None
 
     def __post_init__(self):
         self.x = np.asarray(self.x, dtype=np.float32)
@@ -53,6 +57,9 @@ class Beats:
         if self.second_lead is not None:
             self.second_lead = np.asarray(self.second_lead, dtype=np.float32)
             shapes["second_lead"] = (self.second_lead.shape, (n, BEAT_LENGTH))
+        if self.centred is not None:
+            self.centred = np.asarray(self.centred, dtype=np.float32)
+            shapes["centred"] = (self.centred.shape, (n, CENTRED_LENGTH))
         for name, (got, want) in shapes.items():
             if got != want:
                 raise DataFormatError(f"Beats: {name} has shape {got}, expected {want} for {n} labels")
@@ -62,8 +69,9 @@ class Beats:
 
     def subset(self, index):
         """Return the beats at ``index`` (an integer array, slice or boolean mask)."""
-        second_lead = None if self.second_lead is None else self.second_lead[index]
-        return Beats(self.x[index], self.y[index], self.record[index], self.r_peak[index], self.rr[index], second_lead)
+        optional = {name: None if getattr(self, name) is None else getattr(self, name)[index]
+                    for name in ("second_lead", "centred")}
+        return Beats(self.x[index], self.y[index], self.record[index], self.r_peak[index], self.rr[index], **optional)
 
     def save_npz(self, path, compressed=False):
         """Save to an ``.npz`` file atomically; read it back with :func:`load_beats_npz`.
@@ -80,13 +88,14 @@ class Beats:
 
 
 def concat_beats(parts):
-    """Concatenate a list of :class:`Beats` into one (with a second lead only if every part has one)."""
+    """Concatenate a list of :class:`Beats` into one (with a second lead or centred windows only if every part has them)."""
     parts = list(parts)
     if not parts:
         return Beats(np.zeros((0, BEAT_LENGTH)), [], [], [], np.zeros((0, 3)))
     fields = [f.name for f in dataclasses.fields(Beats)]
-    if any(p.second_lead is None for p in parts):
-        fields.remove("second_lead")
+    for name in ("second_lead", "centred"):
+        if any(getattr(p, name) is None for p in parts):
+            fields.remove(name)
     return Beats(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in fields})
 
 
@@ -119,7 +128,7 @@ def load_beats_npz(path):
         raise DataFormatError(f"{path}: no such file")
     try:
         with np.load(path, allow_pickle=False) as data:
-            optional = {"second_lead"}
+            optional = {"second_lead", "centred"}
             missing = [f.name for f in dataclasses.fields(Beats) if f.name not in data.files and f.name not in optional]
             if missing:
                 raise DataFormatError(f"{path}: not a Beats file, missing {', '.join(missing)} (has {data.files})")
@@ -133,7 +142,7 @@ def load_beats_npz(path):
             raise
         raise DataFormatError(f"{path}: not a readable .npz file ({type(error).__name__}: {error})") from None
     # check the values before Beats casts them (int8 labels would wrap 300 to 44, float32 1e308 to inf)
-    for name in ("y", "x", "rr", "r_peak", "second_lead"):
+    for name in ("y", "x", "rr", "r_peak", "second_lead", "centred"):
         if name in arrays and arrays[name].dtype.kind not in "biuf":
             raise DataFormatError(f"{path}: {name} holds {arrays[name].dtype} values, expected numbers")
     y = arrays["y"]
@@ -148,10 +157,10 @@ def load_beats_npz(path):
             f"(N, S, V, F, Q; -1 for unknown); {int(bad.sum())} beat(s) have such labels"
         )
     limit = float(np.finfo(np.float32).max)
-    for name in ("x", "second_lead", "rr"):
+    for name in ("x", "second_lead", "centred", "rr"):
         if name not in arrays:
             continue
-        values = np.asarray(arrays[name])
+        values = np.asarray(arrays[name], dtype=np.float64)  # float16 files: compare with the float32 limit exactly
         broken = ~np.isfinite(values) | (np.abs(np.where(np.isfinite(values), values, 0)) > limit)
         if broken.any():
             where = np.argwhere(broken)[0]

@@ -3,7 +3,8 @@
 A *part* is the ``"train"`` or ``"test"`` half of a data folder, as a dict:
 ``x`` (n, 187, 1), ``y`` (n,), ``rr`` ((n, 6) R-R features or None),
 ``record`` ((n,) names or None), ``r_peak`` ((n,) R-peak samples or None),
-``second_lead`` ((n, 187, 1) or None) and ``source`` (the file read). Folders written
+``second_lead`` ((n, 187, 1) or None), ``centred`` ((n, 88, 1) R-centred
+windows or None) and ``source`` (the file read). Folders written
 by ``python -m ecgnet prepare`` hold ``.npz`` files with records and R-R
 intervals; Kaggle downloads hold CSV files with beats and labels only.
 :func:`input_recipe` says which beat channels and R-R features a model
@@ -22,6 +23,7 @@ from ecgnet.data.container import load_beats_npz
 from ecgnet.data.csv_files import load_mitbih_csv
 from ecgnet.data.features import previous_beats, record_relative_beats, rr_features, select_rr_features
 from ecgnet.data.manifest import MANIFEST, check_manifest, read_manifest
+from ecgnet.data.signals import BEAT_LENGTH, CENTRED_LENGTH
 from ecgnet.errors import DataFormatError, ModelFileError
 
 
@@ -70,7 +72,7 @@ def load_part(data, part):
     if path.suffix == ".npz":
         return part_from_beats(load_beats_npz(path), source=path)
     x, y = load_mitbih_csv(path)
-    return {"x": x, "y": y, "rr": None, "record": None, "r_peak": None, "second_lead": None, "source": path}
+    return {"x": x, "y": y, "rr": None, "record": None, "r_peak": None, "second_lead": None, "centred": None, "source": path}
 
 
 def part_from_beats(beats, source):
@@ -82,12 +84,14 @@ def part_from_beats(beats, source):
         "record": beats.record,
         "r_peak": beats.r_peak,
         "second_lead": None if beats.second_lead is None else beats.second_lead[..., None],
+        "centred": None if beats.centred is None else beats.centred[..., None],
         "source": source,
     }
 
 
 #: What each beat channel holds, in order; a model with k beat channels takes
-#: the first k (:func:`beat_channels`).
+#: the first k (:func:`beat_channels`). These are the channels of the
+#: ``"kachuee"`` window; the ``"centred"`` one has :data:`CENTRED_CHANNELS`.
 BEAT_CHANNELS = {
     1: "the beat",
     2: "the beat minus its record's median beat (ecgnet.data.record_relative_beats)",
@@ -97,27 +101,53 @@ BEAT_CHANNELS = {
     6: "the second lead's previous beat",
 }
 
+#: The beat windows a model can take, by name: what they hold and their length in samples (125 Hz).
+WINDOWS = {
+    "kachuee": ("the beat from its R peak on, 1.2 periods long, zero-padded (ecgnet.data.segment_beats)", BEAT_LENGTH),
+    "centred": ("a window from 0.256 s before the R peak to 0.44 s after it: P wave, QRS, T "
+                "(ecgnet.data.signals.centred_windows)", CENTRED_LENGTH),
+}
 
-def beat_channels(part, channels):
-    """The beats of a part with their first ``channels`` channels (see :data:`BEAT_CHANNELS`).
+#: The channels of the ``"centred"`` window, in order (:func:`beat_channels`).
+CENTRED_CHANNELS = {
+    1: "the R-centred window, scaled by the record's median R amplitude",
+    2: "that window minus its record's median window",
+}
+
+
+def window_of_length(steps):
+    """The name of the window (a key of :data:`WINDOWS`) that is ``steps`` samples long, or None."""
+    return next((name for name, (_, length) in WINDOWS.items() if length == steps), None)
+
+
+def beat_channels(part, channels, window="kachuee"):
+    """The beats of a part with their first ``channels`` channels.
 
     Args:
         part: a dict from :func:`load_part` or :func:`part_from_beats`.
-        channels: 1 to 6.
+        channels: for the ``"kachuee"`` window 1 to 6 (:data:`BEAT_CHANNELS`),
+            for the ``"centred"`` window 1 or 2 (:data:`CENTRED_CHANNELS`).
+        window: ``"kachuee"`` or ``"centred"`` (:data:`WINDOWS`).
 
     Returns:
-        float32 (n, 187, channels).
+        float32 (n, 187, channels) for ``"kachuee"``, (n, 88, channels) for ``"centred"``.
 
     Raises:
-        DataFormatError: ``channels`` is not 1 to 6, or the part lacks the
+        DataFormatError: ``channels`` or ``window`` is not one of those, or the part lacks the
             record names that channels 2 and 3 need (and the R-peak samples and
             R-R intervals that channel 3 needs), or the second lead that
-            channels 4 to 6 need.
+            channels 4 to 6 need, or the centred windows.
 
     Example:
         >>> beat_channels(load_part("data/mitbih-interpatient", "train"), 3).shape
         (50999, 187, 3)
+        >>> beat_channels(load_part("data/mitbih-interpatient", "train"), 2, window="centred").shape
+        (50999, 88, 2)
     """
+    if window not in WINDOWS:
+        raise DataFormatError(f"beat windows are {sorted(WINDOWS)}. Received: window={window!r}")
+    if window == "centred":
+        return _centred_channels(part, channels)
     if channels not in BEAT_CHANNELS:
         raise DataFormatError(f"beats have {sorted(BEAT_CHANNELS)} channels ({'; '.join(BEAT_CHANNELS.values())}). Received: {channels}")
     if channels > 3:
@@ -143,6 +173,21 @@ def beat_channels(part, channels):
     return stacked
 
 
+def _centred_channels(part, channels):
+    if channels not in CENTRED_CHANNELS:
+        raise DataFormatError(
+            f"centred windows have {sorted(CENTRED_CHANNELS)} channels ({'; '.join(CENTRED_CHANNELS.values())}). "
+            f"Received: {channels}"
+        )
+    if part.get("centred") is None or part.get("record") is None:
+        raise DataFormatError(
+            f"{part['source']}: has no centred beat windows (Kaggle CSV files and folders prepared by older "
+            "versions lack them); prepare the data again with `python -m ecgnet prepare ... --overwrite`, or pass a --record"
+        )
+    x = part["centred"][..., :1]
+    return x if channels == 1 else record_relative_beats(x, part["record"])
+
+
 def _recipe_layers(model):
     """The ``InputRecipe`` layers of ``model`` and of the models nested in it (an ensemble's members)."""
     for layer in getattr(model, "layers", ()):
@@ -153,16 +198,19 @@ def _recipe_layers(model):
 
 
 def input_recipe(model):
-    """The inputs that ``model`` needs: ``{"beat_channels": int, "rr_features": int or None}``.
+    """The inputs that ``model`` needs: ``{"beat_channels": int, "rr_features": int or None, "window": str}``.
 
-    ``beat_channels`` is how many of :data:`BEAT_CHANNELS` its beat input
+    ``window`` is the beat window its beat input takes (a key of
+    :data:`WINDOWS`), ``beat_channels`` how many of that window's channels
+    (:data:`BEAT_CHANNELS`, :data:`CENTRED_CHANNELS`) it
     holds, ``rr_features`` the width of its R-R input (a key of
     ``ecgnet.data.RR_FEATURE_SETS``), or None without one. Models built by
     :mod:`ecgnet.models` keep this in an ``InputRecipe`` layer
     (:class:`ecgnet.layers.InputRecipe`; an ensemble's members each hold one);
     for a model without it (``.keras`` files written before that layer, or
     a hand-built model) the recipe is read from its input shapes: the beat
-    input's channels and the width of its second input, as they are.
+    input's channels and the width of its second input, as they are, and
+    the window whose length the beat input has (else ``"kachuee"``).
 
     The layer is found by its class name, so this module does not import
     the layers (data comes before layers).
@@ -172,7 +220,7 @@ def input_recipe(model):
             second input, if any, the R-R features.
 
     Returns:
-        A dict ``{"beat_channels": int, "rr_features": int or None}``.
+        A dict ``{"beat_channels": int, "rr_features": int or None, "window": str}``.
 
     Raises:
         ModelFileError: the model's recipe layers disagree with each other or
@@ -180,16 +228,18 @@ def input_recipe(model):
 
     Example:
         >>> input_recipe(ecgnet.pretrained("ecgnet-mitbih-interpatient"))
-        {'beat_channels': 3, 'rr_features': 3}
+        {'beat_channels': 3, 'rr_features': 3, 'window': 'kachuee'}
     """
     shapes = {
         "beat_channels": model.inputs[0].shape[-1],
         "rr_features": model.inputs[1].shape[-1] if len(model.inputs) > 1 else None,
+        "window": window_of_length(model.inputs[0].shape[1]) or "kachuee",
     }
     found = []
     for layer in _recipe_layers(model):
         config = layer.get_config()
-        recipe = {"beat_channels": config["beat_channels"], "rr_features": config["rr_features"]}
+        recipe = {"beat_channels": config["beat_channels"], "rr_features": config["rr_features"],
+                  "window": config.get("window", "kachuee")}
         if recipe not in found:
             found.append(recipe)
     if not found:
@@ -209,7 +259,9 @@ def model_inputs(model, part, index=None):
     channels were built from the whole part: record medians and previous
     beats need every beat of a record, not just the selected ones.
 
-    The model's recipe (:func:`input_recipe`) picks what it is given. Its
+    The model's recipe (:func:`input_recipe`) picks what it is given: its
+    window (the ``"centred"`` one, with 1 or 2 channels, needs data
+    prepared with centred windows), its
     beat channels (:func:`beat_channels`): 1, the beat; 2, also its
     difference from its record's median beat; 3, also the previous beat of
     the same record; 6, the same three of the second lead too. Channels 2
@@ -223,7 +275,9 @@ def model_inputs(model, part, index=None):
     names = [tensor.name.split(":")[0] for tensor in model.inputs]
     expected_beat = tuple(model.inputs[0].shape[1:])
     channels = recipe["beat_channels"]
-    if part["x"].shape[-1] == 1 and channels in BEAT_CHANNELS and channels > 1:
+    if recipe["window"] != "kachuee":
+        part = dict(part, x=beat_channels(part, channels, window=recipe["window"]))
+    elif part["x"].shape[-1] == 1 and channels in BEAT_CHANNELS and channels > 1:
         part = dict(part, x=beat_channels(part, channels))
     if tuple(part["x"].shape[1:]) != expected_beat:
         raise DataFormatError(

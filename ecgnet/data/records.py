@@ -28,7 +28,7 @@ import numpy as np
 from ecgnet.data.classes import AAMI_MAP
 from ecgnet.data.container import Beats, concat_beats
 from ecgnet.data.features import rr_intervals
-from ecgnet.data.signals import FS, resample_to_125, segment_beats
+from ecgnet.data.signals import FS, centred_windows, resample_to_125, segment_beats
 from ecgnet.errors import DataFormatError
 
 # WFDB symbols of QRS complexes (beats); those outside the AAMI map get label -1.
@@ -152,7 +152,8 @@ def beats_from_signal(signals, fs, peaks, labels, name, source="signal"):
     """Cut beats from signals already in memory, the way :func:`beats_from_record` does (it calls this).
 
     The lead (and the second lead, if given) is resampled to 125 Hz and cut at
-    ``peaks`` with :func:`~ecgnet.data.signals.segment_beats`; the last beat is dropped
+    ``peaks`` with :func:`~ecgnet.data.signals.segment_beats`, and the lead
+    also with :func:`~ecgnet.data.signals.centred_windows`; the last beat is dropped
     (it has no next R-R interval).
 
     Args:
@@ -174,7 +175,8 @@ def beats_from_signal(signals, fs, peaks, labels, name, source="signal"):
     x = segment_beats(resample_to_125(signal, fs), r125)
     keep = slice(0, max(len(peaks) - 1, 0))  # the last beat has no next R-R
     x2 = segment_beats(resample_to_125(signals[1], fs), r125)[keep] if len(signals) > 1 else None
-    beats = Beats(x[keep], labels[keep], np.full(len(peaks), name)[keep], peaks[keep], rr[keep], x2)
+    centred = centred_windows(resample_to_125(signal, fs), r125)[keep]
+    beats = Beats(x[keep], labels[keep], np.full(len(peaks), name)[keep], peaks[keep], rr[keep], x2, centred)
     return RecordBeats(beats, source, (peaks[keep] / fs).astype(np.float64))
 
 

@@ -22,6 +22,11 @@ come from is stated in :mod:`ecgnet.data.records`; the other is here:
 - a segment that runs past the end of its window keeps going in the signal,
   scaled with its own window's minimum and maximum and clipped to [0, 1]
   (it stops, zero-padded, at the end of the record).
+
+:func:`centred_windows` cuts a second view of each beat for models of new
+patients: a window centred on the R peak, from 0.256 s before it to 0.448 s
+after, so it holds the beat's own P wave, its QRS and its T wave, band-passed
+and scaled by the record's own median R amplitude.
 """
 
 from fractions import Fraction
@@ -32,6 +37,12 @@ FS = 125
 BEAT_LENGTH = 187
 WINDOW_SECONDS = 10
 SEGMENT_PERIODS = 1.2
+#: Samples (at 125 Hz) before and after the R peak in a centred window
+#: (:func:`centred_windows`): 0.256 s before, the R peak, 0.44 s after.
+CENTRED_BEFORE, CENTRED_AFTER = 32, 55
+CENTRED_LENGTH = CENTRED_BEFORE + 1 + CENTRED_AFTER
+#: Pass band (Hz) of the centred windows: above baseline wander, below muscle noise.
+CENTRED_BAND = (0.5, 40.0)
 
 
 def resample_to_125(signal, fs):
@@ -86,3 +97,44 @@ def segment_beats(signal, r_peaks):
     span[span <= 0] = 1.0
     values = (signal[np.clip(index, 0, len(signal) - 1)] - lo[window][:, None]) / span[:, None]
     return np.where(valid, np.clip(values, 0.0, 1.0), 0.0).astype(np.float32)
+
+
+def centred_windows(signal, r_peaks):
+    """Cut an R-centred window around each R peak of a 125 Hz signal, scaled per record.
+
+    Kachuee's cut (:func:`segment_beats`) starts at the R peak, so a beat's own
+    P wave, which tells an atrial (S) beat from a normal one, is never in it.
+    This window runs from :data:`CENTRED_BEFORE` samples before the R peak to
+    :data:`CENTRED_AFTER` after (0.256 s to 0.44 s at 125 Hz): P wave, QRS and
+    most of the T wave. The signal is band-passed (:data:`CENTRED_BAND`,
+    2nd-order Butterworth, forward and backward), and every window of the
+    record is divided by the median absolute value at the R peak over all
+    of ``r_peaks``: amplitude relative to the patient, as R-R intervals are
+    divided by the patient's mean R-R (``ecgnet.data.rr_features``). Like that
+    normalisation it uses the record's own unlabeled beats. Samples beyond
+    the ends of the signal are zeros.
+
+    Args:
+        signal: 1-D array at 125 Hz (the whole record).
+        r_peaks: sorted int array of R-peak positions in ``signal``.
+
+    Returns:
+        float32 (n, :data:`CENTRED_LENGTH`); the R peak is sample :data:`CENTRED_BEFORE`.
+
+    Example:
+        >>> w = centred_windows(resample_to_125(ecg, 360), np.round(peaks * 125 / 360).astype(int))
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    signal = np.asarray(signal, dtype=np.float64)
+    r = np.asarray(r_peaks, dtype=np.int64)
+    if len(r) == 0 or len(signal) == 0:
+        return np.zeros((len(r), CENTRED_LENGTH), np.float32)
+    sos = butter(2, CENTRED_BAND, btype="band", fs=FS, output="sos")
+    if len(signal) > 3 * 2 * len(sos):  # sosfiltfilt's default padding needs a longer signal
+        signal = sosfiltfilt(sos, signal)
+    index = r[:, None] + np.arange(-CENTRED_BEFORE, CENTRED_AFTER + 1)
+    inside = (index >= 0) & (index < len(signal))
+    windows = np.where(inside, signal[np.clip(index, 0, len(signal) - 1)], 0.0)
+    scale = float(np.median(np.abs(windows[:, CENTRED_BEFORE])))
+    return (windows / (scale if scale > 0 else 1.0)).astype(np.float32)
