@@ -77,3 +77,79 @@ def build_ensemble(members, name="ecgnet_ensemble"):
     average = keras.layers.Average(name="average", dtype="float32")(outputs)
     model_inputs = list(inputs.values())
     return keras.Model(model_inputs[0] if len(model_inputs) == 1 else model_inputs, average, name=name)
+
+
+def logistic_regression_model(pipeline, num_classes=5, name="rr_regression"):
+    """A Keras model ``rr -> class probabilities`` that computes a fitted scikit-learn regression exactly.
+
+    The pipeline is ``make_pipeline(StandardScaler(), LogisticRegression())``
+    fitted on R-R features (multinomial, as scikit-learn fits more than two
+    classes). Its scaling becomes a ``Normalization`` layer and its
+    coefficients a ``Dense`` layer with a softmax, so the model predicts what
+    ``pipeline.predict_proba`` does and saves in a ``.keras`` file. A class
+    the regression never saw gets probability 0 (a bias of -1e4).
+
+    Args:
+        pipeline: a fitted scikit-learn ``Pipeline`` of a ``StandardScaler``
+            and a ``LogisticRegression``.
+        num_classes: int, the width of the output (class ``k`` is column ``k``).
+        name: str, the model's name.
+
+    Returns:
+        A Functional ``keras.Model`` with one input named ``rr``.
+
+    Example:
+        >>> lr = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced")).fit(rr, y)
+        >>> np.allclose(logistic_regression_model(lr).predict(rr), lr.predict_proba(rr), atol=1e-5)
+        True
+    """
+    import numpy as np
+
+    scaler, regression = pipeline[0], pipeline[-1]
+    classes = np.asarray(regression.classes_, dtype=np.int64)
+    if len(pipeline) != 2 or not hasattr(scaler, "scale_") or not hasattr(regression, "coef_") or len(classes) < 3:
+        raise EcgnetError("logistic_regression_model takes a fitted StandardScaler + LogisticRegression pipeline of 3 or more classes")
+    width = len(scaler.mean_)
+    kernel = np.zeros((width, num_classes))
+    bias = np.full(num_classes, -1e4)
+    kernel[:, classes] = regression.coef_.T
+    bias[classes] = regression.intercept_
+    rr = keras.Input((width,), name="rr")
+    standardised = keras.layers.Normalization(mean=scaler.mean_, variance=scaler.scale_**2, name="rr_standardise")(rr)
+    dense = keras.layers.Dense(num_classes, activation="softmax", name="rr_probabilities", dtype="float32")
+    probabilities = dense(standardised)
+    dense.set_weights([kernel.astype("float32"), bias.astype("float32")])
+    return keras.Model(rr, probabilities, name=name)
+
+
+def fuse_with_rr_regression(model, rr_model, name="ecgnet_fused"):
+    """One model whose output is the product of ``model``'s and ``rr_model``'s probabilities, renormalised.
+
+    Args:
+        model: a ``keras.Model`` with inputs ``beat`` and ``rr`` (e.g. an
+            ensemble from :func:`build_ensemble`).
+        rr_model: a ``keras.Model`` from ``rr`` alone, of the same R-R width
+            (:func:`logistic_regression_model`).
+        name: str, the returned model's name.
+
+    Returns:
+        A ``keras.Model`` with ``model``'s inputs; :func:`ecgnet.models.input_recipe`
+        of it is ``model``'s recipe. Its output is
+        :class:`ecgnet.layers.ProductOfExperts` of the two.
+
+    Raises:
+        EcgnetError: ``model`` has no ``rr`` input, or its width differs from ``rr_model``'s.
+    """
+    from ecgnet.layers import ProductOfExperts
+
+    signature = dict(_input_signature(model))
+    if "rr" not in signature or _input_signature(rr_model) != [("rr", signature["rr"])]:
+        raise EcgnetError(
+            f"fuse_with_rr_regression: the model's inputs are {_input_signature(model)} and the R-R model's "
+            f"{_input_signature(rr_model)}; both need the same `rr` input"
+        )
+    inputs = {input_name: keras.Input(shape, name=input_name) for input_name, shape in _input_signature(model)}
+    network = keras.Model(model.inputs, model.outputs[0], name="network")(dict(inputs))
+    rhythm = rr_model(inputs["rr"])
+    fused = ProductOfExperts(name="product")([network, rhythm])
+    return keras.Model(list(inputs.values()), fused, name=name)

@@ -794,3 +794,50 @@ class InputRecipe(keras.layers.Layer):
         config = super().get_config()
         config.update(self.recipe)
         return config
+
+
+@keras.saving.register_keras_serializable(package="ecgnet")
+class ProductOfExperts(keras.layers.Layer):
+    """Combine the class probabilities of several models by their product, renormalised.
+
+    Where one model is confident a class is absent (probability near 0), the
+    product is too: each expert can veto. For a network that reads a beat's
+    shape and a regression that reads its rhythm, a beat is called S only if
+    neither rules it out. ``softmax(sum_i log p_i)`` is computed, which equals
+    ``prod_i p_i / sum_classes prod_i p_i``; probabilities are clipped to
+    ``epsilon`` first so that one exact zero does not give NaN.
+
+    Args:
+        epsilon: float, the smallest probability taken (default 1e-7).
+        **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list of 2D tensors of the same shape ``(batch, classes)``, probabilities.
+
+    Output shape:
+        2D tensor ``(batch, classes)``, probabilities.
+
+    Example:
+
+    >>> p = np.array([[0.5, 0.5]], "float32"); q = np.array([[0.2, 0.8]], "float32")
+    >>> np.round(keras.ops.convert_to_numpy(ProductOfExperts()([p, q])), 3)
+    array([[0.2, 0.8]], dtype=float32)
+    """
+
+    def __init__(self, epsilon=1e-7, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or not 0 < epsilon < 1:
+            raise EcgnetError(f"`epsilon` must be a number in (0, 1). Received: epsilon={epsilon!r}")
+        self.epsilon = float(epsilon)
+
+    def call(self, inputs):
+        logs = [keras.ops.log(keras.ops.clip(keras.ops.cast(p, "float32"), self.epsilon, 1.0)) for p in inputs]
+        return keras.ops.softmax(sum(logs[1:], logs[0]), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"epsilon": self.epsilon})
+        return config

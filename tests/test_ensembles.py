@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from ecgnet.ensembles import build_ensemble
+from ecgnet.errors import EcgnetError
 from ecgnet.pretrained_models import load_model
 
 
@@ -36,3 +37,59 @@ def test_ensemble_needs_two_members_with_the_same_inputs():
         build_ensemble([member(0)])
     with pytest.raises(ValueError, match="member_1: inputs"):
         build_ensemble([member(0), member(1, rr_features=4)])
+
+
+def _fitted_regression(width=3, seed=0):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1, 2, 3], 50)  # class 4 (Q) never seen
+    rr = rng.normal(size=(len(y), width)) + y[:, None] * 0.7
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, class_weight="balanced")).fit(rr, y), rr
+
+
+def test_regression_model_predicts_what_scikit_learn_predicts(tmp_path):
+    from ecgnet.ensembles import logistic_regression_model
+
+    pipeline, rr = _fitted_regression()
+    model = logistic_regression_model(pipeline)
+    expected = np.zeros((len(rr), 5))
+    expected[:, pipeline.classes_] = pipeline.predict_proba(rr)
+    np.testing.assert_allclose(model.predict(rr, verbose=0), expected, atol=1e-5)
+    model.save(tmp_path / "rr.keras")
+    again = keras.saving.load_model(tmp_path / "rr.keras")
+    np.testing.assert_allclose(again.predict(rr, verbose=0), expected, atol=1e-5)
+
+
+def test_fused_model_outputs_the_renormalised_product_and_keeps_the_recipe(tmp_path):
+    from ecgnet.ensembles import fuse_with_rr_regression, logistic_regression_model
+    from ecgnet.models import build_named_model, input_recipe
+
+    network = build_named_model("small", (88, 2), rr_features=3, stem_filters=8, stage_filters=(8, 16),
+                                stage_blocks=(1, 1), groups=4)
+    pipeline, rr = _fitted_regression()
+    rr = rr.astype("float32")
+    beat = np.random.default_rng(1).normal(size=(len(rr), 88, 2)).astype("float32")
+    fused = fuse_with_rr_regression(network, logistic_regression_model(pipeline))
+    p = network.predict({"beat": beat, "rr": rr}, verbose=0).astype(np.float64)
+    q = np.zeros((len(rr), 5))
+    q[:, pipeline.classes_] = pipeline.predict_proba(rr)
+    expected = np.clip(p, 1e-7, 1) * np.clip(q, 1e-7, 1)
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(fused.predict({"beat": beat, "rr": rr}, verbose=0), expected, atol=1e-5)
+    assert input_recipe(fused) == {"beat_channels": 2, "rr_features": 3, "window": "centred"}
+    fused.save(tmp_path / "fused.keras")
+    loaded = keras.saving.load_model(tmp_path / "fused.keras")
+    np.testing.assert_allclose(loaded.predict({"beat": beat, "rr": rr}, verbose=0), expected, atol=1e-5)
+
+
+def test_fusing_needs_the_same_rr_input():
+    from ecgnet.ensembles import fuse_with_rr_regression, logistic_regression_model
+    from ecgnet.models import build_named_model
+
+    network = build_named_model("small", (88, 2), rr_features=5, stem_filters=8, stage_filters=(8, 16),
+                                stage_blocks=(1, 1), groups=4)
+    with pytest.raises(EcgnetError, match="both need the same `rr` input"):
+        fuse_with_rr_regression(network, logistic_regression_model(_fitted_regression(width=3)[0]))
