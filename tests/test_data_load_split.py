@@ -99,3 +99,29 @@ def test_sample_never_downloads(monkeypatch, capsys):
     train, test = load_split("sample")
     assert len(train["y"]) == 3000 and len(test["y"]) == 750 and train["record"] is not None
     assert capsys.readouterr().out.startswith("load_split('sample'): the committed sample")
+
+
+def test_a_folder_prepared_before_centred_windows_is_prepared_again(fixtures_dir, tmp_path, monkeypatch, capsys):
+    from ecgnet.data import load_beats_npz
+    from ecgnet.data.manifest import read_manifest, write_manifest
+
+    monkeypatch.setenv("ECGNET_MITDB_DIR", str(write_records(fixtures_dir, tmp_path / "raw")))
+    load_split("kaggle", data_dir=tmp_path, progress=False)
+    folder = tmp_path / "mitbih-kaggle"
+    manifest = read_manifest(folder)
+    for part in ("train", "test"):  # as an older version wrote them: no centred windows, a matching manifest
+        beats = load_beats_npz(folder / f"{part}.npz")
+        beats.centred = None
+        beats.save_npz(folder / f"{part}.npz")
+    write_manifest(folder, manifest["split"], list(manifest["files"]), manifest["counts"], manifest["sources"], seed=manifest["seed"])
+    capsys.readouterr()
+    train, test = load_split("kaggle", data_dir=tmp_path, progress=False)
+    assert "prepared again (the folder predates the centred beat windows)" in capsys.readouterr().out
+    assert train["centred"] is not None and test["centred"] is not None
+    monkeypatch.delenv("ECGNET_MITDB_DIR")  # without raw records, an older folder is refused in one line
+    for part in ("train", "test"):
+        beats = load_beats_npz(folder / f"{part}.npz")
+        beats.centred = None
+        beats.save_npz(folder / f"{part}.npz")
+    with pytest.raises(DataFormatError, match="a prepared kaggle split from an older version"):
+        load_split("kaggle", data_dir=tmp_path, download=False, progress=False)

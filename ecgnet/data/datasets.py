@@ -331,29 +331,47 @@ def load_split(split, data_dir=None, download=True, progress=True):
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     folder = data_dir / SPLIT_FOLDERS[split]
     how = "prepared"
-    if not (folder.is_dir() and any(folder.iterdir())):
-        raw = data_dir / "mitdb"
-        env = os.environ.get("ECGNET_MITDB_DIR")
-        if _complete_records(raw):
-            how = f"prepared from the raw records in {_show(raw)} into"
-        elif env and _complete_records(env):
-            raw = Path(env)
-            how = f"prepared from the raw records in {_show(raw)} ($ECGNET_MITDB_DIR) into"
-        elif download:
-            from ecgnet.data.download import download_physionet, physionet_url
-
-            url = physionet_url("mitdb")
-            download_physionet(raw, base_url=url, progress=progress)
-            how = f"downloaded from {url} into {_show(raw)}, prepared into"
-        else:
-            raise DataFormatError(
-                f"{folder}: no prepared {split} split, and no raw MIT-BIH records in {raw} or $ECGNET_MITDB_DIR; "
-                "call load_split with download=True, or run `python -m ecgnet download --database mitdb`"
-            )
-        prepare_split({"mitdb": raw}, split, folder, progress=progress)
+    stale = folder.is_dir() and any(folder.iterdir()) and not _has_centred_windows(folder)
+    if stale or not (folder.is_dir() and any(folder.iterdir())):
+        raw, how = _raw_records(data_dir, folder, split, download, progress, stale)
+        if stale:
+            how = f"prepared again (the folder predates the centred beat windows) from {how.split(' from ', 1)[-1]}"
+        prepare_split({"mitdb": raw}, split, folder, progress=progress, overwrite=stale)
     train, test = _load_checked(folder, split)
     print(f"load_split({split!r}): {how} {_show(folder)} ({len(train['y'])} train, {len(test['y'])} test beats)")
     return train, test
+
+
+def _has_centred_windows(folder):
+    """Whether a prepared folder's training part holds centred beat windows (folders of older versions do not)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(Path(folder) / "train.npz") as archive:
+            return "centred.npy" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return True  # not ours to judge here: _load_checked reports what is wrong with it
+
+
+def _raw_records(data_dir, folder, split, download, progress, stale=False):
+    """``(raw folder, how it was found)``: ``data_dir/mitdb``, ``$ECGNET_MITDB_DIR``, or a download."""
+    raw = data_dir / "mitdb"
+    env = os.environ.get("ECGNET_MITDB_DIR")
+    if _complete_records(raw):
+        return raw, f"prepared from the raw records in {_show(raw)} into"
+    if env and _complete_records(env):
+        return Path(env), f"prepared from the raw records in {_show(Path(env))} ($ECGNET_MITDB_DIR) into"
+    if download:
+        from ecgnet.data.download import download_physionet, physionet_url
+
+        url = physionet_url("mitdb")
+        download_physionet(raw, base_url=url, progress=progress)
+        return raw, f"downloaded from {url} into {_show(raw)}, prepared into"
+    raise DataFormatError(
+        f"{folder}: {'a prepared ' + split + ' split from an older version (no centred beat windows)' if stale else 'no prepared ' + split + ' split'}, "
+        f"and no raw MIT-BIH records in {raw} "
+        "or $ECGNET_MITDB_DIR; call load_split with download=True, or run `python -m ecgnet download --database mitdb`"
+    )
 
 
 def _load_checked(folder, split):
