@@ -17,7 +17,7 @@ import numpy as np
 import keras
 from keras import ops
 
-from ecgnet.data.features import RR_FEATURE_SETS
+from ecgnet.data.features import RR_FEATURE_NAMES, RR_FEATURE_SETS  # noqa: F401  (RR_FEATURE_NAMES: ecgnet.layers.RR_FEATURE_NAMES)
 from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, WINDOWS
 from ecgnet.errors import EcgnetError
 from ecgnet.normalization import FusedBatchNormalization
@@ -701,10 +701,6 @@ class ResidualBlock1D(_ResidualBase):
         x = self.bn2(self.conv2(x), training=training)
         return self._finish(x, inputs, training)
 
-
-#: The names of the R-R feature sets (``--rr-features`` of ``python -m ecgnet
-#: train``), each mapped to the width of its R-R input (:data:`ecgnet.data.RR_FEATURE_SETS`).
-RR_FEATURE_NAMES = {"all": 6, "relative": 3, "rhythm": 5}
 
 
 @keras.saving.register_keras_serializable(package="ecgnet")

@@ -145,6 +145,22 @@ def test_another_split_needs_overwrite_and_a_failure_keeps_the_old_folder(run_cl
     assert sorted(p.name for p in out.parent.iterdir()) == ["o"]
 
 
+def test_the_same_split_from_other_databases_or_seed_needs_overwrite(run_cli, fixtures_dir, tmp_path):
+    mitdb = as_records(fixtures_dir, tmp_path / "mitdb")
+    svdb = as_records(fixtures_dir, tmp_path / "svdb")
+    out = tmp_path / "o"
+    assert run_cli("prepare", "--raw", mitdb, "--split", "kaggle", "--out", out).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert run_cli("prepare", "--raw", mitdb, "--split", "kaggle", "--out", out).returncode == 0  # the same again: fine
+    result = run_cli("prepare", "--raw", mitdb, "--raw", svdb, "--split", "kaggle", "--out", out)
+    assert one_error_line(result) == (
+        f"error: {out}: already holds the 'kaggle' split prepared from mitdb (seed 0, second lead False), not from "
+        "mitdb+svdb (seed 0, second lead False); pass --overwrite (overwrite=True) to replace it")
+    result = run_cli("prepare", "--raw", mitdb, "--split", "kaggle", "--seed", "1", "--out", out)
+    assert "not from mitdb (seed 1, second lead False)" in one_error_line(result)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_load_part_checks_the_manifest(run_cli, fixtures_dir, tmp_path):
     out = tmp_path / "o"
     assert run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", out).returncode == 0

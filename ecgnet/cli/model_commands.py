@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgnet.data.features import RR_FEATURE_NAMES
 from ecgnet.data.prepared import input_recipe, load_part, model_inputs, part_from_beats
 from ecgnet.errors import DataFormatError, EcgnetError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 SPLITS = ("kaggle", "inter-patient")
-RR_FEATURE_WIDTHS = {"all": 6, "relative": 3, "rhythm": 5}  # --rr-features -> ecgnet.data.RR_FEATURE_SETS
 #: What `predict --record` writes for a beat cut from invalid, flat or saturated signal (ecgnet.quality).
 UNCLASSIFIABLE = "-"
 MAX_LISTED = 10  # bad stretches and unclassifiable beat times listed on screen
@@ -45,7 +45,7 @@ def add_parsers(subparsers):
     )
     train.add_argument(
         "--rr-features",
-        choices=tuple(RR_FEATURE_WIDTHS),
+        choices=tuple(RR_FEATURE_NAMES),
         default="all",
         help="with --rr: all 6 R-R features; the 3 divided by the record's mean R-R (relative); or those 3 "
         "and the previous and next R-R divided by the local mean R-R (rhythm) (default: all)",
@@ -226,7 +226,7 @@ def run_train(args):
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
     x = beat_channels(train_part, 6 if args.second_lead else 1 + args.relative + args.previous_beat, window=args.window)
-    rr = select_rr_features(train_part["rr"], RR_FEATURE_WIDTHS[args.rr_features]) if use_rr else None
+    rr = select_rr_features(train_part["rr"], RR_FEATURE_NAMES[args.rr_features]) if use_rr else None
     rr_width = 0 if rr is None else rr.shape[1]
     if args.beat_dropout and not rr_width:
         raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: it needs --rr")

@@ -116,8 +116,13 @@ def _raw_sources(raw_dirs):
     return sources
 
 
-def _check_out(out, split, overwrite):
-    """Refuse an ``out`` that cannot become this split's folder, before any record is read."""
+def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=False):
+    """Refuse an ``out`` that cannot become this split's folder, before any record is read.
+
+    A folder that holds another split, or the same split from other databases,
+    another seed or without the second lead asked for now, is replaced only
+    with ``overwrite``; the same split prepared the same way is prepared again.
+    """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise EcgnetError(f"{out}: exists and is not a folder; --out names the folder to write the split into")
@@ -143,9 +148,17 @@ def _check_out(out, split, overwrite):
             except DataFormatError:
                 manifest = None
             held = None if manifest is None else manifest.get("split")
-            if held != split and not overwrite:
+            if not overwrite and held != split:
                 what = f"the {held!r} split" if held else "an incomplete prepared split (no manifest.json)"
                 raise EcgnetError(f"{out}: already holds {what}; pass --overwrite (overwrite=True) to replace it")
+            before = (manifest.get("seed"), [s.get("database") for s in manifest.get("sources", [])],
+                      bool(manifest.get("second_lead")))
+            if not overwrite and databases is not None and before != (seed, databases, bool(second_lead)):
+                raise EcgnetError(
+                    f"{out}: already holds the {split!r} split prepared from {'+'.join(before[1])} (seed {before[0]}, "
+                    f"second lead {before[2]}), not from {'+'.join(databases)} (seed {seed}, second lead {bool(second_lead)}); "
+                    "pass --overwrite (overwrite=True) to replace it"
+                )
 
 
 def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=False, progress=True, processes=2):
@@ -202,8 +215,9 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
     if split not in SPLITS:
         raise EcgnetError(f"prepare_split: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     out = Path(out)
-    _check_out(out, split, overwrite)
     sources = _raw_sources(raw_dirs)
+    _check_out(out, split, overwrite, seed=seed if split == "kaggle" else None,
+               databases=[database for database, _ in sources], second_lead=second_lead)
     parts, listed = [], []
     for database, folder in sources:
         records = list_records(folder)

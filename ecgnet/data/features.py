@@ -82,6 +82,10 @@ RR_FEATURE_SETS = {
     5: "rhythm: the 3 relative ones, and the previous and next R-R divided by the local mean R-R",
 }
 
+#: The names of the R-R feature sets (``--rr-features`` of ``python -m ecgnet
+#: train``), each mapped to the width of its R-R input (a key of :data:`RR_FEATURE_SETS`).
+RR_FEATURE_NAMES = {"all": 6, "relative": 3, "rhythm": 5}
+
 
 def select_rr_features(features, width):
     """The R-R features that a ``width``-wide R-R input takes (see :data:`RR_FEATURE_SETS`).
