@@ -48,17 +48,23 @@ def test_samples_outside_the_signal_are_zeros():
     assert centred_windows(np.zeros(0), np.zeros(0, int)).shape == (0, CENTRED_LENGTH)
 
 
-def test_a_record_at_128_hz_gives_the_windows_of_the_same_record_at_360_hz(fixtures_dir, tmp_path):
-    """The window is cut at 125 Hz whatever the record's rate: 208 resampled to 128 Hz, named as svdb names leads."""
+def _record_at_128_hz(fixtures_dir, folder):
+    """Record 208's excerpt resampled to 128 Hz, its leads named as svdb names them (ECG1, ECG2)."""
     record = wfdb.rdrecord(str(fixtures_dir / "208_excerpt"))
     annotation = wfdb.rdann(str(fixtures_dir / "208_excerpt"), "atr")
     signal = resample_poly(record.p_signal, 16, 45, axis=0)  # 360 -> 128 Hz
     wfdb.wrsamp("r128", fs=128, units=record.units, sig_name=["ECG1", "ECG2"], p_signal=signal,
-                fmt=["16", "16"], write_dir=str(tmp_path))
+                fmt=["16", "16"], write_dir=str(folder))
     wfdb.wrann("r128", "atr", np.round(annotation.sample * 128 / 360).astype(int), np.asarray(annotation.symbol),
-               write_dir=str(tmp_path))
+               write_dir=str(folder))
+    return folder / "r128"
+
+
+def test_a_record_at_128_hz_gives_the_windows_of_the_same_record_at_360_hz(fixtures_dir, tmp_path):
+    """The window is cut at 125 Hz whatever the record's rate."""
+    path = _record_at_128_hz(fixtures_dir, tmp_path)
     at_360 = beats_from_record(fixtures_dir / "208_excerpt").beats
-    at_128 = beats_from_record(tmp_path / "r128").beats
+    at_128 = beats_from_record(path).beats
     assert len(at_360) == len(at_128)
     # Where both rates round the R peak to the same 125 Hz sample, the windows agree; elsewhere they are one
     # sample (8 ms) apart, which on a sharp QRS can lower the correlation to about 0.8.
@@ -152,3 +158,15 @@ def test_train_and_predict_a_centred_model_from_the_command_line(tmp_path, run_c
     assert len(out.read_text().splitlines()) > 10
     refused = run_cli("train", "--data", data, "--split", "kaggle", "--window", "centred", "--relative", "--previous-beat", "--out", tmp_path / "r2")
     assert refused.returncode == 2 and "the centred window holds it already" in refused.stderr
+
+
+@pytest.mark.parametrize("rate", [360, 128])
+def test_predict_reads_a_record_at_either_rate_for_a_centred_model(rate, tmp_path, run_cli, fixtures_dir):
+    from ecgnet.models import build_named_model
+
+    build_named_model("small", (CENTRED_LENGTH, 2), rr_features=3, **TINY).save(tmp_path / "centred.keras")
+    record = fixtures_dir / "208_excerpt" if rate == 360 else _record_at_128_hz(fixtures_dir, tmp_path)
+    out = tmp_path / "pred.csv"
+    result = run_cli("predict", "--model", tmp_path / "centred.keras", "--record", record, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert len(out.read_text().splitlines()) - 1 == len(beats_from_record(record).beats)
