@@ -17,8 +17,8 @@ Written files (about 2.5 MB together):
   with 4 significant digits (``%.4g``) instead of ``%.18e`` to stay small;
   :func:`ecgnet.data.load_mitbih_csv` reads both.
 - ``mitbih_train.npz``, ``mitbih_test.npz``: the same beats (the same rounded
-  values) as :class:`ecgnet.data.Beats`, with record names, R-peak samples and
-  R-R intervals (``load_beats_npz``).
+  values) as :class:`ecgnet.data.Beats`, with record names, R-peak samples,
+  R-R intervals and the centred windows (rounded to 0.001; ``load_beats_npz``).
 - ``manifest.json``: split ``"sample"``, records, class counts and the SHA-256
   of the four files (:mod:`ecgnet.data.manifest`), checked by
   ``ecgnet.data.load_split("sample")`` and ``load_part``.
@@ -82,6 +82,7 @@ def main(argv=None):
         sample = draw(part, per_class, rng)
         csv = write_beats_csv(out / f"mitbih_{name}.csv.gz", sample.x, sample.y, fmt=FMT)
         sample.x = load_mitbih_csv(csv, cache=False)[0][:, :, 0]  # the npz holds the same rounded values
+        sample.centred = np.round(sample.centred, 3)  # the centred windows, to 0.001 of the record's median R: smaller
         sample.save_npz(out / f"mitbih_{name}.npz", compressed=True)
         counts = np.bincount(sample.y, minlength=5)
         print(f"{name}: {len(sample)} beats from {len(set(sample.record))} records,",
