@@ -28,7 +28,7 @@ from ecgnet.data.manifest import check_manifest
 from ecgnet.data.pipeline import balanced_dataset, make_dataset
 from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, WINDOWS, beat_channels, input_recipe, load_part, model_inputs, part_from_beats
 from ecgnet.data.records import RecordBeats, beats_from_record, beats_from_signal, build_mitbih_beats, list_records
-from ecgnet.data.signals import BEAT_LENGTH, CENTRED_LENGTH, FS, centred_windows, resample_to_125, segment_beats
+from ecgnet.data.signals import BEAT_LENGTH, CENTRED_BEFORE, CENTRED_LENGTH, FS, centred_windows, resample_to_125, segment_beats
 from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices, validation_indices
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
     "Beats", "DownloadError", "RecordBeats",
     "aami_class", "beats_from_record", "beats_from_signal", "input_recipe", "build_mitbih_beats", "concat_beats", "download_kaggle",
     "download_physionet", "list_records", "load_beats_npz", "load_mitbih_csv", "load_ptbdb_csv",
-    "BEAT_CHANNELS", "CENTRED_CHANNELS", "CENTRED_LENGTH", "WINDOWS", "centred_windows", "beat_channels", "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
+    "BEAT_CHANNELS", "CENTRED_BEFORE", "CENTRED_CHANNELS", "CENTRED_LENGTH", "WINDOWS", "centred_windows", "beat_channels", "load_part", "make_dataset", "model_inputs", "part_from_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
     "LOAD_SPLITS", "PHYSIONET_DATABASES", "SPLIT_FOLDERS", "check_manifest", "default_data_dir", "load_split",
     "physionet_url", "prepare_split",
     "group_holdout_indices", "group_kfold_indices", "split_beats", "stratified_indices", "validation_indices", "write_beats_csv",
