@@ -6,14 +6,15 @@ fewer false alarms. Does combining them help on patients neither saw?
 
 Protocol (DS2 is never read): the held-out probabilities that
 ``benchmarks/cv_new_patients.py`` wrote (``cv.npz``: every network candidate,
-every fold seed, 5 record-wise folds over DS1 + svdb) are read back. For each
-fold seed and fold, a logistic regression (standardised inputs, balanced class
+every seed, 5 record-wise folds over DS1 + svdb) are read back. For each
+fold, a logistic regression (standardised inputs, balanced class
 weights) is trained on the same training records, on the network's own R-R
 input (the 3 R-R intervals divided by the record's mean R-R), and predicts the
 held-out records. The fusion is the product of the two models' probabilities,
 renormalised (equal weights, nothing tuned). Every network, the regression
 alone and every fusion are pooled and scored by the cross-validation's
-selection rule (mean over fold seeds of (F1 of S + F1 of V) / 2).
+selection rule (mean over seeds of (F1 of S + F1 of V) / 2). The regression
+is deterministic, so its rows are the same for every seed.
 
 Usage:
     python benchmarks/cv_fusion.py --data data/mitbih-interpatient-svdb --cv runs/cv-new-patients-cpu
@@ -66,7 +67,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     summary = json.loads((Path(args.cv) / "summary.json").read_text(encoding="utf-8"))
-    folds, seeds = summary["protocol"]["folds"], summary["protocol"]["fold_seeds"]
+    folds, seeds = summary["protocol"]["folds"], summary["protocol"]["seeds"]
     with np.load(Path(args.cv) / "cv.npz") as saved:
         held = {key: saved[key].astype(np.float64) for key in saved.files if key not in ("y", "record")}
         y, record = saved["y"].astype(np.int64), saved["record"]
@@ -81,7 +82,7 @@ def main(argv=None):
         rows[name] = {seed: held[f"{name} s{seed}"] for seed in seeds}
         rows[f"{name} x R-R regression"] = {seed: fuse(held[f"{name} s{seed}"], rows["R-R logistic regression"][seed])
                                             for seed in seeds}
-    print(f"Pooled over held-out records (Se/+P %), {folds} folds, fold seeds {seeds}:")
+    print(f"Pooled over held-out records (Se/+P %), {folds} folds, seeds {seeds}:")
     for name, by_seed in rows.items():
         reports = {seed: pooled(p, y) for seed, p in by_seed.items()}
         scores[name] = float(np.mean([score(r) for r in reports.values()]))

@@ -17,22 +17,27 @@ Protocol (DS2 is never read):
       python -m ecgnet prepare --raw data/mitdb --raw data/svdb --split inter-patient \\
           --out data/mitbih-interpatient-svdb
 
-- Folds: 5 record-wise folds (:func:`ecgnet.data.group_kfold_indices`), drawn
-  with seeds 0 and 1. Every record is held out once per seed, predicted by a
-  network trained on the other folds' records; the held-out predictions of
-  the 5 folds are pooled into one confusion matrix per candidate and seed.
+- Folds: 5 record-wise folds (:func:`ecgnet.data.group_kfold_indices`: the
+  largest record first, to the fold with the fewest beats; these records all
+  differ in size, so the folds are the same for every seed). Every record is
+  held out once, predicted by a network trained on the other folds' records;
+  the held-out predictions of the 5 folds are pooled into one confusion
+  matrix per candidate and seed.
+- Seeds (``--seeds``, 0 and 1): each sets the networks' initialisation, the
+  order of the batches and, with ``--keep-normal``, which N beats are kept.
 - Training, the same for every candidate: ``build_named_model("small", ...)``,
   Adam with one warm-up epoch and cosine decay (as ``ecgnet.training.train``),
   square-root damped class weights (``ecgnet.data.classes.class_weights``),
   ``--epochs`` epochs of batch ``--batch-size``, no augmentation, no early
-  stopping (no validation data is taken from the training folds). Network
-  initialisation and batch order are seeded with the fold seed and the fold.
+  stopping (no validation data is taken from the training folds). With
+  ``--keep-normal F`` a network trains on a random fraction F of its training
+  records' N beats and on all their other beats (less training time on a CPU).
 - Candidates (:data:`CANDIDATES`): the window (Kachuee's 3 channels, as the
   shipped inter-patient model, or the centred window and its difference from
   the record's median window) crossed with the R-R features (3 against the
   record's mean, or 5, those and 2 against the local rhythm).
 - Selection rule, fixed before the run (:data:`SELECTION`): the candidate with
-  the highest mean over the fold seeds of (F1 of S + F1 of V) / 2 over all
+  the highest mean over the seeds of (F1 of S + F1 of V) / 2 over all
   held-out beats.
 - Final models: every candidate is also trained on all records with seeds
   0, 1, 2 (``--final-seeds``); the selected candidate's are kept in ``--out``
@@ -72,7 +77,7 @@ CANDIDATES = {
     "centred2-rr3": ("centred", 2, 3),
     "centred2-rr5": ("centred", 2, 5),
 }
-SELECTION = "highest mean over fold seeds of (F1 of S + F1 of V) / 2, pooled over all held-out beats"
+SELECTION = "highest mean over seeds of (F1 of S + F1 of V) / 2, pooled over all held-out beats"
 
 _WORKER = {}
 
@@ -166,7 +171,7 @@ def main(argv=None):
     parser.add_argument("--data", required=True, help="prepared inter-patient folder (or its train.npz) of DS1 + svdb")
     parser.add_argument("--out", required=True, help="folder for summary.json, cv.npz and the final models")
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
-    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1], help="fold seeds (none: only the final models)")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1], help="seeds of the networks (none: only the final models)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--final-seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=10)
@@ -221,7 +226,7 @@ def report(args, y, record, probabilities, done_folds, seconds, took, out, compl
     """Print (unless ``quiet``) and write the pooled figures; return the selected candidate once ``complete``."""
     is_svdb = np.char.startswith(record.astype(str), "svdb/")
     summary = {"protocol": {"data": str(args.data), "beats": int(len(y)), "records": int(len(set(record))),
-                            "folds": args.folds, "fold_seeds": args.seeds, "epochs": args.epochs,
+                            "folds": args.folds, "seeds": args.seeds, "epochs": args.epochs,
                             "batch_size": args.batch_size, "keep_normal": args.keep_normal, "selection": SELECTION,
                             "backend": os.environ.get("KERAS_BACKEND", "tensorflow")},
                "complete": complete, "folds_done": {f"{n} s{s}": sorted(f) for (n, s), f in done_folds.items()},
@@ -258,7 +263,7 @@ def report(args, y, record, probabilities, done_folds, seconds, took, out, compl
 
 
 def group_fold_numbers(record, folds, seed):
-    """The fold (1..folds) that holds out each beat, for fold seed ``seed``."""
+    """The fold (1..folds) that holds out each beat (``seed``: see ``group_kfold_indices``)."""
     from ecgnet.data.splits import group_kfold_indices
 
     number = np.zeros(len(record), np.int64)

@@ -110,13 +110,13 @@ def main():
         "seed": [int(p.stem.rsplit("-s", 1)[1]) for p in members_files],
         "members": [p.name for p in members_files],
         "refit": True,
-        "selection": f"record-wise {protocol['folds']}-fold cross-validation over DS1 + svdb, fold seeds "
-                     f"{protocol['fold_seeds']}: {protocol['selection']}; scores {fusion['scores']}",
+        "selection": f"record-wise {protocol['folds']}-fold cross-validation over DS1 + svdb, seeds "
+                     f"{protocol['seeds']}: {protocol['selection']}; scores {fusion['scores']}",
         "cross_validation": cv_rows,
         "train_command": (
             f"python benchmarks/cv_new_patients.py --data {args.data} --out {args.cv} --candidates "
             f"{' '.join(sorted({k.rsplit(' s', 1)[0] for k in summary['results']}))} --seeds "
-            f"{' '.join(map(str, protocol['fold_seeds']))} --final-seeds 0 1 2 --epochs {protocol['epochs']} "
+            f"{' '.join(map(str, protocol['seeds']))} --final-seeds 0 1 2 --epochs {protocol['epochs']} "
             f"--batch-size {protocol['batch_size']} --keep-normal {protocol.get('keep_normal', 1.0)} && "
             f"python benchmarks/cv_fusion.py --data {args.data} --cv {args.cv} && "
             f"python benchmarks/ship_new_patients.py {args.name} --data {args.data} --cv {args.cv}"

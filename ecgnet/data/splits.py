@@ -85,15 +85,18 @@ def group_kfold_indices(groups, folds, fold, seed=0):
 
     Every group (record, patient) is held out by exactly one fold, so the
     held-out predictions of all ``folds`` runs cover every beat once and can
-    be pooled into one confusion matrix: record-wise cross-validation. Groups
-    are shuffled with ``seed``, then each goes, largest first, to the fold
-    with the fewest beats so far, which keeps the folds near equal in size.
+    be pooled into one confusion matrix: record-wise cross-validation. Each
+    group goes, largest first, to the fold with the fewest beats so far, which
+    keeps the folds near equal in size. The folds therefore follow from the
+    group sizes: ``seed`` only orders groups of the same size, so where no two
+    groups have the same number of beats (the MIT-BIH and svdb records) every
+    seed gives the same folds.
 
     Args:
         groups: array (n,) of group names, e.g. ``Beats.record``.
         folds: int >= 2, number of folds; at most the number of groups.
         fold: int in 1..folds, the fold to hold out.
-        seed: int, seeds the assignment of groups to folds.
+        seed: int, the order of groups of the same size (ties).
 
     Returns:
         Two sorted int64 arrays; no group has beats in both.
