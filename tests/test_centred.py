@@ -170,3 +170,18 @@ def test_predict_reads_a_record_at_either_rate_for_a_centred_model(rate, tmp_pat
     result = run_cli("predict", "--model", tmp_path / "centred.keras", "--record", record, "--out", out)
     assert result.returncode == 0, result.stderr
     assert len(out.read_text().splitlines()) - 1 == len(beats_from_record(record).beats)
+
+
+def test_the_shipped_new_patients_model_reads_a_record_at_128_hz_as_well_as_at_360_hz(fixtures_dir, tmp_path):
+    """ecgnet-mitbih-svdb labels record 208 (a DS2 patient it never saw) alike at 360 Hz and resampled to 128 Hz."""
+    from ecgnet.pretrained_models import load_model
+
+    model = load_model("ecgnet-mitbih-svdb")
+    labels = {}
+    for rate, path in ((360, fixtures_dir / "208_excerpt"), (128, _record_at_128_hz(fixtures_dir, tmp_path))):
+        part = part_from_beats(beats_from_record(path).beats, source=path.name)
+        predicted = model.predict(model_inputs(model, part), verbose=0).argmax(axis=1)
+        labels[rate] = predicted
+        accuracy = np.mean(predicted == part["y"])
+        assert accuracy > np.mean(part["y"] == 0) + 0.10, f"{rate} Hz: accuracy {accuracy:.3f}"
+    assert np.mean(labels[360] == labels[128]) > 0.9
