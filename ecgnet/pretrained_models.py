@@ -1,6 +1,6 @@
 """The models shipped with the repository, and loading any model file safely.
 
-Two models live in ``ecgnet/weights/``, each a ``.keras`` file with a JSON model
+Three models live in ``ecgnet/weights/``, each a ``.keras`` file with a JSON model
 card beside it (data, split, training command, test metrics; the README shows
 the same cards):
 
@@ -10,8 +10,13 @@ the same cards):
   beat channels (the beat, the beat minus its record's median beat, the
   previous beat of the record), plus the 3 record-relative R-R features; the
   mean of three networks refit on all of DS1.
+- ``ecgnet-mitbih-svdb``: trained on DS1 and 39 records of the MIT-BIH
+  Supraventricular Arrhythmia Database; the R-centred window and its difference
+  from the record's median window, plus the 3 record-relative R-R features;
+  the mean of three networks multiplied by an R-R logistic regression. On DS2
+  it finds more V beats than ``ecgnet-mitbih-interpatient`` and fewer F.
 
-Both take their inputs from :func:`ecgnet.data.model_inputs`, which builds them
+All take their inputs from :func:`ecgnet.data.model_inputs`, which builds them
 from a prepared data folder or a raw record.
 
 Example:
