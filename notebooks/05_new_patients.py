@@ -17,8 +17,9 @@
 # # 05 – New patients: the inter-patient benchmark
 #
 # _Why a model trained on some patients struggles on others (DS1 → DS2, de Chazal et al. 2004),
-# why R-R intervals must be read relative to each patient's rhythm, and what the shipped
-# inter-patient model and a plain R-R classifier achieve on DS2._
+# why R-R intervals must be read relative to each patient's rhythm, what the shipped
+# inter-patient models and a plain R-R classifier achieve on DS2, and what more patients and a
+# beat window that holds the P wave change._
 #
 # <a href="https://colab.research.google.com/github/ecgnet-org/ecgnet/blob/main/notebooks/05_new_patients.ipynb" target="_parent"><img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/></a>
 
@@ -52,6 +53,7 @@ env = notebook.setup()
 # %% tags=["parameters"]
 QUICK = False                              # True: the committed sample, regrouped by DS1/DS2 records (CI)
 PRETRAINED = "ecgnet-mitbih-interpatient"  # the shipped inter-patient model
+MORE_PATIENTS = "ecgnet-mitbih-svdb"       # the shipped model trained on DS1 + svdb
 SEED = 0
 
 # %%
@@ -81,7 +83,7 @@ def keep(part, mask):
 if QUICK:  # the sample is a kaggle-style draw: regroup its beats by record into DS1 and DS2
     sample_train, sample_test = ecg_data.load_split("sample", download=True)
     both = {key: np.concatenate([sample_train[key], sample_test[key]])
-            for key in ("x", "y", "rr", "record", "r_peak")}
+            for key in ("x", "y", "rr", "record", "r_peak", "centred")}
     both.update(second_lead=None, source="the committed sample, regrouped")
     ds1, ds2 = keep(both, np.isin(both["record"], ecg_data.DS1)), keep(both, np.isin(both["record"], ecg_data.DS2))
 else:
@@ -328,8 +330,87 @@ pd.DataFrame({
 #   window is subtracted; adding the window without that subtraction lowered S Se (40% → 32%,
 #   trained on DS1).
 # - **S +P stays low everywhere (≤ 22%)**: irregular normal rhythms look "early" too. New patients
-#   remain the open problem, and these figures are the floor that a network trained on DS1 + svdb
-#   has to beat, under the same cross-validation, before its DS2 figure is worth reading.
+#   remain the open problem.
+
+# %% [markdown]
+# ## A network for new patients: the P wave in the window, and rhythm beside it
+#
+# Two things may hold the shipped network back on new patients. Its beat starts at the R peak,
+# so it sees the beat's own P wave only through the previous-beat channel; and what it learned
+# about S comes from the shape of DS1's few S patients. `ecg_data.centred_windows` cuts a
+# second view of every beat: 88 samples at 125 Hz from 0.256 s before the R peak to 0.44 s after
+# it (P wave, QRS, T), band-passed (0.5–40 Hz) and divided by the record's median R amplitude,
+# so that amplitude, like the R-R intervals, is read relative to the patient.
+# `beat_channels(part, 2, window="centred")` adds the window minus the record's median window.
+# The same S beat as above:
+
+# %%
+centred = ecg_data.beat_channels(ds1, 2, window="centred")
+window_time = (np.arange(ecg_data.CENTRED_LENGTH) - ecg_data.CENTRED_BEFORE) / ecg_data.FS
+same_record = ds1["record"] == ds1["record"][pick]
+fig, axes = plt.subplots(1, 3, figsize=(15, 3))
+axes[0].plot(seconds, ds1["x"][pick, :, 0])
+axes[0].set_title("Kachuee's cut: from the R peak on", fontsize=10)
+axes[0].set_xlabel("seconds after the R peak")
+axes[1].plot(window_time, centred[pick, :, 0], label=f"this {CLASS_NAMES[ds1['y'][pick]]} beat")
+axes[1].plot(window_time, np.median(centred[same_record, :, 0], axis=0), color="gray",
+             label="the record's median window")
+axes[1].set_title("channel 0: the centred window", fontsize=10)
+axes[2].plot(window_time, centred[pick, :, 1])
+axes[2].set_title("channel 1: the window minus the record's median", fontsize=10)
+for ax in axes[1:]:
+    ax.axvspan(-0.20, -0.12, color="tab:orange", alpha=0.25, label="where a normal P wave sits")
+    ax.set_xlabel("seconds from the R peak")
+axes[1].legend(fontsize=8)
+fig.suptitle(f"an {CLASS_NAMES[ds1['y'][pick]]} beat of record {ds1['record'][pick]}", y=1.04)
+plt.show()
+
+# %% [markdown]
+# Every window has its R peak at 0 s and its P wave, if any, near the shaded band. Channel 1
+# shows where this beat departs from the patient's usual beat: at the start of the window (the
+# previous beat's T wave, close because this beat comes early), around the QRS, and at the T wave.
+#
+# Which input generalises better, and does the R-R regression add anything to a network?
+# `benchmarks/cv_new_patients.py` and `benchmarks/cv_fusion.py` measured it without DS2: the 61
+# training records (22 DS1, 39 svdb) in 5 record-wise folds, each network trained on the other
+# folds' records (8 epochs, a tenth of the N beats), two seeds, and the held-out predictions
+# pooled. A network "x R-R regression" has its probabilities multiplied by those of a logistic
+# regression on the same R-R features and renormalised (`ecgnet.layers.ProductOfExperts`): a
+# class survives only where neither model rules it out. About 50 minutes on 2 CPU cores, so the
+# figures are copied here (mean of the two seeds; both seeds agree on every comparison; the full
+# table is in `docs/results.md`, section 10.1):
+#
+# | candidate (3 record-relative R-R features in each) | S Se / +P | V Se / +P | (F1 of S + F1 of V) / 2 |
+# |---|---:|---:|---:|
+# | R-R logistic regression alone | 21.0 / 16.6 | 51.0 / 53.4 | 35.4 |
+# | Kachuee's beat, minus the record's median, previous beat | 47.7 / 33.9 | 80.0 / 60.3 | 54.2 |
+# | the same x R-R regression | 49.7 / 37.8 | 79.1 / 71.5 | 59.0 |
+# | centred window, minus the record's median | 52.4 / 31.9 | 83.5 / 73.6 | 58.9 |
+# | **the same x R-R regression** | **56.7 / 38.3** | **83.5 / 80.3** | **63.7** |
+#
+# The rule fixed before the run, the best mean (F1 of S + F1 of V) / 2, chose the centred window
+# x R-R regression. Its three final networks, trained on all 61 records, ship as
+# `ecgnet-mitbih-svdb`. Only then was it run on DS2, here:
+
+# %%
+new_model = load_model(MORE_PATIENTS)
+print("inputs:", "; ".join(model_card(MORE_PATIENTS)["inputs"]))
+new_probabilities = new_model.predict(ecg_data.model_inputs(new_model, ds2), batch_size=512, verbose=0)
+new_report = evaluation.evaluate_predictions(ds2["y"], new_probabilities.argmax(axis=1), CLASS_NAMES)
+pd.DataFrame({
+    f"{PRETRAINED} (DS1)": figures(report),
+    f"{MORE_PATIENTS} (DS1 + svdb)": figures(new_report),
+    "logistic regression on R-R only (DS1)": figures(rr_report),
+}).T.round(1)
+
+# %% [markdown]
+# On the full data (49,690 DS2 beats): **V is found far better** (Se 85.6% → 95.7%, +P 87.8% →
+# 88.6%): shape relative to the patient's own median window carries over to new patients.
+# **S is not solved** (Se 20.3% → 26.1%, +P 41.5% → 29.7%): the cross-validation's S figures came
+# mostly from svdb's S beats, and on DS1's own records the networks found only 19–37% of them.
+# DS2's S patients behave like DS1's, and the plain R-R regression still finds the most S beats.
+# **F is lost** (Se 45.1% → 10.6%): the selection rule weighed S and V only. So the repository
+# ships both: `ecgnet-mitbih-svdb` for V, `ecgnet-mitbih-interpatient` for macro-F1, S +P and F.
 
 # %% [markdown]
 # ## Summary
@@ -344,6 +425,9 @@ pd.DataFrame({
 # - More patients (svdb) help a flexible classifier find S beats in held-out patients; shape
 #   relative to the patient's own median beat helps V. Such choices are measured by record-wise
 #   cross-validation on the training records, never on DS2.
+# - A window centred on the R peak, which holds the P wave, beat Kachuee's cut in record-wise
+#   cross-validation over DS1 + svdb, and multiplying a network by an R-R regression helped both.
+#   The chosen model finds 96% of DS2's V beats, but S (26%) and F (11%) stay hard.
 #
 # ## Exercises
 #
@@ -355,6 +439,9 @@ pd.DataFrame({
 # 3. Train a network on DS1 from the command line (`python -m ecgnet train --data
 #    data/mitbih-interpatient --split inter-patient --rr --epochs 12 --out runs/ds1`) and evaluate
 #    it on DS2 (`python -m ecgnet evaluate`). How do its S figures compare with the two rows above?
+# 4. `new_model.get_layer("network")` is the mean of `ecgnet-mitbih-svdb`'s three networks without
+#    the R-R regression. Evaluate it on DS2 as above: what does the product with the regression
+#    change for S, V and F?
 #
 # **References.** de Chazal, O'Dwyer and Reilly (2004), "Automatic classification of heartbeats
 # using ECG morphology and heartbeat interval features", IEEE TBME 51(7); Mondéjar-Guerra et al.
