@@ -87,6 +87,7 @@ def main(argv=None):
                         help="folder of the noise records bw and ma (default: $ECGNET_NSTDB_DIR)")
     parser.add_argument("--records", nargs="+", default=None, help="DS2 records to use (default: all 22)")
     parser.add_argument("--snr", type=float, nargs="+", default=None, help=f"SNRs in dB (default: {' '.join(map(str, SNRS))})")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), help=f"shipped names or .keras files (default: {' '.join(MODELS)})")
     parser.add_argument("--quick", action="store_true", help=f"records {' '.join(QUICK_RECORDS)} at {QUICK_SNRS} dB: a check that it runs")
     args = parser.parse_args(argv)
     for flag, folder, wanted in (("--mitdb", args.mitdb, "100.hea"), ("--noise", args.noise, "bw.hea")):
@@ -101,7 +102,7 @@ def main(argv=None):
     clean = {name: read_record(args.mitdb, name) for name in records}
     fs = next(iter(clean.values()))[1]
     noises = {kind: read_noise(args.noise, kind, fs) for kind in NOISES}
-    models = {name: load_model(name) for name in MODELS}
+    models = {name: load_model(name) for name in args.models}
 
     def measure(noise_kind=None, snr=None):
         parts = []
@@ -120,8 +121,8 @@ def main(argv=None):
     print(f"noise stress test: {len(records)} DS2 records ({' '.join(records)}), {n_beats} beats, lead MLII; "
           f"noise from {args.noise} scaled as nst does, over the whole record")
     header = f"{'SNR dB':>7s}" + "".join(
-        f" | {m:^44s}" for m in MODELS) + "\n" + f"{'':7s}" + " | {:>8s} {:>8s} {:>8s} {:>8s} {:>8s}".format(
-        "accuracy", "S Se", "S +P", "V Se", "V +P") * len(MODELS)
+        f" | {m:^44s}" for m in models) + "\n" + f"{'':7s}" + " | {:>8s} {:>8s} {:>8s} {:>8s} {:>8s}".format(
+        "accuracy", "S Se", "S +P", "V Se", "V +P") * len(models)
 
     def line(label, row):
         cells = [row[i : i + 5] for i in range(0, len(row), 5)]
