@@ -14,7 +14,7 @@ split; no model was chosen on them. Rows:
 
 Usage:
     python benchmarks/bench_ds2.py --data data/mitbih-interpatient-svdb \\
-        --model ecgnet-mitbih-interpatient ecgnet-interpatient-centred
+        --model ecgnet-mitbih-interpatient ecgnet-mitbih-svdb
 
 ``--data`` is a folder written by ``python -m ecgnet prepare ... --split
 inter-patient`` (its test part is DS2 whatever the training databases); models

@@ -9,7 +9,8 @@ Protocol (DS2 is never read): the held-out probabilities that
 every seed, 5 record-wise folds over DS1 + svdb) are read back. For each
 fold, a logistic regression (standardised inputs, balanced class
 weights) is trained on the same training records, on the network's own R-R
-input (the 3 R-R intervals divided by the record's mean R-R), and predicts the
+input (its width in ``CANDIDATES``: 3 for the intervals divided by the
+record's mean R-R), and predicts the
 held-out records. The fusion is the product of the two models' probabilities,
 renormalised (equal weights, nothing tuned). Every network, the regression
 alone and every fusion are pooled and scored by the cross-validation's
@@ -29,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cv_new_patients import SELECTION, group_fold_numbers, pooled, row, score  # noqa: E402
+from cv_new_patients import CANDIDATES, SELECTION, group_fold_numbers, pooled, row, score  # noqa: E402
 
 from ecgnet.data.features import select_rr_features  # noqa: E402
 from ecgnet.data.prepared import load_part  # noqa: E402
@@ -74,14 +75,21 @@ def main(argv=None):
     part = load_part(args.data, "train")
     if not np.array_equal(part["y"], y) or not np.array_equal(part["record"], record):
         raise SystemExit(f"error: {args.data} holds other beats than the cross-validation in {args.cv}")
-    rr = select_rr_features(part["rr"], 3)
     networks = sorted({key.rsplit(" s", 1)[0] for key in held})
+    regression = {}  # R-R width -> {seed: held-out probabilities}
+
+    def rr_regression(width):
+        if width not in regression:
+            rr = select_rr_features(part["rr"], width)
+            regression[width] = {seed: rr_held_out(rr, y, record, folds, seed) for seed in seeds}
+        return regression[width]
+
     scores, lines = {}, []
-    rows = {"R-R logistic regression": {seed: rr_held_out(rr, y, record, folds, seed) for seed in seeds}}
+    rows = {"R-R logistic regression": rr_regression(3)}
     for name in networks:
         rows[name] = {seed: held[f"{name} s{seed}"] for seed in seeds}
-        rows[f"{name} x R-R regression"] = {seed: fuse(held[f"{name} s{seed}"], rows["R-R logistic regression"][seed])
-                                            for seed in seeds}
+        on_its_rr = rr_regression(CANDIDATES[name][2])
+        rows[f"{name} x R-R regression"] = {seed: fuse(held[f"{name} s{seed}"], on_its_rr[seed]) for seed in seeds}
     print(f"Pooled over held-out records (Se/+P %), {folds} folds, seeds {seeds}:")
     for name, by_seed in rows.items():
         reports = {seed: pooled(p, y) for seed, p in by_seed.items()}

@@ -106,16 +106,18 @@ def logistic_regression_model(pipeline, num_classes=5, name="rr_regression"):
     import numpy as np
 
     scaler, regression = pipeline[0], pipeline[-1]
-    classes = np.asarray(regression.classes_, dtype=np.int64)
-    if len(pipeline) != 2 or not hasattr(scaler, "scale_") or not hasattr(regression, "coef_") or len(classes) < 3:
+    if len(pipeline) != 2 or not hasattr(scaler, "n_features_in_") or not hasattr(regression, "coef_") or len(regression.classes_) < 3:
         raise EcgnetError("logistic_regression_model takes a fitted StandardScaler + LogisticRegression pipeline of 3 or more classes")
-    width = len(scaler.mean_)
+    classes = np.asarray(regression.classes_, dtype=np.int64)
+    width = scaler.n_features_in_
+    mean = scaler.mean_ if scaler.with_mean else np.zeros(width)  # with_mean=False: nothing is subtracted
+    scale = scaler.scale_ if scaler.with_std else np.ones(width)
     kernel = np.zeros((width, num_classes))
     bias = np.full(num_classes, -1e4)
     kernel[:, classes] = regression.coef_.T
     bias[classes] = regression.intercept_
     rr = keras.Input((width,), name="rr")
-    standardised = keras.layers.Normalization(mean=scaler.mean_, variance=scaler.scale_**2, name="rr_standardise")(rr)
+    standardised = keras.layers.Normalization(mean=mean, variance=scale**2, name="rr_standardise")(rr)
     dense = keras.layers.Dense(num_classes, activation="softmax", name="rr_probabilities", dtype="float32")
     probabilities = dense(standardised)
     dense.set_weights([kernel.astype("float32"), bias.astype("float32")])

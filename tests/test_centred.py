@@ -46,6 +46,8 @@ def test_samples_outside_the_signal_are_zeros():
     assert np.all(windows[0, : CENTRED_BEFORE - 5] == 0)
     assert np.all(windows[-1, CENTRED_BEFORE + 20:] == 0)  # 180 + 20 is the signal's end
     assert centred_windows(np.zeros(0), np.zeros(0, int)).shape == (0, CENTRED_LENGTH)
+    for length in (2, 13, 14, 15, 16):  # shorter than the filter's usual padding
+        assert centred_windows(np.random.default_rng(length).normal(size=length), [length // 2]).shape == (1, CENTRED_LENGTH)
 
 
 def _record_at_128_hz(fixtures_dir, folder):

@@ -161,6 +161,17 @@ def test_the_same_split_from_other_databases_or_seed_needs_overwrite(run_cli, fi
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+def test_overwrite_replaces_a_folder_without_manifest(run_cli, fixtures_dir, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "train.npz").write_bytes(b"half-written")
+    result = run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", out)
+    assert "an incomplete prepared split (no manifest.json)" in one_error_line(result)
+    result = run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", out, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "manifest.json").read_text())["split"] == "kaggle"
+
+
 def test_load_part_checks_the_manifest(run_cli, fixtures_dir, tmp_path):
     out = tmp_path / "o"
     assert run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", out).returncode == 0

@@ -118,10 +118,32 @@ def test_a_folder_prepared_before_centred_windows_is_prepared_again(fixtures_dir
     train, test = load_split("kaggle", data_dir=tmp_path, progress=False)
     assert "prepared again (the folder predates the centred beat windows)" in capsys.readouterr().out
     assert train["centred"] is not None and test["centred"] is not None
-    monkeypatch.delenv("ECGNET_MITDB_DIR")  # without raw records, an older folder is refused in one line
+    monkeypatch.delenv("ECGNET_MITDB_DIR")  # without raw records here, an older folder is read as it is
     for part in ("train", "test"):
         beats = load_beats_npz(folder / f"{part}.npz")
         beats.centred = None
         beats.save_npz(folder / f"{part}.npz")
-    with pytest.raises(DataFormatError, match="a prepared kaggle split from an older version"):
-        load_split("kaggle", data_dir=tmp_path, download=False, progress=False)
+    write_manifest(folder, manifest["split"], list(manifest["files"]), manifest["counts"], manifest["sources"], seed=manifest["seed"])
+    capsys.readouterr()
+    train, _ = load_split("kaggle", data_dir=tmp_path, download=False, progress=False)
+    assert "prepared by an older version, without centred beat windows" in capsys.readouterr().out
+    assert train["centred"] is None and len(train["y"]) > 0
+
+
+def test_an_older_folder_from_other_databases_is_kept_as_it_is(fixtures_dir, tmp_path, monkeypatch, capsys):
+    from ecgnet.data import load_beats_npz, prepare_split
+    from ecgnet.data.manifest import read_manifest, write_manifest
+
+    raw = write_records(fixtures_dir, tmp_path / "raw")
+    monkeypatch.setenv("ECGNET_MITDB_DIR", str(raw))
+    folder = tmp_path / "mitbih-kaggle"
+    prepare_split({"mitdb": raw, "svdb": raw}, "kaggle", folder, progress=False)
+    manifest = read_manifest(folder)
+    for part in ("train", "test"):
+        beats = load_beats_npz(folder / f"{part}.npz")
+        beats.centred = None
+        beats.save_npz(folder / f"{part}.npz")
+    write_manifest(folder, manifest["split"], list(manifest["files"]), manifest["counts"], manifest["sources"], seed=manifest["seed"])
+    train, _ = load_split("kaggle", data_dir=tmp_path, progress=False)
+    assert "prepared by an older version" in capsys.readouterr().out
+    assert any(name.startswith("svdb/") for name in set(train["record"]))  # not replaced by mitdb alone

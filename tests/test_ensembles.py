@@ -63,6 +63,33 @@ def test_regression_model_predicts_what_scikit_learn_predicts(tmp_path):
     np.testing.assert_allclose(again.predict(rr, verbose=0), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("scaling", [dict(with_mean=False), dict(with_std=False)])
+def test_regression_model_follows_the_scalers_options(scaling):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ecgnet.ensembles import logistic_regression_model
+
+    _, rr = _fitted_regression()
+    y = np.repeat([0, 1, 2, 3], 50)
+    pipeline = make_pipeline(StandardScaler(**scaling), LogisticRegression(max_iter=1000)).fit(rr + 2.0, y)
+    expected = np.zeros((len(rr), 5))
+    expected[:, pipeline.classes_] = pipeline.predict_proba(rr + 2.0)
+    np.testing.assert_allclose(logistic_regression_model(pipeline).predict(rr + 2.0, verbose=0), expected, atol=1e-5)
+
+
+def test_an_unfitted_regression_is_refused():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ecgnet.ensembles import logistic_regression_model
+
+    with pytest.raises(EcgnetError, match="a fitted StandardScaler"):
+        logistic_regression_model(make_pipeline(StandardScaler(), LogisticRegression()))
+
+
 def test_fused_model_outputs_the_renormalised_product_and_keeps_the_recipe(tmp_path):
     from ecgnet.ensembles import fuse_with_rr_regression, logistic_regression_model
     from ecgnet.models import build_named_model, input_recipe

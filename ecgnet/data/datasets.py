@@ -120,8 +120,8 @@ def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=Fal
     """Refuse an ``out`` that cannot become this split's folder, before any record is read.
 
     A folder that holds another split, or the same split from other databases,
-    another seed or without the second lead asked for now, is replaced only
-    with ``overwrite``; the same split prepared the same way is prepared again.
+    with another seed or another choice of second lead, is replaced only with
+    ``overwrite``; the same split prepared the same way is prepared again.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -151,9 +151,9 @@ def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=Fal
             if not overwrite and held != split:
                 what = f"the {held!r} split" if held else "an incomplete prepared split (no manifest.json)"
                 raise EcgnetError(f"{out}: already holds {what}; pass --overwrite (overwrite=True) to replace it")
-            before = (manifest.get("seed"), [s.get("database") for s in manifest.get("sources", [])],
-                      bool(manifest.get("second_lead")))
-            if not overwrite and databases is not None and before != (seed, databases, bool(second_lead)):
+            before = None if manifest is None else (
+                manifest.get("seed"), [s.get("database") for s in manifest.get("sources", [])], bool(manifest.get("second_lead")))
+            if not overwrite and databases is not None and (before[0], sorted(before[1]), before[2]) != (seed, sorted(databases), bool(second_lead)):
                 raise EcgnetError(
                     f"{out}: already holds the {split!r} split prepared from {'+'.join(before[1])} (seed {before[0]}, "
                     f"second lead {before[2]}), not from {'+'.join(databases)} (seed {seed}, second lead {bool(second_lead)}); "
@@ -345,12 +345,11 @@ def load_split(split, data_dir=None, download=True, progress=True):
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     folder = data_dir / SPLIT_FOLDERS[split]
     how = "prepared"
-    stale = folder.is_dir() and any(folder.iterdir()) and not _has_centred_windows(folder)
-    if stale or not (folder.is_dir() and any(folder.iterdir())):
-        raw, how = _raw_records(data_dir, folder, split, download, progress, stale)
-        if stale:
-            how = f"prepared again (the folder predates the centred beat windows) from {how.split(' from ', 1)[-1]}"
-        prepare_split({"mitdb": raw}, split, folder, progress=progress, overwrite=stale)
+    if not (folder.is_dir() and any(folder.iterdir())):
+        raw, how = _raw_records(data_dir, folder, split, download, progress)
+        prepare_split({"mitdb": raw}, split, folder, progress=progress)
+    elif not _has_centred_windows(folder):
+        how = _refresh_older_folder(data_dir, folder, split, progress)
     train, test = _load_checked(folder, split)
     print(f"load_split({split!r}): {how} {_show(folder)} ({len(train['y'])} train, {len(test['y'])} test beats)")
     return train, test
@@ -367,7 +366,27 @@ def _has_centred_windows(folder):
         return True  # not ours to judge here: _load_checked reports what is wrong with it
 
 
-def _raw_records(data_dir, folder, split, download, progress, stale=False):
+def _refresh_older_folder(data_dir, folder, split, progress):
+    """Prepare again, the same way, a folder written before the centred windows; else say that it lacks them.
+
+    Only a folder prepared from mitdb alone, with raw records here (no
+    download), is prepared again, with its own seed and second lead; any
+    other is kept as it is (models on Kachuee's beat still read it).
+    """
+    try:
+        manifest = read_manifest(folder)
+    except DataFormatError:
+        manifest = None
+    raw = next((Path(p) for p in (data_dir / "mitdb", os.environ.get("ECGNET_MITDB_DIR")) if p and _complete_records(p)), None)
+    if manifest is None or raw is None or [s.get("database") for s in manifest.get("sources", [])] != ["mitdb"]:
+        return ("prepared by an older version, without centred beat windows (prepare it again with "
+                "`python -m ecgnet prepare ... --overwrite` for models that take them):")
+    prepare_split({"mitdb": raw}, split, folder, seed=manifest.get("seed") or 0,
+                  second_lead=bool(manifest.get("second_lead")), overwrite=True, progress=progress)
+    return f"prepared again (the folder predates the centred beat windows) from the raw records in {_show(raw)} into"
+
+
+def _raw_records(data_dir, folder, split, download, progress):
     """``(raw folder, how it was found)``: ``data_dir/mitdb``, ``$ECGNET_MITDB_DIR``, or a download."""
     raw = data_dir / "mitdb"
     env = os.environ.get("ECGNET_MITDB_DIR")
@@ -382,8 +401,7 @@ def _raw_records(data_dir, folder, split, download, progress, stale=False):
         download_physionet(raw, base_url=url, progress=progress)
         return raw, f"downloaded from {url} into {_show(raw)}, prepared into"
     raise DataFormatError(
-        f"{folder}: {'a prepared ' + split + ' split from an older version (no centred beat windows)' if stale else 'no prepared ' + split + ' split'}, "
-        f"and no raw MIT-BIH records in {raw} "
+        f"{folder}: no prepared {split} split, and no raw MIT-BIH records in {raw} "
         "or $ECGNET_MITDB_DIR; call load_split with download=True, or run `python -m ecgnet download --database mitdb`"
     )
 

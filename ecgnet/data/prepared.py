@@ -179,13 +179,18 @@ def _centred_channels(part, channels):
             f"centred windows have {sorted(CENTRED_CHANNELS)} channels ({'; '.join(CENTRED_CHANNELS.values())}). "
             f"Received: {channels}"
         )
-    if part.get("centred") is None or part.get("record") is None:
+    if part.get("centred") is None:
         raise DataFormatError(
             f"{part['source']}: has no centred beat windows (Kaggle CSV files and folders prepared by older "
-            "versions lack them); prepare the data again with `python -m ecgnet prepare ... --overwrite`, or pass a --record"
+            "versions lack them); prepare the data again with `python -m ecgnet prepare ... --overwrite` "
+            "(predict also reads a raw --record)"
         )
     x = part["centred"][..., :1]
-    return x if channels == 1 else record_relative_beats(x, part["record"])
+    if channels == 1:
+        return x
+    if part.get("record") is None:
+        raise DataFormatError(f"{part['source']}: centred channel 2 ({CENTRED_CHANNELS[2]}) needs the record names")
+    return record_relative_beats(x, part["record"])
 
 
 def _recipe_layers(model):

@@ -24,7 +24,7 @@ come from is stated in :mod:`ecgnet.data.records`; the other is here:
   (it stops, zero-padded, at the end of the record).
 
 :func:`centred_windows` cuts a second view of each beat for models of new
-patients: a window centred on the R peak, from 0.256 s before it to 0.448 s
+patients: a window centred on the R peak, from 0.256 s before it to 0.44 s
 after, so it holds the beat's own P wave, its QRS and its T wave, band-passed
 and scaled by the record's own median R amplitude.
 """
@@ -131,8 +131,8 @@ def centred_windows(signal, r_peaks):
     if len(r) == 0 or len(signal) == 0:
         return np.zeros((len(r), CENTRED_LENGTH), np.float32)
     sos = butter(2, CENTRED_BAND, btype="band", fs=FS, output="sos")
-    if len(signal) > 3 * 2 * len(sos):  # sosfiltfilt's default padding needs a longer signal
-        signal = sosfiltfilt(sos, signal)
+    if len(signal) > 1:  # scipy's default padding (15 samples here), shortened for very short signals
+        signal = sosfiltfilt(sos, signal, padlen=min(3 * (2 * len(sos) + 1), len(signal) - 1))
     index = r[:, None] + np.arange(-CENTRED_BEFORE, CENTRED_AFTER + 1)
     inside = (index >= 0) & (index < len(signal))
     windows = np.where(inside, signal[np.clip(index, 0, len(signal) - 1)], 0.0)
