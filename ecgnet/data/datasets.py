@@ -377,23 +377,33 @@ def _refresh_older_folder(data_dir, folder, split, progress):
         manifest = read_manifest(folder)
     except DataFormatError:
         manifest = None
-    raw = next((Path(p) for p in (data_dir / "mitdb", os.environ.get("ECGNET_MITDB_DIR")) if p and _complete_records(p)), None)
+    raw, where = _local_records(data_dir)
     if manifest is None or raw is None or [s.get("database") for s in manifest.get("sources", [])] != ["mitdb"]:
         return ("prepared by an older version, without centred beat windows (prepare it again with "
                 "`python -m ecgnet prepare ... --overwrite` for models that take them):")
     prepare_split({"mitdb": raw}, split, folder, seed=manifest.get("seed") or 0,
                   second_lead=bool(manifest.get("second_lead")), overwrite=True, progress=progress)
-    return f"prepared again (the folder predates the centred beat windows) from the raw records in {_show(raw)} into"
+    return f"prepared again (the folder predates the centred beat windows) from {where} into"
+
+
+def _local_records(data_dir):
+    """``(raw folder, where it was found)`` of complete MIT-BIH records here (``data_dir/mitdb``, else
+    ``$ECGNET_MITDB_DIR``), or ``(None, None)``."""
+    raw = data_dir / "mitdb"
+    env = os.environ.get("ECGNET_MITDB_DIR")
+    if _complete_records(raw):
+        return raw, f"the raw records in {_show(raw)}"
+    if env and _complete_records(env):
+        return Path(env), f"the raw records in {_show(Path(env))} ($ECGNET_MITDB_DIR)"
+    return None, None
 
 
 def _raw_records(data_dir, folder, split, download, progress):
     """``(raw folder, how it was found)``: ``data_dir/mitdb``, ``$ECGNET_MITDB_DIR``, or a download."""
+    raw, where = _local_records(data_dir)
+    if raw is not None:
+        return raw, f"prepared from {where} into"
     raw = data_dir / "mitdb"
-    env = os.environ.get("ECGNET_MITDB_DIR")
-    if _complete_records(raw):
-        return raw, f"prepared from the raw records in {_show(raw)} into"
-    if env and _complete_records(env):
-        return Path(env), f"prepared from the raw records in {_show(Path(env))} ($ECGNET_MITDB_DIR) into"
     if download:
         from ecgnet.data.download import download_physionet, physionet_url
 
