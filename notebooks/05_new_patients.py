@@ -377,8 +377,9 @@ plt.show()
 # pooled. A network "x R-R regression" has its probabilities multiplied by those of a logistic
 # regression on the same R-R features and renormalised (`ecgnet.layers.ProductOfExperts`): a
 # class survives only where neither model rules it out. About 50 minutes on 2 CPU cores, so the
-# figures are copied here (mean of the two seeds; both seeds agree on every comparison; the full
-# table is in `docs/results.md`, section 10.1):
+# figures are copied here (mean of the two seeds; each seed ranks the chosen candidate first, and
+# the centred window above Kachuee's cut, with the regression and without; the full table is in
+# `docs/results.md`, section 10.1):
 #
 # | candidate (3 record-relative R-R features in each) | S Se / +P | V Se / +P | (F1 of S + F1 of V) / 2 |
 # |---|---:|---:|---:|
