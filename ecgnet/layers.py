@@ -18,7 +18,7 @@ import keras
 from keras import ops
 
 from ecgnet.data.features import RR_FEATURE_NAMES, RR_FEATURE_SETS  # noqa: F401  (RR_FEATURE_NAMES: ecgnet.layers.RR_FEATURE_NAMES)
-from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, WINDOWS
+from ecgnet.data.prepared import WINDOW_CHANNELS, WINDOWS
 from ecgnet.errors import EcgnetError
 from ecgnet.normalization import FusedBatchNormalization
 
@@ -752,7 +752,7 @@ class InputRecipe(keras.layers.Layer):
         super().__init__(**kwargs)
         if window not in WINDOWS:
             raise EcgnetError(f"`window` must be one of {sorted(WINDOWS)} (ecgnet.data.WINDOWS). Received: window={window!r}")
-        allowed = BEAT_CHANNELS if window == "kachuee" else CENTRED_CHANNELS
+        allowed = WINDOW_CHANNELS[window]
         if isinstance(beat_channels, bool) or not isinstance(beat_channels, (int, np.integer)) or beat_channels not in allowed:
             raise EcgnetError(
                 f"`beat_channels` must be an integer from {min(allowed)} to {max(allowed)} for the {window!r} window "

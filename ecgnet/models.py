@@ -15,7 +15,7 @@ import keras
 from keras import layers
 
 from ecgnet.data.features import RR_FEATURE_SETS
-from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, input_recipe, window_of_length
+from ecgnet.data.prepared import WINDOW_CHANNELS, input_recipe, window_of_length
 from ecgnet.errors import EcgnetError
 from ecgnet.layers import IMPLEMENTATIONS, InputRecipe, ResNeXtBlock1D
 from ecgnet.normalization import FusedBatchNormalization
@@ -95,9 +95,8 @@ def _beat_input(input_shape, rr_features):
     """
     input_shape = tuple(input_shape)
     beat = keras.Input(shape=input_shape, name="beat")
-    window = "centred" if window_of_length(input_shape[0]) == "centred" else "kachuee"
-    channels = CENTRED_CHANNELS if window == "centred" else BEAT_CHANNELS
-    if input_shape[-1] not in channels or (rr_features and rr_features not in RR_FEATURE_SETS):
+    window = window_of_length(input_shape[0]) or "kachuee"
+    if input_shape[-1] not in WINDOW_CHANNELS[window] or (rr_features and rr_features not in RR_FEATURE_SETS):
         return beat, beat
     recipe = InputRecipe(beat_channels=input_shape[-1], rr_features=rr_features or None, window=window, name="input_recipe")
     return beat, recipe(beat)

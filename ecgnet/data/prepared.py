@@ -114,6 +114,9 @@ CENTRED_CHANNELS = {
     2: "that window minus its record's median window",
 }
 
+#: Each window's channels (:data:`BEAT_CHANNELS`, :data:`CENTRED_CHANNELS`), by window name.
+WINDOW_CHANNELS = {"kachuee": BEAT_CHANNELS, "centred": CENTRED_CHANNELS}
+
 
 def window_of_length(steps):
     """The name of the window (a key of :data:`WINDOWS`) that is ``steps`` samples long, or None."""
