@@ -71,6 +71,20 @@ def _gpu_names(tf):
     return names
 
 
+def absolute_sys_path():
+    """Make every relative entry of ``sys.path`` absolute, as the working directory now resolves it.
+
+    A relative entry (Colab's setup cell once put ``"ecgnet"`` there) changes
+    meaning when the working directory changes: after :func:`setup` moves to the
+    repository root, ``"ecgnet"`` would name the package folder, not the
+    checkout, and worker processes (which start with the parent's ``sys.path``
+    and working directory) could no longer import ``ecgnet``. The empty entry
+    (the working directory itself) is left as it is.
+    """
+    sys.path[:] = [os.path.abspath(entry) if isinstance(entry, str) and entry and not os.path.isabs(entry) else entry
+                   for entry in sys.path]
+
+
 def setup(want_gpu=False, chdir=True, quiet=False):
     """Print the versions and the accelerator, and work from the repository root.
 
@@ -106,6 +120,7 @@ def setup(want_gpu=False, chdir=True, quiet=False):
 
     root = repository_root()
     if chdir and root is not None and Path.cwd().resolve() != root:
+        absolute_sys_path()
         os.chdir(root)
     cpu_count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     env = NotebookEnvironment(is_colab=in_colab(), has_gpu=bool(gpus), gpus=gpus, cpu_count=cpu_count, repository_root=root)

@@ -32,9 +32,11 @@
 import sys
 
 if "google.colab" in sys.modules:  # extra code – Colab only: fetch the repository and install ecgnet
-    # !test -d ecgnet || git clone --depth 1 https://github.com/ecgnet-org/ecgnet
-    # %pip install -q -e ./ecgnet
-    sys.path.insert(0, "ecgnet")  # the running kernel does not see the fresh install yet
+    REPOSITORY = "/content/ecgnet"  # absolute: setup() below makes it the working directory
+    # !test -d {REPOSITORY} || git clone --depth 1 https://github.com/ecgnet-org/ecgnet {REPOSITORY}
+    # %pip install -q -e {REPOSITORY}
+    if REPOSITORY not in sys.path:  # the running kernel does not see the fresh install yet
+        sys.path.insert(0, REPOSITORY)
 
 # %%
 from ecgnet import notebook

@@ -29,7 +29,7 @@ from ecgnet.data.classes import AAMI_MAP
 from ecgnet.data.container import Beats, concat_beats
 from ecgnet.data.features import rr_intervals
 from ecgnet.data.signals import FS, centred_windows, resample_to_125, segment_beats
-from ecgnet.errors import DataFormatError
+from ecgnet.errors import DataFormatError, EcgnetError
 
 # WFDB symbols of QRS complexes (beats); those outside the AAMI map get label -1.
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
@@ -246,6 +246,42 @@ def list_records(raw_dir):
     return names
 
 
+#: Fewer records than this are read in this process: starting worker processes
+#: (each imports scipy and wfdb, seconds under ``spawn``) costs more than it saves.
+MIN_RECORDS_FOR_POOL = 8
+
+
+def _read_in_processes(read, paths, processes, progress_bar):
+    """``[read(path) for path in paths]`` in worker processes; one clear error if the workers cannot start.
+
+    A ``concurrent.futures`` pool, not ``multiprocessing.Pool``: when a worker
+    dies (for example a ``spawn`` worker that cannot import ``ecgnet`` because
+    a relative ``sys.path`` entry changed meaning with the working directory),
+    ``multiprocessing.Pool`` starts another one forever and the call never
+    returns; ``ProcessPoolExecutor`` raises ``BrokenProcessPool`` at once.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # fork is fast; but never fork a process that has started TensorFlow's threads
+    method = "spawn" if "tensorflow" in sys.modules else "fork"
+    parts = []
+    try:
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context(method)) as pool:
+            for part in pool.map(read, paths):
+                parts.append(part)
+                progress_bar.update()
+    except BrokenProcessPool:
+        raise EcgnetError(
+            f"the {processes} worker processes that read the records stopped before they could start ({method}): "
+            "a new Python process could not import ecgnet (is it installed, or on sys.path as an absolute "
+            "folder?); its own error is printed above or in the kernel's log. Read the records in this "
+            "process with processes=1"
+        ) from None
+    return parts
+
+
 def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2, second_lead=False):
     """Rebuild the Kaggle MIT-BIH beats from the raw records (Kachuee et al. 2018).
 
@@ -286,18 +322,11 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2, second
     read = functools.partial(_mitbih_record, second_lead=second_lead)
     # the bar is closed (its line ended) before an error propagates, so the error prints on a line of its own
     with tqdm(**bar) as progress_bar:
-        parts = []
-        if processes == 1 or len(paths) < 8:  # a pool costs more than it saves on a few records
+        if processes == 1 or len(paths) < MIN_RECORDS_FOR_POOL:
+            parts = []
             for path in paths:
                 parts.append(read(path))
                 progress_bar.update()
         else:
-            import multiprocessing
-
-            # fork is fast; but never fork a process that has started TensorFlow's threads
-            method = "spawn" if "tensorflow" in sys.modules else "fork"
-            with multiprocessing.get_context(method).Pool(processes) as pool:
-                for part in pool.imap(read, paths):
-                    parts.append(part)
-                    progress_bar.update()
+            parts = _read_in_processes(read, paths, processes, progress_bar)
     return concat_beats(parts)
