@@ -152,7 +152,10 @@ def runs_folder(runs_dir="runs", on_drive=False):
         runs_dir: str or Path, the runs folder (relative paths are relative to
             the working directory, or to ``MyDrive/ecgnet/`` on Drive).
         on_drive: bool, in Colab mount Google Drive (Colab asks the user for
-            permission) and keep the runs there. Ignored, with a note, outside Colab.
+            permission) and keep the runs there; unless ``$ECGNET_DATA_DIR``
+            is set, the downloaded and prepared data go to ``MyDrive/ecgnet/data``
+            too, so later notebooks and runtimes do not download them again.
+            Ignored, with a note, outside Colab.
 
     Returns:
         A ``Path``; the folder is created.
@@ -164,6 +167,11 @@ def runs_folder(runs_dir="runs", on_drive=False):
         drive.mount(str(DRIVE_MOUNT))
         folder = runs_dir if runs_dir.is_absolute() else DRIVE_FOLDER / runs_dir
         print(f"runs are kept on Google Drive in {folder}: an interrupted training resumes after a runtime reset")
+        if not os.environ.get("ECGNET_DATA_DIR"):
+            data = DRIVE_FOLDER / "data"
+            os.environ["ECGNET_DATA_DIR"] = str(data)  # read by ecgnet.data.default_data_dir()
+            print(f"downloaded and prepared data are kept there too ({data}): the next notebook reads them "
+                  "instead of downloading again")
     else:
         folder = runs_dir
         if on_drive:

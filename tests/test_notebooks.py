@@ -117,6 +117,29 @@ def test_runs_folder_outside_colab_is_the_local_folder(tmp_path, capsys):
     assert "only applies in Google Colab" in capsys.readouterr().out
 
 
+
+def test_runs_folder_on_drive_in_colab_keeps_the_data_there_too(tmp_path, monkeypatch, capsys):
+    import types
+
+    from ecgnet import notebook
+    from ecgnet.data.datasets import default_data_dir
+
+    mounted = []
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(notebook, "DRIVE_FOLDER", tmp_path / "MyDrive" / "ecgnet")
+    monkeypatch.delenv("ECGNET_DATA_DIR", raising=False)
+    folder = notebook.runs_folder("runs", on_drive=True)
+    assert mounted == [str(notebook.DRIVE_MOUNT)]
+    assert folder == tmp_path / "MyDrive" / "ecgnet" / "runs" and folder.is_dir()
+    assert default_data_dir() == tmp_path / "MyDrive" / "ecgnet" / "data"
+    assert "kept there too" in capsys.readouterr().out
+    # a data folder the learner chose stays theirs
+    monkeypatch.setenv("ECGNET_DATA_DIR", str(tmp_path / "mine"))
+    notebook.runs_folder("runs", on_drive=True)
+    assert default_data_dir() == tmp_path / "mine"
+
 def _require_kernel():
     """Skip (with the reason) unless papermill and a ``python3`` Jupyter kernel are available."""
     for module in ("papermill", "ipykernel", "nbformat"):
