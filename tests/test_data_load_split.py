@@ -118,6 +118,8 @@ def test_a_folder_of_an_older_format_is_refused_with_one_line(fixtures_dir, tmp_
         load_split("kaggle", data_dir=tmp_path, progress=False)  # raw records are here, yet nothing is prepared behind the user's back
     with pytest.raises(DataFormatError, match=expected):
         load_part(folder, "test")
+    with pytest.raises(ValueError, match=expected):  # prepare without --overwrite names the same cause
+        prepare_split(raw, "kaggle", folder, progress=False)
     assert json.loads((folder / "manifest.json").read_text()) == older  # left as it was
     prepare_split(raw, "kaggle", folder, overwrite=True, progress=False)  # what the line says to do
     train, _ = load_split("kaggle", data_dir=tmp_path, progress=False)

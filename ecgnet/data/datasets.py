@@ -145,7 +145,10 @@ def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=Fal
         if present:
             try:
                 manifest = read_manifest(out)
-            except DataFormatError:
+            except DataFormatError as error:  # unreadable, or of an older format: say so, not "no manifest"
+                if not overwrite:
+                    hint = "" if "--overwrite" in str(error) else "; pass --overwrite (overwrite=True) to replace it"
+                    raise EcgnetError(f"{error}{hint}") from None
                 manifest = None
             held = None if manifest is None else manifest.get("split")
             if not overwrite and held != split:
