@@ -1,7 +1,10 @@
-"""Cut the small real sample in data/sample/ from the raw MIT-BIH records.
+"""Cut the small real sample that ships in ecgnet/data/sample/ from the raw MIT-BIH records.
 
-    python data/make_sample.py --raw data/mitdb [--out data/sample]
-    python data/make_sample.py --manifest-only     # rewrite data/sample/manifest.json only
+    python data/make_sample.py --raw data/mitdb [--out ecgnet/data/sample]
+    python data/make_sample.py --manifest-only     # rewrite ecgnet/data/sample/manifest.json only
+
+The sample is package data (``pyproject.toml``), so an installed ecgnet has it
+too; :func:`ecgnet.data.datasets.sample_dir` finds it.
 
 It rebuilds all beats (:func:`ecgnet.data.build_mitbih_beats`, the Kaggle
 format of Kachuee et al. 2018), splits them with the ``"kaggle"`` split
@@ -25,16 +28,13 @@ Written files (about 2.5 MB together):
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from ecgnet.data import CLASS_NAMES, build_mitbih_beats, load_beats_npz, load_mitbih_csv, split_beats, write_beats_csv  # noqa: E402
-from ecgnet.data.manifest import class_counts, write_manifest  # noqa: E402
+from ecgnet.data import CLASS_NAMES, build_mitbih_beats, load_beats_npz, load_mitbih_csv, split_beats, write_beats_csv
+from ecgnet.data.datasets import sample_dir
+from ecgnet.data.manifest import class_counts, write_manifest
 
 TRAIN_PER_CLASS = {"N": 2100, "S": 250, "V": 300, "F": 100, "Q": 250}  # 3,000 beats
 TEST_PER_CLASS = {"N": 525, "S": 63, "V": 75, "F": 25, "Q": 62}  # 750 beats
@@ -67,7 +67,7 @@ def write_sample_manifest(out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--raw", help="folder of the 48 raw MIT-BIH records (e.g. data/mitdb)")
-    parser.add_argument("--out", default=str(REPO / "data" / "sample"))
+    parser.add_argument("--out", default=str(sample_dir()), help="default: the package's sample folder, ecgnet/data/sample")
     parser.add_argument("--manifest-only", action="store_true", help="only rewrite manifest.json of --out")
     args = parser.parse_args(argv)
     if args.manifest_only:

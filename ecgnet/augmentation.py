@@ -23,9 +23,8 @@ import math
 
 import tensorflow as tf
 
+from ecgnet.data.signals import FS
 from ecgnet.errors import EcgnetError
-
-SAMPLING_RATE = 125  # Hz, the Kaggle MIT-BIH beats
 
 
 def signal_mask(beats):
@@ -64,7 +63,7 @@ def scale_amplitude(beats, generator, scale_range=(0.9, 1.1)):
 
 
 def add_baseline_wander(beats, generator, max_amplitude=0.05, frequency_range=(0.1, 0.5),
-                        sampling_rate=SAMPLING_RATE):
+                        sampling_rate=FS):
     """Add a slow sinusoid (random amplitude, frequency and phase per beat).
 
     Args:
@@ -196,7 +195,3 @@ class EcgAugmentation:
         arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"EcgAugmentation({arguments})"
 
-
-def make_augmentation(amplitude_scale=(0.9, 1.1), baseline_wander=0.05, noise_std=0.01, max_shift=5, seed=0):
-    """Return an :class:`EcgAugmentation` (the same arguments); for ``make_dataset(augment=...)``."""
-    return EcgAugmentation(amplitude_scale, baseline_wander, noise_std, max_shift, seed)

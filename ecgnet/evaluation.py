@@ -8,10 +8,9 @@
   (``sklearn.metrics.ConfusionMatrixDisplay``).
 
 The figures themselves (confusion matrix, per-class Se, +P, specificity and F1,
-macro-F1: :func:`evaluate_predictions`, :func:`evaluate_confusion_matrix`) are
-computed in :mod:`ecgnet.metrics`, which training uses too; they are
-re-exported here, so ``from ecgnet.evaluation import evaluate_predictions``
-works as well.
+macro-F1: :func:`ecgnet.metrics.evaluate_predictions`,
+:func:`ecgnet.metrics.evaluate_confusion_matrix`) are computed in
+:mod:`ecgnet.metrics`, which training uses too; import them from there.
 """
 
 import json
@@ -21,20 +20,9 @@ import numpy as np
 
 from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.files import atomic_path, write_text_atomic
-from ecgnet.metrics import (
-    classification_report,
-    confusion_matrix,
-    evaluate_confusion_matrix,
-    evaluate_predictions,
-    macro_f1,
-    normalize_rows,
-    per_class_metrics,
-)
+from ecgnet import metrics
 
 __all__ = [
-    "CLASS_NAMES",
-    "classification_report", "confusion_matrix", "evaluate_confusion_matrix", "evaluate_predictions",
-    "macro_f1", "normalize_rows", "per_class_metrics",
     "evaluate_model", "plot_confusion_matrices", "report_test_part", "report_to_markdown", "write_report",
 ]
 
@@ -70,7 +58,7 @@ def plot_confusion_matrices(cm, class_names=CLASS_NAMES, path=None):
         ax=ax_counts, cmap="Blues", values_format="d", colorbar=False
     )
     ax_counts.set_title("Counts")
-    ConfusionMatrixDisplay(normalize_rows(cm), display_labels=class_names).plot(
+    ConfusionMatrixDisplay(metrics.normalize_rows(cm), display_labels=class_names).plot(
         ax=ax_fraction, cmap="Blues", values_format=".2f", im_kw={"vmin": 0, "vmax": 1}
     )
     ax_fraction.set_title("Row-normalised (Se on the diagonal)")
@@ -93,10 +81,10 @@ def _has_display():
 
 
 def report_to_markdown(report):
-    """Render :func:`evaluate_predictions`' dict as a Markdown table.
+    """Render :func:`ecgnet.metrics.evaluate_predictions`' dict as a Markdown table.
 
     Args:
-        report: dict returned by :func:`evaluate_predictions`.
+        report: dict returned by :func:`ecgnet.metrics.evaluate_predictions`.
 
     Returns:
         A str: one row per class (Se, +P, Spec, F1, support, in percent), then
@@ -128,14 +116,14 @@ def write_report(report, out_dir):
     """Write ``report.json`` and ``report.md`` into ``out_dir``, each atomically.
 
     Args:
-        report: dict returned by :func:`evaluate_predictions`.
+        report: dict returned by :func:`ecgnet.metrics.evaluate_predictions`.
         out_dir: str or Path, the folder (created if needed).
 
     Returns:
         A dict ``{"json": Path, "markdown": Path}`` of the written files.
 
     Example:
-        >>> paths = write_report(evaluate_predictions([0, 1], [0, 1]), "runs/demo")
+        >>> paths = write_report(metrics.evaluate_predictions([0, 1], [0, 1]), "runs/demo")
         >>> paths["json"].name
         'report.json'
     """
@@ -159,7 +147,7 @@ def evaluate_model(model, part, index=None, batch_size=512):
         batch_size: int.
 
     Returns:
-        The dict of :func:`evaluate_predictions`.
+        The dict of :func:`ecgnet.metrics.evaluate_predictions`.
 
     Example:
         >>> report = evaluate_model(model, load_part("data/mitbih-kaggle", "train"), val_index)
@@ -170,13 +158,13 @@ def evaluate_model(model, part, index=None, batch_size=512):
 
     y_true = part["y"] if index is None else part["y"][index]
     y_pred = model.predict(model_inputs(model, part, index), batch_size=batch_size, verbose=0).argmax(axis=1)
-    return evaluate_predictions(y_true, y_pred)
+    return metrics.evaluate_predictions(y_true, y_pred)
 
 
 def report_test_part(model, part, out, extra=None):
     """Measure ``model`` on a test part and write the report files into ``out``.
 
-    Writes ``report.json`` (:func:`evaluate_predictions`, plus ``extra``),
+    Writes ``report.json`` (:func:`ecgnet.metrics.evaluate_predictions`, plus ``extra``),
     ``report.md`` (:func:`report_to_markdown`) and ``confusion_matrix.png``
     (:func:`plot_confusion_matrices`), each atomically: what
     ``python -m ecgnet evaluate`` writes.

@@ -146,7 +146,7 @@ class GroupedConv1D(keras.layers.Layer):
     ``"native"`` is 10 to 100 times slower on CPU (Keras compiles TF's
     grouped convolution with XLA on CPU); ``"block_diagonal"`` wins while its
     extra FLOPs are cheap and ``"split"`` wins for wide layers. Whole-model
-    numbers: ``benchmarks/bench_models.py``.
+    numbers: ``benchmarks/measure/bench_models.py``.
 
     Args:
         filters: int, number of output channels; divisible by ``groups``.

@@ -28,7 +28,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     Measured on 2 CPU cores (TF 2.21, oneDNN on), forward + backward of one
     layer on ``(128, 47, 32)`` float32 inputs: 1.70 ms for Keras' layer,
     1.10 ms fused; the ``small`` preset trains about 20% faster
-    (``benchmarks/bench_models.py``).
+    (``benchmarks/measure/bench_models.py``).
 
     Args:
         **kwargs: the arguments of ``keras.layers.BatchNormalization``.

@@ -5,7 +5,7 @@ the stretches of a record where the signal cannot carry a heartbeat, so that
 their beats are reported as *unclassifiable* instead of getting a confident
 class (``python -m ecgnet predict --record`` does this), and it adds real
 recorded noise to a clean record at a chosen signal-to-noise ratio for the
-noise stress test of ANSI/AAMI EC57 (``benchmarks/bench_noise.py``).
+noise stress test of ANSI/AAMI EC57 (``benchmarks/measure/bench_noise.py``).
 
 Three kinds of bad stretch, found by :func:`bad_stretches`:
 

@@ -19,7 +19,7 @@
    ``model.keras`` atomically.
 
 Class imbalance (about 83 % of the beats are N, under 1 % are F) is handled by
-one of four ``imbalance=`` options; ``benchmarks/bench_imbalance.py`` measures
+one of four ``imbalance=`` options; ``benchmarks/measure/bench_imbalance.py`` measures
 them against each other (see :func:`train` for the numbers).
 
 A run folder keeps, beside ``model.keras``, its training card ``training.json``
@@ -40,7 +40,8 @@ import numpy as np
 import tensorflow as tf
 
 from ecgnet.augmentation import EcgAugmentation
-from ecgnet.data.classes import CLASS_NAMES, class_weights  # noqa: F401  (class_weights: ecgnet.training.class_weights, as before)
+from ecgnet.data import classes
+from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.data.pipeline import balanced_dataset, make_dataset
 from ecgnet.data.splits import validation_indices
 from ecgnet.errors import EcgnetError
@@ -263,12 +264,12 @@ def train(
     learning-rate schedule come back, the early-stopping patience counter
     starts afresh, and the best checkpoint only gets overwritten by a better epoch.
 
-    Class imbalance, measured with ``benchmarks/bench_imbalance.py``:
+    Class imbalance, measured with ``benchmarks/measure/bench_imbalance.py``:
     ``imbalance="class_weight"`` (the default, square-root damped inverse frequency,
-    :func:`class_weights`), ``"balanced"`` (every class equally often in a batch,
+    :func:`ecgnet.data.classes.class_weights`), ``"balanced"`` (every class equally often in a batch,
     :func:`ecgnet.data.balanced_dataset`), ``"focal"`` (categorical focal loss, gamma=2, Lin et
     al. 2017) or ``None`` (plain cross-entropy). Validation macro-F1 of the
-    ``"small"`` ResNeXt-1D measured with ``python benchmarks/bench_imbalance.py
+    ``"small"`` ResNeXt-1D measured with ``python -m benchmarks.measure.bench_imbalance
     --quick`` (a stratified 20,000-beat subset of the Kaggle training split,
     6 epochs, augmentation on, CPU). Seed 0: class_weight 0.713, focal 0.671,
     balanced 0.640, None 0.608 (F1 of the rare F class 0.35, 0.42, 0.17, 0.00).
@@ -443,7 +444,7 @@ def train(
             our_callbacks.append(keras.callbacks.TensorBoard(paths["tensorboard"]))
         fit_kwargs = {"steps_per_epoch": steps_per_epoch} if imbalance == "balanced" else {}
         if imbalance == "class_weight":
-            fit_kwargs["class_weight"] = class_weights(y_train, num_classes)
+            fit_kwargs["class_weight"] = classes.class_weights(y_train, num_classes)
         model.fit(
             train_dataset.map(one_hot),
             validation_data=None if refit else val_dataset.map(one_hot),

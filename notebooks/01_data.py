@@ -46,7 +46,7 @@ env = notebook.setup()
 # %% [markdown]
 # ## Parameters
 #
-# `QUICK = True` uses the small real sample committed in `data/sample/` (that is what the tests
+# `QUICK = True` uses the small real sample that ships in `ecgnet/data/sample/` (that is what the tests
 # run); `QUICK = False` uses the whole kaggle split, downloaded and prepared on first use.
 
 # %% tags=["parameters"]

@@ -482,7 +482,7 @@ print(f"build_ecgnet({PRESET!r}, groups=G) parameters:", whole)
 #    into a `resnext_block_by_hand(..., cardinality=1, ...)`.
 #
 # Notebook 03 trains this model. How fast each grouped-convolution implementation runs on your
-# hardware is measured by `benchmarks/bench_models.py`.
+# hardware is measured by `benchmarks/measure/bench_models.py`.
 #
 # **References.** He et al. (2016), "Deep Residual Learning for Image Recognition", CVPR; Xie et
 # al. (2017), "Aggregated Residual Transformations for Deep Neural Networks", CVPR; Krizhevsky et

@@ -135,15 +135,15 @@ print("inputs:", shapes, " labels:", tuple(batch_labels.shape), batch_labels.dty
 # Left alone, the loss is dominated by the N class. A common fix is to weight each class's loss by
 # `n_beats / (n_classes × n_beats_of_class)` (inverse frequency, scikit-learn's "balanced"
 # weights), so every class contributes as much in total. Those weights can be huge for a class
-# with a few hundred beats, so `training.class_weights` damps them with a power (default 0.5: a
+# with a few hundred beats, so `ecgnet.data.classes.class_weights` damps them with a power (default 0.5: a
 # class 100× rarer gets 10× the weight, not 100×). The weights of this training set:
 
 # %%
 counts = np.bincount(y_train, minlength=5)
 pd.DataFrame({
     "beats": counts,
-    "inverse frequency (power 1)": list(training.class_weights(y_train, power=1).values()),
-    "damped (power 0.5)": list(training.class_weights(y_train).values()),
+    "inverse frequency (power 1)": list(ecg_data.classes.class_weights(y_train, power=1).values()),
+    "damped (power 0.5)": list(ecg_data.classes.class_weights(y_train).values()),
 }, index=list(ecg_data.CLASS_NAMES)).round(2)
 
 # %% [markdown]
@@ -340,7 +340,7 @@ print("reloaded model predicts the same:",
 # A first look at the test part (notebook 04 does it properly, class by class):
 
 # %%
-from ecgnet.evaluation import evaluate_predictions
+from ecgnet.metrics import evaluate_predictions
 
 test_report = evaluate_predictions(test_part["y"], model.predict(ecg_data.model_inputs(model, test_part),
                                                                  batch_size=512, verbose=0))

@@ -72,7 +72,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from ecgnet import data as ecg_data
-from ecgnet import evaluation, training
+from ecgnet import evaluation, metrics, training
 from ecgnet.data import CLASS_NAMES
 from ecgnet.models import build_kachuee2018
 from ecgnet.pretrained_models import load_model, model_card
@@ -107,7 +107,7 @@ print("inputs:", [tensor.name.split(":")[0] for tensor in model.inputs])
 # model_inputs builds what the model takes (beats, R-R features) and checks the shapes
 probabilities = model.predict(ecg_data.model_inputs(model, test_part), batch_size=512, verbose=0)
 y_pred = probabilities.argmax(axis=1)
-report = evaluation.evaluate_predictions(y_test, y_pred)
+report = metrics.evaluate_predictions(y_test, y_pred)
 print(f"accuracy {report['accuracy']:.2%}, macro-F1 {report['macro_f1']:.4f}")
 
 # %% [markdown]
@@ -226,7 +226,7 @@ baseline = training.train(build_kachuee2018, train_part["x"], train_part["y"], e
                           verbose=2).model
 print(f"baseline trained for up to {BASELINE_EPOCHS} epoch(s) on {len(train_part['y']):,} beats in "
       f"{(time.perf_counter() - started) / 60:.1f} min")
-baseline_report = evaluation.evaluate_predictions(
+baseline_report = metrics.evaluate_predictions(
     y_test, baseline.predict(test_part["x"], batch_size=512, verbose=0).argmax(axis=1))
 
 # %%

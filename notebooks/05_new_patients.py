@@ -65,7 +65,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from ecgnet import data as ecg_data
-from ecgnet import evaluation
+from ecgnet import evaluation, metrics
 from ecgnet.data import CLASS_NAMES
 
 # %% [markdown]
@@ -179,7 +179,7 @@ from sklearn.preprocessing import StandardScaler
 
 rr_only = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
 rr_only.fit(ds1["rr"], ds1["y"])
-rr_report = evaluation.evaluate_predictions(ds2["y"], rr_only.predict(ds2["rr"]), CLASS_NAMES)
+rr_report = metrics.evaluate_predictions(ds2["y"], rr_only.predict(ds2["rr"]), CLASS_NAMES)
 print(f"R-R features only, DS2: accuracy {rr_report['accuracy']:.1%}, macro-F1 {rr_report['macro_f1']:.3f}")
 print(f"S: Se {rr_report['per_class']['S']['sensitivity']:.1%}, "
       f"+P {rr_report['per_class']['S']['positive_predictivity']:.1%}")
@@ -251,7 +251,7 @@ print("trained with:", card["train_command"])
 print("inputs:", "; ".join(card["inputs"]))
 model = load_model(PRETRAINED)
 probabilities = model.predict(ecg_data.model_inputs(model, ds2), batch_size=512, verbose=0)
-report = evaluation.evaluate_predictions(ds2["y"], probabilities.argmax(axis=1), CLASS_NAMES)
+report = metrics.evaluate_predictions(ds2["y"], probabilities.argmax(axis=1), CLASS_NAMES)
 print(f"DS2 here: accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f} on {len(ds2['y']):,} beats; "
       f"the card: accuracy {card['test']['accuracy']:.1%}, macro-F1 {card['test']['macro_f1']:.3f} "
       f"on {card['test']['beats']:,} beats")
@@ -298,7 +298,7 @@ pd.DataFrame({
 # worse on S than that. That is the honest picture of the task, and the reason to report the
 # inter-patient split next to the kaggle one. (Choosing a recipe needs validation on held-out
 # DS1 *records*, never DS2; with so few patients per class, one held-out draw of records is
-# noisy, which `benchmarks/cross_validate_interpatient.sh` measures with record-wise
+# noisy, which `benchmarks/measure/cross_validate_interpatient.sh` measures with record-wise
 # cross-validation.)
 
 # %% [markdown]
@@ -308,7 +308,7 @@ pd.DataFrame({
 # Arrhythmia Database (svdb, 128 Hz, same annotation symbols) adds 39 patients and 6,694 S beats
 # to train on (`python -m ecgnet download --database svdb`, then `prepare --raw data/mitdb --raw
 # data/svdb --split inter-patient`: DS2 stays the untouched test set). Does that help on new
-# MIT-BIH patients? `benchmarks/bench_more_patients.py` answers without reading DS2: DS1 is cut
+# MIT-BIH patients? `benchmarks/measure/bench_more_patients.py` answers without reading DS2: DS1 is cut
 # into 5 record-wise folds; each fold's records are the test patients, the classifier trains on
 # the other DS1 records, alone or with all of svdb, and the 5 folds' confusion matrices are
 # summed. Two fast scikit-learn classifiers stand in for the network (one draw of folds, seed 0;
@@ -373,7 +373,7 @@ plt.show()
 # previous beat's T wave, close because this beat comes early), around the QRS, and at the T wave.
 #
 # Which input generalises better, and does the R-R regression add anything to a network?
-# `benchmarks/cv_new_patients.py` and `benchmarks/cv_fusion.py` measured it without DS2: the 61
+# `benchmarks/experiments/cv_new_patients.py` and `benchmarks/experiments/cv_fusion.py` measured it without DS2: the 61
 # training records (22 DS1, 39 svdb) in 5 record-wise folds, each network trained on the other
 # folds' records (8 epochs, a tenth of the N beats), two seeds, and the held-out predictions
 # pooled. A network "x R-R regression" has its probabilities multiplied by those of a logistic
@@ -399,7 +399,7 @@ plt.show()
 new_model = load_model(MORE_PATIENTS)
 print("inputs:", "; ".join(model_card(MORE_PATIENTS)["inputs"]))
 new_probabilities = new_model.predict(ecg_data.model_inputs(new_model, ds2), batch_size=512, verbose=0)
-new_report = evaluation.evaluate_predictions(ds2["y"], new_probabilities.argmax(axis=1), CLASS_NAMES)
+new_report = metrics.evaluate_predictions(ds2["y"], new_probabilities.argmax(axis=1), CLASS_NAMES)
 pd.DataFrame({
     f"{PRETRAINED} (DS1)": figures(report),
     f"{MORE_PATIENTS} (DS1 + svdb)": figures(new_report),

@@ -106,4 +106,4 @@ def test_bad_arguments_echo_the_value():
         EcgAugmentation(noise_std=-1)
     with pytest.raises(EcgnetError, match="amplitude_scale"):
         EcgAugmentation(amplitude_scale=(1.2, 0.8))
-    assert "max_shift=5" in repr(augmentation.make_augmentation())
+    assert "max_shift=5" in repr(EcgAugmentation())

@@ -1,7 +1,7 @@
 """The model commands (`train`, `ensemble`, `evaluate`, `predict`) and safe model loading.
 
 Tiny Keras models stand in for trained ones; the data is the committed real
-sample (data/sample) and the real WFDB excerpts in tests/fixtures. The
+sample (ecgnet/data/sample) and the real WFDB excerpts in tests/fixtures. The
 commands run as a user runs them, ``python -m ecgnet ...`` in a subprocess
 (the ``run_cli`` fixture); each such run loads TensorFlow afresh, so one run
 carries several checks where it can.
@@ -13,13 +13,11 @@ import keras
 import numpy as np
 import pytest
 
-from ecgnet.data import CLASS_NAMES, load_mitbih_csv
+from ecgnet.data import CLASS_NAMES, load_mitbih_csv, sample_dir
 from ecgnet.errors import DataFormatError, ModelFileError
 from ecgnet.pretrained_models import available, load_model, pretrained
 
-from conftest import REPO_ROOT
-
-SAMPLE = REPO_ROOT / "data" / "sample"
+SAMPLE = sample_dir()
 
 
 def tiny_model(steps=187, rr_features=0, seed=0, channels=1):
@@ -68,7 +66,7 @@ def test_evaluate_writes_report_matching_numpy(tmp_path, run_cli, tiny_model_fil
 
 def test_predict_csv_writes_one_row_per_beat(tmp_path, run_cli, tiny_model_file):
     out = tmp_path / "predictions.csv"
-    result = run_cli("predict", "--model", tiny_model_file, "--csv", SAMPLE / "mitbih_test.csv.gz", "--out", out)
+    result = run_cli("predict", "--model", tiny_model_file, "--beats", SAMPLE / "mitbih_test.csv.gz", "--out", out)
     assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     assert lines[0].split(",")[:3] == ["beat", "predicted", "confidence"]
@@ -175,7 +173,7 @@ def _fake_run(folder, seed, **card):
 def test_a_model_with_three_rr_inputs_gets_the_record_relative_features(tmp_path):
     from ecgnet.data import load_part, model_inputs
 
-    part = load_part(REPO_ROOT / "data" / "sample" / "mitbih_test.npz", "test")
+    part = load_part(SAMPLE / "mitbih_test.npz", "test")
     inputs = model_inputs(tiny_model(rr_features=3), part)
     np.testing.assert_array_equal(inputs["rr"], part["rr"][:, 3:])
     assert model_inputs(tiny_model(rr_features=6), part)["rr"].shape == (len(part["y"]), 6)

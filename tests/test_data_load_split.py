@@ -98,52 +98,29 @@ def test_sample_never_downloads(monkeypatch, capsys):
     monkeypatch.setenv("ECGNET_DATA_DIR", "/nonexistent")
     train, test = load_split("sample")
     assert len(train["y"]) == 3000 and len(test["y"]) == 750 and train["record"] is not None
-    assert capsys.readouterr().out.startswith("load_split('sample'): the committed sample")
+    assert capsys.readouterr().out.startswith("load_split('sample'): the sample ")
 
 
-def test_a_folder_prepared_before_centred_windows_is_prepared_again(fixtures_dir, tmp_path, monkeypatch, capsys):
-    from ecgnet.data import load_beats_npz
-    from ecgnet.data.manifest import read_manifest, write_manifest
-
-    monkeypatch.setenv("ECGNET_MITDB_DIR", str(write_records(fixtures_dir, tmp_path / "raw")))
-    load_split("kaggle", data_dir=tmp_path, progress=False)
-    folder = tmp_path / "mitbih-kaggle"
-    manifest = read_manifest(folder)
-    for part in ("train", "test"):  # as an older version wrote them: no centred windows, a matching manifest
-        beats = load_beats_npz(folder / f"{part}.npz")
-        beats.centred = None
-        beats.save_npz(folder / f"{part}.npz")
-    write_manifest(folder, manifest["split"], list(manifest["files"]), manifest["counts"], manifest["sources"], seed=manifest["seed"])
-    capsys.readouterr()
-    train, test = load_split("kaggle", data_dir=tmp_path, progress=False)
-    assert "prepared again (the folder predates the centred beat windows)" in capsys.readouterr().out
-    assert train["centred"] is not None and test["centred"] is not None
-    monkeypatch.delenv("ECGNET_MITDB_DIR")  # without raw records here, an older folder is read as it is
-    for part in ("train", "test"):
-        beats = load_beats_npz(folder / f"{part}.npz")
-        beats.centred = None
-        beats.save_npz(folder / f"{part}.npz")
-    write_manifest(folder, manifest["split"], list(manifest["files"]), manifest["counts"], manifest["sources"], seed=manifest["seed"])
-    capsys.readouterr()
-    train, _ = load_split("kaggle", data_dir=tmp_path, download=False, progress=False)
-    assert "prepared by an older version, without centred beat windows" in capsys.readouterr().out
-    assert train["centred"] is None and len(train["y"]) > 0
-
-
-def test_an_older_folder_from_other_databases_is_kept_as_it_is(fixtures_dir, tmp_path, monkeypatch, capsys):
-    from ecgnet.data import load_beats_npz, prepare_split
-    from ecgnet.data.manifest import read_manifest, write_manifest
+def test_a_folder_of_an_older_format_is_refused_with_one_line(fixtures_dir, tmp_path, monkeypatch):
+    from ecgnet.data import load_part, prepare_split
+    from ecgnet.data.manifest import FORMAT_VERSION
 
     raw = write_records(fixtures_dir, tmp_path / "raw")
     monkeypatch.setenv("ECGNET_MITDB_DIR", str(raw))
+    load_split("kaggle", data_dir=tmp_path, progress=False)
     folder = tmp_path / "mitbih-kaggle"
-    prepare_split({"mitdb": raw, "svdb": raw}, "kaggle", folder, progress=False)
-    manifest = read_manifest(folder)
-    for part in ("train", "test"):
-        beats = load_beats_npz(folder / f"{part}.npz")
-        beats.centred = None
-        beats.save_npz(folder / f"{part}.npz")
-    write_manifest(folder, manifest["split"], list(manifest["files"]), manifest["counts"], manifest["sources"], seed=manifest["seed"])
+    written = json.loads((folder / "manifest.json").read_text())
+    assert written["format_version"] == FORMAT_VERSION == 2
+    older = {key: value for key, value in written.items() if key != "format_version"}  # format 1 had no such field
+    (folder / "manifest.json").write_text(json.dumps(older))
+    expected = r"mitbih-kaggle: was prepared by an older ecgnet \(format_version 1, this one reads 2\); run `python -m ecgnet prepare \.\.\. --overwrite` again"
+    with pytest.raises(DataFormatError, match=expected):
+        load_split("kaggle", data_dir=tmp_path, progress=False)  # raw records are here, yet nothing is prepared behind the user's back
+    with pytest.raises(DataFormatError, match=expected):
+        load_part(folder, "test")
+    with pytest.raises(ValueError, match=expected):  # prepare without --overwrite names the same cause
+        prepare_split(raw, "kaggle", folder, progress=False)
+    assert json.loads((folder / "manifest.json").read_text()) == older  # left as it was
+    prepare_split(raw, "kaggle", folder, overwrite=True, progress=False)  # what the line says to do
     train, _ = load_split("kaggle", data_dir=tmp_path, progress=False)
-    assert "prepared by an older version" in capsys.readouterr().out
-    assert any(name.startswith("svdb/") for name in set(train["record"]))  # not replaced by mitdb alone
+    assert train["centred"] is not None and len(train["y"]) == sum(written["counts"]["train"].values())

@@ -1,13 +1,11 @@
-"""The committed sample in data/sample/ loads and has every class."""
-
-from pathlib import Path
+"""The sample that ships in the package (ecgnet/data/sample/) loads and has every class."""
 
 import numpy as np
 import pytest
 
-from ecgnet.data import load_beats_npz, load_mitbih_csv
+from ecgnet.data import load_beats_npz, load_mitbih_csv, sample_dir
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE = sample_dir()
 
 
 @pytest.mark.parametrize("name, n, minimum", [("train", 3000, 50), ("test", 750, 20)])

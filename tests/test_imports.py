@@ -1,4 +1,4 @@
-"""The package's layers point one way, and the modules split by job keep their old import paths."""
+"""The package's layers point one way, and each name has one home (no second import path for it)."""
 
 import ast
 import subprocess
@@ -81,32 +81,44 @@ def test_metrics_import_no_tensorflow():
     assert done.stdout.split() == ["False", "False"]
 
 
-@pytest.mark.parametrize("name", ["confusion_matrix", "normalize_rows", "per_class_metrics", "macro_f1",
-                                  "classification_report", "evaluate_predictions", "evaluate_confusion_matrix"])
-def test_evaluation_reexports_the_metrics(name):
-    from ecgnet import evaluation, metrics
-
-    assert getattr(evaluation, name) is getattr(metrics, name)
-
-
 def _defined(module):
     """The public names a module's source defines at its top level (not those it imports)."""
     names = set()
     for node in ast.parse(Path(module.__file__).read_text(encoding="utf-8")).body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
     return {name for name in names if not name.startswith("_")}
 
 
-def test_data_beats_reexports_the_split_modules():
-    from ecgnet import data
-    from ecgnet.data import beats, container, features, records, signals
+def test_every_name_of_ecgnet_data_is_defined_once():
+    """Each public name of ``ecgnet.data`` (and each constant, such as ``BEAT_LENGTH``) has one home module."""
+    import importlib
+    import pkgutil
 
-    for name in beats.__all__:
-        homes = [module for module in (container, signals, features, records) if name in _defined(module)]
+    from ecgnet import data
+
+    modules = [importlib.import_module(f"ecgnet.data.{m.name}") for m in pkgutil.iter_modules(data.__path__)]
+    for name in data.__all__:
+        homes = [module.__name__ for module in modules if name in _defined(module)]
         assert len(homes) == 1, f"{name} is defined in {homes}"
-        assert getattr(beats, name) is getattr(homes[0], name)
-        if name in data.__all__:
-            assert getattr(data, name) is getattr(homes[0], name)
+        assert getattr(data, name) is getattr(importlib.import_module(homes[0]), name)
+    constants = {}
+    for module in modules:
+        for name in _defined(module):
+            if name.isupper():
+                constants.setdefault(name, []).append(module.__name__)
+    assert {name: homes for name, homes in constants.items() if len(homes) > 1} == {}
+
+
+@pytest.mark.parametrize("module, names", [
+    ("ecgnet.evaluation", ["confusion_matrix", "evaluate_predictions", "macro_f1"]),  # ecgnet.metrics
+    ("ecgnet.training", ["class_weights"]),  # ecgnet.data.classes
+    ("ecgnet.augmentation", ["make_augmentation", "SAMPLING_RATE"]),  # EcgAugmentation, ecgnet.data.FS
+])
+def test_no_second_names(module, names):
+    import importlib
+
+    assert [name for name in names if hasattr(importlib.import_module(module), name)] == []

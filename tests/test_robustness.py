@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from ecgnet import quality
-from ecgnet.data import beats_from_record, load_beats_npz
+from ecgnet.data import beats_from_record, load_beats_npz, sample_dir
 
-from conftest import FIXTURES, REPO_ROOT
+from conftest import FIXTURES
 
-SAMPLE = REPO_ROOT / "data" / "sample"
+SAMPLE = sample_dir()
 RECORD = FIXTURES / "208_excerpt"  # 40 s of MIT-BIH record 208, 360 Hz, MLII and V1, with its .atr
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from ecgnet import training
 from ecgnet.data import validation_indices
+from ecgnet.data.classes import class_weights
 from ecgnet.normalization import FusedBatchNormalization
 
 CLASS_COUNTS = (120, 40, 40, 20, 30)  # synthetic, imbalanced like MIT-BIH (but mildly)
@@ -58,9 +59,9 @@ def quick_train(out_dir, **kwargs):
 
 
 def test_class_weights_by_hand():
-    weights = training.class_weights([0, 0, 0, 1], num_classes=3, power=1)
+    weights = class_weights([0, 0, 0, 1], num_classes=3, power=1)
     assert weights == pytest.approx({0: 4 / 9, 1: 4 / 3, 2: 0.0})
-    damped = training.class_weights([0, 0, 0, 1], num_classes=3)
+    damped = class_weights([0, 0, 0, 1], num_classes=3)
     assert damped[1] == pytest.approx((4 / 3) ** 0.5)
 
 
@@ -69,7 +70,7 @@ def test_class_weights_refuse_labels_outside_the_classes(labels):
     from ecgnet.errors import EcgnetError
 
     with pytest.raises(EcgnetError, match=r"labels must be 0\.\.4"):
-        training.class_weights(labels)
+        class_weights(labels)
 
 
 def test_select_strategy_on_cpu_is_the_default_strategy():
@@ -166,7 +167,7 @@ def test_runs_with_the_same_validation_seed_validate_on_the_same_beats(tmp_path)
 
 
 def test_record_folds_validate_every_beat_once_and_pool(tmp_path):
-    from ecgnet.evaluation import evaluate_confusion_matrix
+    from ecgnet.metrics import evaluate_confusion_matrix
 
     x, y = synthetic_beats()
     records = np.repeat(np.arange(25), 10)  # synthetic "records" of 10 beats each

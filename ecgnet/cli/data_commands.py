@@ -10,6 +10,7 @@ Example:
 from pathlib import Path
 
 from ecgnet.data.download import PHYSIONET_DATABASES
+from ecgnet.data.splits import SPLITS
 from ecgnet.errors import EcgnetError
 
 
@@ -35,7 +36,7 @@ def add_parsers(subparsers):
         help="folder of WFDB records with beat annotations (.hea/.dat/.atr); repeat for several databases "
         "(named after the folder: mitdb, svdb, incartdb, or NAME=DIR)",
     )
-    p.add_argument("--split", choices=("kaggle", "inter-patient"), required=True)
+    p.add_argument("--split", choices=SPLITS, required=True)
     p.add_argument("--out", required=True, help="folder for train/test .csv and .npz and manifest.json")
     p.add_argument("--seed", type=int, default=0, help="seed of the kaggle split (default 0)")
     p.add_argument(

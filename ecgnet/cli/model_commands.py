@@ -14,13 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgnet.data.datasets import sample_dir
 from ecgnet.data.features import RR_FEATURE_NAMES
 from ecgnet.data.prepared import input_recipe, load_part, model_inputs, part_from_beats
+from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_DIR = REPO_ROOT / "data" / "sample"
-SPLITS = ("kaggle", "inter-patient")
 #: What `predict --record` writes for a beat cut from invalid, flat or saturated signal (ecgnet.quality).
 UNCLASSIFIABLE = "-"
 MAX_LISTED = 10  # bad stretches and unclassifiable beat times listed on screen
@@ -111,7 +110,7 @@ def add_parsers(subparsers):
         default=None,
         metavar="K/N",
         help="inter-patient only: validate on the K-th of N record-wise folds instead of a 20%% hold-out, "
-        "so that N runs hold out every training record once (pool them with benchmarks/compare_runs.py --pool)",
+        "so that N runs hold out every training record once (pool them with benchmarks/measure/compare_runs.py --pool)",
     )
     train.add_argument(
         "--refit",
@@ -149,7 +148,7 @@ def add_parsers(subparsers):
         "predict",
         help="label beats from a CSV of beats or a raw WFDB record",
         description=(
-            "Label beats. A --csv/.npz file with a non-finite or out-of-range sample is refused (file, line or beat, "
+            "Label beats. A --beats file (.csv, .csv.gz or .npz) with a non-finite or out-of-range sample is refused (file, line or beat, "
             "column). In a --record, beats cut from invalid (NaN), flat or saturated signal (ecgnet.quality) get "
             f"no class: they are listed as {UNCLASSIFIABLE!r} with the reason in the 'signal' column; a record "
             "without one usable beat is an error."
@@ -157,7 +156,11 @@ def add_parsers(subparsers):
     )
     predict.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
     source = predict.add_mutually_exclusive_group(required=True)
-    source.add_argument("--csv", type=Path, help="beats in the Kaggle CSV format (or a prepared .npz, for models that take R-R features)")
+    source.add_argument(
+        "--beats", "--csv", dest="beats", type=Path,
+        help="a file of cut beats: the Kaggle CSV format (.csv, .csv.gz), or a prepared .npz (for models that take "
+        "R-R features or more beat channels); --csv is the older name",
+    )
     source.add_argument("--record", type=Path, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
     predict.add_argument(
         "--detect",
@@ -168,8 +171,11 @@ def add_parsers(subparsers):
     predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
     predict.set_defaults(handler=run_predict)
 
-    demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample in data/sample and evaluate it")
-    demo.add_argument("--data", type=Path, default=SAMPLE_DIR, help=f"folder with mitbih_train.csv(.gz) and mitbih_test.csv(.gz) (default: {SAMPLE_DIR})")
+    demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample that ships with ecgnet and evaluate it")
+    demo.add_argument(
+        "--data", type=Path, default=None,
+        help="folder with mitbih_train and mitbih_test (.csv, .csv.gz or .npz) (default: the sample in the package, ecgnet/data/sample)",
+    )
     demo.add_argument("--epochs", type=_positive_int, default=25)
     demo.add_argument("--out", type=Path, default=Path("runs/demo"))
     demo.add_argument("--seed", type=int, default=0)
@@ -367,13 +373,13 @@ def run_predict(args):
     if args.out is not None:
         _check_out_file(args.out)
     if args.detect and args.record is None:
-        raise EcgnetError("--detect finds R peaks in a --record; beats in a --csv file are already cut")
-    if args.csv is not None:
-        part = _require_beats(load_part(args.csv, "test"))
+        raise EcgnetError("--detect finds R peaks in a --record; beats in a --beats file are already cut")
+    if args.beats is not None:
+        part = _require_beats(load_part(args.beats, "test"))
         rows = {"beat": np.arange(len(part["y"]))}
         truth = part["y"]
         usable = np.ones(len(truth), bool)
-        print(f"{len(truth)} beats read from {args.csv}")
+        print(f"{len(truth)} beats read from {args.beats}")
         model = load_model(args.model)
     else:
         from ecgnet.quality import record_beats
@@ -469,6 +475,8 @@ def run_demo(args):
     """Train the small preset on the committed sample and evaluate it on the sample's test part."""
     started = time.perf_counter()
     _check_out_folder(args.out)
+    if args.data is None:
+        args.data = sample_dir()
     train_part = _require_beats(load_part(args.data, "train"), labelled=True)
     test_part = _require_beats(load_part(args.data, "test"), labelled=True)
     from ecgnet.evaluation import report_test_part
@@ -477,7 +485,7 @@ def run_demo(args):
 
     print(
         f"demo: {len(train_part['y'])} training and {len(test_part['y'])} test beats from {args.data} "
-        "(a small real sample of MIT-BIH; see data/README.md)"
+        "(a small real sample of MIT-BIH; see its README.md)"
     )
     result = train(
         lambda: build_ecgnet("small"),

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgnet.data.signals import BEAT_LENGTH
 from ecgnet.errors import DataFormatError
 from ecgnet.files import atomic_path
 
-BEAT_LENGTH = 187
 N_FIELDS = BEAT_LENGTH + 1
 #: The largest magnitude a sample may have: beats are kept as float32.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -179,7 +179,7 @@ def load_mitbih_csv(path, cache=True):
             1-based line and column.
 
     Example:
-        >>> x, y = load_mitbih_csv("data/sample/mitbih_train.csv.gz")
+        >>> x, y = load_mitbih_csv(sample_dir() / "mitbih_train.csv.gz")
         >>> x.shape[1:], CLASS_NAMES[y[0]]
     """
     return _load(path, 5, cache)

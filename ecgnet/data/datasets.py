@@ -10,8 +10,8 @@ split (the dicts of :func:`ecgnet.data.load_part`), from the first of:
 3. with ``download=True``: the records downloaded from PhysioNet into
    ``DATA_DIR/mitdb`` (checksummed, restartable), then prepared as in 2.
 
-``load_split("sample")`` returns the small sample committed in the
-repository's ``data/sample`` (it never downloads).
+``load_split("sample")`` returns the small sample that ships inside the
+package, ``ecgnet/data/sample`` (:func:`sample_dir`; it never downloads).
 
 ``DATA_DIR`` is ``$ECGNET_DATA_DIR``, else the ``data/`` folder of the
 repository when ecgnet is imported from a source checkout, else ``./data``
@@ -28,15 +28,15 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data.manifest import MANIFEST, class_counts, read_manifest, write_manifest
+from ecgnet.data.prepared import PREPARED_PARTS
+from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
 from ecgnet.files import current_umask
 
-#: The prepared folder of each split, under the data folder.
+#: The prepared folder of each split (:data:`ecgnet.data.splits.SPLITS`), under the data folder.
 SPLIT_FOLDERS = {"kaggle": "mitbih-kaggle", "inter-patient": "mitbih-interpatient"}
-#: What :func:`load_split` accepts.
-LOAD_SPLITS = ("kaggle", "inter-patient", "sample")
-#: The files a prepared folder holds (with its ``manifest.json``).
-PART_FILES = ("train.npz", "train.csv", "test.npz", "test.csv")
+#: What :func:`load_split` accepts: the splits, and the sample that ships with the package.
+LOAD_SPLITS = SPLITS + ("sample",)
 
 # Folder names PhysioNet uses for each database (its short name, and the name of
 # its ZIP download); any other folder is named after itself.
@@ -62,19 +62,19 @@ def default_data_dir():
 
 
 def sample_dir():
-    """The committed sample ``<repository>/data/sample``.
+    """The small real sample of MIT-BIH beats that ships inside the package, ``ecgnet/data/sample``.
 
-    Raises:
-        DataFormatError: ecgnet is not imported from a source checkout that holds it.
+    It holds ``mitbih_train`` / ``mitbih_test`` as ``.csv.gz`` and ``.npz``,
+    a ``manifest.json`` and a README with the attribution; it is installed
+    with the package (package data), so it is there in a wheel as in a clone.
+
+    Returns:
+        Path, the folder.
+
+    Example:
+        >>> x, y = load_mitbih_csv(sample_dir() / "mitbih_train.csv.gz")
     """
-    root = repository_root()
-    folder = None if root is None else root / "data" / "sample"
-    if folder is None or not folder.is_dir():
-        raise DataFormatError(
-            "the sample (data/sample) ships with the source repository only; clone it, "
-            "or use load_split('kaggle') to download the full data"
-        )
-    return folder
+    return Path(__file__).resolve().parent / "sample"
 
 
 def database_of(folder):
@@ -137,7 +137,7 @@ def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=Fal
         if not os.access(out, os.W_OK | os.X_OK):
             raise EcgnetError(f"{out}: not writable")
         present = sorted(p.name for p in out.iterdir())
-        others = [name for name in present if name not in PART_FILES + (MANIFEST,)]
+        others = [name for name in present if name not in PREPARED_PARTS + (MANIFEST,)]
         if others:
             raise EcgnetError(
                 f"{out}: holds other files ({', '.join(others[:3])}), not a prepared split; choose another --out"
@@ -145,7 +145,10 @@ def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=Fal
         if present:
             try:
                 manifest = read_manifest(out)
-            except DataFormatError:
+            except DataFormatError as error:  # unreadable, or of an older format: say so, not "no manifest"
+                if not overwrite:
+                    hint = "" if "--overwrite" in str(error) else "; pass --overwrite (overwrite=True) to replace it"
+                    raise EcgnetError(f"{error}{hint}") from None
                 manifest = None
             held = None if manifest is None else manifest.get("split")
             if not overwrite and held != split:
@@ -210,7 +213,7 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
     from ecgnet.data.container import concat_beats
     from ecgnet.data.records import build_mitbih_beats, list_records
     from ecgnet.data.csv_files import write_beats_csv
-    from ecgnet.data.splits import SPLITS, split_beats
+    from ecgnet.data.splits import split_beats
 
     if split not in SPLITS:
         raise EcgnetError(f"prepare_split: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
@@ -245,7 +248,7 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
                 write_beats_csv(tmp / f"{name}.csv", part.x, part.y)
                 bar.update()
         manifest = write_manifest(
-            tmp, split, PART_FILES, {"train": class_counts(train.y), "test": class_counts(test.y)},
+            tmp, split, PREPARED_PARTS, {"train": class_counts(train.y), "test": class_counts(test.y)},
             listed, seed=seed if split == "kaggle" else None, second_lead=second_lead,
         )
         os.chmod(tmp, 0o777 & ~current_umask())
@@ -314,7 +317,7 @@ def load_split(split, data_dir=None, download=True, progress=True):
     Args:
         split: ``"kaggle"`` (stratified random 80/20 of all beats),
             ``"inter-patient"`` (DS1 / DS2, de Chazal 2004) or ``"sample"``
-            (the small sample committed in the repository, ``data/sample``).
+            (the small sample that ships with the package, :func:`sample_dir`).
         data_dir: the data folder (default :func:`default_data_dir`).
         download: bool, download the raw records from PhysioNet when neither a
             prepared folder nor raw records are found (the URL can be changed
@@ -340,7 +343,7 @@ def load_split(split, data_dir=None, download=True, progress=True):
     if split == "sample":
         folder = sample_dir()
         train, test = _load_checked(folder, "sample")
-        print(f"load_split('sample'): the committed sample {_show(folder)} ({len(train['y'])} train, {len(test['y'])} test beats)")
+        print(f"load_split('sample'): the sample {_show(folder)} ({len(train['y'])} train, {len(test['y'])} test beats)")
         return train, test
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     folder = data_dir / SPLIT_FOLDERS[split]
@@ -348,42 +351,9 @@ def load_split(split, data_dir=None, download=True, progress=True):
     if not (folder.is_dir() and any(folder.iterdir())):
         raw, how = _raw_records(data_dir, folder, split, download, progress)
         prepare_split({"mitdb": raw}, split, folder, progress=progress)
-    elif not _has_centred_windows(folder):
-        how = _refresh_older_folder(data_dir, folder, split, progress)
     train, test = _load_checked(folder, split)
     print(f"load_split({split!r}): {how} {_show(folder)} ({len(train['y'])} train, {len(test['y'])} test beats)")
     return train, test
-
-
-def _has_centred_windows(folder):
-    """Whether a prepared folder's training part holds centred beat windows (folders of older versions do not)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(Path(folder) / "train.npz") as archive:
-            return "centred.npy" in archive.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return True  # not ours to judge here: _load_checked reports what is wrong with it
-
-
-def _refresh_older_folder(data_dir, folder, split, progress):
-    """Prepare again, the same way, a folder written before the centred windows; else say that it lacks them.
-
-    Only a folder prepared from mitdb alone, with raw records here (no
-    download), is prepared again, with its own seed and second lead; any
-    other is kept as it is (models on Kachuee's beat still read it).
-    """
-    try:
-        manifest = read_manifest(folder)
-    except DataFormatError:
-        manifest = None
-    raw, where = _local_records(data_dir)
-    if manifest is None or raw is None or [s.get("database") for s in manifest.get("sources", [])] != ["mitdb"]:
-        return ("prepared by an older version, without centred beat windows (prepare it again with "
-                "`python -m ecgnet prepare ... --overwrite` for models that take them):")
-    prepare_split({"mitdb": raw}, split, folder, seed=manifest.get("seed") or 0,
-                  second_lead=bool(manifest.get("second_lead")), overwrite=True, progress=progress)
-    return f"prepared again (the folder predates the centred beat windows) from {where} into"
 
 
 def _local_records(data_dir):

@@ -167,7 +167,7 @@ def previous_beats(x, record, r_peak, rr):
     third beat channel get it from here.
 
     A beat gets zeros where its predecessor is not in ``x``: the first beat of
-    a record, and most beats of a subset such as ``data/sample`` (random beats
+    a record, and most beats of a subset such as ``ecgnet/data/sample`` (random beats
     of each record). The candidate is the beat of the same record with the
     latest earlier R peak; it counts only if it lies one previous R-R interval
     before this beat: its next R-R interval equals this beat's previous one,

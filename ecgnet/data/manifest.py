@@ -6,6 +6,7 @@ in it last::
 
     {
       "format": "ecgnet-prepared-split",
+      "format_version": 2,
       "split": "inter-patient",
       "seed": 0,
       "second_lead": false,
@@ -18,7 +19,10 @@ in it last::
 :func:`check_manifest` (called by :func:`ecgnet.data.load_part` and
 :func:`ecgnet.data.load_split`) refuses a folder whose manifest is unreadable,
 does not list the part being read, lists a file that is gone, or whose part
-file has another SHA-256 than the one recorded.
+file has another SHA-256 than the one recorded. A folder of another
+``format_version`` (:data:`FORMAT_VERSION`; version 1, without the field,
+held no centred beat windows) is refused with one line that says to prepare
+it again.
 """
 
 import hashlib
@@ -31,6 +35,9 @@ from ecgnet.files import write_text_atomic
 
 MANIFEST = "manifest.json"
 FORMAT = "ecgnet-prepared-split"
+#: The layout of a prepared folder that this ecgnet reads and writes. 2: the
+#: ``.npz`` parts hold each beat's centred window (``ecgnet.data.centred_windows``).
+FORMAT_VERSION = 2
 
 
 def sha256_file(path, chunk=1 << 20):
@@ -74,6 +81,7 @@ def write_manifest(folder, split, files, counts, sources, seed=None, second_lead
     folder = Path(folder)
     manifest = {
         "format": FORMAT,
+        "format_version": FORMAT_VERSION,
         "split": split,
         "seed": seed,
         "second_lead": bool(second_lead),
@@ -102,6 +110,13 @@ def read_manifest(folder):
         raise DataFormatError(f"{path}: not a readable manifest ({error})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
         raise DataFormatError(f"{path}: not an ecgnet manifest (expected \"format\": \"{FORMAT}\" and a \"files\" table)")
+    version = manifest.get("format_version", 1)
+    if version != FORMAT_VERSION:
+        by = "an older" if isinstance(version, int) and version < FORMAT_VERSION else "another"
+        raise DataFormatError(
+            f"{Path(folder)}: was prepared by {by} ecgnet (format_version {version}, this one reads {FORMAT_VERSION}); "
+            "run `python -m ecgnet prepare ... --overwrite` again"
+        )
     return manifest
 
 

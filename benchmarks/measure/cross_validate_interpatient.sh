@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Record-wise 5-fold cross-validation of DS1: the README's table "Record-wise cross-validation of DS1".
-# Usage: bash benchmarks/cross_validate_interpatient.sh [RAW_DIR]   (default data/mitdb)
+# Usage: bash benchmarks/measure/cross_validate_interpatient.sh [RAW_DIR]   (default data/mitdb)
 # About 35 runs of 4-5 minutes on 2 CPU cores (under 3 hours). Deterministic on CPU. DS2 is never read:
 # every figure is on held-out DS1 records.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 raw=${1:-data/mitdb}
 
 # --second-lead keeps everything else in the .npz files as it was, and adds the other lead.
@@ -29,8 +29,8 @@ for k in 1 2 3 4 5; do
         --out runs/cv-prev-ens-f$k
 done
 
-python benchmarks/bench_rr_only.py
-python benchmarks/bench_rr_fusion.py --data data/mitbih-interpatient runs/cv-prev-f{1,2,3,4,5}
+python -m benchmarks.measure.bench_rr_only
+python -m benchmarks.measure.bench_rr_fusion --data data/mitbih-interpatient runs/cv-prev-f{1,2,3,4,5}
 for name in cv-prev cv-prev-s1 cv-prev-ens cv-lead2 cv-rel-s0 cv-rel-s1; do
-    python benchmarks/compare_runs.py runs/$name-f{1,2,3,4,5} --pool runs/$name-f{1,2,3,4,5}
+    python -m benchmarks.measure.compare_runs runs/$name-f{1,2,3,4,5} --pool runs/$name-f{1,2,3,4,5}
 done

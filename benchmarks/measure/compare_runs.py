@@ -11,20 +11,16 @@ summed and one line gives the figures over every held-out beat. Give
 ``--pool`` once per recipe to compare recipes.
 
 Usage:
-    python benchmarks/compare_runs.py runs/ip-all-v1 runs/ip-relative-v1 ...
-    python benchmarks/compare_runs.py --pool runs/ip-cv-f{1,2,3,4,5} --pool runs/ip-bd-cv-f{1,2,3,4,5}
+    python -m benchmarks.measure.compare_runs runs/ip-all-v1 runs/ip-relative-v1 ...
+    python -m benchmarks.measure.compare_runs --pool runs/ip-cv-f{1,2,3,4,5} --pool runs/ip-bd-cv-f{1,2,3,4,5}
 """
 
 import argparse
 import csv
-import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from ecgnet.errors import EcgnetError  # noqa: E402
-from ecgnet.training import pool_runs, read_training_card  # noqa: E402
+from ecgnet.errors import EcgnetError
+from ecgnet.training import pool_runs, read_training_card
 
 
 def best_epoch(run):

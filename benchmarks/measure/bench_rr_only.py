@@ -13,20 +13,16 @@ never read.
 - ``boosting``: scikit-learn histogram gradient boosting, balanced class weights.
 
 Usage:
-    python benchmarks/bench_rr_only.py [--folds 5]
+    python -m benchmarks.measure.bench_rr_only [--folds 5]
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from ecgnet.data import RR_FEATURE_SETS, group_kfold_indices, load_part, select_rr_features  # noqa: E402
-from ecgnet.evaluation import confusion_matrix, evaluate_confusion_matrix  # noqa: E402
+from ecgnet.data import RR_FEATURE_SETS, default_data_dir, group_kfold_indices, load_part, select_rr_features
+from ecgnet.metrics import confusion_matrix, evaluate_confusion_matrix
 
 
 def classifiers():
@@ -59,7 +55,7 @@ def main():
     from sklearn.metrics import roc_auc_score
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO_ROOT / "data" / "mitbih-interpatient")
+    parser.add_argument("--data", type=Path, default=default_data_dir() / "mitbih-interpatient")
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     part = load_part(args.data, "train")

@@ -20,25 +20,21 @@ degrades what it learned, not how it generalises. ``ecgnet-mitbih-interpatient``
 never saw a DS2 record.
 
 Usage:
-    python benchmarks/bench_noise.py --mitdb DIR --noise DIR            # the full test (minutes)
-    python benchmarks/bench_noise.py --mitdb DIR --noise DIR --quick    # 3 records, 2 SNRs, as a check
+    python -m benchmarks.measure.bench_noise --mitdb DIR --noise DIR            # the full test (minutes)
+    python -m benchmarks.measure.bench_noise --mitdb DIR --noise DIR --quick    # 3 records, 2 SNRs, as a check
 (``--mitdb`` / ``--noise`` default to ``$ECGNET_MITDB_DIR`` / ``$ECGNET_NSTDB_DIR``.)
 """
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from ecgnet.data import AAMI_MAP, CLASS_NAMES, DS2, concat_beats, model_inputs, part_from_beats  # noqa: E402
-from ecgnet.data.records import beats_from_signal  # noqa: E402
-from ecgnet.quality import add_noise  # noqa: E402
+from ecgnet.data import DS2, concat_beats, model_inputs, part_from_beats
+from ecgnet.data.records import beats_from_signal
+from ecgnet.quality import add_noise
 
 SNRS = (24, 18, 12, 6, 0, -6)
 NOISES = ("bw", "ma")
@@ -48,18 +44,13 @@ QUICK_SNRS = (12, 0)
 
 
 def read_record(folder, name):
-    """(MLII signal, fs, R peaks, AAMI labels) of a record: the beats `prepare` keeps (AAMI symbols only)."""
-    import wfdb
+    """(signal, fs, R peaks, AAMI labels) of a record, read as ``prepare`` reads it: the lead of
+    ``ecgnet.data.records.LEAD_PREFERENCE`` (MLII), the annotated beats in the AAMI classes."""
+    from ecgnet.data.records import _annotated_peaks, _read_leads
 
-    header = wfdb.rdheader(str(folder / name))
-    channel = header.sig_name.index("MLII") if "MLII" in header.sig_name else 0
-    record = wfdb.rdrecord(str(folder / name), channels=[channel])
-    signal = record.p_signal[:, 0].astype(np.float64)
-    ann = wfdb.rdann(str(folder / name), "atr")
-    symbols = np.asarray(ann.symbol)
-    keep = np.isin(symbols, list(AAMI_MAP)) & (ann.sample >= 0) & (ann.sample < len(signal))
-    labels = np.array([AAMI_MAP[s] for s in symbols[keep]], dtype=np.int8)
-    return signal, float(record.fs), ann.sample[keep].astype(np.int64), labels
+    signals, fs = _read_leads(Path(folder) / name)
+    peaks, labels = _annotated_peaks(Path(folder) / name, len(signals[0]), aami_only=True)
+    return signals[0], fs, peaks, labels
 
 
 def read_noise(folder, name, fs):
@@ -72,7 +63,7 @@ def read_noise(folder, name, fs):
 
 
 def scores(y, predicted):
-    from ecgnet.evaluation import evaluate_predictions
+    from ecgnet.metrics import evaluate_predictions
 
     report = evaluate_predictions(y, predicted)
     per_class = report["per_class"]

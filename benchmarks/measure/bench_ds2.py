@@ -13,7 +13,7 @@ split; no model was chosen on them. Rows:
   its recipe asks for (``ecgnet.data.model_inputs``).
 
 Usage:
-    python benchmarks/bench_ds2.py --data data/mitbih-interpatient-svdb \\
+    python -m benchmarks.measure.bench_ds2 --data data/mitbih-interpatient-svdb \\
         --model ecgnet-mitbih-interpatient ecgnet-mitbih-svdb
 
 ``--data`` is a folder written by ``python -m ecgnet prepare ... --split
@@ -24,15 +24,12 @@ figures too.
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecgnet.data import CLASS_NAMES, DS1, load_part  # noqa: E402
-from ecgnet.metrics import evaluate_predictions  # noqa: E402
+from ecgnet.data import CLASS_NAMES, DS1, load_part
+from ecgnet.metrics import evaluate_predictions
 
 
 def rr_floor(train, test):

@@ -14,7 +14,7 @@ Needs ``data/mitbih-interpatient/{train,test}.npz`` (``python -m ecgnet prepare
 --raw data/mitdb --split inter-patient --out data/mitbih-interpatient``).
 
 Usage:
-    python benchmarks/bench_interpatient.py [--epochs 15] [--variants beat+rr relative+rr] [--reuse]
+    python -m benchmarks.measure.bench_interpatient [--epochs 15] [--variants beat+rr relative+rr] [--reuse]
 
 ``--reuse`` skips training a variant whose ``model.keras`` is already in ``--out``
 and measures it on the same held-out DS1 records (the split is seeded).
@@ -26,15 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from ecgnet.data import group_holdout_indices, load_beats_npz, record_relative_beats, rr_features  # noqa: E402
-from ecgnet.evaluation import evaluate_predictions  # noqa: E402
-from ecgnet.models import build_ecgnet  # noqa: E402
-from ecgnet.training import train  # noqa: E402
+from ecgnet.data import default_data_dir, group_holdout_indices, load_beats_npz, record_relative_beats, rr_features
+from ecgnet.metrics import evaluate_predictions
+from ecgnet.models import build_ecgnet
+from ecgnet.training import train
 
 VARIANTS = ("beat+rr", "relative+rr")
 
@@ -56,10 +51,10 @@ def summary(report):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO_ROOT / "data" / "mitbih-interpatient")
+    parser.add_argument("--data", type=Path, default=default_data_dir() / "mitbih-interpatient")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "bench_interpatient")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench_interpatient"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reuse", action="store_true", help="measure already trained variants instead of training them")
     args = parser.parse_args()

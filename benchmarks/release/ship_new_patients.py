@@ -2,9 +2,9 @@
 
 Steps (DS2 is read once, in step 4, after the choice):
 
-1. The choice: ``fusion.json`` of ``benchmarks/cv_fusion.py`` holds the score
+1. The choice: ``fusion.json`` of ``benchmarks/experiments/cv_fusion.py`` holds the score
    of every candidate by the cross-validation's rule: each network of
-   ``benchmarks/cv_new_patients.py``, the R-R logistic regression alone, and
+   ``benchmarks/experiments/cv_new_patients.py``, the R-R logistic regression alone, and
    each network fused with it. The best one is shipped; if that is the
    regression alone, no network is, and the script says so.
 2. The network: the mean of the three final networks that
@@ -21,30 +21,25 @@ Steps (DS2 is read once, in step 4, after the choice):
    databases, recipe, the cross-validated figures, the DS2 figures, commands.
 
 Usage:
-    python benchmarks/ship_new_patients.py ecgnet-mitbih-svdb --data data/mitbih-interpatient-svdb \\
+    python -m benchmarks.release.ship_new_patients ecgnet-mitbih-svdb --data data/mitbih-interpatient-svdb \\
         --cv runs/cv-new-patients-cpu
 """
 
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+from ecgnet.data import CENTRED_CHANNELS, CLASS_NAMES, RR_FEATURE_SETS, WINDOWS, load_part, model_inputs
+from ecgnet.data.features import select_rr_features
+from ecgnet.files import atomic_path, write_text_atomic
+from ecgnet.metrics import evaluate_predictions
+from ecgnet.pretrained_models import WEIGHTS_DIR, load_model
 
-from cv_fusion import logistic_regression  # noqa: E402
-from cv_new_patients import CANDIDATES  # noqa: E402
-
-from ecgnet.data import CENTRED_CHANNELS, CLASS_NAMES, RR_FEATURE_SETS, WINDOWS, load_part, model_inputs  # noqa: E402
-from ecgnet.data.features import select_rr_features  # noqa: E402
-from ecgnet.files import atomic_path, write_text_atomic  # noqa: E402
-from ecgnet.metrics import evaluate_predictions  # noqa: E402
-from ecgnet.pretrained_models import WEIGHTS_DIR, load_model  # noqa: E402
+from benchmarks.experiments.cv_fusion import logistic_regression
+from benchmarks.experiments.cv_new_patients import CANDIDATES
 
 FUSED = " x R-R regression"
 
@@ -114,12 +109,12 @@ def main():
                      f"{protocol['seeds']}: {protocol['selection']}; scores {fusion['scores']}",
         "cross_validation": cv_rows,
         "train_command": (
-            f"python benchmarks/cv_new_patients.py --data {args.data} --out {args.cv} --candidates "
+            f"python -m benchmarks.experiments.cv_new_patients --data {args.data} --out {args.cv} --candidates "
             f"{' '.join(sorted({k.rsplit(' s', 1)[0] for k in summary['results']}))} --seeds "
             f"{' '.join(map(str, protocol['seeds']))} --final-seeds 0 1 2 --epochs {protocol['epochs']} "
             f"--batch-size {protocol['batch_size']} --keep-normal {protocol.get('keep_normal', 1.0)} && "
-            f"python benchmarks/cv_fusion.py --data {args.data} --cv {args.cv} && "
-            f"python benchmarks/ship_new_patients.py {args.name} --data {args.data} --cv {args.cv}"
+            f"python -m benchmarks.experiments.cv_fusion --data {args.data} --cv {args.cv} && "
+            f"python -m benchmarks.release.ship_new_patients {args.name} --data {args.data} --cv {args.cv}"
         ),
         "evaluate_command": f"python -m ecgnet evaluate --model {args.name} --data {args.data}",
         "validation": None,

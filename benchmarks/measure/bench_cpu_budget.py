@@ -8,7 +8,7 @@ once. The learning-rate schedule is planned for ``--epochs`` epochs, chosen so
 that they fit the budget on 2 cores; the script prints the time actually used.
 
 Usage:
-    python benchmarks/bench_cpu_budget.py [--rr] [--no-augment] [--epochs 10] [--budget-minutes 10]
+    python -m benchmarks.measure.bench_cpu_budget [--rr] [--no-augment] [--epochs 10] [--budget-minutes 10]
 """
 
 import argparse
@@ -18,15 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+import keras
 
-import keras  # noqa: E402
-
-from ecgnet.data import load_part, model_inputs  # noqa: E402
-from ecgnet.evaluation import evaluate_predictions  # noqa: E402
-from ecgnet.models import build_ecgnet  # noqa: E402
-from ecgnet.training import train  # noqa: E402
+from ecgnet.data import default_data_dir, load_part, model_inputs
+from ecgnet.metrics import evaluate_predictions
+from ecgnet.models import build_ecgnet
+from ecgnet.training import train
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -46,12 +43,12 @@ class TimeBudget(keras.callbacks.Callback):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO_ROOT / "data" / "mitbih-kaggle")
+    parser.add_argument("--data", type=Path, default=default_data_dir() / "mitbih-kaggle")
     parser.add_argument("--rr", action="store_true", help="also feed the 6 R-R features")
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--budget-minutes", type=float, default=10.0)
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "bench_cpu_budget")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench_cpu_budget"))
     args = parser.parse_args()
     if not (args.data / "train.npz").exists():
         sys.exit(f"{args.data / 'train.npz'} not found: run `python -m ecgnet prepare ... --split kaggle` first")

@@ -5,35 +5,33 @@ beats (Se 66%) than the networks (20%), which find far more V beats with far
 fewer false alarms. Does combining them help on patients neither saw?
 
 Protocol (DS2 is never read): the held-out probabilities that
-``benchmarks/cv_new_patients.py`` wrote (``cv.npz``: every network candidate,
+``benchmarks/experiments/cv_new_patients.py`` wrote (``cv.npz``: every network candidate,
 every seed, 5 record-wise folds over DS1 + svdb) are read back. For each
 fold, a logistic regression (standardised inputs, balanced class
 weights) is trained on the same training records, on the network's own R-R
 input (its width in ``CANDIDATES``: 3 for the intervals divided by the
 record's mean R-R), and predicts the
 held-out records. The fusion is the product of the two models' probabilities,
-renormalised (equal weights, nothing tuned). Every network, the regression
+renormalised (equal weights, nothing tuned; ``ecgnet.layers.ProductOfExperts``,
+the layer a shipped fused model holds). Every network, the regression
 alone and every fusion are pooled and scored by the cross-validation's
 selection rule (mean over seeds of (F1 of S + F1 of V) / 2). The regression
 is deterministic, so its rows are the same for every seed.
 
 Usage:
-    python benchmarks/cv_fusion.py --data data/mitbih-interpatient-svdb --cv runs/cv-new-patients-cpu
+    python -m benchmarks.experiments.cv_fusion --data data/mitbih-interpatient-svdb --cv runs/cv-new-patients-cpu
 """
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ecgnet.data.features import select_rr_features
+from ecgnet.data.prepared import load_part
 
-from cv_new_patients import CANDIDATES, SELECTION, group_fold_numbers, pooled, row, score  # noqa: E402
-
-from ecgnet.data.features import select_rr_features  # noqa: E402
-from ecgnet.data.prepared import load_part  # noqa: E402
+from benchmarks.experiments.cv_new_patients import CANDIDATES, SELECTION, group_fold_numbers, pooled, row, score
 
 
 def logistic_regression():
@@ -56,9 +54,16 @@ def rr_held_out(rr, y, record, folds, seed):
 
 
 def fuse(p, q):
-    """Product of two probability arrays, renormalised per beat."""
-    product = np.asarray(p, np.float64) * np.asarray(q, np.float64)
-    return product / np.maximum(product.sum(axis=1, keepdims=True), 1e-300)
+    """The product of two probability arrays, renormalised per beat: the shipped model's own layer.
+
+    ``ecgnet.layers.ProductOfExperts`` is what ``ecgnet.ensembles.fuse_with_rr_regression``
+    puts in a shipped model, so the cross-validation scores the very combination that ships.
+    """
+    from keras import ops
+
+    from ecgnet.layers import ProductOfExperts
+
+    return ops.convert_to_numpy(ProductOfExperts()([np.asarray(p, np.float32), np.asarray(q, np.float32)])).astype(np.float64)
 
 
 def main(argv=None):

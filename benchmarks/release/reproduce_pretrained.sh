@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Rebuild the two shipped models from the raw MIT-BIH records and measure them on their test splits.
-# Usage: bash benchmarks/reproduce_pretrained.sh [RAW_DIR]   (default data/mitdb)
+# Usage: bash benchmarks/release/reproduce_pretrained.sh [RAW_DIR]   (default data/mitdb)
 # About 2 hours on 2 CPU cores: 3 kaggle runs of 10-15 minutes, 8 validated and 3 refit
 # inter-patient runs of 4-10 minutes. Training is deterministic on CPU (a seed gives the same
 # weights). Nothing here reads a test split before the `evaluate` lines.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 raw=${1:-data/mitdb}
 
 python -m ecgnet prepare --raw "$raw" --split kaggle --out data/mitbih-kaggle
@@ -41,7 +41,7 @@ for fold in 1 2 3; do
     python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative \
         --previous-beat --rr-features relative --epochs 15 --seed 0 --validation-seed $fold --out runs/ip-prev-v$fold
 done
-python benchmarks/compare_runs.py runs/ip-all-v1 runs/ip-relative-v1 runs/ip-prev-v1 runs/ip-all-v2 runs/ip-relative-v2 \
+python -m benchmarks.measure.compare_runs runs/ip-all-v1 runs/ip-relative-v1 runs/ip-prev-v1 runs/ip-all-v2 runs/ip-relative-v2 \
     runs/ip-prev-v2 runs/ip-relative-v3 runs/ip-prev-v3
 # 3. Refit the winner (previous beat: best epochs 14, 8 and 15 -> 12) on every DS1 beat, three seeds, averaged.
 for seed in 0 1 2; do
@@ -54,7 +54,7 @@ python -m ecgnet evaluate --model runs/ecgnet-mitbih-interpatient/model.keras --
     --out runs/ecgnet-mitbih-interpatient/evaluation
 
 # Copy both into ecgnet/weights/ with their model cards.
-python benchmarks/ship_pretrained.py ecgnet-mitbih runs/ecgnet-mitbih --train-command \
+python -m benchmarks.release.ship_pretrained ecgnet-mitbih runs/ecgnet-mitbih --train-command \
     "for s in 0 1 2; do python -m ecgnet train --data data/mitbih-kaggle --split kaggle --preset small --rr --no-augment --imbalance none --epochs 30 --seed \$s --validation-seed 0 --out runs/kaggle-rr-noaug-s\$s; done && python -m ecgnet ensemble --runs runs/kaggle-rr-noaug-s0 runs/kaggle-rr-noaug-s1 runs/kaggle-rr-noaug-s2 --data data/mitbih-kaggle --out runs/ecgnet-mitbih"
-python benchmarks/ship_pretrained.py ecgnet-mitbih-interpatient runs/ecgnet-mitbih-interpatient --train-command \
+python -m benchmarks.release.ship_pretrained ecgnet-mitbih-interpatient runs/ecgnet-mitbih-interpatient --train-command \
     "for s in 0 1 2; do python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative --previous-beat --rr-features relative --refit --epochs 12 --seed \$s --out runs/ip-prev-refit-s\$s; done && python -m ecgnet ensemble --runs runs/ip-prev-refit-s0 runs/ip-prev-refit-s1 runs/ip-prev-refit-s2 --data data/mitbih-interpatient --out runs/ecgnet-mitbih-interpatient"

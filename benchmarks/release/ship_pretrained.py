@@ -8,21 +8,17 @@ again without its optimizer state (smaller; inference only), and the model card
 test figures.
 
 Usage:
-    python benchmarks/ship_pretrained.py NAME RUN_DIR --train-command "python -m ecgnet train ..."
+    python -m benchmarks.release.ship_pretrained NAME RUN_DIR --train-command "python -m ecgnet train ..."
 """
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from ecgnet.data import BEAT_CHANNELS, RR_FEATURE_SETS  # noqa: E402
-from ecgnet.data.prepared import input_recipe  # noqa: E402
-from ecgnet.files import atomic_path, write_text_atomic  # noqa: E402
-from ecgnet.pretrained_models import WEIGHTS_DIR, load_model  # noqa: E402
+from ecgnet.data import BEAT_CHANNELS, RR_FEATURE_SETS
+from ecgnet.data.prepared import input_recipe
+from ecgnet.files import atomic_path, write_text_atomic
+from ecgnet.pretrained_models import WEIGHTS_DIR, load_model
 
 LIMITS = (
     "Research and teaching only; not a medical device and not validated for clinical use. "
@@ -59,7 +55,7 @@ def main():
     if channels >= 3:
         split_limit += (
             " It needs whole records (each beat's predecessor): on beats without their predecessor, such as "
-            "the random beats of data/sample, it is barely better than calling every beat normal."
+            "the random beats of ecgnet/data/sample, it is barely better than calling every beat normal."
         )
     if channels == 6:
         split_limit += (

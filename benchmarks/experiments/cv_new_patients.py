@@ -46,7 +46,7 @@ Protocol (DS2 is never read):
 The script runs on any Keras backend. On one GPU, JAX with several worker
 processes is the fast way (``--workers``)::
 
-    KERAS_BACKEND=jax python benchmarks/cv_new_patients.py --data data/mitbih-interpatient-svdb \\
+    KERAS_BACKEND=jax python -m benchmarks.experiments.cv_new_patients --data data/mitbih-interpatient-svdb \\
         --out runs/cv-new-patients --workers 8
 
 It prints the pooled Se / +P per candidate and seed, and writes
@@ -58,17 +58,14 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecgnet.data.classes import CLASS_NAMES  # noqa: E402
-from ecgnet.metrics import confusion_matrix, evaluate_confusion_matrix  # noqa: E402
+from ecgnet.data.classes import CLASS_NAMES
+from ecgnet.metrics import confusion_matrix, evaluate_confusion_matrix
 
 #: name -> (window, beat channels, R-R feature width)
 CANDIDATES = {

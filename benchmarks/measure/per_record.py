@@ -10,21 +10,17 @@ the false alarms of S, V and F, and how premature the record's S beats are
 same record (folds of different splits) print it once per run.
 
 Usage:
-    python benchmarks/per_record.py --data data/mitbih-interpatient runs/cv-prev-f{1,2,3,4,5}
+    python -m benchmarks.measure.per_record --data data/mitbih-interpatient runs/cv-prev-f{1,2,3,4,5}
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from ecgnet.data import CLASS_NAMES, load_part, model_inputs  # noqa: E402
-from ecgnet.pretrained_models import load_model  # noqa: E402
-from ecgnet.training import read_training_card, run_validation_index  # noqa: E402
+from ecgnet.data import CLASS_NAMES, load_part, model_inputs
+from ecgnet.pretrained_models import load_model
+from ecgnet.training import read_training_card, run_validation_index
 
 SHOWN = (1, 2, 3)  # S, V, F
 

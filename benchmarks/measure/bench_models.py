@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_models.py            # ~ a few minutes on 2 cores
-    python benchmarks/bench_models.py --quick    # shorter timing windows
+    python -m benchmarks.measure.bench_models            # ~ a few minutes on 2 cores
+    python -m benchmarks.measure.bench_models --quick    # shorter timing windows
 
 Rows, all measured in the same run (so they share whatever else the machine
 is doing; compare rows with each other, not with another run):
@@ -36,18 +36,14 @@ then runs steps for a fixed wall-clock window and reports beats per second.
 """
 
 import argparse
+import contextlib
 import os
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-import contextlib  # noqa: E402
-
-import numpy as np  # noqa: E402
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
 from ecgnet.layers import GroupedConv1D  # noqa: E402

@@ -10,24 +10,20 @@ threshold on each score could reach (an optimistic bound: the threshold is
 picked on the very beats it is scored on). DS2 is never read.
 
 Usage:
-    python benchmarks/bench_rr_fusion.py --data data/mitbih-interpatient runs/cv-prev-f{1,2,3,4,5}
+    python -m benchmarks.measure.bench_rr_fusion --data data/mitbih-interpatient runs/cv-prev-f{1,2,3,4,5}
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from ecgnet.data import load_part, model_inputs, select_rr_features
+from ecgnet.metrics import evaluate_predictions
+from ecgnet.pretrained_models import load_model
+from ecgnet.training import read_training_card, run_validation_index
 
-from ecgnet.data import load_part, model_inputs, select_rr_features  # noqa: E402
-from ecgnet.evaluation import evaluate_predictions  # noqa: E402
-from ecgnet.pretrained_models import load_model  # noqa: E402
-from ecgnet.training import read_training_card, run_validation_index  # noqa: E402
-
-from bench_rr_only import classifiers  # noqa: E402
+from benchmarks.measure.bench_rr_only import classifiers
 
 
 def s_score(log_p):

@@ -1,6 +1,6 @@
 """Benchmark the data layer on the real MIT-BIH records and print its figures.
 
-    python benchmarks/bench_data.py [--raw data/mitdb]
+    python -m benchmarks.measure.bench_data [--raw data/mitdb]
 
 1. rebuild all beats from the raw records (``build_mitbih_beats``, 2 processes);
 2. per-class counts against the Kaggle files (Kachuee et al. 2018);
@@ -11,24 +11,21 @@
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from ecgnet.data import CLASS_NAMES, build_mitbih_beats, load_mitbih_csv, split_beats, write_beats_csv  # noqa: E402
+from ecgnet.data import CLASS_NAMES, build_mitbih_beats, default_data_dir, load_mitbih_csv, split_beats, write_beats_csv
 
 KAGGLE = {"N": 90589, "S": 2779, "V": 7236, "F": 803, "Q": 8039}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="ecgnet data benchmark")
-    parser.add_argument("--raw", default=os.environ.get("ECGNET_MITDB_DIR", str(REPO.parent / "shared" / "data" / "mitdb")))
+    parser.add_argument("--raw", default=os.environ.get("ECGNET_MITDB_DIR", str(default_data_dir() / "mitdb")),
+                        help="the 48 raw MIT-BIH records (default $ECGNET_MITDB_DIR, else DATA_DIR/mitdb)")
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args(argv)
 

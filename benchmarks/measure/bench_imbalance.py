@@ -7,9 +7,9 @@ writes it). The validation beats are carved out of the training beats by
 ``train`` itself; the test split is never read.
 
 Usage:
-    python benchmarks/bench_imbalance.py --quick      # stratified subset, few epochs (CPU, minutes)
-    python benchmarks/bench_imbalance.py              # all 87k beats, 30 epochs (GPU)
-    python benchmarks/bench_imbalance.py --options focal none --seeds 0 1
+    python -m benchmarks.measure.bench_imbalance --quick      # stratified subset, few epochs (CPU, minutes)
+    python -m benchmarks.measure.bench_imbalance              # all 87k beats, 30 epochs (GPU)
+    python -m benchmarks.measure.bench_imbalance --options focal none --seeds 0 1
 
 Prints one line per option and seed (validation macro-F1 and per-class F1) and
 writes ``results.json`` under ``--out-dir``.
@@ -37,15 +37,14 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from ecgnet.data import default_data_dir
 
 OPTIONS = {"class_weight": "class_weight", "balanced": "balanced", "focal": "focal", "none": None}
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(REPO / "data" / "mitbih-kaggle" / "train.npz"))
+    parser.add_argument("--data", default=str(default_data_dir() / "mitbih-kaggle" / "train.npz"))
     parser.add_argument("--quick", action="store_true", help="a stratified subset of 20000 beats, 6 epochs")
     parser.add_argument("--subset", type=int, default=None, help="number of training beats to use (stratified)")
     parser.add_argument("--epochs", type=int, default=None)
@@ -54,7 +53,7 @@ def parse_args(argv=None):
     parser.add_argument("--options", nargs="+", default=list(OPTIONS), choices=list(OPTIONS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--no-augment", action="store_true")
-    parser.add_argument("--out-dir", default=str(REPO / "runs" / "bench_imbalance"))
+    parser.add_argument("--out-dir", default="runs/bench_imbalance")
     args = parser.parse_args(argv)
     if args.quick:
         args.subset = args.subset or 20000
@@ -71,7 +70,7 @@ def main(argv=None):
         return 1
 
     from ecgnet.data.splits import stratified_indices
-    from ecgnet.evaluation import CLASS_NAMES
+    from ecgnet.data import CLASS_NAMES
     from ecgnet.files import write_text_atomic
     from ecgnet.models import build_ecgnet, build_kachuee2018
     from ecgnet.training import train

@@ -1,0 +1,92 @@
+"""The benchmarks package: every script imports and parses its arguments, every quoted command names a script, and
+the scripts that stood beside the library now call it.
+
+The scripts' own runs take minutes to hours; here each one is imported and
+asked for ``--help`` (its imports and argument parser), and the two pieces
+that replaced hand-written copies of library code are checked against
+independent references: the fusion against the renormalised product in
+NumPy, the beats of ``bench_more_patients`` against the annotations read
+with wfdb directly.
+"""
+
+import importlib
+import re
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT
+
+BENCHMARKS = REPO_ROOT / "benchmarks"
+MODULES = sorted(
+    ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
+    for path in BENCHMARKS.glob("*/*.py") if path.name != "__init__.py"
+)
+SCRIPTS = sorted(BENCHMARKS.glob("*/*.sh"))
+PAGES = [REPO_ROOT / "README.md", REPO_ROOT / "README.ko.md", BENCHMARKS / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")),
+         *sorted((REPO_ROOT / "ecgnet" / "weights").glob("*.json")), *sorted((REPO_ROOT / "notebooks").glob("*.py")),
+         *sorted(BENCHMARKS.rglob("*.py")), *SCRIPTS]
+
+
+@pytest.fixture
+def benchmarks_importable(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+
+
+def test_a_package_of_three_groups_without_path_tricks():
+    assert {p.name for p in BENCHMARKS.iterdir() if p.is_dir() and p.name != "__pycache__"} == {"measure", "experiments", "release"}
+    for folder in (BENCHMARKS, *(p for p in BENCHMARKS.iterdir() if p.is_dir() and p.name != "__pycache__")):
+        assert (folder / "__init__.py").is_file(), folder
+    assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == ["__init__.py"] and len(MODULES) == 16
+    for path in [*BENCHMARKS.rglob("*.py"), *SCRIPTS]:
+        assert "sys.path" not in path.read_text(encoding="utf-8"), path
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_every_quoted_command_names_a_script(page):
+    text = page.read_text(encoding="utf-8")
+    assert not re.search(r"python3? benchmarks/", text), "run the benchmarks as modules: python -m benchmarks.GROUP.NAME"
+    for module in re.findall(r"python -m (benchmarks(?:\.\w+)+)", text):
+        assert module in MODULES, f"{page.name}: no module {module}"
+    for path in re.findall(r"benchmarks/[\w/]+\.(?:py|sh)", text):
+        assert (REPO_ROOT / path).is_file(), f"{page.name}: no file {path}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_script_imports_and_parses_help(module, benchmarks_importable, monkeypatch, capsys):
+    main = importlib.import_module(module).main
+    monkeypatch.setattr(sys, "argv", [module, "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_cv_fusion_is_the_renormalised_product(benchmarks_importable):
+    from benchmarks.experiments.cv_fusion import fuse
+
+    rng = np.random.default_rng(0)
+    p, q = rng.dirichlet(np.ones(5), 64), rng.dirichlet(np.ones(5), 64)
+    product = p * q
+    np.testing.assert_allclose(fuse(p, q), product / product.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+
+
+def test_more_patients_reads_beats_with_the_library(benchmarks_importable, fixtures_dir, tmp_path):
+    import wfdb
+
+    from benchmarks.measure.bench_more_patients import build, inputs
+    from ecgnet.data import AAMI_MAP, CENTRED_LENGTH
+
+    data = build([("mitdb", fixtures_dir, "208_excerpt"), ("mitdb", fixtures_dir, "233_excerpt")], tmp_path)
+    expected = []
+    for name in ("208_excerpt", "233_excerpt"):
+        annotation = wfdb.rdann(str(fixtures_dir / name), "atr")
+        labels = [AAMI_MAP[s] for s in annotation.symbol if s in AAMI_MAP]
+        expected += labels[1:-1]  # no previous R-R for the first beat, no next one for the last
+    np.testing.assert_array_equal(data["y"], expected)
+    assert data["win"].shape == data["rel"].shape == (len(expected), CENTRED_LENGTH)
+    assert inputs(data, "rr6+win+rel").shape == (len(expected), 6 + 2 * len(range(0, CENTRED_LENGTH, 3)))
+    for name in ("mitdb/208_excerpt", "mitdb/233_excerpt"):  # R-R against the record's own mean
+        rr3 = data["rr"][data["group"] == name, :3]
+        assert abs(np.mean(rr3[:, 0]) - 1) < 0.02
