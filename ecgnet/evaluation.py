@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data.classes import CLASS_NAMES
-from ecgnet.files import atomic_path, write_text_atomic
+from ecgnet.files import atomic_path, move_files_into, temporary_folder, write_text_atomic
 from ecgnet.metrics import (
     classification_report,
     confusion_matrix,
@@ -178,8 +178,11 @@ def report_test_part(model, part, out, extra=None):
 
     Writes ``report.json`` (:func:`evaluate_predictions`, plus ``extra``),
     ``report.md`` (:func:`report_to_markdown`) and ``confusion_matrix.png``
-    (:func:`plot_confusion_matrices`), each atomically: what
-    ``python -m ecgnet evaluate`` writes.
+    (:func:`plot_confusion_matrices`): what ``python -m ecgnet evaluate``
+    writes. The three are written whole or not at all: they are built in a
+    temporary folder beside ``out`` and moved in together only when all three
+    are written (:func:`ecgnet.files.move_files_into`), so a full disk or a
+    kill never leaves a new report beside the old report's figure.
 
     Args:
         model: a ``keras.Model``.
@@ -195,6 +198,8 @@ def report_test_part(model, part, out, extra=None):
     """
     report = evaluate_model(model, part)
     report.update(extra or {})
-    write_report(report, out)
-    plot_confusion_matrices(np.asarray(report["confusion_matrix"]), path=Path(out) / "confusion_matrix.png")
+    with temporary_folder(out) as tmp:
+        write_report(report, tmp)
+        plot_confusion_matrices(np.asarray(report["confusion_matrix"]), path=tmp / "confusion_matrix.png")
+        move_files_into(tmp, out)
     return report

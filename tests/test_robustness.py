@@ -443,3 +443,170 @@ def test_predict_builds_channels_from_the_whole_record(tmp_path, run_cli):
     expected = model.predict(model_inputs(model, part_from_beats(found.beats, source=path)), verbose=0)[usable]
     np.testing.assert_allclose(table.loc[usable, "confidence"].astype(float), expected.max(axis=1), atol=1e-4)
     assert (table.loc[usable, "predicted"].to_numpy() == np.array(list("NSVFQ"))[expected.argmax(axis=1)]).all()
+
+
+# -- files: links, devices, temporary folders, locks, whole reports, the CSV cache -----------------------------
+
+
+def test_out_link_is_written_through_and_stays_a_link(tmp_path):
+    from ecgnet.files import write_text_atomic
+
+    target = tmp_path / "kept" / "report.json"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "report.json"
+    link.symlink_to(target)
+    write_text_atomic(link, "new\n")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == "new\n"
+    dangling = tmp_path / "dangling.csv"
+    dangling.symlink_to(tmp_path / "made.csv")
+    write_text_atomic(dangling, "made\n")
+    assert dangling.is_symlink() and (tmp_path / "made.csv").read_text() == "made\n"
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_out_that_is_not_a_regular_file_is_refused(tmp_path, run_cli, no_tensorflow, kind):
+    if kind == "device":
+        out, shown = tmp_path / "null-link", "character device"
+        out.symlink_to(os.devnull)  # through a link as well: the device is named, and kept
+    else:
+        out, shown = tmp_path / "pipe", "named pipe"
+        os.mkfifo(out)
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--csv", SAMPLE / "mitbih_test.csv.gz", "--out", out)
+    one_error_line(result, "--out", out.name, shown, "not a regular file")
+    assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
+    from ecgnet.errors import EcgnetError
+    from ecgnet.files import write_text_atomic
+
+    with pytest.raises(EcgnetError, match="not a regular file"):  # the library refuses it too
+        write_text_atomic(out, "x")
+
+
+HOLD_TEMPORARY_FOLDER = """
+import sys, time
+from ecgnet.files import exit_cleanly_on_sigterm, temporary_folder
+exit_cleanly_on_sigterm()
+with temporary_folder(sys.argv[1]) as tmp:
+    (tmp / "train.csv").write_bytes(bytes(1000))
+    print(tmp, flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_temporary_folder_is_removed_on_sigterm_and_by_the_next_run_after_sigkill(tmp_path, how):
+    import signal
+    import subprocess
+    import sys
+
+    from ecgnet.files import remove_stale_temporaries, temporary_folder
+
+    out = tmp_path / "prepared"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen([sys.executable, "-c", HOLD_TEMPORARY_FOLDER, str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    tmp = tmp_path / os.path.basename(process.stdout.readline().strip())
+    assert tmp.is_dir() and tmp.name.startswith(".prepared.ecgnet-")
+    assert remove_stale_temporaries(tmp_path) == [] and tmp.is_dir()  # its process is running: not stale
+    process.send_signal(getattr(signal, how))
+    assert process.wait(timeout=30) == (143 if how == "SIGTERM" else -signal.SIGKILL)
+    if how == "SIGKILL":
+        assert tmp.is_dir()  # nothing can run in a killed process
+        with temporary_folder(out):  # the next write beside it
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_sigterm_during_prepare_leaves_no_temporary_folder(tmp_path, fixtures_dir):
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "import ecgnet.data.csv_files as csv_files\n"
+        "write = csv_files.write_beats_csv\n"
+        "def slow(*args, **kwargs):\n"
+        "    write(*args, **kwargs); print('writing', flush=True); time.sleep(60)\n"
+        "csv_files.write_beats_csv = slow\n"
+        "from ecgnet.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    out = tmp_path / "prepared"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen([sys.executable, "-c", script, "prepare", "--raw", str(fixtures_dir), "--split", "kaggle",
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    while process.stdout.readline().strip() != "writing":
+        pass
+    assert any(p.name.startswith(".prepared.ecgnet-") for p in tmp_path.iterdir())
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 143
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_second_prepare_into_the_same_folder_is_refused_while_the_first_runs(tmp_path, run_cli, no_tensorflow, fixtures_dir):
+    from ecgnet.files import folder_lock
+
+    out = tmp_path / "data" / "prepared"
+    with folder_lock(out, "`prepare`"):  # as a first `prepare` holds it
+        result = run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", out)
+    one_error_line(result, "prepared", f"another process (process {os.getpid()}) is writing this folder")
+    assert sorted(p.name for p in out.parent.iterdir()) == []  # nothing written, and the lock file is gone
+
+
+def test_report_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    import errno
+
+    from ecgnet import evaluation
+
+    out = tmp_path / "evaluation"
+    out.mkdir()
+    old = {name: f"old {name}\n" for name in ("report.json", "report.md", "confusion_matrix.png", "notes.txt")}
+    for name, text in old.items():
+        (out / name).write_text(text)
+    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(evaluation, "plot_confusion_matrices", full_disk)
+    with pytest.raises(OSError) as raised:
+        evaluation.report_test_part(None, {}, out)
+    assert raised.value.filename == str(out)  # the message names the folder being written
+    assert {p.name: p.read_text() for p in out.iterdir()} == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation"]
+    monkeypatch.undo()
+    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
+    report = evaluation.report_test_part(None, {}, out)
+    assert json.loads((out / "report.json").read_text())["num_beats"] == report["num_beats"] == 3
+    assert (out / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG" and (out / "notes.txt").read_text() == old["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation"]
+
+
+def test_csv_cache_sees_a_file_edited_in_place(tmp_path):
+    from ecgnet.data import load_mitbih_csv
+
+    lines = gzip.open(SAMPLE / "mitbih_test.csv.gz", "rt").read().splitlines()[:4]
+    path = tmp_path / "beats.csv"
+    path.write_text("\n".join(lines) + "\n")
+    stat = path.stat()
+    _, y = load_mitbih_csv(path)
+    cells = lines[0].split(",")
+    changed = ("1" if cells[-1][0] != "1" else "2") + cells[-1][1:]  # another class, written just as wide
+    lines[0] = ",".join(cells[:-1] + [changed])
+    path.write_text("\n".join(lines) + "\n")  # same size: the label is written with the same width
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same modification time
+    assert path.stat().st_size == stat.st_size
+    _, y_again = load_mitbih_csv(path)
+    assert y_again[0] == float(changed) != y[0] and (y_again[1:] == y[1:]).all()
+
+
+def test_gzip_named_csv_and_bad_first_label_are_named_plainly(tmp_path, run_cli, no_tensorflow):
+    path = tmp_path / "beats.csv"
+    shutil.copy(SAMPLE / "mitbih_test.csv.gz", path)
+    one_error_line(run_cli("info", path), "beats.csv", "gzip-compressed", "rename it beats.csv.gz")
+    lines = gzip.open(SAMPLE / "mitbih_test.csv.gz", "rt").read().splitlines()[:3]
+    lines[0] = ",".join(lines[0].split(",")[:-1] + ["N"])
+    path.write_text("\n".join(lines) + "\n")
+    line = one_error_line(run_cli("info", path), "line 1, column 188", "not a number")
+    assert "header" not in line

@@ -509,11 +509,20 @@ def _check_out_folder(folder, argument="--out"):
 
 
 def _check_out_file(path, argument="--out"):
-    """Refuse an output file that is a folder or whose folder cannot be written; an existing file is replaced."""
+    """Refuse an output file that is a folder, a device or a pipe, or whose folder cannot be written.
+
+    An existing regular file is replaced; a symbolic link is written through to its target.
+    """
+    from ecgnet.files import output_file
+
     path = Path(path)
     if path.is_dir():
         raise EcgnetError(f"{argument} {path}: is a folder; name the CSV file to write")
-    _check_writable_parent(path.parent, argument, for_file=path)
+    try:
+        target = output_file(path)  # a link is written through; a device or a pipe is refused
+    except EcgnetError as error:
+        raise EcgnetError(f"{argument} {error}") from None
+    _check_writable_parent(target.parent, argument, for_file=path)
 
 
 def _check_writable_parent(path, argument, for_file=None):

@@ -9,9 +9,14 @@ Loading is fast: pandas' C parser reads the whole file and the checks run
 vectorised; only when something is wrong does a slow scan find the exact
 1-based line and column to report. A successful load is cached on disk as
 ``.npy`` files under ``~/.cache/ecgnet/csv`` (override the folder with the
-environment variable ``ECGNET_CACHE_DIR``), keyed on the resolved path, size
-and modification time, so a second load of an unchanged file only maps two
-arrays from disk.
+environment variable ``ECGNET_CACHE_DIR``), keyed on the SHA-256 of the
+file's bytes, so a second load of an unchanged file only hashes it and maps
+two arrays from disk, and a file edited in place (same size, same
+modification time) is parsed again. Why a hash rather than path, size and
+modification time: those miss an edit within the file system's time
+resolution or a copy that keeps the time (``cp -p``, ``touch -r``); SHA-256
+reads about 430 MB/s on one core here, under a second for the 392 MB
+``mitbih_train.csv``, against several seconds to parse it.
 """
 
 import gzip
@@ -39,9 +44,23 @@ def _cache_dir():
 
 
 def _cache_key(path, n_classes):
-    stat = path.stat()
-    text = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{n_classes}|v1"
-    return hashlib.sha1(text.encode()).hexdigest()
+    """The cache entry of a file: the SHA-256 of its bytes and the number of classes (see the module doc)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"{digest.hexdigest()}-{n_classes}-v2"
+
+
+def _check_compression(path):
+    """Refuse a gzip file whose name does not end in ``.gz`` (it would read as a few fields of binary)."""
+    if path.suffix != ".gz":
+        with open(path, "rb") as handle:
+            if handle.read(2) == b"\x1f\x8b":
+                raise DataFormatError(
+                    f"{path}: is gzip-compressed but its name does not end in .gz; rename it {path.name}.gz "
+                    "(or decompress it)"
+                )
 
 
 def _open_text(path):
@@ -62,6 +81,14 @@ def _check_gzip_stream(path):
         if isinstance(error, PermissionError):
             raise
         raise DataFormatError(f"{path}: not a readable gzip file ({error})") from None
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _locate_error(path, n_classes):
@@ -85,7 +112,8 @@ def _locate_error(path, n_classes):
                 try:
                     value = float(cell)
                 except ValueError:
-                    hint = " (a header row? the Kaggle files have none)" if line_no == 1 else ""
+                    header = line_no == 1 and sum(not _is_number(field) for field in fields) > len(fields) // 2
+                    hint = " (a header row? the Kaggle files have none)" if header else ""
                     raise DataFormatError(
                         f"{path}: line {line_no}, column {col}: not a number: {cell.strip()[:40]!r}{hint}"
                     ) from None
@@ -137,6 +165,7 @@ def _load(path, n_classes, cache):
         raise DataFormatError(f"{path}: cannot be read (permission denied)")
     if path.stat().st_size == 0:
         raise DataFormatError(f"{path}: empty file (expected lines of {N_FIELDS} comma-separated numbers)")
+    _check_compression(path)
     if cache:
         folder = _cache_dir()
         key = _cache_key(path, n_classes)

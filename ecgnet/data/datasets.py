@@ -21,15 +21,13 @@ repository when ecgnet is imported from a source checkout, else ``./data``
 import contextlib
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ecgnet.data.manifest import MANIFEST, class_counts, read_manifest, write_manifest
 from ecgnet.errors import DataFormatError, EcgnetError
-from ecgnet.files import current_umask
+from ecgnet.files import folder_lock, replace_folder, temporary_folder
 
 #: The prepared folder of each split, under the data folder.
 SPLIT_FOLDERS = {"kaggle": "mitbih-kaggle", "inter-patient": "mitbih-interpatient"}
@@ -177,7 +175,9 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
     train = DS1 plus every record of the other databases.
 
     The folder is written whole or not at all: everything goes to a temporary
-    sibling folder, which is renamed to ``out`` at the end, with a
+    sibling folder (removed on an error, Ctrl-C or SIGTERM, and by the next
+    run after a kill: :func:`ecgnet.files.temporary_folder`), which is renamed
+    to ``out`` at the end, with a
     ``manifest.json`` (split, seed, databases and records, class counts per
     part, SHA-256 of every file, ecgnet version; see :mod:`ecgnet.data.manifest`).
     It holds ``train.npz``/``test.npz`` (:class:`ecgnet.data.Beats`) and
@@ -200,24 +200,34 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
         dict, the manifest written.
 
     Raises:
-        EcgnetError: ``out`` is a file, cannot be written, or holds another
-            split (checked before any record is read); a raw folder is not
+        EcgnetError: ``out`` is a file, cannot be written, holds another
+            split, or another process is preparing it now (checked before any
+            record is read: :func:`ecgnet.files.folder_lock`); a raw folder is not
             readable; the split leaves no train or no test beats.
 
     Example:
         >>> prepare_split(["data/mitdb", "data/svdb"], "inter-patient", "data/mitbih-svdb-interpatient")
     """
-    from ecgnet.data.container import concat_beats
-    from ecgnet.data.records import build_mitbih_beats, list_records
-    from ecgnet.data.csv_files import write_beats_csv
-    from ecgnet.data.splits import SPLITS, split_beats
+    from ecgnet.data.splits import SPLITS
 
     if split not in SPLITS:
         raise EcgnetError(f"prepare_split: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     out = Path(out)
     sources = _raw_sources(raw_dirs)
-    _check_out(out, split, overwrite, seed=seed if split == "kaggle" else None,
-               databases=[database for database, _ in sources], second_lead=second_lead)
+    check = dict(seed=seed if split == "kaggle" else None, databases=[database for database, _ in sources], second_lead=second_lead)
+    _check_out(out, split, overwrite, **check)
+    with folder_lock(out, "`prepare` (--out)"):
+        _check_out(out, split, overwrite, **check)  # again: another run may have written it meanwhile
+        return _prepare_locked(sources, split, out, seed, second_lead, progress, processes)
+
+
+def _prepare_locked(sources, split, out, seed, second_lead, progress, processes):
+    """:func:`prepare_split` once ``out`` is locked and checked."""
+    from ecgnet.data.container import concat_beats
+    from ecgnet.data.records import build_mitbih_beats, list_records
+    from ecgnet.data.csv_files import write_beats_csv
+    from ecgnet.data.splits import split_beats
+
     parts, listed = [], []
     for database, folder in sources:
         records = list_records(folder)
@@ -233,9 +243,7 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
             f"{', '.join(str(f) for _, f in sources)}: the {split} split leaves {len(train)} train and {len(test)} test beats "
             "(inter-patient needs the MIT-BIH records of DS1 and DS2)"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with temporary_folder(out) as tmp:
         from tqdm.auto import tqdm
 
         with tqdm(total=4, desc="writing", unit="file", disable=not progress) as bar:
@@ -248,28 +256,8 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
             tmp, split, PART_FILES, {"train": class_counts(train.y), "test": class_counts(test.y)},
             listed, seed=seed if split == "kaggle" else None, second_lead=second_lead,
         )
-        os.chmod(tmp, 0o777 & ~current_umask())
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        replace_folder(tmp, out)
     return manifest
-
-
-def _swap_into_place(tmp, out):
-    """Rename the finished folder ``tmp`` to ``out``, replacing an old ``out`` only after that succeeded."""
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-    os.rmdir(old)
-    os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _complete_records(folder):
