@@ -147,7 +147,7 @@ def write_report(report, out_dir):
     return {"json": json_path, "markdown": markdown_path}
 
 
-def evaluate_model(model, part, index=None, batch_size=512):
+def evaluate_model(model, part, index=None, batch_size=512, source=None):
     """Predict the beats of a part with ``model`` and measure the predictions.
 
     Args:
@@ -157,9 +157,14 @@ def evaluate_model(model, part, index=None, batch_size=512):
             model's inputs are built from the whole part first
             (:func:`ecgnet.data.model_inputs`).
         batch_size: int.
+        source: str, the model's file or name in messages (default: the model's name).
 
     Returns:
         The dict of :func:`evaluate_predictions`.
+
+    Raises:
+        ModelFileError: the model's outputs are not class probabilities
+            (:func:`ecgnet.pretrained_models.check_probabilities`).
 
     Example:
         >>> report = evaluate_model(model, load_part("data/mitbih-kaggle", "train"), val_index)
@@ -168,12 +173,15 @@ def evaluate_model(model, part, index=None, batch_size=512):
     """
     from ecgnet.data.prepared import model_inputs
 
+    from ecgnet.pretrained_models import check_probabilities
+
     y_true = part["y"] if index is None else part["y"][index]
-    y_pred = model.predict(model_inputs(model, part, index), batch_size=batch_size, verbose=0).argmax(axis=1)
+    probabilities = model.predict(model_inputs(model, part, index), batch_size=batch_size, verbose=0)
+    y_pred = check_probabilities(probabilities, source or f"model {getattr(model, 'name', '')!r}").argmax(axis=1)
     return evaluate_predictions(y_true, y_pred)
 
 
-def report_test_part(model, part, out, extra=None):
+def report_test_part(model, part, out, extra=None, source=None):
     """Measure ``model`` on a test part and write the report files into ``out``.
 
     Writes ``report.json`` (:func:`evaluate_predictions`, plus ``extra``),
@@ -189,6 +197,7 @@ def report_test_part(model, part, out, extra=None):
         part: a dict from :func:`ecgnet.data.load_part`.
         out: str or Path, the report folder (created if needed).
         extra: optional dict of fields added to the report (e.g. the model and data names).
+        source: str, the model's file or name in messages.
 
     Returns:
         The report dict.
@@ -196,7 +205,7 @@ def report_test_part(model, part, out, extra=None):
     Example:
         >>> report = report_test_part(model, load_part("data/mitbih-kaggle", "test"), "runs/small/evaluation")
     """
-    report = evaluate_model(model, part)
+    report = evaluate_model(model, part, source=source)
     report.update(extra or {})
     with temporary_folder(out) as tmp:
         write_report(report, tmp)

@@ -564,7 +564,7 @@ def test_report_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     old = {name: f"old {name}\n" for name in ("report.json", "report.md", "confusion_matrix.png", "notes.txt")}
     for name, text in old.items():
         (out / name).write_text(text)
-    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
+    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part, source=None: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -576,7 +576,7 @@ def test_report_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     assert {p.name: p.read_text() for p in out.iterdir()} == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation"]
     monkeypatch.undo()
-    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
+    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part, source=None: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
     report = evaluation.report_test_part(None, {}, out)
     assert json.loads((out / "report.json").read_text())["num_beats"] == report["num_beats"] == 3
     assert (out / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG" and (out / "notes.txt").read_text() == old["notes.txt"]
@@ -610,3 +610,101 @@ def test_gzip_named_csv_and_bad_first_label_are_named_plainly(tmp_path, run_cli,
     path.write_text("\n".join(lines) + "\n")
     line = one_error_line(run_cli("info", path), "line 1, column 188", "not a number")
     assert "header" not in line
+
+
+# -- runs and models: a run folder holds one run, outputs must be probabilities, beats in their range ----------
+
+
+def test_kaggle_beats_outside_0_to_1_are_refused_with_line_and_column(tmp_path, run_cli, no_tensorflow):
+    lines = gzip.open(SAMPLE / "mitbih_test.csv.gz", "rt").read().splitlines()[:5]
+    rows = [[float(cell) for cell in line.split(",")] for line in lines]
+    rows[2] = [value * 1000 for value in rows[2][:-1]] + rows[2][-1:]  # millivolts x 1000, say: not the format
+    (tmp_path / "beats.csv").write_text("\n".join(",".join(f"{v:.6g}" for v in row) for row in rows) + "\n")
+    first = next(i for i, value in enumerate(rows[2][:-1]) if value > 1) + 1
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--csv", tmp_path / "beats.csv"),
+                   "beats.csv", "line 3", f"column {first}", "outside 0..1")
+
+
+def test_check_probabilities_refuses_logits_and_sigmoids():
+    from ecgnet.errors import ModelFileError
+    from ecgnet.pretrained_models import check_probabilities
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (20, 5))
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(check_probabilities(softmax.astype(np.float16), "m"), softmax.astype(np.float16))
+    with pytest.raises(ModelFileError, match=r"m: the model's outputs are not class probabilities: beat \d+ has an output of -"):
+        check_probabilities(logits, "m")
+    sigmoids = 1 / (1 + np.exp(-logits))
+    with pytest.raises(ModelFileError, match=r"beat 0 has outputs summing to [\d.]+ .*one sigmoid per class"):
+        check_probabilities(sigmoids, "m")
+    with pytest.raises(ModelFileError, match="beat 7 has an output of 11"):
+        check_probabilities(np.where(np.arange(20)[:, None] == 7, [11.0, -5, -3, -2, 0], softmax).clip(0, None), "m", beats=np.arange(20))
+
+
+def test_model_that_outputs_logits_is_refused_by_evaluate(tmp_path, run_cli):
+    import keras
+
+    beat = keras.Input((187, 1), name="beat")
+    logits = keras.layers.Dense(5)(keras.layers.Flatten()(beat))  # no softmax: "confidence" could be 11
+    keras.Model(beat, logits).save(tmp_path / "logits.keras")
+    one_error_line(run_cli("evaluate", "--model", tmp_path / "logits.keras", "--data", SAMPLE, "--out", tmp_path / "report"),
+                   "logits.keras", "not class probabilities")
+    assert not (tmp_path / "report").exists()  # predict calls the same check (ecgnet.pretrained_models.check_probabilities)
+
+
+def test_train_refuses_a_folder_of_another_run_and_replaces_it_with_overwrite(tmp_path):
+    import keras
+
+    from ecgnet import training
+    from ecgnet.errors import EcgnetError
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt("interrupted after the first epoch")
+
+    def tiny():
+        beat = keras.Input((187, 1), name="beat")
+        return keras.Model(beat, keras.layers.Dense(5, activation="softmax")(keras.layers.GlobalAveragePooling1D()(beat)))
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((100, 187)).astype(np.float32), np.arange(100) % 5
+    options = dict(epochs=3, batch_size=50, verbose=0, augment=False, out_dir=tmp_path / "run", validation_fraction=0.2)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(tiny, x, y, callbacks=[Interrupt()], recipe={"preset": "small"}, **options)
+    assert (tmp_path / "run" / "backup").is_dir()
+    with pytest.raises(EcgnetError, match=r"run: holds the backup of an interrupted run of other data or another recipe: "
+                                          r"preset \('small' there, 'tiny' now\)"):
+        training.train(tiny, x, y, recipe={"preset": "tiny"}, **options)
+    with pytest.raises(EcgnetError, match=r"training.data_sha256 .*--overwrite"):
+        training.train(tiny, x[::-1].copy(), y, recipe={"preset": "small"}, **options)  # same shapes, other beats
+    result = training.train(tiny, x, y, recipe={"preset": "tiny"}, overwrite=True, **options)
+    assert result.initial_epoch == 0 and result.history["epoch"] == [0, 1, 2]  # trained afresh, not "resumed"
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["preset"] == "tiny"
+    resumed = dict(options, epochs=4)
+    with pytest.raises(EcgnetError, match=r"a finished run \(training.json\).*training.epochs \(3 there, 4 now\)"):
+        (tmp_path / "run" / "training.json").write_text(json.dumps({"preset": "tiny", "epochs": 3}))
+        training.train(tiny, x, y, recipe={"preset": "tiny"}, **resumed)
+
+
+def test_train_resumes_its_own_interrupted_run(tmp_path):
+    import keras
+
+    from ecgnet import training
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt("interrupted after the first epoch")
+
+    def tiny():
+        beat = keras.Input((187, 1), name="beat")
+        return keras.Model(beat, keras.layers.Dense(5, activation="softmax")(keras.layers.GlobalAveragePooling1D()(beat)))
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((100, 187)).astype(np.float32), np.arange(100) % 5
+    options = dict(epochs=3, batch_size=50, verbose=0, augment=False, out_dir=tmp_path / "run", validation_fraction=0.2,
+                   recipe={"preset": "tiny", "train_data": "here/train.npz"})
+    with pytest.raises(KeyboardInterrupt):
+        training.train(tiny, x, y, callbacks=[Interrupt()], **options)
+    options["recipe"] = {"preset": "tiny", "train_data": "./here/train.npz"}  # the same data, its path spelt otherwise
+    assert training.train(tiny, x, y, **options).initial_epoch == 1

@@ -120,6 +120,12 @@ def add_parsers(subparsers):
         "(choose --epochs with a validated run of the same recipe first)",
     )
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the files of another run in --out (an interrupted run of other data or another recipe, "
+        "or a finished one); without it such a folder is refused, and only the same run is resumed",
+    )
     train.set_defaults(handler=run_train)
 
     ensemble = subparsers.add_parser(
@@ -149,8 +155,8 @@ def add_parsers(subparsers):
         "predict",
         help="label beats from a CSV of beats or a raw WFDB record",
         description=(
-            "Label beats. A --csv/.npz file with a non-finite or out-of-range sample is refused (file, line or beat, "
-            "column). In a --record, beats cut from invalid (NaN), flat or saturated signal (ecgnet.quality) get "
+            "Label beats. A --csv/.npz file with a non-finite sample, or a --csv sample outside 0..1 (the range of "
+            "the Kaggle format), is refused (file, line or beat, column). In a --record, beats cut from invalid (NaN), flat or saturated signal (ecgnet.quality) get "
             f"no class: they are listed as {UNCLASSIFIABLE!r} with the reason in the 'signal' column; a record "
             "without one usable beat is an error."
         ),
@@ -238,24 +244,7 @@ def run_train(args):
     overrides = {"beat_dropout": args.beat_dropout} if args.beat_dropout else {}
     build_named_model(args.preset, input_shape, rr_width, **overrides)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
-    result = train(
-        lambda: build_named_model(args.preset, input_shape, rr_width, **overrides),
-        x,
-        train_part["y"],
-        rr=rr,
-        validation_fraction=0.0 if args.refit else validation_fraction,
-        validation_groups=validation_groups,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        augment=args.augment,
-        seed=args.seed,
-        validation_seed=args.validation_seed,
-        validation_fold=args.validation_fold,
-        out_dir=args.out,
-        verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
-        **options,
-    )
-    card = training_card(
+    recipe = dict(
         preset=args.preset,
         split=args.split,
         rr_features=rr_width,
@@ -272,8 +261,27 @@ def run_train(args):
         validation_seed=args.validation_seed,
         validation_fold=args.validation_fold,
         refit=args.refit,
-        validation=result.validation,
     )
+    result = train(
+        lambda: build_named_model(args.preset, input_shape, rr_width, **overrides),
+        x,
+        train_part["y"],
+        rr=rr,
+        validation_fraction=0.0 if args.refit else validation_fraction,
+        validation_groups=validation_groups,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        augment=args.augment,
+        seed=args.seed,
+        validation_seed=args.validation_seed,
+        validation_fold=args.validation_fold,
+        out_dir=args.out,
+        verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
+        recipe={key: value for key, value in training_card(**recipe).items() if key != "validation"},
+        overwrite=args.overwrite,
+        **options,
+    )
+    card = training_card(**recipe, validation=result.validation)
     write_training_card(args.out, card)
     print(f"model written to {Path(args.out) / 'model.keras'}")
     return 0
@@ -351,7 +359,7 @@ def run_evaluate(args):
     from ecgnet.evaluation import report_test_part
 
     model = load_model(args.model)
-    report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part["source"])})
+    report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part["source"])}, source=str(args.model))
     print(Path(out, "report.md").read_text(encoding="utf-8"))
     print(f"report and confusion matrices written to {out}")
     return 0
@@ -396,10 +404,10 @@ def run_predict(args):
         part = part_from_beats(found.beats, source=args.record)
         rows = {"time_s": np.round(found.times, 3)}
         truth = found.beats.y.astype(np.int64)
+    from ecgnet.pretrained_models import check_probabilities
+
     probabilities = model.predict(model_inputs(model, part, usable), batch_size=512, verbose=0)
-    if not np.isfinite(probabilities).all():
-        first = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
-        raise EcgnetError(f"{args.model}: the model gave non-finite probabilities (first at beat {np.flatnonzero(usable)[first]}); is it a trained classifier?")
+    probabilities = check_probabilities(probabilities, args.model, beats=np.flatnonzero(usable))
     predicted = np.full(len(usable), -1)
     predicted[usable] = probabilities.argmax(axis=1)
     confidence = np.full(len(usable), np.nan)
@@ -487,6 +495,7 @@ def run_demo(args):
         seed=args.seed,
         out_dir=args.out,
         verbose=2,
+        overwrite=True,  # the demo's folder is a scratch folder: a new demo replaces the last one
     )
     report = report_test_part(result.model, test_part, args.out)
     print(report["classification_report"] + f"\naccuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}")

@@ -36,6 +36,11 @@ BEAT_LENGTH = 187
 N_FIELDS = BEAT_LENGTH + 1
 #: The largest magnitude a sample may have: beats are kept as float32.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: The range of a sample in this format: each beat is scaled to [0, 1] by its
+#: 10-second window's minimum and maximum (Kachuee et al. 2018; ecgnet.data.signals).
+SAMPLE_RANGE = (0.0, 1.0)
+#: Slack around that range for numbers written with few digits.
+RANGE_SLACK = 1e-6
 
 
 def _cache_dir():
@@ -124,6 +129,12 @@ def _locate_error(path, n_classes):
                         f"{path}: line {line_no}, column {col}: {cell.strip()!r} is out of range "
                         f"(beats are float32: magnitudes up to {FLOAT32_MAX:.4g})"
                     )
+                if col <= BEAT_LENGTH and not SAMPLE_RANGE[0] - RANGE_SLACK <= value <= SAMPLE_RANGE[1] + RANGE_SLACK:
+                    raise DataFormatError(
+                        f"{path}: line {line_no}, column {col}: sample {cell.strip()!r} is outside 0..1, the range "
+                        "of this format (each beat is scaled to [0, 1] by its 10-second window); "
+                        "beats in other units must be scaled the same way first"
+                    )
             label = float(fields[-1])
             if label != int(label) or not 0 <= label < n_classes:
                 raise DataFormatError(
@@ -146,8 +157,9 @@ def _parse(path, n_classes):
         raise  # unreachable: _locate_error always raises
     if data.ndim != 2 or data.shape[1] != N_FIELDS or data.shape[0] == 0 or not np.isfinite(data).all():
         _locate_error(path, n_classes)
-    if np.abs(data[:, :BEAT_LENGTH]).max() > FLOAT32_MAX:  # would become inf as float32
-        _locate_error(path, n_classes)
+    samples = data[:, :BEAT_LENGTH]
+    if samples.min() < SAMPLE_RANGE[0] - RANGE_SLACK or samples.max() > SAMPLE_RANGE[1] + RANGE_SLACK:
+        _locate_error(path, n_classes)  # also finds magnitudes beyond float32 (they would become inf)
     labels = data[:, -1]
     if not (np.all(labels == np.round(labels)) and labels.min() >= 0 and labels.max() < n_classes):
         _locate_error(path, n_classes)
@@ -203,8 +215,9 @@ def load_mitbih_csv(path, cache=True):
     Raises:
         DataFormatError: missing or empty file, truncated or damaged gzip
             file, header row, wrong number of fields, non-numeric or
-            non-finite cell, sample too large for float32 (beyond 3.4e38),
-            label not an integer in 0..4; the message names the file and the
+            non-finite cell, sample too large for float32 (beyond 3.4e38) or
+            outside 0..1 (the range of the format), label not an integer in
+            0..4; the message names the file and the
             1-based line and column.
 
     Example:
