@@ -18,6 +18,7 @@ import pytest
 
 from ecgnet import quality
 from ecgnet.data import beats_from_record, load_beats_npz
+from ecgnet.errors import DataFormatError
 
 from conftest import FIXTURES, REPO_ROOT
 
@@ -708,3 +709,58 @@ def test_train_resumes_its_own_interrupted_run(tmp_path):
         training.train(tiny, x, y, callbacks=[Interrupt()], **options)
     options["recipe"] = {"preset": "tiny", "train_data": "./here/train.npz"}  # the same data, its path spelt otherwise
     assert training.train(tiny, x, y, **options).initial_epoch == 1
+
+
+# -- records: sampling rate, header against the signal file, incomplete raw folders -----------------------------
+
+
+def copy_record(folder, name="208_excerpt", header=lambda text: text, dat=lambda raw: raw):
+    """The 208 excerpt under ``folder`` with its header text and .dat bytes changed by the functions given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.hea").write_text(header(RECORD.with_suffix(".hea").read_text().replace("208_excerpt", name)))
+    (folder / f"{name}.dat").write_bytes(dat(RECORD.with_suffix(".dat").read_bytes()))
+    shutil.copy(RECORD.with_suffix(".atr"), folder / f"{name}.atr")
+    return folder / name
+
+
+@pytest.mark.parametrize("rate", ["0.001", "1e6", "25"])
+def test_sampling_rate_outside_the_range_is_refused(tmp_path, run_cli, no_tensorflow, rate):
+    path = copy_record(tmp_path, header=lambda text: text.replace(" 2 360 ", f" 2 {rate} ", 1))
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", path), "208_excerpt.hea",
+                   f"sampling rate {rate} Hz", "outside 50..2000 Hz")
+
+
+def test_header_and_signal_file_must_agree(tmp_path, run_cli, no_tensorflow):
+    one_signal = copy_record(tmp_path / "one", header=lambda text: "\n".join(
+        line.replace(" 2 360 ", " 1 360 ") for line in text.splitlines() if not line.endswith(" V1")) + "\n")
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", one_signal), "208_excerpt.dat",
+                   "larger than its header says", "declares 1 signal(s)", "would hold 2 signals")
+    short = copy_record(tmp_path / "short", dat=lambda raw: raw[:20000])  # 2 x 14,400 samples of format 212 need 43,200 bytes
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", short), "208_excerpt.dat",
+                   "shorter than its header says", "6666 samples", "18.5 s", "declares 14400 (40.0 s)")
+    unknown = copy_record(tmp_path / "format", header=lambda text: text.replace(" 212 ", " 999 "))
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", unknown), "208_excerpt.hea",
+                   "signal 1 (MLII) has storage format '999'", "does not define")
+
+
+def test_named_split_refuses_an_incomplete_raw_folder_and_names_what_is_missing(tmp_path, monkeypatch):
+    from ecgnet.data import load_split
+
+    raw = tmp_path / "three"
+    for name in ("100", "101", "103"):
+        copy_record(raw, name)
+    monkeypatch.setenv("ECGNET_MITDB_DIR", str(raw))
+    with pytest.raises(DataFormatError, match=rf"\$ECGNET_MITDB_DIR={raw}: 45 records missing or incomplete "
+                                              r"\(102, 104, 105, 106, 107, 108, 109, 111 and 37 more\)"):
+        load_split("kaggle", data_dir=tmp_path / "data", download=False)
+    assert not (tmp_path / "data" / "mitbih-kaggle").exists()
+
+
+def test_saturation_needs_three_samples_at_low_sampling_rates():
+    fs = 50.0
+    signal = sine(20, fs)
+    assert quality.bad_stretches(signal, fs) == []  # a clean wave touches its extremes for a sample or two
+    signal[100:102] = signal.max()
+    assert quality.bad_stretches(signal, fs) == []
+    signal[300:303] = signal.max()
+    assert [(s.start, s.stop, s.kind) for s in quality.bad_stretches(signal, fs)] == [(300, 303, "saturated")]
