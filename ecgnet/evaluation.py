@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data.classes import CLASS_NAMES
-from ecgnet.files import atomic_path, write_text_atomic
 from ecgnet import metrics
+from ecgnet.files import atomic_path, move_files_into, temporary_folder, write_text_atomic
 
 __all__ = [
     "evaluate_model", "plot_confusion_matrices", "report_test_part", "report_to_markdown", "write_report",
@@ -135,7 +135,7 @@ def write_report(report, out_dir):
     return {"json": json_path, "markdown": markdown_path}
 
 
-def evaluate_model(model, part, index=None, batch_size=512):
+def evaluate_model(model, part, index=None, batch_size=512, source=None):
     """Predict the beats of a part with ``model`` and measure the predictions.
 
     Args:
@@ -145,9 +145,14 @@ def evaluate_model(model, part, index=None, batch_size=512):
             model's inputs are built from the whole part first
             (:func:`ecgnet.data.model_inputs`).
         batch_size: int.
+        source: str, the model's file or name in messages (default: the model's name).
 
     Returns:
         The dict of :func:`ecgnet.metrics.evaluate_predictions`.
+
+    Raises:
+        ModelFileError: the model's outputs are not class probabilities
+            (:func:`ecgnet.pretrained_models.check_probabilities`).
 
     Example:
         >>> report = evaluate_model(model, load_part("data/mitbih-kaggle", "train"), val_index)
@@ -156,24 +161,31 @@ def evaluate_model(model, part, index=None, batch_size=512):
     """
     from ecgnet.data.prepared import model_inputs
 
+    from ecgnet.pretrained_models import check_probabilities
+
     y_true = part["y"] if index is None else part["y"][index]
-    y_pred = model.predict(model_inputs(model, part, index), batch_size=batch_size, verbose=0).argmax(axis=1)
+    probabilities = model.predict(model_inputs(model, part, index), batch_size=batch_size, verbose=0)
+    y_pred = check_probabilities(probabilities, source or f"model {getattr(model, 'name', '')!r}").argmax(axis=1)
     return metrics.evaluate_predictions(y_true, y_pred)
 
 
-def report_test_part(model, part, out, extra=None):
+def report_test_part(model, part, out, extra=None, source=None):
     """Measure ``model`` on a test part and write the report files into ``out``.
 
     Writes ``report.json`` (:func:`ecgnet.metrics.evaluate_predictions`, plus ``extra``),
     ``report.md`` (:func:`report_to_markdown`) and ``confusion_matrix.png``
-    (:func:`plot_confusion_matrices`), each atomically: what
-    ``python -m ecgnet evaluate`` writes.
+    (:func:`plot_confusion_matrices`): what ``python -m ecgnet evaluate``
+    writes. The three are written whole or not at all: they are built in a
+    temporary folder beside ``out`` and moved in together only when all three
+    are written (:func:`ecgnet.files.move_files_into`), so a full disk or a
+    kill never leaves a new report beside the old report's figure.
 
     Args:
         model: a ``keras.Model``.
         part: a dict from :func:`ecgnet.data.load_part`.
         out: str or Path, the report folder (created if needed).
         extra: optional dict of fields added to the report (e.g. the model and data names).
+        source: str, the model's file or name in messages.
 
     Returns:
         The report dict.
@@ -181,8 +193,10 @@ def report_test_part(model, part, out, extra=None):
     Example:
         >>> report = report_test_part(model, load_part("data/mitbih-kaggle", "test"), "runs/small/evaluation")
     """
-    report = evaluate_model(model, part)
+    report = evaluate_model(model, part, source=source)
     report.update(extra or {})
-    write_report(report, out)
-    plot_confusion_matrices(np.asarray(report["confusion_matrix"]), path=Path(out) / "confusion_matrix.png")
+    with temporary_folder(out) as tmp:
+        write_report(report, tmp)
+        plot_confusion_matrices(np.asarray(report["confusion_matrix"]), path=tmp / "confusion_matrix.png")
+        move_files_into(tmp, out)
     return report

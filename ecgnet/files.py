@@ -1,23 +1,148 @@
-"""Atomic file writes: a file is either written whole or not at all.
+"""Safe writes: a file or a folder is either written whole or not at all, and never written twice at once.
 
 Everything ecgnet writes (CSV, NPZ, reports, figures, models) goes through
 :func:`atomic_path`: the data lands in a temporary file in the same folder and
 is renamed over the target only after it was written and closed without error.
 An interrupted run never leaves a half-written file behind, and never destroys
-the previous good one. :func:`stderr_to_null` silences what native libraries
-write straight to file descriptor 2.
+the previous good one. The target is checked first (:func:`output_file`): a
+symbolic link is written through to the file it points at (the link stays a
+link), and a device, a named pipe or a folder is refused, so ``--out /dev/null``
+can never be replaced by a regular file.
+
+Folders of several files (a prepared split, an evaluation report) are built in
+a temporary sibling folder (:func:`temporary_folder`) and swapped in at the end
+(:func:`replace_folder`, :func:`move_files_into`). Every temporary file or
+folder is named ``.NAME.ecgnet-PID-...`` after the process that made it: it is
+removed when that process stops on an error, Ctrl-C or SIGTERM (the command
+line turns SIGTERM into an exception, :func:`exit_cleanly_on_sigterm`), and
+when a process was killed outright (SIGKILL, a power cut) the next write
+beside it finds it and removes it (:func:`remove_stale_temporaries`).
+:func:`folder_lock` keeps two processes from writing the same folder at once.
+:func:`stderr_to_null` silences what native libraries write straight to file
+descriptor 2.
 """
 
 import contextlib
+import errno
 import os
+import re
+import shutil
+import signal
+import stat
 import sys
 import tempfile
 from pathlib import Path
+
+from ecgnet.errors import EcgnetError
+
+#: The mark in the name of every temporary file or folder ecgnet makes: ``.NAME.ecgnet-PID-RANDOM.tmp``.
+TEMPORARY_MARK = "ecgnet"
+_TEMPORARY = re.compile(rf"^\.(?P<name>.+)\.{TEMPORARY_MARK}-(?P<pid>\d+)-[^.]+\.(tmp|old)")
+
+
+def _kind_of(mode):
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def output_file(path):
+    """The regular file a write to ``path`` should replace: ``path``, or the file its symbolic link points at.
+
+    Args:
+        path: str or Path, a file to be written (it may not exist yet).
+
+    Returns:
+        Path: ``path`` itself, or the final target of its chain of symbolic
+        links (a dangling link gives the file it would create).
+
+    Raises:
+        EcgnetError: ``path`` (or its target) exists and is not a regular file
+            (a folder, a device such as ``/dev/null``, a named pipe, a socket).
+
+    Example:
+        >>> output_file("report.json")
+        PosixPath('report.json')
+    """
+    path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    except NotADirectoryError:
+        raise EcgnetError(f"{path}: a file is in the way of its folder") from None
+    if not stat.S_ISREG(mode):
+        shown = f"{path} (a link to {target})" if target != path else str(path)
+        raise EcgnetError(f"{shown}: is {_kind_of(mode)}, not a regular file; ecgnet writes only regular files, name one")
+    return target
+
+
+def _process_alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder, name=None):
+    """Remove the temporary files and folders that a killed ecgnet process left in ``folder``.
+
+    Only names ecgnet makes (``.NAME.ecgnet-PID-...``) whose process is no
+    longer running are removed; with ``name``, only those of that target.
+
+    Args:
+        folder: str or Path.
+        name: str or None, the file or folder name whose temporaries to look for.
+
+    Returns:
+        list of Path, what was removed.
+    """
+    folder = Path(folder)
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if not match or (name is not None and match["name"] != name) or _process_alive(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.remove(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _temporary_prefix(name):
+    return f".{name}.{TEMPORARY_MARK}-{os.getpid()}-"
+
+
+def _with_path(error, path):
+    """An OSError that names ``path`` when it names no file (a full disk, a quota)."""
+    if isinstance(error, OSError) and error.filename is None and error.errno is not None:
+        return type(error)(error.errno, error.strerror or os.strerror(error.errno), str(path))
+    return error
 
 
 @contextlib.contextmanager
 def atomic_path(path, suffix=None):
     """Yield a temporary path next to ``path``; rename it to ``path`` on success.
+
+    A symbolic link ``path`` is written through (its target is replaced, the
+    link stays); a ``path`` that is a folder, a device or a named pipe is
+    refused (:func:`output_file`). An error without a file name, such as a
+    full disk while writing, is raised again naming ``path``.
 
     Args:
         path: str or Path, the final file.
@@ -29,19 +154,159 @@ def atomic_path(path, suffix=None):
         >>> with atomic_path("report.json") as tmp:
         ...     Path(tmp).write_text("{}")
     """
-    path = Path(path)
+    path = output_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent, path.name)
     suffix = path.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".tmp" + suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+        named = _with_path(error, path)
+        if named is not error:
+            raise named from None
         raise
+
+
+@contextlib.contextmanager
+def temporary_folder(out):
+    """Yield a new temporary folder beside ``out`` (``.OUT.ecgnet-PID-RANDOM.tmp``); remove it on any error.
+
+    What a killed process left beside ``out`` is removed first
+    (:func:`remove_stale_temporaries`). The caller moves the folder, or its
+    files, into place before the block ends (:func:`replace_folder`,
+    :func:`move_files_into`); whatever is left is removed.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out.parent, out.name)
+    tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(out.name), suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        named = _with_path(error, out)
+        if named is not error:
+            raise named from None
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_folder(tmp, out):
+    """Rename the finished folder ``tmp`` to ``out``, replacing an old ``out`` only after that succeeded."""
+    tmp, out = Path(tmp), Path(out)
+    os.chmod(tmp, 0o777 & ~current_umask())
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=_temporary_prefix(out.name), suffix=".old", dir=out.parent))
+    os.rmdir(old)
+    os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def move_files_into(tmp, out):
+    """Move the finished files of ``tmp`` into the folder ``out`` (made if needed), each by a rename.
+
+    All of them were written (and the disk had room for all of them) before
+    the first is moved; a rename needs no room, so the folder never holds
+    some new files beside some old ones of the same set. Other files in
+    ``out`` are left alone.
+    """
+    tmp, out = Path(tmp), Path(out)
+    if not out.exists():
+        replace_folder(tmp, out)
+        return
+    mask = 0o666 & ~current_umask()
+    for item in sorted(tmp.iterdir()):
+        target = output_file(out / item.name)
+        os.chmod(item, mask)
+        os.replace(item, target)
+
+
+@contextlib.contextmanager
+def folder_lock(out, what="this command"):
+    """Hold an exclusive lock on the folder ``out`` (a lock file ``.OUT.lock`` beside it) for the block.
+
+    The lock is an ``fcntl.flock`` on the lock file: the system drops it when
+    the holder ends, even when killed, so a stale lock never blocks a later
+    run. A second process that asks for the same folder is refused at once.
+
+    Args:
+        out: str or Path, the folder about to be written.
+        what: str, what holds the lock, for the message (e.g. ``"`prepare`"``).
+
+    Raises:
+        EcgnetError: another process holds the lock (its process id is named).
+
+    Example:
+        >>> with folder_lock("data/mitbih-kaggle", "`prepare`"):
+        ...     ...
+    """
+    import fcntl
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = out.parent / f".{out.name}.lock"
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                raise
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise EcgnetError(
+                f"{out}: another process{f' ({holder})' if holder else ''} is writing this folder now; "
+                f"wait until it ends, or choose another folder for {what}"
+            ) from None
+        try:  # the holder before us may have removed the file after we opened it: lock the file that is there
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()}\n".encode(), 0)
+        yield lock
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(lock)
+        os.close(fd)
+
+
+def exit_cleanly_on_sigterm():
+    """Make SIGTERM raise ``SystemExit(143)`` in this process, so that cleanup code runs.
+
+    Python's default for SIGTERM ends the process at once: no ``finally``
+    block or ``except BaseException`` runs, and temporary files stay. Worker
+    processes forked from this one keep the default (the handler kills them
+    the default way), so a pool can still be terminated.
+    """
+    main_pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != main_pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise SystemExit(128 + signum)
+
+    with contextlib.suppress(ValueError):  # not the main thread: leave the default
+        signal.signal(signal.SIGTERM, handler)
 
 
 def current_umask():

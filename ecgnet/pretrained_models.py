@@ -137,3 +137,60 @@ def load_model(path_or_name, num_classes=NUM_CLASSES):
 
 def _unknown_name_message(name):
     return f"unknown pretrained model {name!r}; available: {', '.join(available()) or 'none'}"
+
+
+#: How far a row of class probabilities may sum from 1 (float16 softmax under mixed precision is off by up to ~1e-3).
+PROBABILITY_TOLERANCE = 1e-2
+
+
+def check_probabilities(probabilities, source, tolerance=PROBABILITY_TOLERANCE, beats=None):
+    """Refuse model outputs that are not class probabilities; return them as a float array.
+
+    A heartbeat classifier here ends in a softmax: every output is a finite
+    number in [0, 1] and each beat's outputs sum to 1. A model that outputs
+    logits, or one sigmoid per class, still has the right shape, and its
+    ``argmax`` still picks a class, but its "confidence" means nothing (it
+    can exceed 1). ``python -m ecgnet evaluate`` and ``predict`` check what
+    the model gave with this before reporting it.
+
+    Args:
+        probabilities: array (n, classes), the model's outputs.
+        source: str, the model (file or name), for the message.
+        tolerance: float, how far an output may be below 0 or a row's sum from 1.
+        beats: optional int array (n,), the beat numbers to name (default 0..n-1).
+
+    Returns:
+        float64 array (n, classes).
+
+    Raises:
+        ModelFileError: naming ``source``, the first beat at fault and what is wrong.
+
+    Example:
+        >>> check_probabilities([[0.9, 0.1, 0.0, 0.0, 0.0]], "model.keras").shape
+        (1, 5)
+    """
+    import numpy as np
+
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] == 0:
+        return p
+    number = (lambda i: int(i)) if beats is None else (lambda i: int(np.asarray(beats)[i]))
+    hint = ("a heartbeat classifier here ends in a softmax (outputs in [0, 1] summing to 1); "
+            "is it a model that outputs logits or one sigmoid per class?")
+    finite = np.isfinite(p).all(axis=1)
+    if not finite.all():
+        first = int(np.flatnonzero(~finite)[0])
+        raise ModelFileError(f"{source}: the model gave non-finite outputs (first at beat {number(first)}); is it a trained classifier?")
+    low = p.min(axis=1) < -tolerance
+    high = p.max(axis=1) > 1 + tolerance
+    sums = p.sum(axis=1)
+    off = np.abs(sums - 1) > tolerance
+    for bad, what in ((low, lambda i: f"an output of {p[i].min():.4g}"), (high, lambda i: f"an output of {p[i].max():.4g}"),
+                      (off, lambda i: f"outputs summing to {sums[i]:.4g}")):
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise ModelFileError(
+                f"{source}: the model's outputs are not class probabilities: beat {number(first)} has {what(first)} "
+                f"({int(bad.sum())} of {len(p)} beats are off); {hint}"
+            )
+    return p

@@ -28,6 +28,12 @@ Three kinds of bad stretch, found by :func:`bad_stretches`:
   samples (0.008 s) in 47 records; in record 116, which clips at 0 and 2047
   ADC units, it stays there for up to 265 samples (0.74 s). 0.02 s (7
   samples at 360 Hz) is 2.5 times the longest touch of a clean record.
+  At low sampling rates 0.02 s is one or two samples, and every record's
+  highest and lowest sample would count: so a run must also be at least
+  :data:`SATURATION_MIN_SAMPLES` (3) samples long. The 48 MIT-BIH records
+  resampled to 50 Hz touch their extremes for at most 2 samples (record
+  202; 1 in the others); at 128 Hz (svdb) and above 0.02 s is 3 samples or
+  more, so the rule is unchanged there.
 
 A beat cut at R peak ``r`` uses the signal from ``r`` to ``r + 1.496 s`` (its
 187 samples at 125 Hz), and its R-R features and previous-beat channel come
@@ -65,6 +71,8 @@ from ecgnet.errors import DataFormatError
 FLAT_SECONDS = 0.25
 #: Shortest run at the signal's own maximum or minimum that counts as clipping, in seconds.
 SATURATION_SECONDS = 0.02
+#: ... and in samples, whatever the sampling rate (see the module doc).
+SATURATION_MIN_SAMPLES = 3
 #: The span of signal one beat is cut from: 187 samples at 125 Hz.
 BEAT_SECONDS = BEAT_LENGTH / FS
 #: sigamp's QRS window: peak-to-peak amplitude from 0.05 s before to 0.05 s after the R peak.
@@ -156,7 +164,7 @@ def bad_stretches(signal, fs):
         if high > low:
             for rail in (low, high):
                 for a, b in zip(*_runs(x == rail)):
-                    if b - a >= SATURATION_SECONDS * fs:
+                    if b - a >= max(SATURATION_SECONDS * fs, SATURATION_MIN_SAMPLES):
                         found.append(Stretch(int(a), int(b), "saturated"))
     return sorted(found, key=lambda s: (s.start, s.stop, s.kind))
 

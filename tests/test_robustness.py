@@ -18,8 +18,9 @@ import pytest
 
 from ecgnet import quality
 from ecgnet.data import beats_from_record, load_beats_npz, sample_dir
+from ecgnet.errors import DataFormatError
 
-from conftest import FIXTURES
+from conftest import FIXTURES, REPO_ROOT
 
 SAMPLE = sample_dir()
 RECORD = FIXTURES / "208_excerpt"  # 40 s of MIT-BIH record 208, 360 Hz, MLII and V1, with its .atr
@@ -443,3 +444,323 @@ def test_predict_builds_channels_from_the_whole_record(tmp_path, run_cli):
     expected = model.predict(model_inputs(model, part_from_beats(found.beats, source=path)), verbose=0)[usable]
     np.testing.assert_allclose(table.loc[usable, "confidence"].astype(float), expected.max(axis=1), atol=1e-4)
     assert (table.loc[usable, "predicted"].to_numpy() == np.array(list("NSVFQ"))[expected.argmax(axis=1)]).all()
+
+
+# -- files: links, devices, temporary folders, locks, whole reports, the CSV cache -----------------------------
+
+
+def test_out_link_is_written_through_and_stays_a_link(tmp_path):
+    from ecgnet.files import write_text_atomic
+
+    target = tmp_path / "kept" / "report.json"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "report.json"
+    link.symlink_to(target)
+    write_text_atomic(link, "new\n")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == "new\n"
+    dangling = tmp_path / "dangling.csv"
+    dangling.symlink_to(tmp_path / "made.csv")
+    write_text_atomic(dangling, "made\n")
+    assert dangling.is_symlink() and (tmp_path / "made.csv").read_text() == "made\n"
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_out_that_is_not_a_regular_file_is_refused(tmp_path, run_cli, no_tensorflow, kind):
+    if kind == "device":
+        out, shown = tmp_path / "null-link", "character device"
+        out.symlink_to(os.devnull)  # through a link as well: the device is named, and kept
+    else:
+        out, shown = tmp_path / "pipe", "named pipe"
+        os.mkfifo(out)
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--csv", SAMPLE / "mitbih_test.csv.gz", "--out", out)
+    one_error_line(result, "--out", out.name, shown, "not a regular file")
+    assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
+    from ecgnet.errors import EcgnetError
+    from ecgnet.files import write_text_atomic
+
+    with pytest.raises(EcgnetError, match="not a regular file"):  # the library refuses it too
+        write_text_atomic(out, "x")
+
+
+HOLD_TEMPORARY_FOLDER = """
+import sys, time
+from ecgnet.files import exit_cleanly_on_sigterm, temporary_folder
+exit_cleanly_on_sigterm()
+with temporary_folder(sys.argv[1]) as tmp:
+    (tmp / "train.csv").write_bytes(bytes(1000))
+    print(tmp, flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_temporary_folder_is_removed_on_sigterm_and_by_the_next_run_after_sigkill(tmp_path, how):
+    import signal
+    import subprocess
+    import sys
+
+    from ecgnet.files import remove_stale_temporaries, temporary_folder
+
+    out = tmp_path / "prepared"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen([sys.executable, "-c", HOLD_TEMPORARY_FOLDER, str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    tmp = tmp_path / os.path.basename(process.stdout.readline().strip())
+    assert tmp.is_dir() and tmp.name.startswith(".prepared.ecgnet-")
+    assert remove_stale_temporaries(tmp_path) == [] and tmp.is_dir()  # its process is running: not stale
+    process.send_signal(getattr(signal, how))
+    assert process.wait(timeout=30) == (143 if how == "SIGTERM" else -signal.SIGKILL)
+    if how == "SIGKILL":
+        assert tmp.is_dir()  # nothing can run in a killed process
+        with temporary_folder(out):  # the next write beside it
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_sigterm_during_prepare_leaves_no_temporary_folder(tmp_path, fixtures_dir):
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "import ecgnet.data.csv_files as csv_files\n"
+        "write = csv_files.write_beats_csv\n"
+        "def slow(*args, **kwargs):\n"
+        "    write(*args, **kwargs); print('writing', flush=True); time.sleep(60)\n"
+        "csv_files.write_beats_csv = slow\n"
+        "from ecgnet.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    out = tmp_path / "prepared"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen([sys.executable, "-c", script, "prepare", "--raw", str(fixtures_dir), "--split", "kaggle",
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    while process.stdout.readline().strip() != "writing":
+        pass
+    assert any(p.name.startswith(".prepared.ecgnet-") for p in tmp_path.iterdir())
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 143
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_second_prepare_into_the_same_folder_is_refused_while_the_first_runs(tmp_path, run_cli, no_tensorflow, fixtures_dir):
+    from ecgnet.files import folder_lock
+
+    out = tmp_path / "data" / "prepared"
+    with folder_lock(out, "`prepare`"):  # as a first `prepare` holds it
+        result = run_cli("prepare", "--raw", fixtures_dir, "--split", "kaggle", "--out", out)
+    one_error_line(result, "prepared", f"another process (process {os.getpid()}) is writing this folder")
+    assert sorted(p.name for p in out.parent.iterdir()) == []  # nothing written, and the lock file is gone
+
+
+def test_report_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    import errno
+
+    from ecgnet import evaluation
+
+    out = tmp_path / "evaluation"
+    out.mkdir()
+    old = {name: f"old {name}\n" for name in ("report.json", "report.md", "confusion_matrix.png", "notes.txt")}
+    for name, text in old.items():
+        (out / name).write_text(text)
+    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part, source=None: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(evaluation, "plot_confusion_matrices", full_disk)
+    with pytest.raises(OSError) as raised:
+        evaluation.report_test_part(None, {}, out)
+    assert raised.value.filename == str(out)  # the message names the folder being written
+    assert {p.name: p.read_text() for p in out.iterdir()} == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation"]
+    monkeypatch.undo()
+    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part, source=None: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
+    report = evaluation.report_test_part(None, {}, out)
+    assert json.loads((out / "report.json").read_text())["num_beats"] == report["num_beats"] == 3
+    assert (out / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG" and (out / "notes.txt").read_text() == old["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation"]
+
+
+def test_csv_cache_sees_a_file_edited_in_place(tmp_path):
+    from ecgnet.data import load_mitbih_csv
+
+    lines = gzip.open(SAMPLE / "mitbih_test.csv.gz", "rt").read().splitlines()[:4]
+    path = tmp_path / "beats.csv"
+    path.write_text("\n".join(lines) + "\n")
+    stat = path.stat()
+    _, y = load_mitbih_csv(path)
+    cells = lines[0].split(",")
+    changed = ("1" if cells[-1][0] != "1" else "2") + cells[-1][1:]  # another class, written just as wide
+    lines[0] = ",".join(cells[:-1] + [changed])
+    path.write_text("\n".join(lines) + "\n")  # same size: the label is written with the same width
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same modification time
+    assert path.stat().st_size == stat.st_size
+    _, y_again = load_mitbih_csv(path)
+    assert y_again[0] == float(changed) != y[0] and (y_again[1:] == y[1:]).all()
+
+
+def test_gzip_named_csv_and_bad_first_label_are_named_plainly(tmp_path, run_cli, no_tensorflow):
+    path = tmp_path / "beats.csv"
+    shutil.copy(SAMPLE / "mitbih_test.csv.gz", path)
+    one_error_line(run_cli("info", path), "beats.csv", "gzip-compressed", "rename it beats.csv.gz")
+    lines = gzip.open(SAMPLE / "mitbih_test.csv.gz", "rt").read().splitlines()[:3]
+    lines[0] = ",".join(lines[0].split(",")[:-1] + ["N"])
+    path.write_text("\n".join(lines) + "\n")
+    line = one_error_line(run_cli("info", path), "line 1, column 188", "not a number")
+    assert "header" not in line
+
+
+# -- runs and models: a run folder holds one run, outputs must be probabilities, beats in their range ----------
+
+
+def test_kaggle_beats_outside_0_to_1_are_refused_with_line_and_column(tmp_path, run_cli, no_tensorflow):
+    lines = gzip.open(SAMPLE / "mitbih_test.csv.gz", "rt").read().splitlines()[:5]
+    rows = [[float(cell) for cell in line.split(",")] for line in lines]
+    rows[2] = [value * 1000 for value in rows[2][:-1]] + rows[2][-1:]  # millivolts x 1000, say: not the format
+    (tmp_path / "beats.csv").write_text("\n".join(",".join(f"{v:.6g}" for v in row) for row in rows) + "\n")
+    first = next(i for i, value in enumerate(rows[2][:-1]) if value > 1) + 1
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--csv", tmp_path / "beats.csv"),
+                   "beats.csv", "line 3", f"column {first}", "outside 0..1")
+
+
+def test_check_probabilities_refuses_logits_and_sigmoids():
+    from ecgnet.errors import ModelFileError
+    from ecgnet.pretrained_models import check_probabilities
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (20, 5))
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(check_probabilities(softmax.astype(np.float16), "m"), softmax.astype(np.float16))
+    with pytest.raises(ModelFileError, match=r"m: the model's outputs are not class probabilities: beat \d+ has an output of -"):
+        check_probabilities(logits, "m")
+    sigmoids = 1 / (1 + np.exp(-logits))
+    with pytest.raises(ModelFileError, match=r"beat 0 has outputs summing to [\d.]+ .*one sigmoid per class"):
+        check_probabilities(sigmoids, "m")
+    with pytest.raises(ModelFileError, match="beat 7 has an output of 11"):
+        check_probabilities(np.where(np.arange(20)[:, None] == 7, [11.0, -5, -3, -2, 0], softmax).clip(0, None), "m", beats=np.arange(20))
+
+
+def test_model_that_outputs_logits_is_refused_by_evaluate(tmp_path, run_cli):
+    import keras
+
+    beat = keras.Input((187, 1), name="beat")
+    logits = keras.layers.Dense(5)(keras.layers.Flatten()(beat))  # no softmax: "confidence" could be 11
+    keras.Model(beat, logits).save(tmp_path / "logits.keras")
+    one_error_line(run_cli("evaluate", "--model", tmp_path / "logits.keras", "--data", SAMPLE, "--out", tmp_path / "report"),
+                   "logits.keras", "not class probabilities")
+    assert not (tmp_path / "report").exists()  # predict calls the same check (ecgnet.pretrained_models.check_probabilities)
+
+
+def test_train_refuses_a_folder_of_another_run_and_replaces_it_with_overwrite(tmp_path):
+    import keras
+
+    from ecgnet import training
+    from ecgnet.errors import EcgnetError
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt("interrupted after the first epoch")
+
+    def tiny():
+        beat = keras.Input((187, 1), name="beat")
+        return keras.Model(beat, keras.layers.Dense(5, activation="softmax")(keras.layers.GlobalAveragePooling1D()(beat)))
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((100, 187)).astype(np.float32), np.arange(100) % 5
+    options = dict(epochs=3, batch_size=50, verbose=0, augment=False, out_dir=tmp_path / "run", validation_fraction=0.2)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(tiny, x, y, callbacks=[Interrupt()], recipe={"preset": "small"}, **options)
+    assert (tmp_path / "run" / "backup").is_dir()
+    with pytest.raises(EcgnetError, match=r"run: holds the backup of an interrupted run of other data or another recipe: "
+                                          r"preset \('small' there, 'tiny' now\)"):
+        training.train(tiny, x, y, recipe={"preset": "tiny"}, **options)
+    with pytest.raises(EcgnetError, match=r"training.data_sha256 .*--overwrite"):
+        training.train(tiny, x[::-1].copy(), y, recipe={"preset": "small"}, **options)  # same shapes, other beats
+    result = training.train(tiny, x, y, recipe={"preset": "tiny"}, overwrite=True, **options)
+    assert result.initial_epoch == 0 and result.history["epoch"] == [0, 1, 2]  # trained afresh, not "resumed"
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["preset"] == "tiny"
+    resumed = dict(options, epochs=4)
+    with pytest.raises(EcgnetError, match=r"a finished run \(training.json\).*training.epochs \(3 there, 4 now\)"):
+        (tmp_path / "run" / "training.json").write_text(json.dumps({"preset": "tiny", "epochs": 3}))
+        training.train(tiny, x, y, recipe={"preset": "tiny"}, **resumed)
+
+
+def test_train_resumes_its_own_interrupted_run(tmp_path):
+    import keras
+
+    from ecgnet import training
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt("interrupted after the first epoch")
+
+    def tiny():
+        beat = keras.Input((187, 1), name="beat")
+        return keras.Model(beat, keras.layers.Dense(5, activation="softmax")(keras.layers.GlobalAveragePooling1D()(beat)))
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((100, 187)).astype(np.float32), np.arange(100) % 5
+    options = dict(epochs=3, batch_size=50, verbose=0, augment=False, out_dir=tmp_path / "run", validation_fraction=0.2,
+                   recipe={"preset": "tiny", "train_data": "here/train.npz"})
+    with pytest.raises(KeyboardInterrupt):
+        training.train(tiny, x, y, callbacks=[Interrupt()], **options)
+    options["recipe"] = {"preset": "tiny", "train_data": "./here/train.npz"}  # the same data, its path spelt otherwise
+    assert training.train(tiny, x, y, **options).initial_epoch == 1
+
+
+# -- records: sampling rate, header against the signal file, incomplete raw folders -----------------------------
+
+
+def copy_record(folder, name="208_excerpt", header=lambda text: text, dat=lambda raw: raw):
+    """The 208 excerpt under ``folder`` with its header text and .dat bytes changed by the functions given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.hea").write_text(header(RECORD.with_suffix(".hea").read_text().replace("208_excerpt", name)))
+    (folder / f"{name}.dat").write_bytes(dat(RECORD.with_suffix(".dat").read_bytes()))
+    shutil.copy(RECORD.with_suffix(".atr"), folder / f"{name}.atr")
+    return folder / name
+
+
+@pytest.mark.parametrize("rate", ["0.001", "1e6", "25"])
+def test_sampling_rate_outside_the_range_is_refused(tmp_path, run_cli, no_tensorflow, rate):
+    path = copy_record(tmp_path, header=lambda text: text.replace(" 2 360 ", f" 2 {rate} ", 1))
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", path), "208_excerpt.hea",
+                   f"sampling rate {rate} Hz", "outside 50..2000 Hz")
+
+
+def test_header_and_signal_file_must_agree(tmp_path, run_cli, no_tensorflow):
+    one_signal = copy_record(tmp_path / "one", header=lambda text: "\n".join(
+        line.replace(" 2 360 ", " 1 360 ") for line in text.splitlines() if not line.endswith(" V1")) + "\n")
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", one_signal), "208_excerpt.dat",
+                   "larger than its header says", "declares 1 signal(s)", "would hold 2 signals")
+    short = copy_record(tmp_path / "short", dat=lambda raw: raw[:20000])  # 2 x 14,400 samples of format 212 need 43,200 bytes
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", short), "208_excerpt.dat",
+                   "shorter than its header says", "6666 samples", "18.5 s", "declares 14400 (40.0 s)")
+    unknown = copy_record(tmp_path / "format", header=lambda text: text.replace(" 212 ", " 999 "))
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", unknown), "208_excerpt.hea",
+                   "signal 1 (MLII) has storage format '999'", "does not define")
+
+
+def test_named_split_refuses_an_incomplete_raw_folder_and_names_what_is_missing(tmp_path, monkeypatch):
+    from ecgnet.data import load_split
+
+    raw = tmp_path / "three"
+    for name in ("100", "101", "103"):
+        copy_record(raw, name)
+    monkeypatch.setenv("ECGNET_MITDB_DIR", str(raw))
+    with pytest.raises(DataFormatError, match=rf"\$ECGNET_MITDB_DIR={raw}: 45 records missing or incomplete "
+                                              r"\(102, 104, 105, 106, 107, 108, 109, 111 and 37 more\)"):
+        load_split("kaggle", data_dir=tmp_path / "data", download=False)
+    assert not (tmp_path / "data" / "mitbih-kaggle").exists()
+
+
+def test_saturation_needs_three_samples_at_low_sampling_rates():
+    fs = 50.0
+    signal = sine(20, fs)
+    assert quality.bad_stretches(signal, fs) == []  # a clean wave touches its extremes for a sample or two
+    signal[100:102] = signal.max()
+    assert quality.bad_stretches(signal, fs) == []
+    signal[300:303] = signal.max()
+    assert [(s.start, s.stop, s.kind) for s in quality.bad_stretches(signal, fs)] == [(300, 303, "saturated")]

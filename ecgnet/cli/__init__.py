@@ -6,6 +6,8 @@ through ``add_parsers(subparsers)``; every handler returns an exit status.
 Bad input (an :class:`ecgnet.errors.EcgnetError`, a file that is missing,
 unreadable or in the way) is printed as one line on stderr, ``error: ...``,
 naming what was wrong and where, with exit status 2, never as a traceback.
+SIGTERM ends a command the way Ctrl-C does, with its temporary files and
+folders removed (exit status 143).
 Handlers check their arguments and files before they import TensorFlow (a
 few seconds), so a mistake is reported at once.
 
@@ -25,7 +27,7 @@ import sys
 
 from ecgnet import __version__
 from ecgnet.errors import EcgnetError
-from ecgnet.files import stderr_to_null
+from ecgnet.files import exit_cleanly_on_sigterm, stderr_to_null
 
 
 def build_parser():
@@ -103,6 +105,7 @@ def _os_error_line(error):
 
 def main(argv=None):
     _quiet_tensorflow()
+    exit_cleanly_on_sigterm()  # so that temporary files and folders are removed on SIGTERM as on Ctrl-C
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -119,6 +119,12 @@ def add_parsers(subparsers):
         "(choose --epochs with a validated run of the same recipe first)",
     )
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the files of another run in --out (an interrupted run of other data or another recipe, "
+        "or a finished one); without it such a folder is refused, and only the same run is resumed",
+    )
     train.set_defaults(handler=run_train)
 
     ensemble = subparsers.add_parser(
@@ -148,8 +154,9 @@ def add_parsers(subparsers):
         "predict",
         help="label beats from a CSV of beats or a raw WFDB record",
         description=(
-            "Label beats. A --beats file (.csv, .csv.gz or .npz) with a non-finite or out-of-range sample is refused (file, line or beat, "
-            "column). In a --record, beats cut from invalid (NaN), flat or saturated signal (ecgnet.quality) get "
+            "Label beats. A --beats file (.csv, .csv.gz or .npz) with a non-finite sample, or a CSV sample outside "
+            "0..1 (the range of the Kaggle format), is refused (file, line or beat, column). In a --record, beats cut "
+            "from invalid (NaN), flat or saturated signal (ecgnet.quality) get "
             f"no class: they are listed as {UNCLASSIFIABLE!r} with the reason in the 'signal' column; a record "
             "without one usable beat is an error."
         ),
@@ -244,24 +251,7 @@ def run_train(args):
     overrides = {"beat_dropout": args.beat_dropout} if args.beat_dropout else {}
     build_named_model(args.preset, input_shape, rr_width, **overrides)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
-    result = train(
-        lambda: build_named_model(args.preset, input_shape, rr_width, **overrides),
-        x,
-        train_part["y"],
-        rr=rr,
-        validation_fraction=0.0 if args.refit else validation_fraction,
-        validation_groups=validation_groups,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        augment=args.augment,
-        seed=args.seed,
-        validation_seed=args.validation_seed,
-        validation_fold=args.validation_fold,
-        out_dir=args.out,
-        verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
-        **options,
-    )
-    card = training_card(
+    recipe = dict(
         preset=args.preset,
         split=args.split,
         rr_features=rr_width,
@@ -278,8 +268,27 @@ def run_train(args):
         validation_seed=args.validation_seed,
         validation_fold=args.validation_fold,
         refit=args.refit,
-        validation=result.validation,
     )
+    result = train(
+        lambda: build_named_model(args.preset, input_shape, rr_width, **overrides),
+        x,
+        train_part["y"],
+        rr=rr,
+        validation_fraction=0.0 if args.refit else validation_fraction,
+        validation_groups=validation_groups,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        augment=args.augment,
+        seed=args.seed,
+        validation_seed=args.validation_seed,
+        validation_fold=args.validation_fold,
+        out_dir=args.out,
+        verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
+        recipe={key: value for key, value in training_card(**recipe).items() if key != "validation"},
+        overwrite=args.overwrite,
+        **options,
+    )
+    card = training_card(**recipe, validation=result.validation)
     write_training_card(args.out, card)
     print(f"model written to {Path(args.out) / 'model.keras'}")
     return 0
@@ -357,7 +366,7 @@ def run_evaluate(args):
     from ecgnet.evaluation import report_test_part
 
     model = load_model(args.model)
-    report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part["source"])})
+    report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part["source"])}, source=str(args.model))
     print(Path(out, "report.md").read_text(encoding="utf-8"))
     print(f"report and confusion matrices written to {out}")
     return 0
@@ -402,10 +411,10 @@ def run_predict(args):
         part = part_from_beats(found.beats, source=args.record)
         rows = {"time_s": np.round(found.times, 3)}
         truth = found.beats.y.astype(np.int64)
+    from ecgnet.pretrained_models import check_probabilities
+
     probabilities = model.predict(model_inputs(model, part, usable), batch_size=512, verbose=0)
-    if not np.isfinite(probabilities).all():
-        first = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
-        raise EcgnetError(f"{args.model}: the model gave non-finite probabilities (first at beat {np.flatnonzero(usable)[first]}); is it a trained classifier?")
+    probabilities = check_probabilities(probabilities, args.model, beats=np.flatnonzero(usable))
     predicted = np.full(len(usable), -1)
     predicted[usable] = probabilities.argmax(axis=1)
     confidence = np.full(len(usable), np.nan)
@@ -495,6 +504,7 @@ def run_demo(args):
         seed=args.seed,
         out_dir=args.out,
         verbose=2,
+        overwrite=True,  # the demo's folder is a scratch folder: a new demo replaces the last one
     )
     report = report_test_part(result.model, test_part, args.out)
     print(report["classification_report"] + f"\naccuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}")
@@ -517,11 +527,20 @@ def _check_out_folder(folder, argument="--out"):
 
 
 def _check_out_file(path, argument="--out"):
-    """Refuse an output file that is a folder or whose folder cannot be written; an existing file is replaced."""
+    """Refuse an output file that is a folder, a device or a pipe, or whose folder cannot be written.
+
+    An existing regular file is replaced; a symbolic link is written through to its target.
+    """
+    from ecgnet.files import output_file
+
     path = Path(path)
     if path.is_dir():
         raise EcgnetError(f"{argument} {path}: is a folder; name the CSV file to write")
-    _check_writable_parent(path.parent, argument, for_file=path)
+    try:
+        target = output_file(path)  # a link is written through; a device or a pipe is refused
+    except EcgnetError as error:
+        raise EcgnetError(f"{argument} {error}") from None
+    _check_writable_parent(target.parent, argument, for_file=path)
 
 
 def _check_writable_parent(path, argument, for_file=None):

@@ -9,9 +9,14 @@ Loading is fast: pandas' C parser reads the whole file and the checks run
 vectorised; only when something is wrong does a slow scan find the exact
 1-based line and column to report. A successful load is cached on disk as
 ``.npy`` files under ``~/.cache/ecgnet/csv`` (override the folder with the
-environment variable ``ECGNET_CACHE_DIR``), keyed on the resolved path, size
-and modification time, so a second load of an unchanged file only maps two
-arrays from disk.
+environment variable ``ECGNET_CACHE_DIR``), keyed on the SHA-256 of the
+file's bytes, so a second load of an unchanged file only hashes it and maps
+two arrays from disk, and a file edited in place (same size, same
+modification time) is parsed again. Why a hash rather than path, size and
+modification time: those miss an edit within the file system's time
+resolution or a copy that keeps the time (``cp -p``, ``touch -r``); SHA-256
+reads about 430 MB/s on one core here, under a second for the 392 MB
+``mitbih_train.csv``, against several seconds to parse it.
 """
 
 import gzip
@@ -31,6 +36,11 @@ from ecgnet.files import atomic_path
 N_FIELDS = BEAT_LENGTH + 1
 #: The largest magnitude a sample may have: beats are kept as float32.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: The range of a sample in this format: each beat is scaled to [0, 1] by its
+#: 10-second window's minimum and maximum (Kachuee et al. 2018; ecgnet.data.signals).
+SAMPLE_RANGE = (0.0, 1.0)
+#: Slack around that range for numbers written with few digits.
+RANGE_SLACK = 1e-6
 
 
 def _cache_dir():
@@ -39,9 +49,23 @@ def _cache_dir():
 
 
 def _cache_key(path, n_classes):
-    stat = path.stat()
-    text = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{n_classes}|v1"
-    return hashlib.sha1(text.encode()).hexdigest()
+    """The cache entry of a file: the SHA-256 of its bytes and the number of classes (see the module doc)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"{digest.hexdigest()}-{n_classes}-v2"
+
+
+def _check_compression(path):
+    """Refuse a gzip file whose name does not end in ``.gz`` (it would read as a few fields of binary)."""
+    if path.suffix != ".gz":
+        with open(path, "rb") as handle:
+            if handle.read(2) == b"\x1f\x8b":
+                raise DataFormatError(
+                    f"{path}: is gzip-compressed but its name does not end in .gz; rename it {path.name}.gz "
+                    "(or decompress it)"
+                )
 
 
 def _open_text(path):
@@ -62,6 +86,14 @@ def _check_gzip_stream(path):
         if isinstance(error, PermissionError):
             raise
         raise DataFormatError(f"{path}: not a readable gzip file ({error})") from None
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _locate_error(path, n_classes):
@@ -85,7 +117,8 @@ def _locate_error(path, n_classes):
                 try:
                     value = float(cell)
                 except ValueError:
-                    hint = " (a header row? the Kaggle files have none)" if line_no == 1 else ""
+                    header = line_no == 1 and sum(not _is_number(field) for field in fields) > len(fields) // 2
+                    hint = " (a header row? the Kaggle files have none)" if header else ""
                     raise DataFormatError(
                         f"{path}: line {line_no}, column {col}: not a number: {cell.strip()[:40]!r}{hint}"
                     ) from None
@@ -95,6 +128,12 @@ def _locate_error(path, n_classes):
                     raise DataFormatError(
                         f"{path}: line {line_no}, column {col}: {cell.strip()!r} is out of range "
                         f"(beats are float32: magnitudes up to {FLOAT32_MAX:.4g})"
+                    )
+                if col <= BEAT_LENGTH and not SAMPLE_RANGE[0] - RANGE_SLACK <= value <= SAMPLE_RANGE[1] + RANGE_SLACK:
+                    raise DataFormatError(
+                        f"{path}: line {line_no}, column {col}: sample {cell.strip()!r} is outside 0..1, the range "
+                        "of this format (each beat is scaled to [0, 1] by its 10-second window); "
+                        "beats in other units must be scaled the same way first"
                     )
             label = float(fields[-1])
             if label != int(label) or not 0 <= label < n_classes:
@@ -118,8 +157,9 @@ def _parse(path, n_classes):
         raise  # unreachable: _locate_error always raises
     if data.ndim != 2 or data.shape[1] != N_FIELDS or data.shape[0] == 0 or not np.isfinite(data).all():
         _locate_error(path, n_classes)
-    if np.abs(data[:, :BEAT_LENGTH]).max() > FLOAT32_MAX:  # would become inf as float32
-        _locate_error(path, n_classes)
+    samples = data[:, :BEAT_LENGTH]
+    if samples.min() < SAMPLE_RANGE[0] - RANGE_SLACK or samples.max() > SAMPLE_RANGE[1] + RANGE_SLACK:
+        _locate_error(path, n_classes)  # also finds magnitudes beyond float32 (they would become inf)
     labels = data[:, -1]
     if not (np.all(labels == np.round(labels)) and labels.min() >= 0 and labels.max() < n_classes):
         _locate_error(path, n_classes)
@@ -137,6 +177,7 @@ def _load(path, n_classes, cache):
         raise DataFormatError(f"{path}: cannot be read (permission denied)")
     if path.stat().st_size == 0:
         raise DataFormatError(f"{path}: empty file (expected lines of {N_FIELDS} comma-separated numbers)")
+    _check_compression(path)
     if cache:
         folder = _cache_dir()
         key = _cache_key(path, n_classes)
@@ -174,8 +215,9 @@ def load_mitbih_csv(path, cache=True):
     Raises:
         DataFormatError: missing or empty file, truncated or damaged gzip
             file, header row, wrong number of fields, non-numeric or
-            non-finite cell, sample too large for float32 (beyond 3.4e38),
-            label not an integer in 0..4; the message names the file and the
+            non-finite cell, sample too large for float32 (beyond 3.4e38) or
+            outside 0..1 (the range of the format), label not an integer in
+            0..4; the message names the file and the
             1-based line and column.
 
     Example:

@@ -6,7 +6,9 @@ split (the dicts of :func:`ecgnet.data.load_part`), from the first of:
 1. the prepared folder ``DATA_DIR/mitbih-kaggle`` (``mitbih-interpatient`` for
    the inter-patient split), checked against its ``manifest.json``;
 2. the raw MIT-BIH records in ``DATA_DIR/mitdb``, else in ``$ECGNET_MITDB_DIR``,
-   prepared into that folder (about 20 s) and kept there;
+   prepared into that folder (about 20 s) and kept there; a raw folder counts
+   only when complete (every record its ``RECORDS`` file lists, else all 48),
+   and a ``$ECGNET_MITDB_DIR`` that lacks records is an error naming them;
 3. with ``download=True``: the records downloaded from PhysioNet into
    ``DATA_DIR/mitdb`` (checksummed, restartable), then prepared as in 2.
 
@@ -21,8 +23,6 @@ repository when ecgnet is imported from a source checkout, else ``./data``
 import contextlib
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from ecgnet.data.manifest import MANIFEST, class_counts, read_manifest, write_ma
 from ecgnet.data.prepared import PREPARED_PARTS
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
-from ecgnet.files import current_umask
+from ecgnet.files import folder_lock, replace_folder, temporary_folder
 
 #: The prepared folder of each split (:data:`ecgnet.data.splits.SPLITS`), under the data folder.
 SPLIT_FOLDERS = {"kaggle": "mitbih-kaggle", "inter-patient": "mitbih-interpatient"}
@@ -180,7 +180,9 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
     train = DS1 plus every record of the other databases.
 
     The folder is written whole or not at all: everything goes to a temporary
-    sibling folder, which is renamed to ``out`` at the end, with a
+    sibling folder (removed on an error, Ctrl-C or SIGTERM, and by the next
+    run after a kill: :func:`ecgnet.files.temporary_folder`), which is renamed
+    to ``out`` at the end, with a
     ``manifest.json`` (split, seed, databases and records, class counts per
     part, SHA-256 of every file, ecgnet version; see :mod:`ecgnet.data.manifest`).
     It holds ``train.npz``/``test.npz`` (:class:`ecgnet.data.Beats`) and
@@ -203,24 +205,32 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
         dict, the manifest written.
 
     Raises:
-        EcgnetError: ``out`` is a file, cannot be written, or holds another
-            split (checked before any record is read); a raw folder is not
+        EcgnetError: ``out`` is a file, cannot be written, holds another
+            split, or another process is preparing it now (checked before any
+            record is read: :func:`ecgnet.files.folder_lock`); a raw folder is not
             readable; the split leaves no train or no test beats.
 
     Example:
         >>> prepare_split(["data/mitdb", "data/svdb"], "inter-patient", "data/mitbih-svdb-interpatient")
     """
+    if split not in SPLITS:
+        raise EcgnetError(f"prepare_split: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    out = Path(out)
+    sources = _raw_sources(raw_dirs)
+    check = dict(seed=seed if split == "kaggle" else None, databases=[database for database, _ in sources], second_lead=second_lead)
+    _check_out(out, split, overwrite, **check)
+    with folder_lock(out, "`prepare` (--out)"):
+        _check_out(out, split, overwrite, **check)  # again: another run may have written it meanwhile
+        return _prepare_locked(sources, split, out, seed, second_lead, progress, processes)
+
+
+def _prepare_locked(sources, split, out, seed, second_lead, progress, processes):
+    """:func:`prepare_split` once ``out`` is locked and checked."""
     from ecgnet.data.container import concat_beats
     from ecgnet.data.records import build_mitbih_beats, list_records
     from ecgnet.data.csv_files import write_beats_csv
     from ecgnet.data.splits import split_beats
 
-    if split not in SPLITS:
-        raise EcgnetError(f"prepare_split: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-    out = Path(out)
-    sources = _raw_sources(raw_dirs)
-    _check_out(out, split, overwrite, seed=seed if split == "kaggle" else None,
-               databases=[database for database, _ in sources], second_lead=second_lead)
     parts, listed = [], []
     for database, folder in sources:
         records = list_records(folder)
@@ -236,9 +246,7 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
             f"{', '.join(str(f) for _, f in sources)}: the {split} split leaves {len(train)} train and {len(test)} test beats "
             "(inter-patient needs the MIT-BIH records of DS1 and DS2)"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with temporary_folder(out) as tmp:
         from tqdm.auto import tqdm
 
         with tqdm(total=4, desc="writing", unit="file", disable=not progress) as bar:
@@ -251,57 +259,49 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
             tmp, split, PREPARED_PARTS, {"train": class_counts(train.y), "test": class_counts(test.y)},
             listed, seed=seed if split == "kaggle" else None, second_lead=second_lead,
         )
-        os.chmod(tmp, 0o777 & ~current_umask())
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        replace_folder(tmp, out)
     return manifest
 
 
-def _swap_into_place(tmp, out):
-    """Rename the finished folder ``tmp`` to ``out``, replacing an old ``out`` only after that succeeded."""
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-    os.rmdir(old)
-    os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+def _missing_records(folder):
+    """What ``folder`` lacks to be a complete set of MIT-BIH records: a list of ``"NAME.EXT"`` (empty: complete).
 
-
-def _complete_records(folder):
-    """True where ``folder`` lists records (``RECORDS`` or ``*.hea``) and each has its .hea, .dat and .atr.
-
-    Where the folder has a ``SHA256SUMS.txt`` (a download), every record file
-    must also match it: an interrupted or damaged download is resumed, not prepared.
+    The records are those its ``RECORDS`` file lists (a download, a mirror),
+    else all 48 MIT-BIH records (:data:`ecgnet.data.DS1`, :data:`~ecgnet.data.DS2`
+    and :data:`~ecgnet.data.PACED_RECORDS`): a folder of ``*.hea`` files cannot
+    tell which ones are missing. Where the folder has a ``SHA256SUMS.txt``
+    (a download), every record file must also match it (a damaged file counts
+    as missing): an interrupted or damaged download is resumed, not prepared.
     """
-    from ecgnet.data.records import list_records
     from ecgnet.data.download import DownloadError, parse_sha256sums
     from ecgnet.data.manifest import sha256_file
+    from ecgnet.data.splits import DS1, DS2, PACED_RECORDS
 
     folder = Path(folder)
-    if not folder.is_dir():
-        return False
-    try:
-        names = list_records(folder)
-    except DataFormatError:
-        return False
+    listing = folder / "RECORDS"
+    names = listing.read_text().split() if listing.is_file() else sorted(DS1 + DS2 + PACED_RECORDS)
+    if not names:
+        return ["RECORDS (it lists no record)"]
     files = [folder / f"{n}{ext}" for n in names for ext in (".hea", ".dat", ".atr")]
-    if not names or not all(f.is_file() for f in files):
-        return False
-    if (folder / "SHA256SUMS.txt").is_file():
+    missing = [f.name for f in files if not f.is_file()]
+    if not missing and (folder / "SHA256SUMS.txt").is_file():
         try:
             sums = parse_sha256sums((folder / "SHA256SUMS.txt").read_text(encoding="utf-8", errors="replace"))
         except DownloadError:
-            return False
-        return all(sums.get(f.name) == sha256_file(f) for f in files)
-    return True
+            return ["SHA256SUMS.txt (unreadable)"]
+        missing = [f.name for f in files if sums.get(f.name) != sha256_file(f)]
+    return missing
+
+
+def _complete_records(folder):
+    """True where ``folder`` holds every record it should, each with its .hea, .dat and .atr (:func:`_missing_records`)."""
+    return Path(folder).is_dir() and not _missing_records(folder)
+
+
+def _describe_missing(missing, limit=8):
+    records = sorted({name.rsplit(".", 1)[0] for name in missing})
+    shown = ", ".join(records[:limit]) + (f" and {len(records) - limit} more" if len(records) > limit else "")
+    return f"{len(records)} record{'s' if len(records) != 1 else ''} missing or incomplete ({shown})"
 
 
 def _show(path):
@@ -328,8 +328,10 @@ def load_split(split, data_dir=None, download=True, progress=True):
         ``(train, test)``, two dicts of :func:`ecgnet.data.load_part`.
 
     Raises:
-        DataFormatError: a prepared folder fails its manifest check, or no data
-            is found and ``download`` is false.
+        DataFormatError: a prepared folder fails its manifest check; no data
+            is found and ``download`` is false; ``$ECGNET_MITDB_DIR`` names a
+            folder without all the records (its ``RECORDS`` file's, else the
+            48 of MIT-BIH), which are named.
         DownloadError: the download failed.
 
     Example:
@@ -368,11 +370,31 @@ def _local_records(data_dir):
     return None, None
 
 
+def _check_environment_records():
+    """Refuse a ``$ECGNET_MITDB_DIR`` that names a missing folder or one that lacks records (named in the message).
+
+    A split prepared from a few records is not the split it is named after;
+    and a folder the user pointed at is not silently passed over for a download.
+    """
+    env = os.environ.get("ECGNET_MITDB_DIR")
+    if not env:
+        return
+    if not Path(env).is_dir():
+        raise DataFormatError(f"$ECGNET_MITDB_DIR={env}: no such folder; unset it or point it at the 48 MIT-BIH records")
+    missing = _missing_records(env)
+    if missing:
+        raise DataFormatError(
+            f"$ECGNET_MITDB_DIR={env}: {_describe_missing(missing)}; a named split needs all of them "
+            "(`python -m ecgnet download --database mitdb --out DIR` fetches them), or unset the variable"
+        )
+
+
 def _raw_records(data_dir, folder, split, download, progress):
     """``(raw folder, how it was found)``: ``data_dir/mitdb``, ``$ECGNET_MITDB_DIR``, or a download."""
     raw, where = _local_records(data_dir)
     if raw is not None:
         return raw, f"prepared from {where} into"
+    _check_environment_records()
     raw = data_dir / "mitdb"
     if download:
         from ecgnet.data.download import download_physionet, physionet_url
@@ -380,8 +402,10 @@ def _raw_records(data_dir, folder, split, download, progress):
         url = physionet_url("mitdb")
         download_physionet(raw, base_url=url, progress=progress)
         return raw, f"downloaded from {url} into {_show(raw)}, prepared into"
+    missing = _missing_records(raw) if raw.is_dir() else None
+    found = f" ({raw}: {_describe_missing(missing)})" if missing else ""
     raise DataFormatError(
-        f"{folder}: no prepared {split} split, and no raw MIT-BIH records in {raw} "
+        f"{folder}: no prepared {split} split, and no raw MIT-BIH records in {raw}{found} "
         "or $ECGNET_MITDB_DIR; call load_split with download=True, or run `python -m ecgnet download --database mitdb`"
     )
 

@@ -48,8 +48,20 @@ class RecordBeats(NamedTuple):
     times: np.ndarray  # R-peak time of every beat, seconds from the record start
 
 
+#: The sampling rates ecgnet reads, in Hz. ECG databases record at 128 Hz (svdb)
+#: to 1000 Hz (ptbdb); a rate outside this range is a typing error in the
+#: header (0.001, 1e6), and would make a few beats of hours or millions of
+#: beats. Within the range a wrong rate (720 for a 360 Hz record) is caught
+#: by the heart rate it implies (:mod:`ecgnet.plausibility`).
+SAMPLING_RATE_RANGE = (50.0, 2000.0)
+#: Bytes per sample of each WFDB storage format (signal files that are not compressed).
+FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3}
+#: WFDB formats whose size cannot be foreseen (FLAC-compressed).
+COMPRESSED_FORMATS = ("508", "516", "524")
+
+
 def _check_sampling_rate(path):
-    """Refuse a header whose sampling rate is not a positive number.
+    """Refuse a header whose sampling rate is not a number of Hz in :data:`SAMPLING_RATE_RANGE`.
 
     wfdb reads an unparseable rate such as ``-360`` as absent and assumes
     250 Hz, silently; so the record line of the header is read here first.
@@ -69,19 +81,80 @@ def _check_sampling_rate(path):
         fs = float("nan")
     if not fs > 0:
         raise DataFormatError(f"{hea}: sampling rate {record_line[2]!r} on the record line; it must be a positive number of Hz")
+    low, high = SAMPLING_RATE_RANGE
+    if not low <= fs <= high:
+        raise DataFormatError(
+            f"{hea}: sampling rate {record_line[2]} Hz on the record line is outside {low:g}..{high:g} Hz, "
+            "the rates of ECG recordings ecgnet reads; is the header's rate right?"
+        )
+
+
+def _check_signal_files(path, header):
+    """Refuse a header whose storage formats are unknown or whose signal files do not hold what it declares.
+
+    A ``.dat`` file holds ``samples x (signals in it)`` samples of its format,
+    after its byte offset. A shorter file is a truncated record (wfdb would
+    fail with numpy's broadcast message); a longer one usually means the
+    header declares fewer signals than the file holds, and every sample
+    would be read from the wrong place.
+    """
+    folder = Path(path).parent
+    names = list(header.sig_name or [f"signal {i + 1}" for i in range(header.n_sig or 0)])
+    files = {}
+    for index, fmt in enumerate(header.fmt or []):
+        fmt = str(fmt)
+        if fmt not in FORMAT_BYTES and fmt not in COMPRESSED_FORMATS:
+            raise DataFormatError(
+                f"{path}.hea: signal {index + 1} ({names[index]}) has storage format {fmt!r}, which WFDB does not "
+                f"define (known: {', '.join(sorted(FORMAT_BYTES, key=int))}, and FLAC {', '.join(COMPRESSED_FORMATS)})"
+            )
+        files.setdefault(header.file_name[index], []).append(index)
+    if not header.sig_len:
+        return  # no length declared: wfdb reads to the end of the file
+    spf = header.samps_per_frame or [1] * len(names)
+    for file_name, signals in files.items():
+        formats = {str(header.fmt[i]) for i in signals}
+        if formats & set(COMPRESSED_FORMATS) or file_name == "-":
+            continue
+        dat = folder / file_name
+        try:
+            size = dat.stat().st_size
+        except OSError:
+            raise DataFormatError(f"{dat}: missing; {path}.hea names it as the file of {len(signals)} signal(s)") from None
+        offset = int((header.byte_offset or [None] * len(names))[signals[0]] or 0)
+        frame = sum(FORMAT_BYTES[str(header.fmt[i])] * (spf[i] or 1) for i in signals)
+        expected = offset + int(np.ceil(header.sig_len * frame))
+        fs = float(header.fs or 250.0)
+        if size < expected:
+            held = max(size - offset, 0) / frame
+            raise DataFormatError(
+                f"{dat}: shorter than its header says: {size} bytes hold {int(held)} samples of each of its "
+                f"{len(signals)} signal(s) ({held / fs:.1f} s), but {path}.hea declares {header.sig_len} "
+                f"({header.sig_len / fs:.1f} s); the file is truncated or the header belongs to another record"
+            )
+        if size > expected + int(np.ceil(frame)):
+            per_signal = FORMAT_BYTES[str(header.fmt[signals[0]])] * header.sig_len
+            as_signals = (size - offset) / per_signal if per_signal else 0
+            guess = f"; it would hold {as_signals:g} signals of {header.sig_len} samples" if as_signals == int(as_signals) else ""
+            raise DataFormatError(
+                f"{dat}: larger than its header says: {size} bytes, but {path}.hea declares {len(signals)} signal(s) "
+                f"of {header.sig_len} samples in format {'/'.join(sorted(formats))} ({expected} bytes){guess}; "
+                "does the header declare the right number of signals?"
+            )
 
 
 def _read_leads(path, channel=None, second_lead=False):
     """``(signals, fs)``: the chosen lead's signal, then, with ``second_lead``, the other lead's."""
     import wfdb
 
+    _check_sampling_rate(path)  # first: wfdb refuses some rates with a message about syntax, or reads them as 250 Hz
     try:
         header = wfdb.rdheader(str(path))
     except FileNotFoundError:
         raise DataFormatError(f"{path}: no such WFDB record (expected {path}.hea)") from None
     except Exception as error:  # wfdb raises plain exceptions for bad headers
         raise DataFormatError(f"{path}: not a readable WFDB header ({error})") from None
-    _check_sampling_rate(path)
+    _check_signal_files(path, header)
     names = list(header.sig_name or [])
     if channel is None:
         channel = next((names.index(lead) for lead in LEAD_PREFERENCE if lead in names), 0)

@@ -1,0 +1,166 @@
+"""Measure the plausibility checks (ecgnet.plausibility) before trusting their thresholds.
+
+On the 48 clean MIT-BIH records (lead MLII, reference beat annotations) it
+reports how many beats each per-beat check marks and whether any record gets
+a verdict; then what the checks say about inputs that are not what they
+claim: the noise records of the MIT-BIH Noise Stress Test Database (``bw``,
+``ma``) with real annotations, Gaussian noise, a sine wave and random bytes
+with real annotations, a record with another record's annotations, an
+inverted lead, the V1 lead, a header claiming twice the sampling rate, and a
+clean record with muscle noise added at 12, 6 and 0 dB. Then the svdb
+records (128 Hz), if given.
+
+Usage:
+    python benchmarks/bench_plausibility.py --mitdb DIR [--svdb DIR] [--nstdb DIR]
+
+(the folders default to $ECGNET_MITDB_DIR, $ECGNET_SVDB_DIR, $ECGNET_NSTDB_DIR).
+
+Measured (1 CPU, about 60 s; the thresholds of ecgnet.plausibility were set
+from this run, the full output is in docs/robustness.md):
+
+- mitdb, 48 records, 109,494 beats: "not QRS-like" 102 beats (0.093 %), at
+  most 33 in one record (203); R peak more than 0.1 s from its QRS top: 106
+  (0.097 %); lowest share of beats on their QRS in a record 97.0 %; heart
+  rates 50..112; verdicts only on the V5 lead of 102 and 104.
+- svdb, 39 records at 128 Hz, 96,971 beats: "not QRS-like" 1,033 (1.07 %),
+  718 of them in 848 and 259 in 865; no verdict.
+- with record 100's annotations: Gaussian noise 87 %, sine 99.9 %, random
+  bytes 89 %, nstdb bw 69 %, ma 54 % of the beats "not QRS-like", verdict
+  "no QRS complexes"; record 100 with 101's annotations: 25 % on their QRS,
+  "annotations off the QRS"; 100 inverted: "inverted polarity"; 101's V1
+  lead: named; 118 with muscle noise at 12 / 6 / 0 dB: 0 / 1 / 59 beats
+  marked, no verdict; a header claiming 720 or 180 Hz for 360 Hz: not found.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ecgnet import plausibility  # noqa: E402
+from ecgnet.data.records import BEAT_SYMBOLS, LEAD_PREFERENCE  # noqa: E402
+
+
+def read(path, lead=None):
+    """(signal of the preferred lead or ``lead``, fs, lead name, annotated beat samples) of a WFDB record."""
+    import wfdb
+
+    header = wfdb.rdheader(str(path))
+    names = list(header.sig_name)
+    if lead is None:
+        lead = next((name for name in LEAD_PREFERENCE if name in names), names[0])
+    record = wfdb.rdrecord(str(path), channels=[names.index(lead)])
+    peaks = np.zeros(0, np.int64)
+    if Path(f"{path}.atr").is_file():
+        ann = wfdb.rdann(str(path), "atr")
+        keep = np.isin(np.asarray(ann.symbol), list(BEAT_SYMBOLS))
+        peaks = ann.sample[keep].astype(np.int64)
+        peaks = peaks[(peaks >= 0) & (peaks < record.sig_len)]
+    return record.p_signal[:, 0], float(record.fs), lead, peaks
+
+
+def summary(name, found, n_beats):
+    marked = np.char.find(found.reasons.astype(str), "not QRS-like") >= 0
+    past = np.char.find(found.reasons.astype(str), "window past the end") >= 0
+    return (f"{name:34s} beats {n_beats:6d}  not-QRS-like {marked.sum():6d} ({marked.mean():7.2%})  past-end {past.sum():2d}  "
+            f"contrast p0.1 {np.percentile(found.contrast, 0.1):8.1f} median {np.median(found.contrast):9.1f}  "
+            f"agreement {found.agreement:6.1%}  HR {found.heart_rate:5.0f}  up {found.upward:5.1%}  "
+            f"verdict: {' | '.join(v.split(':')[0] for v in found.verdict) or '-'}")
+
+
+def clean_database(folder, label):
+    from ecgnet.data.records import list_records
+
+    names = list_records(folder)
+    total = marked = past = off = 0
+    contrasts, verdicts, worst, medians = [], [], [], []
+    for name in names:
+        signal, fs, lead, peaks = read(Path(folder) / name)
+        found = plausibility.check_record(signal, fs, peaks, lead=lead)
+        not_qrs = np.char.find(found.reasons.astype(str), "not QRS-like") >= 0
+        total += len(peaks)
+        marked += int(not_qrs.sum())
+        past += int((np.char.find(found.reasons.astype(str), "window past the end") >= 0).sum())
+        contrasts.append(found.contrast)
+        medians.append((float(np.median(found.contrast)), name))
+        off += int((np.abs(plausibility.qrs_offset(signal, fs, peaks)) > plausibility.SEARCH_SECONDS).sum())
+        worst.append((int(not_qrs.sum()), name, found.agreement, found.heart_rate, found.upward))
+        if found.verdict:
+            verdicts.append(f"{name}: {found.verdict}")
+    contrasts = np.concatenate(contrasts)
+    print(f"\n{label}: {len(names)} records, {total} annotated beats")
+    print(f"  not QRS-like: {marked} beats ({marked / total:.3%}); window past the end: {past} beats (the last of a record)")
+    print(f"  R peak more than {plausibility.SEARCH_SECONDS} s from the top of its QRS energy: {off} beats ({off / total:.3%})")
+    print(f"  lowest median contrast of a record: {min(medians)[0]:.1f} ({min(medians)[1]})")
+    print(f"  contrast quantiles: min {contrasts.min():.2f}, 0.01% {np.percentile(contrasts, 0.01):.2f}, "
+          f"0.1% {np.percentile(contrasts, 0.1):.2f}, 1% {np.percentile(contrasts, 1):.2f}, median {np.median(contrasts):.0f}")
+    print("  records with the most marked beats (marked, record, agreement, heart rate, share of upward QRS):")
+    for count, name, agreement, rate, up in sorted(worst, reverse=True)[:5]:
+        print(f"    {name:>6s} {count:5d}  agreement {agreement:6.1%}  HR {rate:4.0f}  up {up:6.1%}")
+    print(f"  lowest agreement (beats on their QRS): {min(w[2] for w in worst):.1%}; heart rates {min(w[3] for w in worst):.0f}"
+          f"..{max(w[3] for w in worst):.0f}; lowest share of upward QRS: "
+          f"{min(w[4] for w in worst):.1%} ({min(worst, key=lambda w: w[4])[1]})")
+    print(f"  records with a verdict: {len(verdicts)}")
+    for line in verdicts:
+        print("    " + line)
+
+
+def not_what_they_claim(mitdb, nstdb):
+    from ecgnet.quality import add_noise
+
+    rng = np.random.default_rng(0)
+    signal, fs, lead, peaks = read(Path(mitdb) / "100")
+    n = len(signal)
+    print("\nInputs that are not what they claim (annotations of record 100 unless said):")
+    cases = {
+        "Gaussian noise": (rng.normal(0, 0.2, n), fs, peaks, lead),
+        "sine 1.2 Hz": (np.sin(2 * np.pi * 1.2 * np.arange(n) / fs), fs, peaks, lead),
+        "random bytes as format 212": ((rng.integers(-2048, 2048, n) / 200.0), fs, peaks, lead),
+        "100 with the annotations of 101": (signal, fs, read(Path(mitdb) / "101")[3], lead),
+        "100 with its annotations 0.2 s late": (signal, fs, peaks + int(0.2 * fs), lead),
+        "100 inverted": (-signal, fs, peaks, lead),
+        "100, header claims 720 Hz": (signal, 2 * fs, peaks, lead),
+        "100, header claims 180 Hz": (signal, fs / 2, peaks, lead),
+    }
+    v1, _, v1_lead, v1_peaks = read(Path(mitdb) / "101", lead="V1")
+    cases["101, lead V1"] = (v1, fs, v1_peaks, v1_lead)
+    if nstdb:
+        for name in ("bw", "ma"):
+            noise, noise_fs, _, _ = read(Path(nstdb) / name)
+            cases[f"nstdb {name} (noise record)"] = (noise, noise_fs, peaks, lead)
+        ma = read(Path(nstdb) / "ma")[0]
+        s118, fs118, lead118, p118 = read(Path(mitdb) / "118")
+        for snr in (12, 6, 0):
+            cases[f"118 + ma at {snr} dB"] = (add_noise(s118, ma, snr, fs118, p118), fs118, p118, lead118)
+    for name, (x, rate, r, lead_name) in cases.items():
+        found = plausibility.check_record(x, rate, r, lead=lead_name)
+        print("  " + summary(name, found, len(r)))
+        for line in found.verdict:
+            print(f"      {line}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mitdb", default=os.environ.get("ECGNET_MITDB_DIR"))
+    parser.add_argument("--svdb", default=os.environ.get("ECGNET_SVDB_DIR"))
+    parser.add_argument("--nstdb", default=os.environ.get("ECGNET_NSTDB_DIR"))
+    args = parser.parse_args()
+    if not args.mitdb:
+        parser.error("--mitdb (or $ECGNET_MITDB_DIR) is needed")
+    started = time.perf_counter()
+    print(f"thresholds: beat contrast {plausibility.BEAT_CONTRAST}, search +-{plausibility.SEARCH_SECONDS} s, "
+          f"agreement {plausibility.AGREEMENT}, heart rate {plausibility.HEART_RATE_RANGE}")
+    clean_database(args.mitdb, "MIT-BIH Arrhythmia (mitdb)")
+    not_what_they_claim(args.mitdb, args.nstdb)
+    if args.svdb:
+        clean_database(args.svdb, "MIT-BIH Supraventricular Arrhythmia (svdb, 128 Hz)")
+    print(f"\n{time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""ecgnet.plausibility on real excerpts and on inputs that are not what they claim.
+
+The references are independent of the code under test: the record's own
+reference annotations (cardiologists placed them on the QRS complexes),
+signals built by hand (spikes at known times, noise, a sine wave), and the
+arithmetic of a beat's span. The thresholds themselves were measured on the
+whole databases with ``benchmarks/bench_plausibility.py``.
+"""
+
+import numpy as np
+import pytest
+
+from ecgnet import plausibility
+from ecgnet.errors import DataFormatError
+
+from conftest import FIXTURES
+
+FS = 360.0
+
+
+def excerpt(name, lead="MLII"):
+    """(signal of ``lead``, its reference beat annotations) of a committed 360 Hz excerpt."""
+    import wfdb
+
+    from ecgnet.data.records import BEAT_SYMBOLS
+
+    path = str(FIXTURES / f"{name}_excerpt")
+    header = wfdb.rdheader(path)
+    signal = wfdb.rdrecord(path, channels=[header.sig_name.index(lead)]).p_signal[:, 0]
+    ann = wfdb.rdann(path, "atr")
+    peaks = ann.sample[np.isin(ann.symbol, list(BEAT_SYMBOLS))]
+    return signal, peaks[peaks < len(signal)]
+
+
+def spikes(times, seconds=30.0, fs=FS, width=0.02, noise=0.01, seed=0):
+    """Gaussian spikes (``width`` s wide) at ``times`` on a little white noise: QRS-like where the spikes are."""
+    t = np.arange(int(seconds * fs)) / fs
+    signal = sum(np.exp(-0.5 * ((t - at) / width) ** 2) for at in times)
+    return signal + np.random.default_rng(seed).normal(0, noise, len(t))
+
+
+@pytest.mark.parametrize("name", ["208", "233", "114", "232"])
+def test_real_excerpts_with_their_annotations_are_plausible(name):
+    signal, peaks = excerpt(name)
+    found = plausibility.check_record(signal, FS, peaks, lead="MLII")
+    assert found.verdict == []
+    inside = peaks + np.ceil(plausibility.BEAT_SECONDS * FS) <= len(signal)
+    assert (found.reasons[inside] == "").all()
+    assert all("window past the end" in reason for reason in found.reasons[~inside])
+    assert found.agreement >= 1 - 1 / len(peaks) and 40 <= found.heart_rate <= 140  # the last beat may sit in the filter's edge
+
+
+def test_contrast_is_high_on_spikes_and_low_between_them():
+    times = np.arange(0.5, 29.5, 0.8)
+    signal = spikes(times)
+    on = np.round(times * FS).astype(int)
+    between = on[:-1] + int(0.4 * FS)
+    assert plausibility.beat_contrast(signal, FS, on).min() > 10 * plausibility.BEAT_CONTRAST
+    assert plausibility.beat_contrast(signal, FS, between).max() < plausibility.BEAT_CONTRAST
+    # the envelope of a spike is flat-topped (its slope is zero at the top): a few hundredths of a second
+    assert np.abs(plausibility.qrs_offset(signal, FS, on)).max() <= 0.06
+    late = plausibility.qrs_offset(signal, FS, on + int(0.2 * FS))
+    assert (late < -plausibility.SEARCH_SECONDS).all()  # the spike 0.2 s earlier is found at the window's edge
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n, rng: rng.normal(0, 0.2, n),
+        lambda n, rng: np.sin(2 * np.pi * 1.2 * np.arange(n) / FS),
+        lambda n, rng: rng.integers(-2048, 2048, n) / 200.0,  # random bytes read as format 212 at 200 units per mV
+    ],
+    ids=["gaussian-noise", "sine", "random-bytes"],
+)
+def test_not_an_ecg_with_real_annotations_is_found(make):
+    signal, peaks = excerpt("208")
+    found = plausibility.check_record(make(len(signal), np.random.default_rng(1)), FS, peaks, lead="MLII")
+    assert found.verdict[0].startswith("no QRS complexes")
+    assert any(line.startswith("mostly implausible") for line in found.verdict)
+    assert np.mean([("not QRS-like" in reason) for reason in found.reasons]) > plausibility.MOSTLY
+
+
+def test_annotations_of_another_record_are_off_the_qrs():
+    signal, _ = excerpt("208")
+    _, others = excerpt("233")
+    found = plausibility.check_record(signal, FS, others[others < len(signal)], lead="MLII")
+    assert found.verdict and found.verdict[0].startswith("annotations off the QRS")
+    assert found.agreement < plausibility.AGREEMENT
+
+
+def test_annotations_shifted_off_their_qrs_are_found():
+    signal, peaks = excerpt("233")
+    found = plausibility.check_record(signal, FS, peaks + int(0.2 * FS), lead="MLII")
+    assert found.verdict[0].startswith("annotations off the QRS") and found.agreement < 0.1
+
+
+def test_inverted_polarity_of_lead_ii_and_not_of_an_unnamed_lead():
+    signal, peaks = excerpt("208")
+    assert plausibility.check_record(signal, FS, peaks, lead="MLII").upward > plausibility.INVERTED
+    found = plausibility.check_record(-signal, FS, peaks, lead="MLII")
+    assert found.verdict == [f"inverted polarity: the QRS of lead MLII points down in {1 - found.upward:.0%} of the beats"]
+    assert plausibility.check_record(-signal, FS, peaks, lead="ECG1").verdict == []  # svdb's lead points either way
+
+
+def test_lead_not_trained_on_is_named():
+    signal, peaks = excerpt("208", lead="V1")
+    found = plausibility.check_record(signal, FS, peaks, lead="V1")
+    assert "lead 'V1' is not one the models were trained on (MLII, II, ECG1)" in found.verdict
+
+
+def test_heart_rate_outside_a_human_range_is_named():
+    times = np.arange(0.5, 29.5, 0.1)  # 600 beats per minute
+    found = plausibility.check_record(spikes(times, width=0.01), FS, np.round(times * FS).astype(int))
+    assert any(line.startswith("heart rate 600 beats per minute") for line in found.verdict)
+    assert found.heart_rate == pytest.approx(600, rel=0.01)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(DataFormatError, match="sampling rate"):
+        plausibility.check_record(np.zeros(100), 0, [10])
+    with pytest.raises(DataFormatError, match="1-D signal"):
+        plausibility.beat_reasons(np.zeros((10, 2)), FS, [1])
