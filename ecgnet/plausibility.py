@@ -26,7 +26,7 @@ the record (the background: P and T waves, baseline, noise). From it:
   implausible.
 
 Thresholds were set after measuring, with ``python
-benchmarks/bench_plausibility.py`` (MIT-BIH Arrhythmia, Supraventricular
+benchmarks/measure/bench_plausibility.py`` (MIT-BIH Arrhythmia, Supraventricular
 Arrhythmia and Noise Stress Test records; full output in
 ``docs/robustness.md``):
 

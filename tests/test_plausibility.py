@@ -4,7 +4,7 @@ The references are independent of the code under test: the record's own
 reference annotations (cardiologists placed them on the QRS complexes),
 signals built by hand (spikes at known times, noise, a sine wave), and the
 arithmetic of a beat's span. The thresholds themselves were measured on the
-whole databases with ``benchmarks/bench_plausibility.py``.
+whole databases with ``benchmarks/measure/bench_plausibility.py``.
 """
 
 import numpy as np

@@ -11,7 +11,7 @@ clean record with muscle noise added at 12, 6 and 0 dB. Then the svdb
 records (128 Hz), if given.
 
 Usage:
-    python benchmarks/bench_plausibility.py --mitdb DIR [--svdb DIR] [--nstdb DIR]
+    python -m benchmarks.measure.bench_plausibility --mitdb DIR [--svdb DIR] [--nstdb DIR]
 
 (the folders default to $ECGNET_MITDB_DIR, $ECGNET_SVDB_DIR, $ECGNET_NSTDB_DIR).
 
@@ -34,16 +34,13 @@ from this run, the full output is in docs/robustness.md):
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from ecgnet import plausibility  # noqa: E402
-from ecgnet.data.records import BEAT_SYMBOLS, LEAD_PREFERENCE  # noqa: E402
+from ecgnet import plausibility
+from ecgnet.data.records import BEAT_SYMBOLS, LEAD_PREFERENCE
 
 
 def read(path, lead=None):
