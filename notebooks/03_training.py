@@ -153,7 +153,7 @@ pd.DataFrame({
 # default), `"balanced"` (every class equally often in each batch), `"focal"` (focal loss) and
 # `None` (plain cross-entropy). Weighting trades precision for sensitivity on the rare classes:
 # their +P drops while their Se rises. Whether that pays depends on the data, and here it has
-# not been settled. On a 20,000-beat subset of this split (the beat alone, 6 epochs),
+# not been settled. On a 20,000-beat subset of this split (the beat alone, augmentation on, 6 epochs),
 # `"class_weight"` gave the best validation macro-F1 of the four options (`docs/results.md`
 # §14); on all training beats with the R-R features, the options have not been compared. This
 # notebook trains with `IMBALANCE = None`, the setting of the shipped `ecgnet-mitbih`, a choice

@@ -22,8 +22,8 @@
 # # 04 – Evaluating a heartbeat classifier
 #
 # _Confusion matrices, the AAMI per-class sensitivity and positive predictivity, the beats the
-# model gets wrong, what it looks at, and an honest comparison with the Kachuee et al. (2018)
-# network trained under the same budget._
+# model gets wrong, what it looks at, and a comparison with the Kachuee et al. (2018) network
+# trained under the same budget, with what else differs._
 #
 # <a href="https://colab.research.google.com/github/ecgnet-org/ecgnet/blob/main/notebooks/04_evaluation.ipynb" target="_parent"><img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/></a>
 
