@@ -33,8 +33,9 @@
 # This notebook trains the baseline network: in Colab choose **Runtime > Change runtime type >
 # GPU**. It works in a fresh runtime, but then it evaluates the model shipped with ecgnet, not
 # notebook 03's (a fresh Colab runtime has no run of notebook 03, unless both keep their runs on
-# Google Drive): the loading cell says which, in capitals. In Colab the next cell fetches the repository and installs `ecgnet`; elsewhere,
-# install it once from the repository root with `pip install -e ".[test]"`.
+# Google Drive): the loading cell says which, in capitals. In Colab the next cell fetches the
+# repository and installs `ecgnet`; elsewhere, install it once from the repository root with
+# `pip install -e ".[test]"`.
 
 # %%
 import sys
@@ -220,9 +221,9 @@ plt.show()
 #
 # It is not an equal contest, and the difference is built in: our model also gets the 6 R-R
 # features of each beat, while the baseline sees the beat alone, as in the paper. Those features
-# alone are worth a lot on this split: the same ResNeXt with and without them went from a test
-# macro-F1 of 90.99 to 92.30 and from 69.8 to 79.3 S sensitivity (`docs/results.md` §1; those
-# runs also used augmentation). A lead of the ResNeXt below that size says nothing about the
+# alone are worth a lot on this split: with them, the same ResNeXt's test macro-F1 went from
+# 90.99 to 92.30 and its S sensitivity from 69.8% to 79.3% (`docs/results.md` §1; those runs
+# also used augmentation). A lead of the ResNeXt below that size says nothing about the
 # architectures.
 #
 # Speed: on a CPU the Kachuee network trains faster than the `small` preset, although it convolves
@@ -277,10 +278,10 @@ print(f"macro-F1: ResNeXt-1D + R-R {100 * report['macro_f1']:.1f}, Kachuee et al
 #
 # Why does the baseline reach 98.6% accuracy here when the paper reports 93.4%? The two numbers
 # are not the same measurement. Ours counts every one of the 21,890 test beats, 83% of them N,
-# so it mostly measures N. The paper's abstract calls its figure an *average* accuracy, and its
-# evaluation protocol (which test beats, averaged how) differs from this notebook's; we have not
-# reproduced it, so the two figures cannot be compared, and 98.6% is not a claim to beat the
-# paper. Compare the per-class Se and +P, and the macro-F1, instead.
+# so it mostly measures N. The paper's abstract calls its figure an *average* accuracy; we have
+# not checked from the paper which test beats it used or how it averaged, and have not
+# reproduced it. So the two figures are not known to measure the same thing, and 98.6% is no
+# claim to beat the paper. Compare the per-class Se and +P, and the macro-F1, instead.
 #
 # And this split is intra-patient: notebook 05 shows what happens on patients the model has
 # never seen.
@@ -294,8 +295,8 @@ print(f"macro-F1: ResNeXt-1D + R-R {100 * report['macro_f1']:.1f}, Kachuee et al
 # - A fair comparison trains both models under the same budget and says what else differs: here
 #   the ResNeXt also gets the R-R features, which alone took its macro-F1 from 90.99 to 92.30
 #   (`docs/results.md` §1), more than its 0.9-point lead over the Kachuee network in this run.
-# - The paper's 93.4% "average accuracy" and our accuracy over all test beats are different
-#   measurements; compare per-class figures.
+# - The paper's 93.4% "average accuracy" and our accuracy over all test beats are not known to be
+#   the same measurement; compare per-class figures.
 #
 # ## Exercises
 #
