@@ -95,8 +95,8 @@ print(f"QUICK={QUICK}, EPOCHS={EPOCHS}, model {PRESET!r} {MODEL_OVERRIDES or ''}
 # A GPU is expected to train this network much faster than a CPU: it runs thousands of
 # multiply-adds at once and cuDNN brings tuned convolution kernels. How much faster depends on the
 # GPU, the batch size and the model; this repository has not measured it (every speed in
-# `docs/results.md` is a CPU speed). `training.select_strategy()` returns the `tf.distribute` strategy for what it finds (one GPU,
-# several GPUs, a Colab TPU, or the CPU):
+# `docs/results.md` is a CPU speed). `training.select_strategy()` returns the `tf.distribute`
+# strategy for what it finds (one GPU, several GPUs, a Colab TPU, or the CPU):
 
 # %%
 strategy = training.select_strategy()
@@ -153,8 +153,8 @@ pd.DataFrame({
 # default), `"balanced"` (every class equally often in each batch), `"focal"` (focal loss) and
 # `None` (plain cross-entropy). Weighting trades precision for sensitivity on the rare classes:
 # their +P drops while their Se rises. Whether that pays depends on the data, and here it has
-# not been settled. On a 20,000-beat subset of this split (the beat alone, augmentation on, 6 epochs),
-# `"class_weight"` gave the best validation macro-F1 of the four options (`docs/results.md`
+# not been settled. On a 20,000-beat subset of this split (the beat alone, augmentation on, 6
+# epochs), `"class_weight"` gave the best validation macro-F1 of the four options (`docs/results.md`
 # §14); on all training beats with the R-R features, the options have not been compared. This
 # notebook trains with `IMBALANCE = None`, the setting of the shipped `ecgnet-mitbih`, a choice
 # rather than a measured winner; exercise 2 runs the comparison.
@@ -326,12 +326,12 @@ print("validation macro-F1 of the kept weights:", round(result.validation["macro
 
 # %% [markdown]
 # The training loss keeps falling, and the validation loss falls too, with bumps: it is lowest at
-# the last epoch, so 12 epochs show no overfitting yet. In most epochs the validation loss is even *below*
-# the training loss. That is not a leak: dropout (`block_dropout`, `head_dropout` in the preset)
-# and, when `AUGMENT = True`, augmentation act only in training, so the training loss is measured
-# on a handicapped network and on harder beats, while validation runs the whole network on the
-# beats as recorded; and the training loss is an average over the epoch, while the weights were
-# still improving. The kept weights are those of the epoch with the best validation macro-F1
+# the last epoch, so 12 epochs show no overfitting yet. In most epochs the validation loss is
+# even *below* the training loss. Nothing is wrong: dropout (`block_dropout` and
+# `head_dropout` in the preset) and, when `AUGMENT = True`, augmentation act only in training, so
+# the training loss is measured on a handicapped network and on harder beats, while validation
+# runs the whole network on the beats as recorded; and the training loss is an average over the
+# epoch, while the weights were still improving. The kept weights are those of the epoch with the best validation macro-F1
 # (printed above), which need not be the epoch with the lowest validation loss.
 #
 # ## Saving the model
