@@ -168,8 +168,8 @@ print({symbol: CLASS_NAMES[label] for symbol, label in AAMI_MAP.items()})
 # ## Loading the data in one call
 #
 # `ecg_data.load_split(name, download=True)` returns the training and test parts of a split as
-# two dicts: `x` (beats), `y` (labels), `rr` (R-R features), `record`, `r_peak`, `second_lead` and
-# `source`. The first call downloads and prepares the data (`data/README.md` tells from where);
+# two dicts: `x` (beats), `y` (labels), `rr` (R-R features), `record`, `r_peak`, `centred` (a
+# window centred on each R peak, notebook 05), `second_lead` and `source`. The first call downloads and prepares the data (`data/README.md` tells from where);
 # later calls read the prepared files. `"sample"` is the small real sample committed
 # with the repository.
 
@@ -397,6 +397,33 @@ pd.DataFrame({
 }, index=list(CLASS_NAMES))
 
 # %% [markdown]
+# Those totals hide how the rare classes are spread over patients. A heatmap (seaborn) of the
+# beats of every record and class, DS1 left of the white line, DS2 right of it; a blank cell is a
+# class the record does not have, and the colours are on a log scale:
+
+# %%
+import seaborn as sns
+from matplotlib.colors import LogNorm
+
+per_record = pd.crosstab(pd.Series(all_records, name="record"),
+                         pd.Series(np.asarray(CLASS_NAMES)[all_labels], name="class"))
+per_record = per_record.reindex(columns=list(CLASS_NAMES), fill_value=0)
+order = [record for record in ecg_data.DS1 + ecg_data.DS2 if record in per_record.index]
+table = per_record.loc[order].T  # one row per class, one column per record
+fig, ax = plt.subplots(figsize=(16, 3.6))
+sns.heatmap(table, mask=table == 0, norm=LogNorm(vmin=1, vmax=max(2, table.values.max())), cmap="viridis",
+            annot=True, fmt="d", annot_kws={"fontsize": 6, "rotation": 90},
+            cbar_kws={"label": "beats (log scale)"}, ax=ax)
+ax.axvline(sum(record in ecg_data.DS1 for record in order), color="white", lw=3)
+ax.set_title("Beats per record and class: DS1 | DS2 (the paced records left out)")
+plt.show()
+
+# %% [markdown]
+# On the full data: one DS1 record (208) holds 373 of DS1's 415 F beats, and one DS2 record (213)
+# holds 362 of DS2's 388; one DS2 record (232) holds 1,381 of its 1,836 S beats. On the
+# inter-patient split a model learns a rare class from one or two patients and is tested on one or
+# two others (notebook 05).
+#
 # ## Summary
 #
 # - A heartbeat is a P wave, a QRS complex and a T wave; arrhythmias change the beat's shape, its
@@ -412,10 +439,64 @@ pd.DataFrame({
 #
 # 1. Set `WINDOW = 2` and run the by-hand cut again. Which beats of this window are not N, and
 #    how does the R-R before and after them compare with `T`?
+#    *Hint:* `labels` holds every beat's class, `np.diff(peaks_125)` the R-R intervals in
+#    samples at 125 Hz; `in_window_125` marks the beats of the window.
 # 2. Below what heart rate (in bpm) does 1.2 T exceed 187 samples, so that beats are cut short by
 #    the 187-sample limit? Check your answer with the `T` printed in step 4.
+#    *Hint:* T is in samples at 125 Hz, and a heart rate of `60 * 125 / T` bpm.
 # 3. Plot ten S beats and ten N beats of the same record (use `train_part["record"]`). What, if
 #    anything, tells them apart by eye?
+#    *Hint:* pick the record with the most S beats:
+#    `pd.Series(train_part["record"][y_train == 1]).value_counts().index[0]`.
+#
+# <details><summary>Solution 1</summary>
+#
+# After setting `WINDOW = 2`, run the cells from step 1 to the library check again, then:
+#
+# ```python
+# rr = np.diff(peaks_125)  # rr[k] is the interval from beat k to beat k + 1
+# for k in np.flatnonzero(in_window_125):
+#     if labels[k] != 0 and 0 < k < len(rr):
+#         print(f"{CLASS_NAMES[labels[k]]}: R-R before {rr[k - 1]}, after {rr[k]} (T = {period:g})")
+# ```
+#
+# In this excerpt of record 208, window 2 has T = 68 samples (110 bpm) and five beats that are
+# not N: four V beats and one F beat. Each V beat comes early (57 to 61 samples after the
+# previous R peak) and is followed by a longer interval (68 to 74): a premature beat and its
+# pause. The F beat comes on time (68 before, 71 after): a fusion beat is a ventricular beat
+# that fires just as the normal impulse arrives, so its timing looks normal.
+#
+# </details>
+#
+# <details><summary>Solution 2</summary>
+#
+# 1.2 T > 187 when T > 187 / 1.2 = 155.8 samples = 1.25 s, that is below 60 × 125 / 155.8 ≈ 48
+# bpm. In step 4's window T = 69.5 samples (108 bpm) and 1.2 T = 83 samples, far from the
+# limit; only a slow heart rate (bradycardia) meets it, and then every beat of the window is
+# cut at 187 samples, short of 1.2 T.
+#
+# </details>
+#
+# <details><summary>Solution 3</summary>
+#
+# ```python
+# records = train_part["record"]
+# record = pd.Series(records[y_train == 1]).value_counts().index[0]  # the record with the most S beats
+# fig, axes = plt.subplots(1, 2, figsize=(14, 3), sharey=True)
+# for ax, label in zip(axes, (0, 1)):
+#     chosen = np.flatnonzero((records == record) & (y_train == label))[:10]
+#     ax.plot(time_axis, x_train[chosen, :, 0].T, lw=0.8)
+#     ax.set_title(f"record {record}: {len(chosen)} {CLASS_NAMES[label]} beats")
+#     ax.set_xlabel("time after the R peak (s)")
+# plt.show()
+# ```
+#
+# What to look for: the QRS and T wave of an S beat take the normal pathway, so the start of
+# the segment looks much like the N beats'. Where they differ, it is mostly timing seen
+# indirectly: where the next QRS falls in the segment, later after an S beat when a pause
+# follows it. That is why the models also get the R-R intervals (notebooks 03 and 05).
+#
+# </details>
 #
 # Next, notebook 02 builds the network.
 #

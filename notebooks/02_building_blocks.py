@@ -476,10 +476,57 @@ print(f"build_ecgnet({PRESET!r}, groups=G) parameters:", whole)
 #
 # 1. Change `DEPTH` to 60. How do the three gradient curves change? Replace `tanh` by `relu` in
 #    `stack`: does the plain stack's gradient vanish now?
+#    *Hint:* `DEPTH` is in the parameters cell; compare the printed first- and last-layer
+#    gradients, not only the curves.
 # 2. Build `ResNeXtBlock1D(128, groups=32, bottleneck_width=128)` and
 #    `ResidualBlock1D(128)` and compare their parameter counts with `count_params()`.
+#    *Hint:* a layer has weights only once it is built: call it on `np.zeros((1, 187, 128))`
+#    first.
 # 3. With `groups=1`, is a `ResNeXtBlock1D` a ResNet bottleneck block? Check by copying weights
 #    into a `resnext_block_by_hand(..., cardinality=1, ...)`.
+#    *Hint:* set `cardinality, width = 1, 32` in the ResNeXt cell and run it and the comparison
+#    cell again.
+#
+# <details><summary>Solution 1</summary>
+#
+# With `DEPTH = 60` (seed 0, as in this notebook) the plain stack's first-layer gradient drops
+# to about 1e-2 (1.4e-1 at 30 layers), bare skips stay near 7e1, so their ratio grows from
+# about 650 to about 6,800; with batch normalisation the first and last layers' gradients are
+# 7.6 and 1.0. With
+# `relu` instead of `tanh` and 30 layers the plain stack's gradient is tiny in *every* layer,
+# the last (1.3e-4) as much as the first (7.8e-5), and at 60 layers about 4e-11: the signal
+# itself fades, because with this (Glorot) initialisation a `relu` layer halves the variance
+# of what passes through it (He initialisation is designed to keep it). Bare skips explode
+# further (about 4e4 at 30 layers, 2e10 at 60); with batch normalisation the first layer's
+# gradient is 14 times the last one's at 30 layers and 33 times at 60.
+#
+# </details>
+#
+# <details><summary>Solution 2</summary>
+#
+# ```python
+# x = np.zeros((1, 187, 128), "float32")
+# resnext, residual = ResNeXtBlock1D(128, groups=32, bottleneck_width=128), ResidualBlock1D(128)
+# resnext(x), residual(x)
+# print(resnext.count_params(), residual.count_params())  # 36864 164864
+# ```
+#
+# The ResNeXt block has 4.5 times fewer parameters: its two 1×1 convolutions are cheap, and its
+# width-5 convolution is grouped (32 groups of 4 channels), while the residual block runs two
+# full 128 → 128 convolutions of width 5 (2 × 81,920 weights). The table above gives the same
+# 36,864 for 32 groups and bottleneck width 128.
+#
+# </details>
+#
+# <details><summary>Solution 3</summary>
+#
+# Yes. With one group the grouped convolution is an ordinary convolution, and the block is
+# ResNet's bottleneck: a 1×1 convolution that reduces the channels, a width-`kernel_size`
+# convolution (3 in He et al., 5 here), a 1×1 convolution back to `filters`, each with batch
+# normalisation, added to the shortcut. With `cardinality, width = 1, 32` the comparison cell
+# prints `True`, with 11,008 parameters on both sides.
+#
+# </details>
 #
 # Notebook 03 trains this model. How fast each grouped-convolution implementation runs on your
 # hardware is measured by `benchmarks/measure/bench_models.py`.

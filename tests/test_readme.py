@@ -83,9 +83,17 @@ def test_readme_is_short():
     assert size <= MAX_README_BYTES, f"README.md is {size} bytes; move detail to docs/ (limit {MAX_README_BYTES})"
 
 
+def clone_command():
+    """`git clone URL && cd NAME` for the Repository URL of pyproject.toml's [project.urls]."""
+    url = re.search(r'^Repository\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)
+    assert url, "pyproject.toml has no Repository URL"
+    return f"git clone {url.group(1)} && cd {url.group(1).rstrip('/').rsplit('/', 1)[-1]}"
+
+
 def test_readme_quickstart_commands_verbatim():
+    """The quickstart starts from a fresh clone of the Repository URL, then the demo, then the tests."""
     lines = bash_lines(README)
-    assert lines[:2] == [DEMO_COMMAND, TEST_COMMAND]
+    assert lines[:3] == [clone_command(), DEMO_COMMAND, TEST_COMMAND]
 
 
 def test_ci_runs_the_readme_test_command():
