@@ -643,15 +643,19 @@ def test_check_probabilities_refuses_logits_and_sigmoids():
         check_probabilities(np.where(np.arange(20)[:, None] == 7, [11.0, -5, -3, -2, 0], softmax).clip(0, None), "m", beats=np.arange(20))
 
 
-def test_model_that_outputs_logits_is_refused_by_evaluate(tmp_path, run_cli):
+def test_model_that_outputs_logits_writes_no_report(tmp_path):
+    """In this process (TensorFlow is loaded here anyway): the command line prints the same error in one line."""
     import keras
 
+    from ecgnet.data import load_part
+    from ecgnet.errors import ModelFileError
+    from ecgnet.evaluation import report_test_part
+
     beat = keras.Input((187, 1), name="beat")
-    logits = keras.layers.Dense(5)(keras.layers.Flatten()(beat))  # no softmax: "confidence" could be 11
-    keras.Model(beat, logits).save(tmp_path / "logits.keras")
-    one_error_line(run_cli("evaluate", "--model", tmp_path / "logits.keras", "--data", SAMPLE, "--out", tmp_path / "report"),
-                   "logits.keras", "not class probabilities")
-    assert not (tmp_path / "report").exists()  # predict calls the same check (ecgnet.pretrained_models.check_probabilities)
+    logits = keras.Model(beat, keras.layers.Dense(5)(keras.layers.Flatten()(beat)))  # no softmax: "confidence" could be 11
+    with pytest.raises(ModelFileError, match="logits.keras: the model's outputs are not class probabilities"):
+        report_test_part(logits, load_part(SAMPLE, "test"), tmp_path / "report", source="logits.keras")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no report, no temporary folder
 
 
 def test_train_refuses_a_folder_of_another_run_and_replaces_it_with_overwrite(tmp_path):
