@@ -16,7 +16,7 @@ import shutil
 import numpy as np
 import pytest
 
-from ecgnet import quality
+from ecgnet import metrics, quality
 from ecgnet.data import beats_from_record, load_beats_npz, sample_dir
 from ecgnet.errors import DataFormatError
 
@@ -565,7 +565,7 @@ def test_report_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     old = {name: f"old {name}\n" for name in ("report.json", "report.md", "confusion_matrix.png", "notes.txt")}
     for name, text in old.items():
         (out / name).write_text(text)
-    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part, source=None: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
+    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part, source=None: metrics.evaluate_predictions([0, 1, 1], [0, 1, 0]))
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -577,7 +577,7 @@ def test_report_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     assert {p.name: p.read_text() for p in out.iterdir()} == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation"]
     monkeypatch.undo()
-    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part, source=None: evaluation.evaluate_predictions([0, 1, 1], [0, 1, 0]))
+    monkeypatch.setattr(evaluation, "evaluate_model", lambda model, part, source=None: metrics.evaluate_predictions([0, 1, 1], [0, 1, 0]))
     report = evaluation.report_test_part(None, {}, out)
     assert json.loads((out / "report.json").read_text())["num_beats"] == report["num_beats"] == 3
     assert (out / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG" and (out / "notes.txt").read_text() == old["notes.txt"]
