@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgnet.data.features import RR_FEATURE_NAMES
-from ecgnet.data.prepared import input_recipe, load_part, model_inputs, part_from_beats
+from ecgnet.data.prepared import load_part, model_inputs, part_from_beats
 from ecgnet.errors import DataFormatError, EcgnetError
+from ecgnet.recipe import RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
@@ -38,6 +38,15 @@ def add_parsers(subparsers):
     train.add_argument("--epochs", type=_positive_int, default=30)
     train.add_argument("--batch-size", type=_positive_int, default=128)
     train.add_argument(
+        "--recipe",
+        type=_recipe,
+        default=None,
+        metavar="RECIPE",
+        help=f"what the model reads from a beat, as {SYNTAX} (ecgnet.recipe: windows kachuee, centred; "
+        "channels beat, relative, previous, lead2, lead2-relative, lead2-previous; R-R sets all, relative, rhythm); "
+        "instead of the shorthand options --window, --relative, --previous-beat, --second-lead, --rr, --rr-features",
+    )
+    train.add_argument(
         "--rr",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -46,14 +55,14 @@ def add_parsers(subparsers):
     train.add_argument(
         "--rr-features",
         choices=tuple(RR_FEATURE_NAMES),
-        default="all",
+        default=None,
         help="with --rr: all 6 R-R features; the 3 divided by the record's mean R-R (relative); or those 3 "
         "and the previous and next R-R divided by the local mean R-R (rhythm) (default: all)",
     )
     train.add_argument(
         "--window",
-        choices=("kachuee", "centred"),
-        default="kachuee",
+        choices=tuple(WINDOWS),
+        default=None,
         help="the beat as Kachuee et al. cut it, from its R peak on (kachuee), or a window from 0.256 s before "
         "the R peak to 0.44 s after, holding the beat's own P wave, scaled per record (centred; needs data "
         "prepared by this version) (default: kachuee)",
@@ -61,20 +70,20 @@ def add_parsers(subparsers):
     train.add_argument(
         "--relative",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=None,
         help="add a second beat channel: the beat minus its record's median beat (needs prepared .npz data)",
     )
     train.add_argument(
         "--previous-beat",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=None,
         help="with --relative: add a third beat channel, the previous beat of the same record, "
         "which holds this beat's P wave (needs prepared .npz data)",
     )
     train.add_argument(
         "--second-lead",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=None,
         help="with --previous-beat: add the same three channels of the record's second lead (V1 in most records; "
         "needs data prepared with `prepare --second-lead`)",
     )
@@ -186,6 +195,14 @@ def _positive_int(text):
     return value
 
 
+def _recipe(text):
+    """``--recipe TEXT`` -> :class:`ecgnet.recipe.InputRecipe`."""
+    try:
+        return InputRecipe.parse(text)
+    except EcgnetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _fold(text):
     """``"K/N"`` -> ``(K, N)`` with 1 <= K <= N and N >= 2."""
     try:
@@ -200,46 +217,60 @@ def _fold(text):
 # -- handlers --------------------------------------------------------------------------------------------
 
 
-def run_train(args):
-    from ecgnet.data import beat_channels, select_rr_features
+#: The shorthand options of `train` that --recipe replaces (argparse dests).
+RECIPE_FLAGS = {"window": "--window", "relative": "--relative", "previous_beat": "--previous-beat",
+                "second_lead": "--second-lead", "rr": "--rr", "rr_features": "--rr-features"}
 
+
+def _train_recipe(args):
+    """The recipe of a `train` run: --recipe, or the one its shorthand options name (defaults by --split)."""
+    given = [flag for dest, flag in RECIPE_FLAGS.items() if getattr(args, dest) is not None]
+    if args.recipe is not None:
+        if given:
+            raise EcgnetError(f"--recipe {args.recipe} says what the model reads; drop {', '.join(given)}, or drop --recipe")
+        return args.recipe
+    window = args.window or "kachuee"
+    if window == "centred" and args.previous_beat:
+        raise EcgnetError("--previous-beat shows the P wave that Kachuee's cut misses; the centred window holds it already: "
+                          "use --window centred with --relative at most")
+    if args.previous_beat and not args.relative:
+        raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
+    if args.second_lead and not args.previous_beat:
+        raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
+    use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
+    return InputRecipe.from_flags(window, bool(args.relative), bool(args.previous_beat), bool(args.second_lead),
+                                  (args.rr_features or "all") if use_rr else None)
+
+
+def run_train(args):
     if args.validation_fold and (args.split != "inter-patient" or args.refit):
         raise EcgnetError("--validation-fold splits the training records into folds: it needs --split inter-patient and no --refit")
     if not 0 <= args.beat_dropout < 1:
         raise EcgnetError(f"--beat-dropout must be in [0, 1). Received: {args.beat_dropout}")
-    if args.previous_beat and not args.relative:
-        raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
-    if args.window == "centred" and args.previous_beat:
-        raise EcgnetError("--previous-beat shows the P wave that Kachuee's cut misses; the centred window holds it already: "
-                          "use --window centred with --relative at most")
-    if args.second_lead and not args.previous_beat:
-        raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
+    recipe = _train_recipe(args)
+    if args.beat_dropout and recipe.rr_features is None:
+        raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: "
+                          f"it needs --rr (the recipe {recipe} has none)")
     _check_out_folder(args.out)
     train_part = _require_beats(load_part(args.data, "train"), labelled=True)
-    use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
-    needs_records = [
-        flag for flag, wanted in (("--rr", use_rr), ("--relative", args.relative), ("--previous-beat", args.previous_beat)) if wanted
-    ]
+    needs_records = ([f"channels {', '.join(recipe.channel_names[1:])}"] if recipe.beat_channels > 1 else []) + (
+        ["R-R features"] if recipe.rr_features is not None else [])
     if needs_records and train_part["record"] is None:
         raise DataFormatError(
-            f"{train_part['source']}: {' and '.join(needs_records)} need the records and R-R intervals "
+            f"{train_part['source']}: the recipe {recipe} ({' and '.join(needs_records)}) needs the records and R-R intervals "
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
-    x = beat_channels(train_part, 6 if args.second_lead else 1 + args.relative + args.previous_beat, window=args.window)
-    rr = select_rr_features(train_part["rr"], RR_FEATURE_NAMES[args.rr_features]) if use_rr else None
-    rr_width = 0 if rr is None else rr.shape[1]
-    if args.beat_dropout and not rr_width:
-        raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: it needs --rr")
+    inputs = recipe.inputs(train_part)
+    x, rr = inputs["beat"], inputs.get("rr")
     from ecgnet.models import build_named_model  # TensorFlow loads here, after the quick checks
     from ecgnet.training import train, training_card, validation_plan, write_training_card
 
     validation_fraction, validation_groups = validation_plan(args.split, train_part["record"])
-    input_shape = x.shape[1:]
     overrides = {"beat_dropout": args.beat_dropout} if args.beat_dropout else {}
-    build_named_model(args.preset, input_shape, rr_width, **overrides)  # fail fast on an unknown preset
+    build_named_model(args.preset, recipe=recipe, **overrides)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
     result = train(
-        lambda: build_named_model(args.preset, input_shape, rr_width, **overrides),
+        lambda: build_named_model(args.preset, recipe=recipe, **overrides),
         x,
         train_part["y"],
         rr=rr,
@@ -258,11 +289,11 @@ def run_train(args):
     card = training_card(
         preset=args.preset,
         split=args.split,
-        rr_features=rr_width,
-        window=args.window,
-        relative=args.relative,
-        previous_beat=args.previous_beat,
-        second_lead=args.second_lead,
+        rr_features=recipe.rr_features or 0,
+        window=recipe.window,
+        relative=recipe.beat_channels >= 2,
+        previous_beat=recipe.beat_channels >= 3,
+        second_lead=recipe.second_lead,
         beat_dropout=args.beat_dropout,
         augment=args.augment,
         train_data=train_part["source"],
@@ -274,6 +305,7 @@ def run_train(args):
         refit=args.refit,
         validation=result.validation,
     )
+    card["recipe"] = recipe.to_config()  # the same as the model's InputRecipe layer (ecgnet.recipe)
     write_training_card(args.out, card)
     print(f"model written to {Path(args.out) / 'model.keras'}")
     return 0
@@ -385,7 +417,7 @@ def run_predict(args):
         }[found.source]
         _report_bad_signal(args.record, found, peak_source)
         model = load_model(args.model)
-        if input_recipe(model)["beat_channels"] > 3:  # beat channels 4 to 6 (ecgnet.data.BEAT_CHANNELS)
+        if InputRecipe.from_model(model).second_lead:  # beat channels 4 to 6 (ecgnet.recipe.BEAT_CHANNELS)
             one_lead = int(found.usable.sum())
             found = record_beats(args.record, detect=args.detect, second_lead=True)
             if int(found.usable.sum()) < one_lead:
