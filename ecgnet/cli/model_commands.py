@@ -14,15 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgnet.data.prepared import load_part, model_inputs, part_from_beats
+from ecgnet.data.prepared import load_part, model_inputs
 from ecgnet.errors import DataFormatError, EcgnetError
+from ecgnet.prediction import UNCLASSIFIABLE
 from ecgnet.recipe import RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 SPLITS = ("kaggle", "inter-patient")
-#: What `predict --record` writes for a beat cut from invalid, flat or saturated signal (ecgnet.quality).
-UNCLASSIFIABLE = "-"
 MAX_LISTED = 10  # bad stretches and unclassifiable beat times listed on screen
 
 
@@ -393,63 +392,29 @@ def run_predict(args):
     import numpy as np
 
     from ecgnet.data import CLASS_NAMES
-    from ecgnet.pretrained_models import load_model, model_path
+    from ecgnet.pretrained_models import model_path
 
     model_path(args.model)
     if args.out is not None:
         _check_out_file(args.out)
     if args.detect and args.record is None:
         raise EcgnetError("--detect finds R peaks in a --record; beats in a --csv file are already cut")
-    if args.csv is not None:
-        part = _require_beats(load_part(args.csv, "test"))
-        rows = {"beat": np.arange(len(part["y"]))}
-        truth = part["y"]
-        usable = np.ones(len(truth), bool)
-        print(f"{len(truth)} beats read from {args.csv}")
-        model = load_model(args.model)
-    else:
-        from ecgnet.quality import record_beats
-
-        found = record_beats(args.record, detect=args.detect)  # the record is read and checked before TensorFlow
-        peak_source = {
-            "annotations": "the record's reference annotations (.atr)",
-            "detector": "the XQRS R-peak detector (" + ("--detect)" if args.detect else "no annotations found)"),
-        }[found.source]
-        _report_bad_signal(args.record, found, peak_source)
-        model = load_model(args.model)
-        if InputRecipe.from_model(model).second_lead:  # beat channels 4 to 6 (ecgnet.recipe.BEAT_CHANNELS)
-            one_lead = int(found.usable.sum())
-            found = record_beats(args.record, detect=args.detect, second_lead=True)
-            if int(found.usable.sum()) < one_lead:
-                _report_second_lead(args.record, found)
-        usable = found.usable
-        # channels from every beat of the record, then the usable ones: a usable beat's previous
-        # beat may itself be unusable (bad signal before its R peak) yet clean where it is used
-        part = part_from_beats(found.beats, source=args.record)
-        rows = {"time_s": np.round(found.times, 3)}
-        truth = found.beats.y.astype(np.int64)
-    probabilities = model.predict(model_inputs(model, part, usable), batch_size=512, verbose=0)
-    if not np.isfinite(probabilities).all():
-        first = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
-        raise EcgnetError(f"{args.model}: the model gave non-finite probabilities (first at beat {np.flatnonzero(usable)[first]}); is it a trained classifier?")
-    predicted = np.full(len(usable), -1)
-    predicted[usable] = probabilities.argmax(axis=1)
-    confidence = np.full(len(usable), np.nan)
-    confidence[usable] = probabilities.max(axis=1)
-    rows["predicted"] = [CLASS_NAMES[i] if i >= 0 else UNCLASSIFIABLE for i in predicted]
-    rows["confidence"] = [f"{c:.4f}" if ok else "" for c, ok in zip(confidence, usable)]
     if args.record is not None:
-        rows["signal"] = [problem or "ok" for problem in found.problems]
-    if truth is not None and (truth >= 0).any():
-        rows["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
-        known = (truth >= 0) & usable
-        if known.any():
-            print(f"agreement with the annotations: {np.mean(predicted[known] == truth[known]):.2%} of {known.sum()} labelled, classifiable beats")
-    import pandas as pd
+        from ecgnet.prediction import predict_record
 
-    table = pd.DataFrame(rows)
+        table = predict_record(args.model, args.record, detect=args.detect)  # the record is checked before TensorFlow loads
+        _report_record(args, table)
+    else:
+        table = _predict_csv(args)
+    classified = table["predicted"] != UNCLASSIFIABLE
+    if "annotated" in table:
+        known = (table["annotated"] != "") & classified
+        if known.any():
+            agreement = np.mean(table["predicted"][known] == table["annotated"][known])
+            print(f"agreement with the annotations: {agreement:.2%} of {known.sum()} labelled, classifiable beats")
     counts = table["predicted"].value_counts().reindex(list(CLASS_NAMES) + [UNCLASSIFIABLE], fill_value=0)
     print("predicted classes: " + ", ".join(f"{name} {count}" for name, count in counts.items() if name != UNCLASSIFIABLE or count))
+    table = table.assign(confidence=[f"{c:.4f}" if ok else "" for c, ok in zip(table["confidence"], classified)])
     if args.out is not None:
         from ecgnet.files import atomic_path
 
@@ -461,40 +426,49 @@ def run_predict(args):
     return 0
 
 
-def _report_bad_signal(record, found, peak_source):
-    """Print the beats found, the bad stretches and the unclassifiable beats; refuse a record with no usable beat."""
+def _predict_csv(args):
+    """The table of `predict --csv`: beat, predicted, confidence and, for labelled beats, annotated."""
+    import numpy as np
+    import pandas as pd
+
+    from ecgnet.data import CLASS_NAMES
+    from ecgnet.pretrained_models import load_model
+
+    part = _require_beats(load_part(args.csv, "test"))
+    truth = part["y"]
+    print(f"{len(truth)} beats read from {args.csv}")
+    model = load_model(args.model)
+    probabilities = model.predict(model_inputs(model, part), batch_size=512, verbose=0)
+    if not np.isfinite(probabilities).all():
+        first = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
+        raise EcgnetError(f"{args.model}: the model gave non-finite probabilities (first at beat {first}); is it a trained classifier?")
+    rows = {
+        "beat": np.arange(len(truth)),
+        "predicted": [CLASS_NAMES[i] for i in probabilities.argmax(axis=1)],
+        "confidence": probabilities.max(axis=1).astype(np.float64),
+    }
+    if (truth >= 0).any():
+        rows["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
+    return pd.DataFrame(rows)
+
+
+def _report_record(args, table):
+    """Print where a record's R peaks came from, its bad signal and its unclassifiable beats."""
+    from ecgnet.prediction import PEAK_SOURCES
     from ecgnet.quality import describe_stretches
 
-    stretches = describe_stretches(found.stretches, found.fs, limit=MAX_LISTED)
-    if len(found.usable) == 0:
-        raise DataFormatError(
-            f"{record}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else "")
-        )
-    print(f"{len(found.usable)} beats in {record}: R peaks from {peak_source}")
-    if not found.usable.any():
-        raise DataFormatError(
-            f"{record}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches}); "
-            "nothing can be classified"
-        )
-    if found.stretches:
-        print(f"bad signal (ecgnet.quality): {stretches}")
-    bad = np.flatnonzero(~found.usable)
+    attrs = table.attrs
+    peak_source = PEAK_SOURCES[attrs["peaks"]]
+    if attrs["peaks"] == "detector":
+        peak_source += " (--detect)" if args.detect else " (no annotations found)"
+    print(f"{len(table)} beats in {args.record}: R peaks from {peak_source}")
+    if attrs["stretches"]:
+        leads = " in the two leads the model reads" if attrs["leads"] == 2 else ""
+        print(f"bad signal (ecgnet.quality){leads}: {describe_stretches(attrs['stretches'], attrs['fs'], limit=MAX_LISTED)}")
+    bad = np.flatnonzero(table["predicted"].to_numpy() == UNCLASSIFIABLE)
     if len(bad):
-        times = ", ".join(f"{t:.2f}" for t in found.times[bad[:MAX_LISTED]]) + (", ..." if len(bad) > MAX_LISTED else "")
+        times = ", ".join(f"{t:.2f}" for t in table["time_s"].to_numpy()[bad[:MAX_LISTED]]) + (", ..." if len(bad) > MAX_LISTED else "")
         print(f"unclassifiable: {len(bad)} beats touch that signal and get no class ({UNCLASSIFIABLE!r}); at {times} s")
-
-
-def _report_second_lead(record, found):
-    """The second lead left fewer beats classifiable: say how many, or refuse when none is left."""
-    from ecgnet.quality import describe_stretches
-
-    stretches = describe_stretches(found.stretches, found.fs, limit=MAX_LISTED)
-    if not found.usable.any():
-        raise DataFormatError(
-            f"{record}: no usable beat in the two leads the model reads: all {len(found.usable)} beats touch "
-            f"bad signal ({stretches}); nothing can be classified"
-        )
-    print(f"with the second lead: bad signal {stretches}; {int((~found.usable).sum())} beats unclassifiable")
 
 
 def run_demo(args):
