@@ -80,14 +80,15 @@ def predict_record(model, record_path, *, detect=False, batch_size=512):
         >>> table = predict_record("ecgnet-mitbih", "data/mitdb/208")
         >>> table["predicted"].value_counts()
     """
-    from ecgnet.quality import describe_stretches, record_beats
+    from ecgnet.data.records import beats_from_record
+    from ecgnet.quality import describe_stretches
 
     if not hasattr(model, "predict"):
         from ecgnet.pretrained_models import model_path
 
         model_path(model)  # a missing or wrong model file is named before the record is read
     record = Path(record_path)
-    found = record_beats(record, detect=detect)
+    found = beats_from_record(record, use_annotations=not detect, check_quality=True)
     peak_source = PEAK_SOURCES[found.source] + (
         "" if found.source == "annotations" else " (asked for)" if detect else " (no annotations found)")
     stretches = describe_stretches(found.stretches, found.fs, limit=10)
@@ -103,7 +104,7 @@ def predict_record(model, record_path, *, detect=False, batch_size=512):
         model = load_model(model)
     recipe = InputRecipe.from_model(model)
     if recipe.second_lead:
-        found = record_beats(record, detect=detect, second_lead=True)
+        found = beats_from_record(record, use_annotations=not detect, second_lead=True, check_quality=True)
         if not found.usable.any():
             raise DataFormatError(
                 f"{record_path}: no usable beat in the two leads the model reads: all {len(found.usable)} beats touch "

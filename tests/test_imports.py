@@ -13,8 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ecgnet"
 #: modules of its own rank or below, never above. Every module must be listed here.
 RANKS = {
     "ecgnet": 0, "ecgnet.errors": 0, "ecgnet.files": 0,
-    "ecgnet.data": 1, "ecgnet.recipe": 1,
-    "ecgnet.metrics": 2, "ecgnet.quality": 2,
+    "ecgnet.data": 1, "ecgnet.recipe": 1, "ecgnet.quality": 1,
+    "ecgnet.metrics": 2,
     "ecgnet.normalization": 3, "ecgnet.layers": 3, "ecgnet.augmentation": 3,
     "ecgnet.models": 4, "ecgnet.ensembles": 4, "ecgnet.pretrained_models": 4,
     "ecgnet.training": 5, "ecgnet.explain": 5, "ecgnet.prediction": 5,
