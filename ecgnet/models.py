@@ -6,15 +6,14 @@ named ``"beat"`` (shape ``(187, 1)`` by default: one MIT-BIH beat at 125 Hz).
 Right after that input sits an ``input_recipe`` layer
 (:class:`ecgnet.layers.InputRecipe`, an identity) that keeps which beat
 channels and R-R features the model takes, derived from ``input_shape`` and
-``rr_features``; :func:`input_recipe` reads it back from any model, and
-from the input shapes of older files without it. The last layer is a
+``rr_features``; :meth:`ecgnet.recipe.InputRecipe.from_model` reads it
+back from any model, and from the input shapes of older files without it. The last layer is a
 float32 softmax, so the models also work under the ``"mixed_float16"`` policy.
 """
 
 import keras
 from keras import layers
 
-from ecgnet.data.prepared import input_recipe
 from ecgnet.errors import EcgnetError
 from ecgnet.layers import IMPLEMENTATIONS, InputRecipe, ResNeXtBlock1D
 from ecgnet.normalization import FusedBatchNormalization
@@ -80,7 +79,7 @@ PRESETS = {
 }
 
 
-__all__ = ["PRESETS", "build_ecgnet", "build_kachuee2018", "build_named_model", "input_recipe"]
+__all__ = ["PRESETS", "build_ecgnet", "build_kachuee2018", "build_named_model"]
 
 
 def _beat_input(input_shape, rr_features):

@@ -195,12 +195,13 @@ class InputRecipe:
         return self.window == "kachuee" and self.beat_channels >= SECOND_LEAD_CHANNEL
 
     def describe(self):
-        """One line per input, in words: the window, each channel, the R-R features."""
+        """One line per input, in words: the window and each channel; the R-R features (a model card's ``"inputs"``)."""
         channels = WINDOW_CHANNELS[self.window]
         lines = [f"beat {self.beat_shape}, the {self.window} window: {WINDOWS[self.window][0]}; channels: "
                  + "; ".join(channels[c] for c in range(1, self.beat_channels + 1))]
         if self.rr_features is not None:
-            lines.append(f"{self.rr_features} R-R features, {RR_FEATURE_SETS[self.rr_features]}")
+            lines.append(f"{self.rr_features} R-R features, {RR_FEATURE_SETS[self.rr_features]} "
+                         f"(ecgnet.data.select_rr_features(..., {self.rr_features}))")
         return lines
 
     def __str__(self):
@@ -244,11 +245,12 @@ class InputRecipe:
         for position, name in enumerate(names):
             if name not in known:
                 raise EcgnetError(f"{where}: unknown channel {name!r} of the {window} window; its channels are {', '.join(known)}")
-            if position >= len(known) or name != known[position]:
+            if name in names[:position]:
+                raise EcgnetError(f"{where}: channel {name!r} is named twice")
+            if name != known[position]:
                 raise EcgnetError(
                     f"{where}: channel {position + 1} is {name!r}, but a model takes the first channels of the "
                     f"{window} window in their order ({', '.join(known)}), so channel {position + 1} is {known[position]!r}"
-                    if position < len(known) else f"{where}: {name!r} is named twice"
                 )
         rr = None
         if plus:

@@ -13,10 +13,18 @@ from ecgnet.data import BEAT_LENGTH, CENTRED_LENGTH, RR_FEATURE_SETS, beats_from
 from ecgnet.ensembles import build_ensemble
 from ecgnet.errors import DataFormatError, EcgnetError, ModelFileError
 from ecgnet.layers import RR_FEATURE_NAMES, InputRecipe
-from ecgnet.models import build_ecgnet, build_kachuee2018, build_named_model, input_recipe
+from ecgnet.models import build_ecgnet, build_kachuee2018, build_named_model
 from ecgnet.pretrained_models import WEIGHTS_DIR, available, load_model, pretrained
 from ecgnet.recipe import InputRecipe as Recipe
 
+from conftest import REPO_ROOT
+
+
+def input_recipe(model):
+    """The recipe of ``model`` as a dict, to compare with the expected ones below."""
+    return Recipe.from_model(model).to_config()
+
+SAMPLE = REPO_ROOT / "data" / "sample"
 # A tiny configuration so that tests stay fast.
 TINY = dict(stem_filters=8, stage_filters=(8, 16), stage_blocks=(1, 1), groups=4)
 
@@ -137,6 +145,8 @@ def test_shipped_models_recipes_are_their_cards_recipes(name):
     assert recipe.beat_shape == tuple(model.inputs[0].shape[1:])
     assert recipe.input_names == tuple(tensor.name.split(":")[0] for tensor in model.inputs)
     assert _train_options(card) in (None, recipe)
+    if name == "ecgnet-mitbih-svdb":  # its card's prose was written from the same registries
+        assert card["inputs"] == recipe.describe()
 
 
 def _plain_model(beat_channels, rr_width):
@@ -242,6 +252,7 @@ def test_a_recipe_is_immutable_and_a_config_without_window_is_kachuee():
         ("middle:beat", "unknown window 'middle'; windows: kachuee, centred"),
         ("kachuee:", "no beat channels after 'kachuee:'"),
         ("kachuee:beat,previous", "channel 2 is 'previous', but a model takes the first channels .* so channel 2 is 'relative'"),
+        ("kachuee:beat,relative,beat", "channel 'beat' is named twice"),
         ("centred:beat,relative,previous", "unknown channel 'previous' of the centred window; its channels are beat, relative"),
         ("kachuee:beat+rr=local", "unknown R-R feature set 'local'; sets: all, relative, rhythm"),
         ("kachuee:beat+rhythm", r"expected '\+rr=SET' after the channels, found '\+rhythm'"),
@@ -316,3 +327,33 @@ def test_window_lengths_are_those_the_data_code_cuts(fixtures_dir):
     beats = beats_from_record(fixtures_dir / "208_excerpt").beats
     assert Recipe("kachuee", 1).inputs(beats)["beat"].shape[1] == Recipe("kachuee").steps == BEAT_LENGTH
     assert Recipe("centred", 1).inputs(beats)["beat"].shape[1] == Recipe("centred").steps == CENTRED_LENGTH
+
+
+# -- python -m ecgnet train --recipe ---------------------------------------------------------------------
+
+
+def test_train_with_a_recipe_builds_and_records_that_recipe(tmp_path, run_cli):
+    run = tmp_path / "run"
+    result = run_cli("train", "--data", SAMPLE, "--split", "kaggle", "--recipe", "kachuee:beat,relative+rr=relative",
+                     "--epochs", "1", "--batch-size", "256", "--no-augment", "--out", run)
+    assert result.returncode == 0, result.stderr
+    card = json.loads((run / "training.json").read_text(encoding="utf-8"))
+    assert card["recipe"] == {"window": "kachuee", "beat_channels": 2, "rr_features": 3}
+    assert (card["window"], card["relative"], card["previous_beat"], card["rr_features"]) == ("kachuee", True, False, 3)
+    assert Recipe.from_model(load_model(run / "model.keras")) == Recipe.parse("kachuee:beat,relative+rr=relative")
+
+
+@pytest.mark.parametrize(
+    "options, fragments",
+    [
+        (["--recipe", "kachuee:beat,previous"], ["argument --recipe: recipe 'kachuee:beat,previous': channel 2 is 'previous'"]),
+        (["--recipe", "kachuee:beat", "--relative", "--rr"], ["--recipe kachuee:beat says what the model reads; drop --relative, --rr"]),
+        (["--recipe", "kachuee:beat", "--beat-dropout", "0.2"], ["--beat-dropout", "needs --rr", "kachuee:beat has none"]),
+    ],
+)
+def test_train_refuses_a_bad_recipe_in_one_line(tmp_path, run_cli, options, fragments):
+    result = run_cli("train", "--data", SAMPLE, "--split", "kaggle", *options, "--out", tmp_path / "run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert all(fragment in last for fragment in fragments), last
+    assert not (tmp_path / "run").exists()

@@ -15,14 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data.prepared import load_part, model_inputs
+from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
 from ecgnet.prediction import UNCLASSIFIABLE
-from ecgnet.recipe import RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
+from ecgnet.recipe import CHANNEL_NAMES, RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
-SPLITS = ("kaggle", "inter-patient")
 MAX_LISTED = 10  # bad stretches and unclassifiable beat times listed on screen
+#: The shorthand options of `train` that --recipe replaces (argparse dests).
+RECIPE_FLAGS = {"window": "--window", "relative": "--relative", "previous_beat": "--previous-beat",
+                "second_lead": "--second-lead", "rr": "--rr", "rr_features": "--rr-features"}
 
 
 def add_parsers(subparsers):
@@ -41,9 +44,10 @@ def add_parsers(subparsers):
         type=_recipe,
         default=None,
         metavar="RECIPE",
-        help=f"what the model reads from a beat, as {SYNTAX} (ecgnet.recipe: windows kachuee, centred; "
-        "channels beat, relative, previous, lead2, lead2-relative, lead2-previous; R-R sets all, relative, rhythm); "
-        "instead of the shorthand options --window, --relative, --previous-beat, --second-lead, --rr, --rr-features",
+        help=f"what the model reads from a beat, as {SYNTAX} (ecgnet.recipe; "
+        + "; ".join(f"{window} window channels, in order: {', '.join(names)}" for window, names in CHANNEL_NAMES.items())
+        + f"; R-R sets: {', '.join(RR_FEATURE_NAMES)}); instead of the shorthand options "
+        + ", ".join(RECIPE_FLAGS.values()),
     )
     train.add_argument(
         "--rr",
@@ -214,11 +218,6 @@ def _fold(text):
 
 
 # -- handlers --------------------------------------------------------------------------------------------
-
-
-#: The shorthand options of `train` that --recipe replaces (argparse dests).
-RECIPE_FLAGS = {"window": "--window", "relative": "--relative", "previous_beat": "--previous-beat",
-                "second_lead": "--second-lead", "rr": "--rr", "rr_features": "--rr-features"}
 
 
 def _train_recipe(args):
