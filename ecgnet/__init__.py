@@ -3,6 +3,7 @@
 The package is small and flat; each module holds one thing:
 
 - ``ecgnet.data``        class names, CSV/record loaders, beat builder, splits, tf.data
+- ``ecgnet.recipe``      ``InputRecipe``: the window, beat channels and R-R features a model takes (no TensorFlow)
 - ``ecgnet.layers``      ``GroupedConv1D``, ``ResNeXtBlock1D``, ``ResidualBlock1D``
 - ``ecgnet.models``      ``build_ecgnet`` (presets) and ``build_kachuee2018``
 - ``ecgnet.augmentation``  ECG augmentations for the training pipeline
@@ -11,6 +12,7 @@ The package is small and flat; each module holds one thing:
 - ``ecgnet.evaluation``  a model measured on a test part, reports, confusion-matrix figures
 - ``ecgnet.pretrained_models`` the models shipped with the repository (``ecgnet.pretrained(name)``)
 - ``ecgnet.explain``     what a model looks at: integrated gradients, 1-D Grad-CAM
+- ``ecgnet.prediction``  ``predict_record``: every beat of a WFDB record classified, bad signal marked
 - ``ecgnet.quality``     signal quality of a record (invalid, flat, saturated stretches), noise at a given SNR
 - ``ecgnet.notebook``    the setup of the teaching notebooks
 
@@ -22,7 +24,7 @@ after a plain ``import ecgnet``), and TensorFlow only where needed, so
 __version__ = "0.1.0"
 
 _SUBMODULES = ("data", "layers", "models", "augmentation", "metrics", "training", "evaluation", "ensembles",
-               "pretrained_models", "explain", "quality", "notebook", "normalization")
+               "pretrained_models", "explain", "quality", "notebook", "normalization", "recipe", "prediction")
 
 _LAZY = {
     "CLASS_NAMES": "ecgnet.data",
@@ -30,6 +32,8 @@ _LAZY = {
     "build_ecgnet": "ecgnet.models",
     "build_kachuee2018": "ecgnet.models",
     "pretrained": "ecgnet.pretrained_models",
+    "InputRecipe": "ecgnet.recipe",
+    "predict_record": "ecgnet.prediction",
 }
 
 

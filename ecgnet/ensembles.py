@@ -35,12 +35,12 @@ def build_ensemble(members, name="ecgnet_ensemble"):
         A ``keras.Model`` with the members' inputs and one output, the mean of
         their probabilities. The members are nested as ``member_0``,
         ``member_1``, ... and keep their weights (they are not copied) and
-        their ``input_recipe`` layers, so :func:`ecgnet.models.input_recipe`
+        their ``input_recipe`` layers, so :meth:`ecgnet.recipe.InputRecipe.from_model`
         of the ensemble is the members' recipe.
 
     Raises:
         EcgnetError: fewer than two members, or members whose inputs,
-            outputs or input recipes (:func:`ecgnet.models.input_recipe`)
+            outputs or input recipes (:meth:`ecgnet.recipe.InputRecipe.from_model`)
             differ (the message lists them).
 
     Example:
@@ -135,7 +135,7 @@ def fuse_with_rr_regression(model, rr_model, name="ecgnet_fused"):
         name: str, the returned model's name.
 
     Returns:
-        A ``keras.Model`` with ``model``'s inputs; :func:`ecgnet.models.input_recipe`
+        A ``keras.Model`` with ``model``'s inputs; :meth:`ecgnet.recipe.InputRecipe.from_model`
         of it is ``model``'s recipe. Its output is
         :class:`ecgnet.layers.ProductOfExperts` of the two.
 

@@ -17,10 +17,10 @@ import numpy as np
 import keras
 from keras import ops
 
-from ecgnet.data.features import RR_FEATURE_NAMES, RR_FEATURE_SETS  # noqa: F401  (RR_FEATURE_NAMES: ecgnet.layers.RR_FEATURE_NAMES)
-from ecgnet.data.prepared import WINDOW_CHANNELS, WINDOWS
+from ecgnet import recipe as input_recipes
 from ecgnet.errors import EcgnetError
 from ecgnet.normalization import FusedBatchNormalization
+from ecgnet.recipe import RR_FEATURE_NAMES, RR_FEATURE_SETS  # noqa: F401  (ecgnet.layers.RR_FEATURE_NAMES)
 
 IMPLEMENTATIONS = ("auto", "native", "split", "block_diagonal")
 PADDINGS = ("valid", "same", "causal")
@@ -705,31 +705,31 @@ class ResidualBlock1D(_ResidualBase):
 
 @keras.saving.register_keras_serializable(package="ecgnet")
 class InputRecipe(keras.layers.Layer):
-    """Identity on the beat input that records which inputs the model needs.
+    """Identity on the beat input that keeps, in a saved model, which inputs the model needs.
 
-    A model's inputs are built from a prepared data part by
-    :func:`ecgnet.data.model_inputs`: which beat channels
-    (:data:`ecgnet.data.BEAT_CHANNELS`: the beat, its difference from its
-    record's median beat, the previous beat, the same three of the second
-    lead) and which R-R features (:data:`ecgnet.data.RR_FEATURE_SETS`). This
-    layer keeps that recipe in the model's config, so a saved ``.keras`` file
-    says what it needs (:func:`ecgnet.models.input_recipe` reads it). It has
-    no weights and returns its input unchanged: the model computes exactly
-    what it would without it. The builders of :mod:`ecgnet.models` put it
-    right after the ``beat`` input (``beat -> input_recipe -> stem``).
+    It holds an :class:`ecgnet.recipe.InputRecipe` (:attr:`recipe`): the
+    beat window (:data:`ecgnet.recipe.WINDOWS`), how many of its beat
+    channels (:data:`ecgnet.recipe.BEAT_CHANNELS`: the beat, its difference
+    from its record's median beat, the previous beat, the same three of the
+    second lead; :data:`ecgnet.recipe.CENTRED_CHANNELS`) and which R-R
+    features (:data:`ecgnet.recipe.RR_FEATURE_SETS`). Its config is that
+    recipe's :meth:`~ecgnet.recipe.InputRecipe.to_config`, so a saved
+    ``.keras`` file says what it needs and
+    :meth:`ecgnet.recipe.InputRecipe.from_model` reads it back. It has no
+    weights and returns its input unchanged: the model computes exactly what
+    it would without it. The builders of :mod:`ecgnet.models` put it right
+    after the ``beat`` input (``beat -> input_recipe -> stem``).
 
     Args:
-        beat_channels: int, 1 to 6, how many of the beat channels of
-            :data:`ecgnet.data.BEAT_CHANNELS` the beat input holds (the first
-            ``beat_channels`` of them, in that order).
+        beat_channels: int, how many of the window's beat channels the beat
+            input holds (the first ``beat_channels`` of them, in order): 1 to
+            6 for ``"kachuee"``, 1 or 2 for ``"centred"``.
         rr_features: None (no R-R input), or the R-R feature set of the
-            ``rr`` input: its width 3, 5 or 6 (:data:`ecgnet.data.RR_FEATURE_SETS`)
-            or its name ``"relative"``, ``"rhythm"`` or ``"all"``
-            (:data:`RR_FEATURE_NAMES`). Kept as the width.
+            ``rr`` input: its width 3, 5 or 6 or its name ``"relative"``,
+            ``"rhythm"`` or ``"all"`` (:data:`ecgnet.recipe.RR_FEATURE_NAMES`).
+            Kept as the width.
         window: ``"kachuee"`` (the beat from its R peak on, 187 samples) or
-            ``"centred"`` (P wave to T wave around the R peak, 88 samples,
-            whose channels are :data:`ecgnet.data.CENTRED_CHANNELS`):
-            :data:`ecgnet.data.WINDOWS`.
+            ``"centred"`` (P wave to T wave around the R peak, 88 samples).
         **kwargs: base layer arguments (``name``, ``dtype``, ...).
 
     Input shape:
@@ -740,45 +740,41 @@ class InputRecipe(keras.layers.Layer):
 
     Example:
 
-    >>> recipe = InputRecipe(beat_channels=3, rr_features="relative")
-    >>> recipe.get_config()["rr_features"]
-    3
+    >>> layer = InputRecipe(beat_channels=3, rr_features="relative")
+    >>> layer.get_config()["rr_features"], str(layer.recipe)
+    (3, 'kachuee:beat,relative,previous+rr=relative')
     >>> beat = keras.Input((187, 3), name="beat")
-    >>> recipe(beat).shape
+    >>> layer(beat).shape
     (None, 187, 3)
     """
 
     def __init__(self, beat_channels=1, rr_features=None, window="kachuee", **kwargs):
         super().__init__(**kwargs)
-        if window not in WINDOWS:
-            raise EcgnetError(f"`window` must be one of {sorted(WINDOWS)} (ecgnet.data.WINDOWS). Received: window={window!r}")
-        allowed = WINDOW_CHANNELS[window]
-        if isinstance(beat_channels, bool) or not isinstance(beat_channels, (int, np.integer)) or beat_channels not in allowed:
-            raise EcgnetError(
-                f"`beat_channels` must be an integer from {min(allowed)} to {max(allowed)} for the {window!r} window "
-                f"(ecgnet.data.{'BEAT' if window == 'kachuee' else 'CENTRED'}_CHANNELS). Received: beat_channels={beat_channels!r}"
-            )
-        self.window = window
-        if isinstance(rr_features, str) and rr_features in RR_FEATURE_NAMES:
-            rr_features = RR_FEATURE_NAMES[rr_features]
-        elif rr_features is not None and (
-            isinstance(rr_features, bool)
-            or not isinstance(rr_features, (int, np.integer))
-            or rr_features not in RR_FEATURE_SETS
-        ):
-            raise EcgnetError(
-                f"`rr_features` must be None, an R-R input width {sorted(RR_FEATURE_SETS)} or a name "
-                f"{sorted(RR_FEATURE_NAMES)} (ecgnet.data.RR_FEATURE_SETS). Received: rr_features={rr_features!r}"
-            )
-        self.beat_channels = int(beat_channels)
-        self.rr_features = None if rr_features is None else int(rr_features)
+        self._recipe = input_recipes.InputRecipe(window, beat_channels, rr_features)
         self.supports_masking = True
-        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: self.beat_channels})
+        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: self._recipe.beat_channels})
+
+    @classmethod
+    def from_recipe(cls, recipe, **kwargs):
+        """The layer that holds ``recipe`` (an :class:`ecgnet.recipe.InputRecipe`)."""
+        return cls(**recipe.to_config(), **kwargs)
 
     @property
     def recipe(self):
-        """The recipe as a dict: ``{"beat_channels": int, "rr_features": int or None, "window": str}``."""
-        return {"beat_channels": self.beat_channels, "rr_features": self.rr_features, "window": self.window}
+        """The :class:`ecgnet.recipe.InputRecipe` this layer keeps."""
+        return self._recipe
+
+    @property
+    def window(self):
+        return self._recipe.window
+
+    @property
+    def beat_channels(self):
+        return self._recipe.beat_channels
+
+    @property
+    def rr_features(self):
+        return self._recipe.rr_features
 
     def call(self, inputs):
         return inputs
@@ -788,7 +784,7 @@ class InputRecipe(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(self.recipe)
+        config.update(self._recipe.to_config())
         return config
 
 

@@ -6,19 +6,19 @@ named ``"beat"`` (shape ``(187, 1)`` by default: one MIT-BIH beat at 125 Hz).
 Right after that input sits an ``input_recipe`` layer
 (:class:`ecgnet.layers.InputRecipe`, an identity) that keeps which beat
 channels and R-R features the model takes, derived from ``input_shape`` and
-``rr_features``; :func:`input_recipe` reads it back from any model, and
-from the input shapes of older files without it. The last layer is a
+``rr_features``; :meth:`ecgnet.recipe.InputRecipe.from_model` reads it
+back from any model, and from the input shapes of older files without it. The last layer is a
 float32 softmax, so the models also work under the ``"mixed_float16"`` policy.
 """
 
 import keras
 from keras import layers
 
-from ecgnet.data.features import RR_FEATURE_SETS
-from ecgnet.data.prepared import WINDOW_CHANNELS, input_recipe, window_of_length
 from ecgnet.errors import EcgnetError
 from ecgnet.layers import IMPLEMENTATIONS, InputRecipe, ResNeXtBlock1D
 from ecgnet.normalization import FusedBatchNormalization
+from ecgnet.recipe import InputRecipe as Recipe
+from ecgnet.recipe import window_of_length
 
 #: Thin presets for ``build_ecgnet``. Every field can be overridden by a
 #: keyword argument of the same name.
@@ -79,27 +79,27 @@ PRESETS = {
 }
 
 
-__all__ = ["PRESETS", "build_ecgnet", "build_kachuee2018", "build_named_model", "input_recipe"]
+__all__ = ["PRESETS", "build_ecgnet", "build_kachuee2018", "build_named_model"]
 
 
 def _beat_input(input_shape, rr_features):
     """The ``beat`` input, and the ``input_recipe`` layer on it, derived from the shapes.
 
     Returns ``(beat, x)``: the input, and the tensor the network starts from.
-    Beat channels (``input_shape[-1]``) and an R-R width (``rr_features``)
-    that :mod:`ecgnet.data` can build (:data:`ecgnet.data.BEAT_CHANNELS`,
-    :data:`ecgnet.data.RR_FEATURE_SETS`; for a beat input 88 samples long,
-    the centred window's :data:`ecgnet.data.CENTRED_CHANNELS`) get an ``InputRecipe``; others
-    (a builder used for other data, e.g. 4 custom R-R features) get none,
-    since no recipe of this package makes them, and ``x`` is the input.
+    Inputs that an :class:`ecgnet.recipe.InputRecipe` describes (the window
+    whose length ``input_shape[0]`` is, else ``"kachuee"``; ``input_shape[-1]``
+    of its channels; an R-R width of :data:`ecgnet.recipe.RR_FEATURE_SETS`)
+    get an ``InputRecipe`` layer that holds it; others (a builder used for
+    other data, e.g. 4 custom R-R features) get none, since no recipe of this
+    package makes them, and ``x`` is the input.
     """
     input_shape = tuple(input_shape)
     beat = keras.Input(shape=input_shape, name="beat")
-    window = window_of_length(input_shape[0]) or "kachuee"
-    if input_shape[-1] not in WINDOW_CHANNELS[window] or (rr_features and rr_features not in RR_FEATURE_SETS):
+    try:
+        recipe = Recipe(window_of_length(input_shape[0]) or "kachuee", input_shape[-1], rr_features or None)
+    except EcgnetError:
         return beat, beat
-    recipe = InputRecipe(beat_channels=input_shape[-1], rr_features=rr_features or None, window=window, name="input_recipe")
-    return beat, recipe(beat)
+    return beat, InputRecipe.from_recipe(recipe, name="input_recipe")(beat)
 
 
 def _check_positive_int(name, value):
@@ -279,10 +279,10 @@ def build_kachuee2018(input_shape=(187, 1), num_classes=5):
     return keras.Model(beat, outputs, name="kachuee2018")
 
 
-def build_named_model(preset, input_shape=(187, 1), rr_features=0, **overrides):
+def build_named_model(preset, input_shape=(187, 1), rr_features=0, recipe=None, **overrides):
     """Build a model by name: a :data:`PRESETS` key, or ``"kachuee2018"`` for the baseline.
 
-    What ``python -m ecgnet train --preset NAME`` builds.
+    What ``python -m ecgnet train --preset NAME --recipe TEXT`` builds.
 
     Args:
         preset: str, ``"small"``, ``"large"`` (:func:`build_ecgnet`) or
@@ -290,6 +290,9 @@ def build_named_model(preset, input_shape=(187, 1), rr_features=0, **overrides):
             ``(187, 1)`` beats, no R-R features, no overrides).
         input_shape: tuple ``(steps, channels)`` of one beat.
         rr_features: int, width of the R-R input (0: none).
+        recipe: None, or an :class:`ecgnet.recipe.InputRecipe` (or its text,
+            :meth:`~ecgnet.recipe.InputRecipe.parse`) that gives both
+            ``input_shape`` and ``rr_features`` instead.
         **overrides: preset fields for :func:`build_ecgnet`, e.g. ``beat_dropout=0.3``.
 
     Returns:
@@ -304,7 +307,12 @@ def build_named_model(preset, input_shape=(187, 1), rr_features=0, **overrides):
         'kachuee2018'
         >>> build_named_model("small", (187, 3), rr_features=3).input_shape
         [(None, 187, 3), (None, 3)]
+        >>> build_named_model("small", recipe="centred:beat,relative+rr=relative").input_shape
+        [(None, 88, 2), (None, 3)]
     """
+    if recipe is not None:
+        recipe = Recipe.parse(recipe) if isinstance(recipe, str) else recipe
+        input_shape, rr_features = recipe.beat_shape, recipe.rr_features or 0
     if preset == "kachuee2018":
         if rr_features or overrides or tuple(input_shape) != (187, 1):
             raise EcgnetError(

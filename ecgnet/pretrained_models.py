@@ -16,8 +16,12 @@ the same cards):
   the mean of three networks multiplied by an R-R logistic regression. On DS2
   it finds more V beats than ``ecgnet-mitbih-interpatient`` and fewer F.
 
-All take their inputs from :func:`ecgnet.data.model_inputs`, which builds them
-from a prepared data folder or a raw record.
+Each card holds the model's input recipe as data (``"recipe"``, an
+:meth:`ecgnet.recipe.InputRecipe.to_config`), the same as
+:meth:`ecgnet.recipe.InputRecipe.from_model` of the model; the recipe builds
+the inputs from beats (:meth:`~ecgnet.recipe.InputRecipe.inputs`,
+:func:`ecgnet.data.model_inputs` for a prepared data folder,
+:func:`ecgnet.predict_record` for a raw record).
 
 Example:
     >>> import ecgnet

@@ -3,7 +3,8 @@
 A classifier always answers, even on a lead that fell off. This module finds
 the stretches of a record where the signal cannot carry a heartbeat, so that
 their beats are reported as *unclassifiable* instead of getting a confident
-class (``python -m ecgnet predict --record`` does this), and it adds real
+class (``ecgnet.data.beats_from_record(..., check_quality=True)`` marks them,
+``python -m ecgnet predict --record`` reports them), and it adds real
 recorded noise to a clean record at a chosen signal-to-noise ratio for the
 noise stress test of ANSI/AAMI EC57 (``benchmarks/measure/bench_noise.py``).
 
@@ -57,13 +58,9 @@ Example:
 """
 
 import dataclasses
-from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
-from ecgnet.data.container import Beats
-from ecgnet.data.records import beats_from_signal
 from ecgnet.data.signals import BEAT_LENGTH, FS
 from ecgnet.errors import DataFormatError
 
@@ -236,64 +233,6 @@ def fill_invalid(signal):
     index = np.arange(len(x))
     x[~finite] = np.interp(index[~finite], index[finite], x[finite])
     return x
-
-
-class CheckedRecordBeats(NamedTuple):
-    """What :func:`record_beats` returns."""
-
-    beats: Beats  # every beat of the record, usable or not
-    source: str  # "annotations" or "detector"
-    times: np.ndarray  # R-peak time of every beat, seconds
-    usable: np.ndarray  # bool (n,): False for beats that touch a bad stretch
-    problems: np.ndarray  # str (n,): "" for usable beats, else the kinds of bad signal touched
-    stretches: list  # the record's bad stretches (Stretch), all leads read
-    fs: float  # the record's sampling rate
-
-
-def record_beats(path, detect=False, second_lead=False):
-    """The beats of a WFDB record with the ones cut from bad signal marked.
-
-    Like :func:`ecgnet.data.beats_from_record` (same lead, same R peaks, same
-    cutting; the same beats where the signal is clean), but the record's
-    invalid, flat and saturated stretches are found first (in every lead
-    read), invalid samples are interpolated before cutting so that they do not
-    spoil their neighbours, and ``usable`` says which beats touch none of them.
-
-    Args:
-        path: str or Path of the record without extension.
-        detect: bool, find R peaks with the XQRS detector even where reference
-            annotations (``PATH.atr``) exist. Without it the annotations are
-            used when present, and a ``.atr`` file that is not a valid WFDB
-            annotation file is an error.
-        second_lead: bool, also cut the record's other lead.
-
-    Returns:
-        CheckedRecordBeats ``(beats, source, times, usable, problems, stretches, fs)``.
-
-    Example:
-        >>> found = record_beats("tests/fixtures/208_excerpt")
-        >>> found.usable.all(), found.source
-        (True, 'annotations')
-    """
-    from ecgnet.data.records import _annotated_peaks, _detected_peaks, _read_leads
-
-    path = Path(path)
-    if path.suffix in (".hea", ".dat", ".atr"):
-        path = path.with_suffix("")
-    signals, fs = _read_leads(path, None, second_lead)
-    stretches = sorted((s for signal in signals for s in bad_stretches(signal, fs)), key=lambda s: (s.start, s.kind))
-    filled = [fill_invalid(signal) for signal in signals]
-    found = None if detect else _annotated_peaks(path, len(filled[0]), False)
-    if found is not None and len(found[0]):
-        peaks, labels = found
-        source = "annotations"
-    else:
-        peaks = _detected_peaks(filled[0], fs)
-        labels = np.full(len(peaks), -1, np.int8)
-        source = "detector"
-    cut = beats_from_signal(filled, fs, peaks, labels, path.name)
-    problems = beat_problems(cut.beats.r_peak, fs, len(filled[0]), stretches)
-    return CheckedRecordBeats(cut.beats, source, cut.times, problems == "", problems, stretches, float(fs))
 
 
 # -- noise stress test -------------------------------------------------------------------------------------

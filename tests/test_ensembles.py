@@ -92,7 +92,8 @@ def test_an_unfitted_regression_is_refused():
 
 def test_fused_model_outputs_the_renormalised_product_and_keeps_the_recipe(tmp_path):
     from ecgnet.ensembles import fuse_with_rr_regression, logistic_regression_model
-    from ecgnet.models import build_named_model, input_recipe
+    from ecgnet.models import build_named_model
+    from ecgnet.recipe import InputRecipe
 
     network = build_named_model("small", (88, 2), rr_features=3, stem_filters=8, stage_filters=(8, 16),
                                 stage_blocks=(1, 1), groups=4)
@@ -106,7 +107,7 @@ def test_fused_model_outputs_the_renormalised_product_and_keeps_the_recipe(tmp_p
     expected = np.clip(p, 1e-7, 1) * np.clip(q, 1e-7, 1)
     expected /= expected.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(fused.predict({"beat": beat, "rr": rr}, verbose=0), expected, atol=1e-5)
-    assert input_recipe(fused) == {"beat_channels": 2, "rr_features": 3, "window": "centred"}
+    assert InputRecipe.from_model(fused) == InputRecipe("centred", 2, 3)
     fused.save(tmp_path / "fused.keras")
     loaded = keras.saving.load_model(tmp_path / "fused.keras")
     np.testing.assert_allclose(loaded.predict({"beat": beat, "rr": rr}, verbose=0), expected, atol=1e-5)

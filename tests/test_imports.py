@@ -13,11 +13,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ecgnet"
 #: modules of its own rank or below, never above. Every module must be listed here.
 RANKS = {
     "ecgnet": 0, "ecgnet.errors": 0, "ecgnet.files": 0,
-    "ecgnet.data": 1,
-    "ecgnet.metrics": 2, "ecgnet.quality": 2, "ecgnet.plausibility": 2,
+    "ecgnet.data": 1, "ecgnet.recipe": 1, "ecgnet.quality": 1, "ecgnet.plausibility": 1,
+    "ecgnet.metrics": 2,
     "ecgnet.normalization": 3, "ecgnet.layers": 3, "ecgnet.augmentation": 3,
     "ecgnet.models": 4, "ecgnet.ensembles": 4, "ecgnet.pretrained_models": 4,
-    "ecgnet.training": 5, "ecgnet.explain": 5,
+    "ecgnet.training": 5, "ecgnet.explain": 5, "ecgnet.prediction": 5,
     "ecgnet.evaluation": 6,
     "ecgnet.notebook": 7, "ecgnet.cli": 7, "ecgnet.__main__": 7,
 }
@@ -101,6 +101,7 @@ def test_every_name_of_ecgnet_data_is_defined_once():
     from ecgnet import data
 
     modules = [importlib.import_module(f"ecgnet.data.{m.name}") for m in pkgutil.iter_modules(data.__path__)]
+    modules.append(importlib.import_module("ecgnet.recipe"))  # the input registries, re-exported by ecgnet.data
     for name in data.__all__:
         homes = [module.__name__ for module in modules if name in _defined(module)]
         assert len(homes) == 1, f"{name} is defined in {homes}"

@@ -1,19 +1,30 @@
-"""Tests for the input recipe: the InputRecipe layer, ecgnet.models.input_recipe and model_inputs."""
+"""Tests for the input recipe: the ecgnet.recipe value, the InputRecipe layer that keeps it, and model_inputs."""
 
 import json
 import re
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 
-from ecgnet.data import RR_FEATURE_SETS, beats_from_record, model_inputs, part_from_beats
+from ecgnet.data import BEAT_LENGTH, CENTRED_LENGTH, RR_FEATURE_SETS, beats_from_record, model_inputs, part_from_beats, sample_dir
 from ecgnet.ensembles import build_ensemble
-from ecgnet.errors import ModelFileError
+from ecgnet.errors import DataFormatError, EcgnetError, ModelFileError
 from ecgnet.layers import RR_FEATURE_NAMES, InputRecipe
-from ecgnet.models import build_ecgnet, build_kachuee2018, build_named_model, input_recipe
+from ecgnet.models import build_ecgnet, build_kachuee2018, build_named_model
 from ecgnet.pretrained_models import WEIGHTS_DIR, available, load_model, pretrained
+from ecgnet.recipe import InputRecipe as Recipe
 
+
+
+def input_recipe(model):
+    """The recipe of ``model`` as a dict, to compare with the expected ones below."""
+    return Recipe.from_model(model).to_config()
+
+
+SAMPLE = sample_dir()
 # A tiny configuration so that tests stay fast.
 TINY = dict(stem_filters=8, stage_filters=(8, 16), stage_blocks=(1, 1), groups=4)
 
@@ -98,22 +109,29 @@ def test_built_models_keep_the_recipe_asked_for_through_a_keras_file(build, expe
     assert input_recipe(loaded) == expected
 
 
-def test_inputs_outside_the_data_recipes_get_no_layer_and_are_read_from_shapes():
+def test_inputs_outside_the_data_recipes_get_no_layer_and_are_refused_as_a_recipe():
     model = build_ecgnet("small", rr_features=4, **TINY)
     assert _recipe_layers(model) == []
-    assert input_recipe(model) == {"beat_channels": 1, "rr_features": 4, "window": "kachuee"}
+    with pytest.raises(ModelFileError, match=r"'rr_features': 4\} are no input recipe of ecgnet .*Received: rr_features=4"):
+        Recipe.from_model(model)
 
 
-def _card_recipe(card):
-    beat = re.match(r"beat(?: channels)? \((\d+), (\d)\)(?:, the (\w+) window)?", card["inputs"][0])
-    rr = [int(text.split()[0]) for text in card["inputs"][1:] if "R-R features" in text]
-    window = beat.group(3) or "kachuee"
-    assert int(beat.group(1)) == {"kachuee": 187, "centred": 88}[window]
-    return {"beat_channels": int(beat.group(2)), "rr_features": rr[0] if rr else None, "window": window}
+def _train_options(card):
+    """The recipe that the card's `python -m ecgnet train` options (the shorthand flags) ask for, or None."""
+    command = card["train_command"].split(" && ")[0]
+    if "ecgnet train" not in command:
+        return None
+    uses_rr = "--rr " in command or ("--split inter-patient" in command and "--no-rr" not in command)
+    rr_name = re.search(r"--rr-features (\w+)", command)
+    return Recipe.from_flags(
+        window=re.search(r"--window (\w+)", command).group(1) if "--window" in command else "kachuee",
+        relative="--relative" in command, previous_beat="--previous-beat" in command, second_lead="--second-lead" in command,
+        rr_features=(rr_name.group(1) if rr_name else "all") if uses_rr else None,
+    )
 
 
 @pytest.mark.parametrize("name", available())
-def test_shipped_models_recipes_are_their_cards_inputs(name):
+def test_shipped_models_recipes_are_their_cards_recipes(name):
     """Models shipped before the InputRecipe layer have none and are read from their shapes; later ones keep it."""
     card = json.loads((WEIGHTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
     model = pretrained(name)
@@ -121,7 +139,14 @@ def test_shipped_models_recipes_are_their_cards_inputs(name):
         assert _recipe_layers(model) == []
     else:
         assert _recipe_layers(model)
-    assert input_recipe(model) == _card_recipe(card)
+    recipe = Recipe.from_model(model)
+    assert card["recipe"] == recipe.to_config()
+    assert Recipe.from_config(card["recipe"]) == recipe
+    assert recipe.beat_shape == tuple(model.inputs[0].shape[1:])
+    assert recipe.input_names == tuple(tensor.name.split(":")[0] for tensor in model.inputs)
+    assert _train_options(card) in (None, recipe)
+    if name == "ecgnet-mitbih-svdb":  # its card's prose was written from the same registries
+        assert card["inputs"] == recipe.describe()
 
 
 def _plain_model(beat_channels, rr_width):
@@ -176,3 +201,159 @@ def test_ensemble_keeps_its_members_recipe_through_a_keras_file(tmp_path):
     loaded = load_model(tmp_path / "ensemble.keras")
     assert len(_recipe_layers(loaded)) == 2
     assert input_recipe(loaded) == {"beat_channels": 3, "rr_features": 3, "window": "kachuee"}
+
+
+# -- the recipe value (ecgnet.recipe) ---------------------------------------------------------------------
+
+#: Text forms and the recipes they name: the three shipped models' and the widest one.
+TEXTS = {
+    "kachuee:beat": Recipe("kachuee", 1, None),
+    "kachuee:beat+rr=all": Recipe("kachuee", 1, 6),
+    "kachuee:beat,relative,previous+rr=relative": Recipe("kachuee", 3, 3),
+    "centred:beat,relative+rr=relative": Recipe("centred", 2, 3),
+    "kachuee:beat,relative,previous,lead2,lead2-relative,lead2-previous+rr=rhythm": Recipe("kachuee", 6, 5),
+}
+
+
+def test_importing_the_recipe_module_loads_neither_tensorflow_nor_keras():
+    code = ("import sys, ecgnet.recipe as r; r.InputRecipe.parse('kachuee:beat+rr=all'); "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_text_config_and_layer_forms_round_trip(text):
+    recipe = Recipe.parse(text)
+    assert recipe == TEXTS[text] and hash(recipe) == hash(TEXTS[text])
+    assert str(recipe) == text
+    assert Recipe.parse(" ".join(text)) == recipe  # spaces are ignored
+    config = json.loads(json.dumps(recipe.to_config()))
+    assert config == {"window": recipe.window, "beat_channels": recipe.beat_channels, "rr_features": recipe.rr_features}
+    assert Recipe.from_config(config) == recipe
+    layer = InputRecipe.from_recipe(recipe, name="input_recipe")
+    assert layer.recipe == recipe
+    assert Recipe.from_config(InputRecipe.from_config(layer.get_config()).get_config()) == recipe
+    assert recipe.channel_names == tuple(text.split(":")[1].split("+")[0].split(","))
+    assert recipe.beat_shape == ({"kachuee": BEAT_LENGTH, "centred": CENTRED_LENGTH}[recipe.window], recipe.beat_channels)
+
+
+def test_a_recipe_is_immutable_and_a_config_without_window_is_kachuee():
+    recipe = Recipe.parse("kachuee:beat,relative")
+    with pytest.raises(AttributeError):
+        recipe.beat_channels = 3
+    assert Recipe.from_config({"beat_channels": 2, "rr_features": None, "name": "input_recipe"}) == recipe
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("kachuee", "no ':' after the window"),
+        ("middle:beat", "unknown window 'middle'; windows: kachuee, centred"),
+        ("kachuee:", "no beat channels after 'kachuee:'"),
+        ("kachuee:beat,previous", "channel 2 is 'previous', but a model takes the first channels .* so channel 2 is 'relative'"),
+        ("kachuee:beat,relative,beat", "channel 'beat' is named twice"),
+        ("centred:beat,relative,previous", "unknown channel 'previous' of the centred window; its channels are beat, relative"),
+        ("kachuee:beat+rr=local", "unknown R-R feature set 'local'; sets: all, relative, rhythm"),
+        ("kachuee:beat+rhythm", r"expected '\+rr=SET' after the channels, found '\+rhythm'"),
+    ],
+)
+def test_bad_text_is_refused_naming_the_bad_part(text, message):
+    with pytest.raises(EcgnetError, match=re.escape(f"recipe {text!r}: ") + message):
+        Recipe.parse(text)
+
+
+@pytest.mark.parametrize(
+    "flags, text",
+    [
+        (dict(), "kachuee:beat"),
+        (dict(rr_features="all"), "kachuee:beat+rr=all"),
+        (dict(relative=True, previous_beat=True, rr_features="relative"), "kachuee:beat,relative,previous+rr=relative"),
+        (dict(relative=True, previous_beat=True, second_lead=True, rr_features=5),
+         "kachuee:beat,relative,previous,lead2,lead2-relative,lead2-previous+rr=rhythm"),
+        (dict(window="centred", relative=True, rr_features="relative"), "centred:beat,relative+rr=relative"),
+    ],
+)
+def test_the_shorthand_flags_name_the_same_recipes_as_the_text(flags, text):
+    assert Recipe.from_flags(**flags) == Recipe.parse(text)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (dict(previous_beat=True), "--previous-beat adds channels after those of --relative"),
+        (dict(relative=True, second_lead=True), "--second-lead adds channels after those of --previous-beat"),
+        (dict(window="centred", relative=True, previous_beat=True), "the centred window has 2 channels"),
+    ],
+)
+def test_flags_that_name_no_recipe_are_refused(flags, message):
+    with pytest.raises(EcgnetError, match=message):
+        Recipe.from_flags(**flags)
+
+
+def test_inputs_from_beats_match_a_reference_built_by_hand(fixtures_dir):
+    found = beats_from_record(fixtures_dir / "208_excerpt", second_lead=True)
+    beats = found.beats
+    recipe = Recipe.parse("kachuee:beat,relative,previous,lead2,lead2-relative,lead2-previous+rr=relative")
+    inputs = recipe.inputs(beats)
+    assert sorted(inputs) == ["beat", "rr"]
+    n = len(beats)
+    beat, rr = inputs["beat"], inputs["rr"]
+    assert beat.shape == (n, BEAT_LENGTH, 6) and beat.dtype == np.float32 and rr.shape == (n, 3)
+    # the reference: one record of consecutive beats, so the previous beat is the one before, zeros for the first
+    for lead, first in ((beats.x, 0), (beats.second_lead, 3)):
+        np.testing.assert_array_equal(beat[..., first], lead)
+        np.testing.assert_allclose(beat[..., first + 1], lead - np.median(lead, axis=0), atol=1e-6)
+        np.testing.assert_array_equal(beat[1:, :, first + 2], lead[:-1])
+        np.testing.assert_array_equal(beat[0, :, first + 2], 0)
+    np.testing.assert_allclose(rr, beats.rr / beats.rr[:, 0].mean(), rtol=1e-5)
+    # a part dict gives the same; an index keeps those beats of the inputs built from all of them
+    part = part_from_beats(beats, source="208_excerpt")
+    np.testing.assert_array_equal(recipe.inputs(part)["beat"], beat)
+    keep = beats.y == 2
+    picked = recipe.inputs(beats, index=keep)
+    np.testing.assert_array_equal(picked["beat"], beat[keep])
+    np.testing.assert_array_equal(picked["rr"], rr[keep])
+
+
+def test_inputs_name_what_the_beats_lack(fixtures_dir):
+    beats = beats_from_record(fixtures_dir / "208_excerpt").beats
+    with pytest.raises(DataFormatError, match="beat channels 4 to 6 are the record's second lead"):
+        Recipe("kachuee", 4).inputs(beats)
+    assert Recipe("kachuee", 1).inputs(beats)["beat"].shape == (len(beats), BEAT_LENGTH, 1)
+
+
+def test_window_lengths_are_those_the_data_code_cuts(fixtures_dir):
+    beats = beats_from_record(fixtures_dir / "208_excerpt").beats
+    assert Recipe("kachuee", 1).inputs(beats)["beat"].shape[1] == Recipe("kachuee").steps == BEAT_LENGTH
+    assert Recipe("centred", 1).inputs(beats)["beat"].shape[1] == Recipe("centred").steps == CENTRED_LENGTH
+
+
+# -- python -m ecgnet train --recipe ---------------------------------------------------------------------
+
+
+def test_train_with_a_recipe_builds_and_records_that_recipe(tmp_path, run_cli):
+    run = tmp_path / "run"
+    result = run_cli("train", "--data", SAMPLE, "--split", "kaggle", "--recipe", "kachuee:beat,relative+rr=relative",
+                     "--epochs", "1", "--batch-size", "256", "--no-augment", "--out", run)
+    assert result.returncode == 0, result.stderr
+    card = json.loads((run / "training.json").read_text(encoding="utf-8"))
+    assert card["recipe"] == {"window": "kachuee", "beat_channels": 2, "rr_features": 3}
+    assert (card["window"], card["relative"], card["previous_beat"], card["rr_features"]) == ("kachuee", True, False, 3)
+    assert Recipe.from_model(load_model(run / "model.keras")) == Recipe.parse("kachuee:beat,relative+rr=relative")
+
+
+@pytest.mark.parametrize(
+    "options, fragments",
+    [
+        (["--recipe", "kachuee:beat,previous"], ["argument --recipe: recipe 'kachuee:beat,previous': channel 2 is 'previous'"]),
+        (["--recipe", "kachuee:beat", "--relative", "--rr"], ["--recipe kachuee:beat says what the model reads; drop --relative, --rr"]),
+        (["--recipe", "kachuee:beat", "--beat-dropout", "0.2"], ["--beat-dropout", "needs --rr", "kachuee:beat has none"]),
+    ],
+)
+def test_train_refuses_a_bad_recipe_in_one_line(tmp_path, run_cli, options, fragments):
+    result = run_cli("train", "--data", SAMPLE, "--split", "kaggle", *options, "--out", tmp_path / "run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert all(fragment in last for fragment in fragments), last
+    assert not (tmp_path / "run").exists()

@@ -289,9 +289,9 @@ def test_a_beat_is_unusable_from_its_previous_r_peak_to_the_end_of_its_segment()
     assert quality.unusable_beats(r_peaks, fs, mask).tolist() == [False, True, True, False, False]
 
 
-def test_record_beats_matches_the_beat_builder_on_a_clean_record():
+def test_checked_record_beats_match_the_beat_builder_on_a_clean_record():
     clean = beats_from_record(RECORD)
-    checked = quality.record_beats(RECORD)
+    checked = beats_from_record(RECORD, check_quality=True)
     assert checked.source == clean.source == "annotations"
     assert checked.usable.all() and checked.stretches == []
     np.testing.assert_array_equal(checked.beats.x, clean.beats.x)
@@ -304,7 +304,7 @@ def test_invalid_stretch_spoils_only_the_beats_that_touch_it(tmp_path):
     signal[3600:7200, :] = np.nan  # 10 s to 20 s
     path = write_record(tmp_path, "208_excerpt", signal)
     shutil.copy(f"{RECORD}.atr", tmp_path / "208_excerpt.atr")
-    checked = quality.record_beats(path)
+    checked = beats_from_record(path, check_quality=True)
     clean = beats_from_record(RECORD)
     assert [s.describe(360) for s in checked.stretches] == ["invalid 10.00-20.00 s"]
     first_after = np.searchsorted(clean.times, 20.0)
@@ -427,7 +427,6 @@ def test_predict_builds_channels_from_the_whole_record(tmp_path, run_cli):
 
     from ecgnet.data import model_inputs, part_from_beats
     from ecgnet.pretrained_models import load_model
-    from ecgnet.quality import record_beats
 
     signal = fixture_signal()
     signal[3600:7200, :] = np.nan
@@ -440,7 +439,7 @@ def test_predict_builds_channels_from_the_whole_record(tmp_path, run_cli):
     usable = (table["signal"] == "ok").to_numpy()
     assert 0 < usable.sum() < len(usable)
     model = load_model("ecgnet-mitbih-interpatient")
-    found = record_beats(path)
+    found = beats_from_record(path, check_quality=True)
     expected = model.predict(model_inputs(model, part_from_beats(found.beats, source=path)), verbose=0)[usable]
     np.testing.assert_allclose(table.loc[usable, "confidence"].astype(float), expected.max(axis=1), atol=1e-4)
     assert (table.loc[usable, "predicted"].to_numpy() == np.array(list("NSVFQ"))[expected.argmax(axis=1)]).all()

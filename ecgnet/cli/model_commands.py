@@ -15,14 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data.datasets import sample_dir
-from ecgnet.data.features import RR_FEATURE_NAMES
-from ecgnet.data.prepared import input_recipe, load_part, model_inputs, part_from_beats
+from ecgnet.data.prepared import load_part, model_inputs
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
+from ecgnet.prediction import UNCLASSIFIABLE
+from ecgnet.recipe import CHANNEL_NAMES, RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
 
-#: What `predict --record` writes for a beat cut from invalid, flat or saturated signal (ecgnet.quality).
-UNCLASSIFIABLE = "-"
 MAX_LISTED = 10  # bad stretches and unclassifiable beat times listed on screen
+#: The shorthand options of `train` that --recipe replaces (argparse dests).
+RECIPE_FLAGS = {"window": "--window", "relative": "--relative", "previous_beat": "--previous-beat",
+                "second_lead": "--second-lead", "rr": "--rr", "rr_features": "--rr-features"}
 
 
 def add_parsers(subparsers):
@@ -37,6 +39,16 @@ def add_parsers(subparsers):
     train.add_argument("--epochs", type=_positive_int, default=30)
     train.add_argument("--batch-size", type=_positive_int, default=128)
     train.add_argument(
+        "--recipe",
+        type=_recipe,
+        default=None,
+        metavar="RECIPE",
+        help=f"what the model reads from a beat, as {SYNTAX} (ecgnet.recipe; "
+        + "; ".join(f"{window} window channels, in order: {', '.join(names)}" for window, names in CHANNEL_NAMES.items())
+        + f"; R-R sets: {', '.join(RR_FEATURE_NAMES)}); instead of the shorthand options "
+        + ", ".join(RECIPE_FLAGS.values()),
+    )
+    train.add_argument(
         "--rr",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -45,14 +57,14 @@ def add_parsers(subparsers):
     train.add_argument(
         "--rr-features",
         choices=tuple(RR_FEATURE_NAMES),
-        default="all",
+        default=None,
         help="with --rr: all 6 R-R features; the 3 divided by the record's mean R-R (relative); or those 3 "
         "and the previous and next R-R divided by the local mean R-R (rhythm) (default: all)",
     )
     train.add_argument(
         "--window",
-        choices=("kachuee", "centred"),
-        default="kachuee",
+        choices=tuple(WINDOWS),
+        default=None,
         help="the beat as Kachuee et al. cut it, from its R peak on (kachuee), or a window from 0.256 s before "
         "the R peak to 0.44 s after, holding the beat's own P wave, scaled per record (centred; needs data "
         "prepared by this version) (default: kachuee)",
@@ -60,20 +72,20 @@ def add_parsers(subparsers):
     train.add_argument(
         "--relative",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=None,
         help="add a second beat channel: the beat minus its record's median beat (needs prepared .npz data)",
     )
     train.add_argument(
         "--previous-beat",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=None,
         help="with --relative: add a third beat channel, the previous beat of the same record, "
         "which holds this beat's P wave (needs prepared .npz data)",
     )
     train.add_argument(
         "--second-lead",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=None,
         help="with --previous-beat: add the same three channels of the record's second lead (V1 in most records; "
         "needs data prepared with `prepare --second-lead`)",
     )
@@ -199,6 +211,14 @@ def _positive_int(text):
     return value
 
 
+def _recipe(text):
+    """``--recipe TEXT`` -> :class:`ecgnet.recipe.InputRecipe`."""
+    try:
+        return InputRecipe.parse(text)
+    except EcgnetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _fold(text):
     """``"K/N"`` -> ``(K, N)`` with 1 <= K <= N and N >= 2."""
     try:
@@ -213,52 +233,61 @@ def _fold(text):
 # -- handlers --------------------------------------------------------------------------------------------
 
 
-def run_train(args):
-    from ecgnet.data import beat_channels, select_rr_features
+def _train_recipe(args):
+    """The recipe of a `train` run: --recipe, or the one its shorthand options name (defaults by --split)."""
+    given = [flag for dest, flag in RECIPE_FLAGS.items() if getattr(args, dest) is not None]
+    if args.recipe is not None:
+        if given:
+            raise EcgnetError(f"--recipe {args.recipe} says what the model reads; drop {', '.join(given)}, or drop --recipe")
+        return args.recipe
+    window = args.window or "kachuee"
+    if window == "centred" and args.previous_beat:
+        raise EcgnetError("--previous-beat shows the P wave that Kachuee's cut misses; the centred window holds it already: "
+                          "use --window centred with --relative at most")
+    if args.previous_beat and not args.relative:
+        raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
+    if args.second_lead and not args.previous_beat:
+        raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
+    use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
+    return InputRecipe.from_flags(window, bool(args.relative), bool(args.previous_beat), bool(args.second_lead),
+                                  (args.rr_features or "all") if use_rr else None)
 
+
+def run_train(args):
     if args.validation_fold and (args.split != "inter-patient" or args.refit):
         raise EcgnetError("--validation-fold splits the training records into folds: it needs --split inter-patient and no --refit")
     if not 0 <= args.beat_dropout < 1:
         raise EcgnetError(f"--beat-dropout must be in [0, 1). Received: {args.beat_dropout}")
-    if args.previous_beat and not args.relative:
-        raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
-    if args.window == "centred" and args.previous_beat:
-        raise EcgnetError("--previous-beat shows the P wave that Kachuee's cut misses; the centred window holds it already: "
-                          "use --window centred with --relative at most")
-    if args.second_lead and not args.previous_beat:
-        raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
+    recipe = _train_recipe(args)
+    if args.beat_dropout and recipe.rr_features is None:
+        raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: "
+                          f"it needs --rr (the recipe {recipe} has none)")
     _check_out_folder(args.out)
     train_part = _require_beats(load_part(args.data, "train"), labelled=True)
-    use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
-    needs_records = [
-        flag for flag, wanted in (("--rr", use_rr), ("--relative", args.relative), ("--previous-beat", args.previous_beat)) if wanted
-    ]
+    needs_records = ([f"channels {', '.join(recipe.channel_names[1:])}"] if recipe.beat_channels > 1 else []) + (
+        ["R-R features"] if recipe.rr_features is not None else [])
     if needs_records and train_part["record"] is None:
         raise DataFormatError(
-            f"{train_part['source']}: {' and '.join(needs_records)} need the records and R-R intervals "
+            f"{train_part['source']}: the recipe {recipe} ({' and '.join(needs_records)}) needs the records and R-R intervals "
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
-    x = beat_channels(train_part, 6 if args.second_lead else 1 + args.relative + args.previous_beat, window=args.window)
-    rr = select_rr_features(train_part["rr"], RR_FEATURE_NAMES[args.rr_features]) if use_rr else None
-    rr_width = 0 if rr is None else rr.shape[1]
-    if args.beat_dropout and not rr_width:
-        raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: it needs --rr")
+    inputs = recipe.inputs(train_part)
+    x, rr = inputs["beat"], inputs.get("rr")
     from ecgnet.models import build_named_model  # TensorFlow loads here, after the quick checks
     from ecgnet.training import train, training_card, validation_plan, write_training_card
 
     validation_fraction, validation_groups = validation_plan(args.split, train_part["record"])
-    input_shape = x.shape[1:]
     overrides = {"beat_dropout": args.beat_dropout} if args.beat_dropout else {}
-    build_named_model(args.preset, input_shape, rr_width, **overrides)  # fail fast on an unknown preset
+    build_named_model(args.preset, recipe=recipe, **overrides)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
-    recipe = dict(
+    run = dict(
         preset=args.preset,
         split=args.split,
-        rr_features=rr_width,
-        window=args.window,
-        relative=args.relative,
-        previous_beat=args.previous_beat,
-        second_lead=args.second_lead,
+        rr_features=recipe.rr_features or 0,
+        window=recipe.window,
+        relative=recipe.beat_channels >= 2,
+        previous_beat=recipe.beat_channels >= 3,
+        second_lead=recipe.second_lead,
         beat_dropout=args.beat_dropout,
         augment=args.augment,
         train_data=train_part["source"],
@@ -269,8 +298,10 @@ def run_train(args):
         validation_fold=args.validation_fold,
         refit=args.refit,
     )
+    card = training_card(**run)
+    card["recipe"] = recipe.to_config()  # the same as the model's InputRecipe layer (ecgnet.recipe)
     result = train(
-        lambda: build_named_model(args.preset, input_shape, rr_width, **overrides),
+        lambda: build_named_model(args.preset, recipe=recipe, **overrides),
         x,
         train_part["y"],
         rr=rr,
@@ -284,11 +315,11 @@ def run_train(args):
         validation_fold=args.validation_fold,
         out_dir=args.out,
         verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
-        recipe={key: value for key, value in training_card(**recipe).items() if key != "validation"},
+        recipe={key: value for key, value in card.items() if key != "validation"},  # what the run folder must hold
         overwrite=args.overwrite,
         **options,
     )
-    card = training_card(**recipe, validation=result.validation)
+    card = training_card(**run, validation=result.validation) | {"recipe": card["recipe"]}
     write_training_card(args.out, card)
     print(f"model written to {Path(args.out) / 'model.keras'}")
     return 0
@@ -376,63 +407,29 @@ def run_predict(args):
     import numpy as np
 
     from ecgnet.data import CLASS_NAMES
-    from ecgnet.pretrained_models import load_model, model_path
+    from ecgnet.pretrained_models import model_path
 
     model_path(args.model)
     if args.out is not None:
         _check_out_file(args.out)
     if args.detect and args.record is None:
         raise EcgnetError("--detect finds R peaks in a --record; beats in a --beats file are already cut")
-    if args.beats is not None:
-        part = _require_beats(load_part(args.beats, "test"))
-        rows = {"beat": np.arange(len(part["y"]))}
-        truth = part["y"]
-        usable = np.ones(len(truth), bool)
-        print(f"{len(truth)} beats read from {args.beats}")
-        model = load_model(args.model)
-    else:
-        from ecgnet.quality import record_beats
-
-        found = record_beats(args.record, detect=args.detect)  # the record is read and checked before TensorFlow
-        peak_source = {
-            "annotations": "the record's reference annotations (.atr)",
-            "detector": "the XQRS R-peak detector (" + ("--detect)" if args.detect else "no annotations found)"),
-        }[found.source]
-        _report_bad_signal(args.record, found, peak_source)
-        model = load_model(args.model)
-        if input_recipe(model)["beat_channels"] > 3:  # beat channels 4 to 6 (ecgnet.data.BEAT_CHANNELS)
-            one_lead = int(found.usable.sum())
-            found = record_beats(args.record, detect=args.detect, second_lead=True)
-            if int(found.usable.sum()) < one_lead:
-                _report_second_lead(args.record, found)
-        usable = found.usable
-        # channels from every beat of the record, then the usable ones: a usable beat's previous
-        # beat may itself be unusable (bad signal before its R peak) yet clean where it is used
-        part = part_from_beats(found.beats, source=args.record)
-        rows = {"time_s": np.round(found.times, 3)}
-        truth = found.beats.y.astype(np.int64)
-    from ecgnet.pretrained_models import check_probabilities
-
-    probabilities = model.predict(model_inputs(model, part, usable), batch_size=512, verbose=0)
-    probabilities = check_probabilities(probabilities, args.model, beats=np.flatnonzero(usable))
-    predicted = np.full(len(usable), -1)
-    predicted[usable] = probabilities.argmax(axis=1)
-    confidence = np.full(len(usable), np.nan)
-    confidence[usable] = probabilities.max(axis=1)
-    rows["predicted"] = [CLASS_NAMES[i] if i >= 0 else UNCLASSIFIABLE for i in predicted]
-    rows["confidence"] = [f"{c:.4f}" if ok else "" for c, ok in zip(confidence, usable)]
     if args.record is not None:
-        rows["signal"] = [problem or "ok" for problem in found.problems]
-    if truth is not None and (truth >= 0).any():
-        rows["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
-        known = (truth >= 0) & usable
-        if known.any():
-            print(f"agreement with the annotations: {np.mean(predicted[known] == truth[known]):.2%} of {known.sum()} labelled, classifiable beats")
-    import pandas as pd
+        from ecgnet.prediction import predict_record
 
-    table = pd.DataFrame(rows)
+        table = predict_record(args.model, args.record, detect=args.detect)  # the record is checked before TensorFlow loads
+        _report_record(args, table)
+    else:
+        table = _predict_csv(args)
+    classified = table["predicted"] != UNCLASSIFIABLE
+    if "annotated" in table:
+        known = (table["annotated"] != "") & classified
+        if known.any():
+            agreement = np.mean(table["predicted"][known] == table["annotated"][known])
+            print(f"agreement with the annotations: {agreement:.2%} of {known.sum()} labelled, classifiable beats")
     counts = table["predicted"].value_counts().reindex(list(CLASS_NAMES) + [UNCLASSIFIABLE], fill_value=0)
     print("predicted classes: " + ", ".join(f"{name} {count}" for name, count in counts.items() if name != UNCLASSIFIABLE or count))
+    table = table.assign(confidence=[f"{c:.4f}" if ok else "" for c, ok in zip(table["confidence"], classified)])
     if args.out is not None:
         from ecgnet.files import atomic_path
 
@@ -444,40 +441,48 @@ def run_predict(args):
     return 0
 
 
-def _report_bad_signal(record, found, peak_source):
-    """Print the beats found, the bad stretches and the unclassifiable beats; refuse a record with no usable beat."""
+def _predict_csv(args):
+    """The table of `predict --beats`: beat, predicted, confidence and, for labelled beats, annotated."""
+    import numpy as np
+    import pandas as pd
+
+    from ecgnet.data import CLASS_NAMES
+    from ecgnet.pretrained_models import load_model
+
+    part = _require_beats(load_part(args.beats, "test"))
+    truth = part["y"]
+    print(f"{len(truth)} beats read from {args.beats}")
+    model = load_model(args.model)
+    from ecgnet.pretrained_models import check_probabilities
+
+    probabilities = check_probabilities(model.predict(model_inputs(model, part), batch_size=512, verbose=0), args.model)
+    rows = {
+        "beat": np.arange(len(truth)),
+        "predicted": [CLASS_NAMES[i] for i in probabilities.argmax(axis=1)],
+        "confidence": probabilities.max(axis=1).astype(np.float64),
+    }
+    if (truth >= 0).any():
+        rows["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
+    return pd.DataFrame(rows)
+
+
+def _report_record(args, table):
+    """Print where a record's R peaks came from, its bad signal and its unclassifiable beats."""
+    from ecgnet.prediction import PEAK_SOURCES
     from ecgnet.quality import describe_stretches
 
-    stretches = describe_stretches(found.stretches, found.fs, limit=MAX_LISTED)
-    if len(found.usable) == 0:
-        raise DataFormatError(
-            f"{record}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else "")
-        )
-    print(f"{len(found.usable)} beats in {record}: R peaks from {peak_source}")
-    if not found.usable.any():
-        raise DataFormatError(
-            f"{record}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches}); "
-            "nothing can be classified"
-        )
-    if found.stretches:
-        print(f"bad signal (ecgnet.quality): {stretches}")
-    bad = np.flatnonzero(~found.usable)
+    attrs = table.attrs
+    peak_source = PEAK_SOURCES[attrs["peaks"]]
+    if attrs["peaks"] == "detector":
+        peak_source += " (--detect)" if args.detect else " (no annotations found)"
+    print(f"{len(table)} beats in {args.record}: R peaks from {peak_source}")
+    if attrs["stretches"]:
+        leads = " in the two leads the model reads" if attrs["leads"] == 2 else ""
+        print(f"bad signal (ecgnet.quality){leads}: {describe_stretches(attrs['stretches'], attrs['fs'], limit=MAX_LISTED)}")
+    bad = np.flatnonzero(table["predicted"].to_numpy() == UNCLASSIFIABLE)
     if len(bad):
-        times = ", ".join(f"{t:.2f}" for t in found.times[bad[:MAX_LISTED]]) + (", ..." if len(bad) > MAX_LISTED else "")
+        times = ", ".join(f"{t:.2f}" for t in table["time_s"].to_numpy()[bad[:MAX_LISTED]]) + (", ..." if len(bad) > MAX_LISTED else "")
         print(f"unclassifiable: {len(bad)} beats touch that signal and get no class ({UNCLASSIFIABLE!r}); at {times} s")
-
-
-def _report_second_lead(record, found):
-    """The second lead left fewer beats classifiable: say how many, or refuse when none is left."""
-    from ecgnet.quality import describe_stretches
-
-    stretches = describe_stretches(found.stretches, found.fs, limit=MAX_LISTED)
-    if not found.usable.any():
-        raise DataFormatError(
-            f"{record}: no usable beat in the two leads the model reads: all {len(found.usable)} beats touch "
-            f"bad signal ({stretches}); nothing can be classified"
-        )
-    print(f"with the second lead: bad signal {stretches}; {int((~found.usable).sum())} beats unclassifiable")
 
 
 def run_demo(args):

@@ -10,6 +10,7 @@
 import numpy as np
 
 from ecgnet.errors import DataFormatError
+from ecgnet.recipe import RR_FEATURE_NAMES, RR_FEATURE_SETS  # noqa: F401  (ecgnet.data.features.RR_FEATURE_SETS)
 
 #: The R-R intervals, this beat's previous one and those before it, that the local mean R-R averages.
 LOCAL_RR_BEATS = 10
@@ -72,19 +73,6 @@ def rr_features(rr, record):
     mean = (sums / np.maximum(counts, 1))[inverse]
     mean[mean <= 0] = 1.0
     return np.concatenate([rr, rr / mean[:, None]], axis=1).astype(np.float32)
-
-
-#: The R-R feature sets a model can take, keyed by the width of its R-R input
-#: (:func:`select_rr_features` builds them from :func:`rr_features` output).
-RR_FEATURE_SETS = {
-    6: "all: the 3 R-R intervals in seconds, and the same divided by the record's mean R-R",
-    3: "relative: the 3 R-R intervals divided by the record's mean R-R",
-    5: "rhythm: the 3 relative ones, and the previous and next R-R divided by the local mean R-R",
-}
-
-#: The names of the R-R feature sets (``--rr-features`` of ``python -m ecgnet
-#: train``), each mapped to the width of its R-R input (a key of :data:`RR_FEATURE_SETS`).
-RR_FEATURE_NAMES = {"all": 6, "relative": 3, "rhythm": 5}
 
 
 def select_rr_features(features, width):

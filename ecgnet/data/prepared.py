@@ -7,8 +7,8 @@ A *part* is the ``"train"`` or ``"test"`` half of a data folder, as a dict:
 windows or None) and ``source`` (the file read). Folders written
 by ``python -m ecgnet prepare`` hold ``.npz`` files with records and R-R
 intervals; Kaggle downloads hold CSV files with beats and labels only.
-:func:`input_recipe` says which beat channels and R-R features a model
-takes; :func:`model_inputs` builds them from a part.
+:class:`ecgnet.recipe.InputRecipe` says which beat channels and R-R
+features a model takes; :func:`model_inputs` builds them from a part.
 
 Example:
     >>> test = load_part("data/mitbih-kaggle", "test")
@@ -17,14 +17,22 @@ Example:
 
 from pathlib import Path
 
-import numpy as np
 
 from ecgnet.data.container import load_beats_npz
 from ecgnet.data.csv_files import load_mitbih_csv
-from ecgnet.data.features import previous_beats, record_relative_beats, rr_features, select_rr_features
+from ecgnet.data.features import rr_features
 from ecgnet.data.manifest import MANIFEST, check_manifest, read_manifest
-from ecgnet.data.signals import BEAT_LENGTH, CENTRED_LENGTH
-from ecgnet.errors import DataFormatError, ModelFileError
+from ecgnet.errors import DataFormatError
+from ecgnet.recipe import (  # noqa: F401  the registries, under their ecgnet.data names
+    BEAT_CHANNELS,
+    CENTRED_CHANNELS,
+    WINDOW_CHANNELS,
+    WINDOWS,
+    InputRecipe,
+    recipe_layers,
+    window_channels,
+    window_of_length,
+)
 
 
 #: The part files that ``prepare`` writes; a folder holding them needs its manifest.
@@ -89,42 +97,11 @@ def part_from_beats(beats, source):
     }
 
 
-#: What each beat channel holds, in order; a model with k beat channels takes
-#: the first k (:func:`beat_channels`). These are the channels of the
-#: ``"kachuee"`` window; the ``"centred"`` one has :data:`CENTRED_CHANNELS`.
-BEAT_CHANNELS = {
-    1: "the beat",
-    2: "the beat minus its record's median beat (ecgnet.data.record_relative_beats)",
-    3: "the previous beat of the same record, which holds this beat's P wave (ecgnet.data.previous_beats)",
-    4: "the beat in the record's second lead (V1 in most MIT-BIH records)",
-    5: "the second lead's beat minus its record's median beat",
-    6: "the second lead's previous beat",
-}
-
-#: The beat windows a model can take, by name: what they hold and their length in samples (125 Hz).
-WINDOWS = {
-    "kachuee": ("the beat from its R peak on, 1.2 periods long, zero-padded (ecgnet.data.segment_beats)", BEAT_LENGTH),
-    "centred": ("a window from 0.256 s before the R peak to 0.44 s after it: P wave, QRS, T "
-                "(ecgnet.data.signals.centred_windows)", CENTRED_LENGTH),
-}
-
-#: The channels of the ``"centred"`` window, in order (:func:`beat_channels`).
-CENTRED_CHANNELS = {
-    1: "the R-centred window, scaled by the record's median R amplitude",
-    2: "that window minus its record's median window",
-}
-
-#: Each window's channels (:data:`BEAT_CHANNELS`, :data:`CENTRED_CHANNELS`), by window name.
-WINDOW_CHANNELS = {"kachuee": BEAT_CHANNELS, "centred": CENTRED_CHANNELS}
-
-
-def window_of_length(steps):
-    """The name of the window (a key of :data:`WINDOWS`) that is ``steps`` samples long, or None."""
-    return next((name for name, (_, length) in WINDOWS.items() if length == steps), None)
-
-
 def beat_channels(part, channels, window="kachuee"):
     """The beats of a part with their first ``channels`` channels.
+
+    The same as ``InputRecipe(window, channels).beat_input(part)``
+    (:meth:`ecgnet.recipe.InputRecipe.beat_input`), which builds them.
 
     Args:
         part: a dict from :func:`load_part` or :func:`part_from_beats`.
@@ -147,117 +124,29 @@ def beat_channels(part, channels, window="kachuee"):
         >>> beat_channels(load_part("data/mitbih-interpatient", "train"), 2, window="centred").shape
         (50999, 88, 2)
     """
-    if window not in WINDOWS:
-        raise DataFormatError(f"beat windows are {sorted(WINDOWS)}. Received: window={window!r}")
-    if window == "centred":
-        return _centred_channels(part, channels)
-    if channels not in BEAT_CHANNELS:
-        raise DataFormatError(f"beats have {sorted(BEAT_CHANNELS)} channels ({'; '.join(BEAT_CHANNELS.values())}). Received: {channels}")
-    if channels > 3:
-        if part.get("second_lead") is None:
-            raise DataFormatError(
-                f"{part['source']}: beat channels 4 to 6 are the record's second lead, which this data lacks; "
-                "prepare it with `python -m ecgnet prepare --second-lead`, or pass a two-lead --record"
-            )
-        other = beat_channels(dict(part, x=part["second_lead"]), 3)
-        return np.concatenate([beat_channels(part, 3), other[..., : channels - 3]], axis=-1)
-    x = part["x"][..., :1]
-    if channels == 1:
-        return x
-    if part.get("record") is None or (channels == 3 and (part.get("r_peak") is None or part.get("rr") is None)):
-        raise DataFormatError(
-            f"{part['source']}: beat channel {channels} ({BEAT_CHANNELS[channels]}) needs the record names "
-            "(and R-peak samples and R-R intervals) that Kaggle CSV files do not carry; "
-            "pass the folder written by `python -m ecgnet prepare` (test.npz) or a --record"
-        )
-    stacked = record_relative_beats(x, part["record"])
-    if channels == 3:
-        stacked = np.concatenate([stacked, previous_beats(x, part["record"], part["r_peak"], part["rr"])[..., None]], axis=-1)
-    return stacked
-
-
-def _centred_channels(part, channels):
-    if channels not in CENTRED_CHANNELS:
-        raise DataFormatError(
-            f"centred windows have {sorted(CENTRED_CHANNELS)} channels ({'; '.join(CENTRED_CHANNELS.values())}). "
-            f"Received: {channels}"
-        )
-    if part.get("centred") is None:
-        raise DataFormatError(
-            f"{part['source']}: has no centred beat windows (Kaggle CSV files and folders prepared by older "
-            "versions lack them); prepare the data again with `python -m ecgnet prepare ... --overwrite` "
-            "(predict also reads a raw --record)"
-        )
-    x = part["centred"][..., :1]
-    if channels == 1:
-        return x
-    if part.get("record") is None:
-        raise DataFormatError(f"{part['source']}: centred channel 2 ({CENTRED_CHANNELS[2]}) needs the record names")
-    return record_relative_beats(x, part["record"])
-
-
-def _recipe_layers(model):
-    """The ``InputRecipe`` layers of ``model`` and of the models nested in it (an ensemble's members)."""
-    for layer in getattr(model, "layers", ()):
-        if type(layer).__name__ == "InputRecipe":
-            yield layer
-        else:
-            yield from _recipe_layers(layer)
+    return window_channels(part, window, channels)
 
 
 def input_recipe(model):
-    """The inputs that ``model`` needs: ``{"beat_channels": int, "rr_features": int or None, "window": str}``.
+    """The inputs that ``model`` needs, as a dict: ``{"beat_channels": int, "rr_features": int or None, "window": str}``.
 
-    ``window`` is the beat window its beat input takes (a key of
-    :data:`WINDOWS`), ``beat_channels`` how many of that window's channels
-    (:data:`BEAT_CHANNELS`, :data:`CENTRED_CHANNELS`) it
-    holds, ``rr_features`` the width of its R-R input (a key of
-    ``ecgnet.data.RR_FEATURE_SETS``), or None without one. Models built by
-    :mod:`ecgnet.models` keep this in an ``InputRecipe`` layer
-    (:class:`ecgnet.layers.InputRecipe`; an ensemble's members each hold one);
-    for a model without it (``.keras`` files written before that layer, or
-    a hand-built model) the recipe is read from its input shapes: the beat
-    input's channels and the width of its second input, as they are, and
-    the window whose length the beat input has (else ``"kachuee"``).
-
-    The layer is found by its class name, so this module does not import
-    the layers (data comes before layers).
-
-    Args:
-        model: a ``keras.Model`` whose first input is the beat and whose
-            second input, if any, the R-R features.
-
-    Returns:
-        A dict ``{"beat_channels": int, "rr_features": int or None, "window": str}``.
-
-    Raises:
-        ModelFileError: the model's recipe layers disagree with each other or
-            with its input shapes (the message gives both).
+    The dict of :meth:`ecgnet.recipe.InputRecipe.from_model` (which see;
+    it raises ``ModelFileError`` for a model whose recipe layers contradict its inputs);
+    for a model without recipe layers, its input shapes as they are, even
+    where no recipe makes them (e.g. 4 R-R features).
 
     Example:
         >>> input_recipe(ecgnet.pretrained("ecgnet-mitbih-interpatient"))
         {'beat_channels': 3, 'rr_features': 3, 'window': 'kachuee'}
     """
-    shapes = {
-        "beat_channels": model.inputs[0].shape[-1],
-        "rr_features": model.inputs[1].shape[-1] if len(model.inputs) > 1 else None,
-        "window": window_of_length(model.inputs[0].shape[1]) or "kachuee",
-    }
-    found = []
-    for layer in _recipe_layers(model):
-        config = layer.get_config()
-        recipe = {"beat_channels": config["beat_channels"], "rr_features": config["rr_features"],
-                  "window": config.get("window", "kachuee")}
-        if recipe not in found:
-            found.append(recipe)
-    if not found:
-        return shapes
-    if len(found) > 1 or found[0] != shapes:
-        raise ModelFileError(
-            f"model {model.name!r}: its InputRecipe layers say {' and '.join(map(str, found))}, "
-            f"but its inputs give {shapes}"
-        )
-    return found[0]
+    if not any(True for _ in recipe_layers(model)):
+        return {
+            "beat_channels": model.inputs[0].shape[-1],
+            "rr_features": model.inputs[1].shape[-1] if len(model.inputs) > 1 else None,
+            "window": window_of_length(model.inputs[0].shape[1]) or "kachuee",
+        }
+    recipe = InputRecipe.from_model(model)
+    return {"beat_channels": recipe.beat_channels, "rr_features": recipe.rr_features, "window": recipe.window}
 
 
 def model_inputs(model, part, index=None):
@@ -267,37 +156,34 @@ def model_inputs(model, part, index=None):
     channels were built from the whole part: record medians and previous
     beats need every beat of a record, not just the selected ones.
 
-    The model's recipe (:func:`input_recipe`) picks what it is given: its
-    window (the ``"centred"`` one, with 1 or 2 channels, needs data
-    prepared with centred windows), its
-    beat channels (:func:`beat_channels`): 1, the beat; 2, also its
-    difference from its record's median beat; 3, also the previous beat of
-    the same record; 6, the same three of the second lead too. Channels 2
-    and 3 need the record names that only prepared ``.npz`` files (or WFDB
-    records) carry; 4 to 6 need the second lead. Its R-R features
-    (``select_rr_features``): 6 for all of them, 3 for the record-relative
-    ones, 5 for those and two against the local rhythm
-    (``ecgnet.data.RR_FEATURE_SETS``).
+    The model's recipe (:meth:`ecgnet.recipe.InputRecipe.from_model`) builds
+    them (:meth:`~ecgnet.recipe.InputRecipe.inputs`): its window (the
+    ``"centred"`` one, with 1 or 2 channels, needs data prepared with
+    centred windows), its beat channels (:data:`BEAT_CHANNELS`): 1, the
+    beat; 2, also its difference from its record's median beat; 3, also the
+    previous beat of the same record; 6, the same three of the second lead
+    too. Channels 2 and 3 need the record names that only prepared ``.npz``
+    files (or WFDB records) carry; 4 to 6 need the second lead. Its R-R
+    features (``select_rr_features``): 6 for all of them, 3 for the
+    record-relative ones, 5 for those and two against the local rhythm
+    (:data:`RR_FEATURE_SETS`). A part whose ``x`` already holds several
+    ``"kachuee"`` channels is taken as it is.
+
+    Returns:
+        The beat array for a model with one input, else ``{"beat": ..., "rr": ...}``.
     """
-    recipe = input_recipe(model)
-    names = [tensor.name.split(":")[0] for tensor in model.inputs]
+    recipe = InputRecipe.from_model(model)
     expected_beat = tuple(model.inputs[0].shape[1:])
-    channels = recipe["beat_channels"]
-    if recipe["window"] != "kachuee":
-        part = dict(part, x=beat_channels(part, channels, window=recipe["window"]))
-    elif part["x"].shape[-1] == 1 and channels in BEAT_CHANNELS and channels > 1:
-        part = dict(part, x=beat_channels(part, channels))
-    if tuple(part["x"].shape[1:]) != expected_beat:
+    if recipe.window == "kachuee" and (part["x"].shape[-1] != 1 or recipe.beat_channels == 1):
+        beat = part["x"]
+    else:
+        beat = recipe.beat_input(part)
+    if tuple(beat.shape[1:]) != expected_beat:
         raise DataFormatError(
-            f"{part['source']}: beats of shape {tuple(part['x'].shape[1:])}, "
+            f"{part['source']}: beats of shape {tuple(beat.shape[1:])}, "
             f"but the model expects {expected_beat}"
         )
     keep = slice(None) if index is None else index
-    if recipe["rr_features"] is None:
-        return part["x"][keep]
-    if part["rr"] is None:
-        raise DataFormatError(
-            f"{part['source']}: the model takes R-R features (inputs {names}), which Kaggle CSV files do not carry; "
-            "pass the folder written by `python -m ecgnet prepare` (train.npz / test.npz)"
-        )
-    return {"beat": part["x"][keep], "rr": select_rr_features(part["rr"], recipe["rr_features"])[keep]}
+    if recipe.rr_features is None:
+        return beat[keep]
+    return {"beat": beat[keep], "rr": recipe.rr_input(part)[keep]}

@@ -48,6 +48,18 @@ class RecordBeats(NamedTuple):
     times: np.ndarray  # R-peak time of every beat, seconds from the record start
 
 
+class CheckedRecordBeats(NamedTuple):
+    """What :func:`beats_from_record` returns with ``check_quality=True``: also which beats are usable, and why not."""
+
+    beats: Beats  # every beat of the record, usable or not
+    source: str  # "annotations" or "detector"
+    times: np.ndarray  # R-peak time of every beat, seconds
+    usable: np.ndarray  # bool (n,): False for beats that touch a bad stretch
+    problems: np.ndarray  # str (n,): "" for usable beats, else the kinds of bad signal touched
+    stretches: list  # the record's bad stretches (ecgnet.quality.Stretch), in every lead read
+    fs: float  # the record's sampling rate
+
+
 #: The sampling rates ecgnet reads, in Hz. ECG databases record at 128 Hz (svdb)
 #: to 1000 Hz (ptbdb); a rate outside this range is a typing error in the
 #: header (0.001, 1e6), and would make a few beats of hours or millions of
@@ -253,7 +265,7 @@ def beats_from_signal(signals, fs, peaks, labels, name, source="signal"):
     return RecordBeats(beats, source, (peaks[keep] / fs).astype(np.float64))
 
 
-def beats_from_record(path, use_annotations=True, channel=None, aami_only=False, second_lead=False):
+def beats_from_record(path, use_annotations=True, channel=None, aami_only=False, second_lead=False, check_quality=False):
     """Cut the beats of any WFDB record, at any sampling rate, for training or prediction.
 
     The lead (MLII, else ``II``, else ``ECG1``, else the first channel:
@@ -263,7 +275,17 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
     that file holds beats and ``use_annotations`` is true (beat symbols only; labels
     mapped to AAMI classes, -1 for beat types outside the map); otherwise from
     the ``wfdb.processing.xqrs_detect`` QRS detector (labels all -1). The last
-    beat is dropped: it has no following R peak.
+    beat is dropped: it has no following R peak. A ``.atr`` file that is not
+    valid WFDB annotations is an error (pass ``use_annotations=False`` to
+    detect the R peaks instead).
+
+    With ``check_quality`` the record's invalid, flat and saturated stretches
+    are found first, in every lead read (:func:`ecgnet.quality.bad_stretches`);
+    invalid samples are interpolated before the R peaks are detected and the
+    beats cut, so that they do not spoil their neighbours
+    (:func:`ecgnet.quality.fill_invalid`); and each beat is marked usable or
+    not (:func:`ecgnet.quality.beat_problems`). On a clean record the beats
+    are the same as without it.
 
     Args:
         path: str or Path of the record without extension (``".../mitdb/100"``).
@@ -274,18 +296,29 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
             (the rule that reproduces the Kaggle data).
         second_lead: bool, also cut the record's other lead at the same R
             peaks (``Beats.second_lead``); the record must have two leads.
+        check_quality: bool, find the bad signal and mark the beats that touch it.
 
     Returns:
         RecordBeats ``(beats, source, times)``: source is ``"annotations"`` or
-        ``"detector"``, times the R-peak times in seconds.
+        ``"detector"``, times the R-peak times in seconds; with
+        ``check_quality``, CheckedRecordBeats ``(beats, source, times, usable,
+        problems, stretches, fs)``.
 
     Example:
         >>> beats, source, times = beats_from_record("tests/fixtures/208_excerpt")
+        >>> found = beats_from_record("tests/fixtures/208_excerpt", check_quality=True)
+        >>> found.usable.all(), found.source
+        (True, 'annotations')
     """
     path = Path(path)
     if path.suffix in (".hea", ".dat", ".atr"):
         path = path.with_suffix("")
     signals, fs = _read_leads(path, channel, second_lead)
+    if check_quality:
+        from ecgnet.quality import bad_stretches, beat_problems, fill_invalid
+
+        stretches = sorted((s for signal in signals for s in bad_stretches(signal, fs)), key=lambda s: (s.start, s.kind))
+        signals = [fill_invalid(signal) for signal in signals]
     signal = signals[0]
     found = _annotated_peaks(path, len(signal), aami_only) if use_annotations else None
     if found is not None and len(found[0]):
@@ -295,7 +328,11 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
         peaks = _detected_peaks(signal, fs)
         labels = np.full(len(peaks), -1, np.int8)
         source = "detector"
-    return beats_from_signal(signals, fs, peaks, labels, path.name, source=source)
+    cut = beats_from_signal(signals, fs, peaks, labels, path.name, source=source)
+    if not check_quality:
+        return cut
+    problems = beat_problems(cut.beats.r_peak, fs, len(signal), stretches)
+    return CheckedRecordBeats(cut.beats, source, cut.times, problems == "", problems, stretches, float(fs))
 
 
 def _mitbih_record(path, second_lead=False):

@@ -1,0 +1,143 @@
+"""Label every beat of a WFDB record with a model: :func:`predict_record`.
+
+What ``python -m ecgnet predict --record`` does, as a library call: read the
+record (its reference annotations, or the XQRS detector), find its bad signal
+(:mod:`ecgnet.quality`), build the model's inputs from its recipe
+(:class:`ecgnet.recipe.InputRecipe`, reading the record's second lead too when
+the model takes it) and classify every beat that touches no bad signal. The
+others are listed, with the reason, as :data:`UNCLASSIFIABLE`.
+
+Example:
+    >>> import ecgnet
+    >>> table = ecgnet.predict_record("ecgnet-mitbih-interpatient", "tests/fixtures/208_excerpt")
+    >>> list(table.columns)
+    ['time_s', 'predicted', 'confidence', 'signal', 'annotated']
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ecgnet.data.classes import CLASS_NAMES
+from ecgnet.errors import DataFormatError
+from ecgnet.recipe import InputRecipe
+
+#: The class given to a beat cut from invalid, flat or saturated signal (:mod:`ecgnet.quality`).
+UNCLASSIFIABLE = "-"
+
+#: What ``peaks`` in a table's ``attrs`` says, in words.
+PEAK_SOURCES = {
+    "annotations": "the record's reference annotations (.atr)",
+    "detector": "the XQRS R-peak detector",
+}
+
+
+def predict_record(model, record_path, *, detect=False, batch_size=512):
+    """Classify every beat of a WFDB record; beats cut from bad signal get no class.
+
+    The record is read and checked before the model is loaded (so a bad
+    record is reported at once): the lead of
+    :data:`ecgnet.data.records.LEAD_PREFERENCE`, R peaks from its reference
+    annotations (``.atr``) or, without them or with ``detect``, the XQRS
+    detector; its invalid, flat and saturated stretches
+    (:func:`ecgnet.quality.bad_stretches`). A model whose recipe takes the
+    second lead (beat channels 4 to 6) reads the record's other lead too, and
+    a beat is usable only where both leads are clean. The inputs are built
+    from every beat of the record (record medians, previous beats), then the
+    usable beats are classified.
+
+    Args:
+        model: a ``keras.Model``, a ``.keras`` file, or the name of a shipped
+            model (:func:`ecgnet.pretrained_models.available`).
+        record_path: str or Path of the record without extension
+            (``".../mitdb/208"``), any sampling rate.
+        detect: bool, find R peaks with the detector even where the record has
+            reference annotations. Without it, a ``.atr`` file that is not
+            valid WFDB annotations is an error.
+        batch_size: int, beats per ``model.predict`` batch.
+
+    Returns:
+        A ``pandas.DataFrame``, one row per beat in time order, with columns
+        ``time_s`` (R peak, seconds from the start, rounded to 1 ms),
+        ``predicted`` (a class name of :data:`ecgnet.data.CLASS_NAMES`, or
+        :data:`UNCLASSIFIABLE`), ``confidence`` (the predicted class's
+        probability; NaN for an unclassifiable beat), ``signal`` (``"ok"``, or
+        the kinds of bad signal the beat touches, e.g. ``"flat"``) and, for a
+        record with annotated beats, ``annotated`` (the annotation's class
+        name, ``""`` for a beat type outside the AAMI classes). Its ``attrs``
+        hold ``record``, ``peaks`` (``"annotations"`` or ``"detector"``),
+        ``fs``, ``leads`` (1, or 2 for a model that reads the second lead),
+        ``stretches`` (the bad stretches of those leads, as
+        :class:`ecgnet.quality.Stretch`) and ``recipe`` (its ``to_config()``).
+
+    Raises:
+        DataFormatError: the record cannot be read, has no beats, or no
+            usable beat (in the lead or leads the model reads).
+        ModelFileError: no such model, or not a heartbeat classifier.
+        EcgnetError: the model gives non-finite probabilities.
+
+    Example:
+        >>> table = predict_record("ecgnet-mitbih", "data/mitdb/208")
+        >>> table["predicted"].value_counts()
+    """
+    from ecgnet.data.records import beats_from_record
+    from ecgnet.quality import describe_stretches
+
+    source = getattr(model, "name", "the model") if hasattr(model, "predict") else str(model)  # for messages
+    if not hasattr(model, "predict"):
+        from ecgnet.pretrained_models import model_path
+
+        model_path(model)  # a missing or wrong model file is named before the record is read
+    record = Path(record_path)
+    found = beats_from_record(record, use_annotations=not detect, check_quality=True)
+    peak_source = PEAK_SOURCES[found.source] + (
+        "" if found.source == "annotations" else " (asked for)" if detect else " (no annotations found)")
+    stretches = describe_stretches(found.stretches, found.fs, limit=10)
+    if len(found.usable) == 0:
+        raise DataFormatError(f"{record_path}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else ""))
+    if not found.usable.any():
+        raise DataFormatError(
+            f"{record_path}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches}); nothing can be classified"
+        )
+    if not hasattr(model, "predict"):
+        from ecgnet.pretrained_models import load_model
+
+        model = load_model(model)
+    recipe = InputRecipe.from_model(model)
+    if recipe.second_lead:
+        found = beats_from_record(record, use_annotations=not detect, second_lead=True, check_quality=True)
+        if not found.usable.any():
+            raise DataFormatError(
+                f"{record_path}: no usable beat in the two leads the model reads: all {len(found.usable)} beats touch "
+                f"bad signal ({describe_stretches(found.stretches, found.fs, limit=10)}); nothing can be classified"
+            )
+    usable = found.usable
+    # inputs from every beat of the record, then the usable ones: a usable beat's previous beat may
+    # itself be unusable (bad signal before its R peak) yet clean where it is used
+    from ecgnet.data.prepared import part_from_beats
+
+    inputs = recipe.inputs(part_from_beats(found.beats, source=record_path), usable)
+    feed = inputs["beat"] if len(inputs) == 1 else inputs  # one input: its array, as ecgnet.data.model_inputs gives it
+    from ecgnet.pretrained_models import check_probabilities
+
+    probabilities = model.predict(feed, batch_size=batch_size, verbose=0)
+    probabilities = check_probabilities(probabilities, source, beats=np.flatnonzero(usable))
+    predicted = np.full(len(usable), -1)
+    predicted[usable] = probabilities.argmax(axis=1)
+    confidence = np.full(len(usable), np.nan)
+    confidence[usable] = probabilities.max(axis=1)
+    import pandas as pd
+
+    columns = {
+        "time_s": np.round(found.times, 3),
+        "predicted": [CLASS_NAMES[i] if i >= 0 else UNCLASSIFIABLE for i in predicted],
+        "confidence": confidence,
+        "signal": [problem or "ok" for problem in found.problems],
+    }
+    truth = found.beats.y.astype(np.int64)
+    if (truth >= 0).any():
+        columns["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
+    table = pd.DataFrame(columns)
+    table.attrs.update(record=str(record_path), peaks=found.source, fs=found.fs, stretches=list(found.stretches),
+                       leads=2 if recipe.second_lead else 1, recipe=recipe.to_config())
+    return table
