@@ -25,6 +25,12 @@ from ecgnet.recipe import InputRecipe
 #: The class given to a beat cut from invalid, flat or saturated signal (:mod:`ecgnet.quality`).
 UNCLASSIFIABLE = "-"
 
+#: Plausibility verdicts (:func:`ecgnet.plausibility.check_record`, first words) that say the
+#: signal is no ECG with beats: such a record is refused. The other verdicts (annotations off
+#: the QRS, an implausible heart rate, an inverted or untrained lead) are kept in the table's
+#: ``attrs["verdict"]`` for the caller to show.
+NOT_AN_ECG = ("no QRS complexes", "mostly implausible")
+
 #: What ``peaks`` in a table's ``attrs`` says, in words.
 PEAK_SOURCES = {
     "annotations": "the record's reference annotations (.atr)",
@@ -62,19 +68,24 @@ def predict_record(model, record_path, *, detect=False, batch_size=512):
         ``predicted`` (a class name of :data:`ecgnet.data.CLASS_NAMES`, or
         :data:`UNCLASSIFIABLE`), ``confidence`` (the predicted class's
         probability; NaN for an unclassifiable beat), ``signal`` (``"ok"``, or
-        the kinds of bad signal the beat touches, e.g. ``"flat"``) and, for a
+        the kinds of bad signal the beat touches, e.g. ``"flat"``, or
+        ``"not QRS-like"``: :mod:`ecgnet.plausibility`) and, for a
         record with annotated beats, ``annotated`` (the annotation's class
         name, ``""`` for a beat type outside the AAMI classes). Its ``attrs``
         hold ``record``, ``peaks`` (``"annotations"`` or ``"detector"``),
         ``fs``, ``leads`` (1, or 2 for a model that reads the second lead),
         ``stretches`` (the bad stretches of those leads, as
-        :class:`ecgnet.quality.Stretch`) and ``recipe`` (its ``to_config()``).
+        :class:`ecgnet.quality.Stretch`), ``recipe`` (its ``to_config()``),
+        ``lead`` (the name of the lead read) and ``verdict`` (what
+        :func:`ecgnet.plausibility.check_record` finds implausible, as
+        sentences: annotations off the QRS, an inverted or untrained lead).
 
     Raises:
-        DataFormatError: the record cannot be read, has no beats, or no
-            usable beat (in the lead or leads the model reads).
-        ModelFileError: no such model, or not a heartbeat classifier.
-        EcgnetError: the model gives non-finite probabilities.
+        DataFormatError: the record cannot be read, has no beats, no
+            usable beat (in the lead or leads the model reads), or is no ECG
+            with beats (:data:`NOT_AN_ECG`).
+        ModelFileError: no such model, not a heartbeat classifier, or its
+            outputs are not probabilities.
 
     Example:
         >>> table = predict_record("ecgnet-mitbih", "data/mitdb/208")
@@ -95,6 +106,9 @@ def predict_record(model, record_path, *, detect=False, batch_size=512):
     stretches = describe_stretches(found.stretches, found.fs, limit=10)
     if len(found.usable) == 0:
         raise DataFormatError(f"{record_path}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else ""))
+    unusable = [line for line in found.verdict if line.startswith(NOT_AN_ECG)]
+    if unusable:
+        raise DataFormatError(f"{record_path}: {'; '.join(unusable)}; nothing is classified")
     if not found.usable.any():
         raise DataFormatError(
             f"{record_path}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches}); nothing can be classified"
@@ -139,5 +153,6 @@ def predict_record(model, record_path, *, detect=False, batch_size=512):
         columns["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
     table = pd.DataFrame(columns)
     table.attrs.update(record=str(record_path), peaks=found.source, fs=found.fs, stretches=list(found.stretches),
-                       leads=2 if recipe.second_lead else 1, recipe=recipe.to_config())
+                       leads=2 if recipe.second_lead else 1, recipe=recipe.to_config(), lead=found.lead,
+                       verdict=list(found.verdict))
     return table

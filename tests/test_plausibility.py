@@ -120,3 +120,52 @@ def test_bad_arguments_are_refused():
         plausibility.check_record(np.zeros(100), 0, [10])
     with pytest.raises(DataFormatError, match="1-D signal"):
         plausibility.beat_reasons(np.zeros((10, 2)), FS, [1])
+
+
+# --- the checks where records come in: predict_record / predict --record, and prepare ---
+
+
+def _record_with(tmp_path, name, signal_of, annotations_of="208"):
+    """A 360 Hz WFDB record ``name`` in ``tmp_path``: the MLII signal ``signal_of(real MLII)``, with the
+    reference annotations of the excerpt ``annotations_of`` (its own, another record's, or shifted)."""
+    import shutil
+
+    import wfdb
+
+    signal, _ = excerpt("208")
+    wfdb.wrsamp(name, fs=FS, units=["mV"], sig_name=["MLII"], p_signal=signal_of(signal)[:, None],
+                fmt=["16"], write_dir=str(tmp_path))
+    shutil.copyfile(FIXTURES / f"{annotations_of}_excerpt.atr", tmp_path / f"{name}.atr")
+    return tmp_path / name
+
+
+def test_predict_refuses_noise_with_real_annotations(tmp_path, run_cli):
+    noise = _record_with(tmp_path, "noise", lambda s: np.random.default_rng(0).normal(0, s.std(), len(s)))
+    with pytest.raises(DataFormatError, match="no QRS complexes"):
+        from ecgnet import predict_record
+
+        predict_record("ecgnet-mitbih-interpatient", noise)
+    done = run_cli("predict", "--model", "ecgnet-mitbih-interpatient", "--record", str(noise))
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and "no QRS complexes" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_predict_names_the_lead_and_warns_on_another_records_annotations(tmp_path, run_cli):
+    clean = _record_with(tmp_path, "clean", lambda s: s)
+    other = _record_with(tmp_path, "other", lambda s: s, annotations_of="233")
+    done = run_cli("predict", "--model", "ecgnet-mitbih-interpatient", "--record", str(clean), "--out", str(tmp_path / "c.csv"))
+    assert done.returncode == 0, done.stderr
+    assert "lead MLII" in done.stdout and "warning:" not in done.stderr
+    done = run_cli("predict", "--model", "ecgnet-mitbih-interpatient", "--record", str(other), "--out", str(tmp_path / "o.csv"))
+    assert done.returncode == 0, done.stderr
+    assert "warning: annotations off the QRS" in done.stderr
+
+
+def test_prepare_refuses_a_record_with_another_records_annotations(tmp_path):
+    from ecgnet.data.records import build_mitbih_beats
+
+    _record_with(tmp_path, "100", lambda s: s)  # its own annotations: read
+    assert len(build_mitbih_beats(tmp_path, records=["100"], progress=False).y) > 0
+    _record_with(tmp_path, "101", lambda s: s, annotations_of="233")
+    with pytest.raises(DataFormatError, match="101: annotations off the QRS"):
+        build_mitbih_beats(tmp_path, records=["100", "101"], progress=False, processes=1)

@@ -48,7 +48,7 @@ def read_record(folder, name):
     ``ecgnet.data.records.LEAD_PREFERENCE`` (MLII), the annotated beats in the AAMI classes."""
     from ecgnet.data.records import _annotated_peaks, _read_leads
 
-    signals, fs = _read_leads(Path(folder) / name)
+    signals, fs, _ = _read_leads(Path(folder) / name)
     peaks, labels = _annotated_peaks(Path(folder) / name, len(signals[0]), aami_only=True)
     return signals[0], fs, peaks, labels
 

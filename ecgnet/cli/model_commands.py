@@ -475,14 +475,17 @@ def _report_record(args, table):
     peak_source = PEAK_SOURCES[attrs["peaks"]]
     if attrs["peaks"] == "detector":
         peak_source += " (--detect)" if args.detect else " (no annotations found)"
-    print(f"{len(table)} beats in {args.record}: R peaks from {peak_source}")
+    print(f"{len(table)} beats in {args.record}: lead {attrs['lead']}, R peaks from {peak_source}")
+    for line in attrs["verdict"]:  # ecgnet.plausibility: what the record does not seem to be
+        print(f"warning: {line}", file=sys.stderr)
     if attrs["stretches"]:
         leads = " in the two leads the model reads" if attrs["leads"] == 2 else ""
         print(f"bad signal (ecgnet.quality){leads}: {describe_stretches(attrs['stretches'], attrs['fs'], limit=MAX_LISTED)}")
     bad = np.flatnonzero(table["predicted"].to_numpy() == UNCLASSIFIABLE)
     if len(bad):
         times = ", ".join(f"{t:.2f}" for t in table["time_s"].to_numpy()[bad[:MAX_LISTED]]) + (", ..." if len(bad) > MAX_LISTED else "")
-        print(f"unclassifiable: {len(bad)} beats touch that signal and get no class ({UNCLASSIFIABLE!r}); at {times} s")
+        print(f"unclassifiable: {len(bad)} beats touch bad signal or are not QRS-like and get no class "
+              f"({UNCLASSIFIABLE!r}, the reason in the 'signal' column); at {times} s")
 
 
 def run_demo(args):

@@ -58,6 +58,20 @@ class CheckedRecordBeats(NamedTuple):
     problems: np.ndarray  # str (n,): "" for usable beats, else the kinds of bad signal touched
     stretches: list  # the record's bad stretches (ecgnet.quality.Stretch), in every lead read
     fs: float  # the record's sampling rate
+    lead: str  # the name of the lead read (its header's signal name)
+    verdict: list  # str: what is implausible about the record (ecgnet.plausibility.check_record); empty: nothing
+
+
+#: The verdicts of :func:`ecgnet.plausibility.check_record` (their first words)
+#: that make a record unusable: no beat of it is what it claims. ``prepare``
+#: refuses such a record and ``predict`` classifies none of its beats; the
+#: other verdicts (an inverted or untrained lead) are warnings.
+REFUSED_VERDICTS = ("no QRS complexes", "mostly implausible", "annotations off the QRS", "heart rate")
+
+
+def refused(verdict):
+    """The lines of a plausibility verdict that make a record unusable (:data:`REFUSED_VERDICTS`)."""
+    return [line for line in verdict if line.startswith(REFUSED_VERDICTS)]
 
 
 #: The sampling rates ecgnet reads, in Hz. ECG databases record at 128 Hz (svdb)
@@ -156,7 +170,7 @@ def _check_signal_files(path, header):
 
 
 def _read_leads(path, channel=None, second_lead=False):
-    """``(signals, fs)``: the chosen lead's signal, then, with ``second_lead``, the other lead's."""
+    """``(signals, fs, names)``: the chosen lead's signal, then, with ``second_lead``, the other lead's, and their names."""
     import wfdb
 
     _check_sampling_rate(path)  # first: wfdb refuses some rates with a message about syntax, or reads them as 250 Hz
@@ -183,7 +197,8 @@ def _read_leads(path, channel=None, second_lead=False):
         rec = wfdb.rdrecord(str(path), channels=channels)
     except Exception as error:
         raise DataFormatError(f"{path}: could not read the signal ({error})") from None
-    return [rec.p_signal[:, i].astype(np.float64) for i in range(len(channels))], float(rec.fs)
+    signals = [rec.p_signal[:, i].astype(np.float64) for i in range(len(channels))]
+    return signals, float(rec.fs), [names[i] if i < len(names) else f"channel {i}" for i in channels]
 
 
 def _annotated_peaks(path, n_samples, aami_only):
@@ -265,7 +280,8 @@ def beats_from_signal(signals, fs, peaks, labels, name, source="signal"):
     return RecordBeats(beats, source, (peaks[keep] / fs).astype(np.float64))
 
 
-def beats_from_record(path, use_annotations=True, channel=None, aami_only=False, second_lead=False, check_quality=False):
+def beats_from_record(path, use_annotations=True, channel=None, aami_only=False, second_lead=False, check_quality=False,
+                      refuse_implausible=False):
     """Cut the beats of any WFDB record, at any sampling rate, for training or prediction.
 
     The lead (MLII, else ``II``, else ``ECG1``, else the first channel:
@@ -284,8 +300,10 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
     invalid samples are interpolated before the R peaks are detected and the
     beats cut, so that they do not spoil their neighbours
     (:func:`ecgnet.quality.fill_invalid`); and each beat is marked usable or
-    not (:func:`ecgnet.quality.beat_problems`). On a clean record the beats
-    are the same as without it.
+    not (:func:`ecgnet.quality.beat_problems`), and by
+    :func:`ecgnet.plausibility.check_record` (a beat that is not QRS-like, or
+    whose window runs past the end of the record, is not usable; the record
+    gets a verdict). On a clean record the beats are the same as without it.
 
     Args:
         path: str or Path of the record without extension (``".../mitdb/100"``).
@@ -296,7 +314,12 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
             (the rule that reproduces the Kaggle data).
         second_lead: bool, also cut the record's other lead at the same R
             peaks (``Beats.second_lead``); the record must have two leads.
-        check_quality: bool, find the bad signal and mark the beats that touch it.
+        check_quality: bool, find the bad signal and mark the beats that touch it,
+            and check that the record is plausible.
+        refuse_implausible: bool, raise ``DataFormatError`` when the record's
+            plausibility verdict makes it unusable (:data:`REFUSED_VERDICTS`):
+            noise or another signal with annotations, annotations of another
+            record or shifted ones, an impossible heart rate.
 
     Returns:
         RecordBeats ``(beats, source, times)``: source is ``"annotations"`` or
@@ -313,7 +336,7 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
     path = Path(path)
     if path.suffix in (".hea", ".dat", ".atr"):
         path = path.with_suffix("")
-    signals, fs = _read_leads(path, channel, second_lead)
+    signals, fs, names = _read_leads(path, channel, second_lead)
     if check_quality:
         from ecgnet.quality import bad_stretches, beat_problems, fill_invalid
 
@@ -329,14 +352,24 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
         labels = np.full(len(peaks), -1, np.int8)
         source = "detector"
     cut = beats_from_signal(signals, fs, peaks, labels, path.name, source=source)
+    if not (check_quality or refuse_implausible):
+        return cut
+    from ecgnet.plausibility import check_record
+
+    plausible = check_record(signal, fs, cut.beats.r_peak, lead=names[0])
+    if refuse_implausible and refused(plausible.verdict):
+        raise DataFormatError(f"{path}: {'; '.join(refused(plausible.verdict))}")
     if not check_quality:
         return cut
     problems = beat_problems(cut.beats.r_peak, fs, len(signal), stretches)
-    return CheckedRecordBeats(cut.beats, source, cut.times, problems == "", problems, stretches, float(fs))
+    problems = np.array(["; ".join(filter(None, pair)) for pair in zip(problems, plausible.reasons)], dtype=object).astype(str)
+    return CheckedRecordBeats(cut.beats, source, cut.times, problems == "", problems, stretches, float(fs),
+                              names[0], list(plausible.verdict))
 
 
 def _mitbih_record(path, second_lead=False):
-    result = beats_from_record(path, use_annotations=True, aami_only=True, second_lead=second_lead)
+    result = beats_from_record(path, use_annotations=True, aami_only=True, second_lead=second_lead,
+                               refuse_implausible=True)  # another record's or shifted annotations never reach training
     if result.source != "annotations":
         raise DataFormatError(f"{path}: no reference annotations ({path}.atr is missing)")
     return result.beats
