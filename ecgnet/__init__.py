@@ -10,6 +10,7 @@ The package is small and flat; each module holds one thing:
 - ``ecgnet.metrics``     confusion matrices, AAMI Se/+P/Spec/F1, macro-F1 (no TensorFlow)
 - ``ecgnet.evaluation``  a model measured on a test part, reports, confusion-matrix figures
 - ``ecgnet.pretrained_models`` the models shipped with the repository (``ecgnet.pretrained(name)``)
+- ``ecgnet.adaptation`` a model adapted to one patient from a few labelled minutes (``ecgnet.adapt``)
 - ``ecgnet.explain``     what a model looks at: integrated gradients, 1-D Grad-CAM
 - ``ecgnet.quality``     signal quality of a record (invalid, flat, saturated stretches), noise at a given SNR
 - ``ecgnet.notebook``    the setup of the teaching notebooks
@@ -22,7 +23,7 @@ after a plain ``import ecgnet``), and TensorFlow only where needed, so
 __version__ = "0.1.0"
 
 _SUBMODULES = ("data", "layers", "models", "augmentation", "metrics", "training", "evaluation", "ensembles",
-               "pretrained_models", "explain", "quality", "notebook", "normalization")
+               "pretrained_models", "adaptation", "explain", "quality", "notebook", "normalization")
 
 _LAZY = {
     "CLASS_NAMES": "ecgnet.data",
@@ -30,6 +31,7 @@ _LAZY = {
     "build_ecgnet": "ecgnet.models",
     "build_kachuee2018": "ecgnet.models",
     "pretrained": "ecgnet.pretrained_models",
+    "adapt": "ecgnet.adaptation",
 }
 
 
