@@ -19,7 +19,7 @@ adaptation must not forget a class it was not shown. Beats are those of the
 reference annotations in the AAMI classes (``aami_only``, as the prepared
 data folders hold them).
 
-Usage:
+Usage (``--tables A.json B.json`` prints the tables of saved runs together):
     python benchmarks/adapt_patients.py --records-dir data/svdb \\
         --model ecgnet-mitbih-interpatient --recipes default balanced patient-heavy no-replay
     python benchmarks/adapt_patients.py --records-dir data/mitdb --records 100 103 ... \\
@@ -118,10 +118,12 @@ def header():
 
 
 def main(argv=None):
+    if argv is None and len(sys.argv) > 2 and sys.argv[1] == "--tables":
+        return tables_from_json(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records-dir", required=True, help="folder of WFDB records with reference annotations")
     parser.add_argument("--records", nargs="*", help="record names (default: every record in the folder)")
-    parser.add_argument("--model", nargs="+", default=["ecgnet-mitbih-interpatient"])
+    parser.add_argument("--model", nargs="*", default=["ecgnet-mitbih-interpatient"], help="shipped model names (none: the floor alone)")
     parser.add_argument("--recipes", nargs="+", default=["default"], choices=tuple(RECIPES))
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--floor", metavar="MITDB", help="also the adapted logistic regression, trained on DS1 of this mitdb folder")
@@ -155,8 +157,11 @@ def main(argv=None):
             times = beats.r_peak / _fs(path)
             first, labels = times < span, beats.y.astype(np.int64)
             x = floor_features(beats)
+            shown[record] = (int((labels[first] == 1).sum()), int((labels[first] == 2).sum()), int(first.sum()), int((~first).sum()))
+            tic = time.perf_counter()
             add("adapted logistic regression (floor)", record, labels[~first],
                 floor_predict(floor_train, x[first], labels[first], x[~first]))
+            seconds.setdefault("adapted logistic regression (floor)", []).append(time.perf_counter() - tic)
         for name, model in models.items():
             inputs, labels, times = _record_inputs(model, path)
             first = times < span
@@ -174,23 +179,7 @@ def main(argv=None):
         print(f"[{count}/{len(records)}] {record}: first {shown[record][2]} beats (S {shown[record][0]}, "
               f"V {shown[record][1]}), scored {shown[record][3]}; {time.perf_counter() - started:.1f} s", flush=True)
 
-    groups = {
-        "all records": records,
-        "no S beat in the first minutes": [r for r in records if shown[r][0] == 0],
-        "no V beat in the first minutes": [r for r in records if shown[r][1] == 0],
-    }
-    total = sum(shown[r][3] for r in records)
-    print(f"\n{len(records)} records; {total} beats scored after minute {args.minutes:g}")
-    for group, members in groups.items():
-        cms = {name: sum(per[r] for r in members) for name, per in results.items()} if members else {}
-        if not members:
-            continue
-        truth = sum(next(iter(results.values()))[r] for r in members).sum(axis=1)
-        print(f"\n{group}: {len(members)} records ({', '.join(members) if len(members) < len(records) else '...'}); "
-              f"scored beats N {truth[0]}, S {truth[1]}, V {truth[2]}, F {truth[3]}, Q {truth[4]}")
-        print(header())
-        for name, cm in cms.items():
-            print(row(name, cm))
+    print_tables(records, shown, results, args.minutes)
     for name, values in seconds.items():
         print(f"seconds per record, {name}: median {np.median(values):.1f}, max {np.max(values):.1f} "
               "(adapt + predict the rest)")
@@ -199,6 +188,39 @@ def main(argv=None):
             "records": records, "minutes": args.minutes, "first_minutes": shown,
             "seconds": seconds, "confusion": {name: {r: cm.tolist() for r, cm in per.items()} for name, per in results.items()},
         }, indent=1), encoding="utf-8")
+
+
+def print_tables(records, shown, results, minutes):
+    """Pooled Se / +P of every row: over all records, and over those with no S (no V) beat in the first minutes."""
+    groups = {
+        "all records": records,
+        "no S beat in the first minutes": [r for r in records if shown[r][0] == 0],
+        "no V beat in the first minutes": [r for r in records if shown[r][1] == 0],
+    }
+    total = sum(shown[r][3] for r in records)
+    print(f"\n{len(records)} records; {total} beats scored after minute {minutes:g}")
+    for group, members in groups.items():
+        if not members:
+            continue
+        truth = sum(np.asarray(next(iter(results.values()))[r]) for r in members).sum(axis=1)
+        print(f"\n{group}: {len(members)} records ({', '.join(members) if len(members) < len(records) else '...'}); "
+              f"scored beats N {truth[0]}, S {truth[1]}, V {truth[2]}, F {truth[3]}, Q {truth[4]}")
+        print(header())
+        for name, per in results.items():
+            print(row(name, sum(np.asarray(per[r]) for r in members)))
+
+
+def tables_from_json(paths):
+    """Print the tables of one or more ``--json`` files of the same records (e.g. the floor and the models run apart)."""
+    results, shown, records, minutes = {}, {}, None, None
+    for path in paths:
+        saved = json.loads(Path(path).read_text(encoding="utf-8"))
+        records, minutes = saved["records"], saved["minutes"]
+        shown.update(saved["first_minutes"])
+        results.update(saved["confusion"])
+        for name, values in saved["seconds"].items():
+            print(f"seconds per record, {name}: median {np.median(values):.1f}, max {np.max(values):.1f}")
+    print_tables(records, shown, results, minutes)
 
 
 def _fs(path):
