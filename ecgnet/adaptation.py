@@ -267,28 +267,39 @@ def adapt(model, beats, labels, *, seed=0, replay=None, anchor=DEFAULTS["anchor"
     if not networks:
         raise EcgnetError(f"model {model.name!r} has no '{HEAD_LAYER}' layer read from a '{FEATURE_LAYER}' layer to adapt")
     replay_labels = np.zeros(0, np.int64) if replay is None else np.asarray(replay[1], np.int64)
-    features = []
-    for network in networks:
-        own = _features(network, beats)
-        if replay is not None:
-            cache = _REPLAY_FEATURES.setdefault(network, {})
-            key = id(replay[1])
-            if key not in cache:
-                cache.clear()
-                cache[key] = _features(network, replay[0])
-            own = np.concatenate([own, cache[key]])
-        features.append(own.astype(np.float32))
-    targets = np.concatenate([labels, replay_labels])
-    weights = _sample_weights(labels, replay_labels, balance, patient_share if replay is not None else 1.0)
-
+    replay_features = None if replay is None else [_replay_features(network, replay) for network in networks]
     keras.utils.set_random_seed(seed)
-    heads = [_fit_head(f, targets, weights, *network.get_layer(HEAD_LAYER).get_weights(), anchor=anchor,
-                       max_iterations=max_iterations) for network, f in zip(networks, features)]
+    heads = _fit_heads(networks, [_features(network, beats) for network in networks], labels, replay_features,
+                       replay_labels, anchor=anchor, balance=balance, patient_share=patient_share,
+                       max_iterations=max_iterations)
 
     adapted = _copy(model)
     for network, head in zip(_heads(adapted), heads):
         network.get_layer(HEAD_LAYER).set_weights(head)
     return adapted
+
+
+def _replay_features(network, replay):
+    """The features of the replay beats for ``network``, computed once per network and replay set."""
+    cache = _REPLAY_FEATURES.setdefault(network, {})
+    key = id(replay[1])
+    if key not in cache:
+        cache.clear()
+        cache[key] = _features(network, replay[0])
+    return cache[key]
+
+
+def _fit_heads(networks, features, labels, replay_features, replay_labels, *, anchor, balance, patient_share,
+               max_iterations):
+    """Each network's head fitted on its features of the patient's beats (and of the replay beats, if any)."""
+    weights = _sample_weights(labels, replay_labels, balance, patient_share if replay_features is not None else 1.0)
+    targets = np.concatenate([labels, replay_labels]) if replay_features is not None else labels
+    heads = []
+    for i, network in enumerate(networks):
+        own = features[i] if replay_features is None else np.concatenate([features[i], replay_features[i]])
+        heads.append(_fit_head(own, targets, weights, *network.get_layer(HEAD_LAYER).get_weights(),
+                               anchor=anchor, max_iterations=max_iterations))
+    return heads
 
 
 def _fit_head(features, targets, weights, kernel, bias, anchor, max_iterations):

@@ -166,6 +166,12 @@ def add_parsers(subparsers):
         "annotations (.atr); without it a .atr file that is not valid WFDB annotations is an error",
     )
     predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
+    predict.add_argument(
+        "--adapt-minutes", type=float, default=None, metavar="MINUTES",
+        help="with --record: first adapt the model to the annotated beats of the record's first MINUTES minutes "
+        "(as the `adapt` command does; in memory), then label the whole record; the column 'adaptation' marks "
+        "the beats it was adapted on",
+    )
     predict.set_defaults(handler=run_predict)
 
     demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample in data/sample and evaluate it")
@@ -368,6 +374,8 @@ def run_predict(args):
         _check_out_file(args.out)
     if args.detect and args.record is None:
         raise EcgnetError("--detect finds R peaks in a --record; beats in a --csv file are already cut")
+    if args.adapt_minutes is not None and (args.record is None or not args.adapt_minutes > 0):
+        raise EcgnetError(f"--adapt-minutes {args.adapt_minutes:g}: needs a --record and a positive number of minutes")
     if args.csv is not None:
         part = _require_beats(load_part(args.csv, "test"))
         rows = {"beat": np.arange(len(part["y"]))}
@@ -396,6 +404,11 @@ def run_predict(args):
         part = part_from_beats(found.beats, source=args.record)
         rows = {"time_s": np.round(found.times, 3)}
         truth = found.beats.y.astype(np.int64)
+        if args.adapt_minutes is not None:  # ecgnet.adapt on the annotated first minutes (ecgnet.cli.adapt_commands)
+            from ecgnet.cli.adapt_commands import adapted_for_record
+
+            model, adapted_on = adapted_for_record(model, args.model, part, found, args.adapt_minutes)
+            print(f"adapted to the {int(adapted_on.sum())} annotated beats of the first {args.adapt_minutes:g} minutes")
     probabilities = model.predict(model_inputs(model, part, usable), batch_size=512, verbose=0)
     if not np.isfinite(probabilities).all():
         first = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
@@ -413,6 +426,8 @@ def run_predict(args):
         known = (truth >= 0) & usable
         if known.any():
             print(f"agreement with the annotations: {np.mean(predicted[known] == truth[known]):.2%} of {known.sum()} labelled, classifiable beats")
+    if args.adapt_minutes is not None:
+        rows["adaptation"] = ["yes" if used else "" for used in adapted_on]
     import pandas as pd
 
     table = pd.DataFrame(rows)
