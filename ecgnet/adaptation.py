@@ -59,7 +59,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 HEAD_LAYER, FEATURE_LAYER = "logits", "concat"
 #: The recipe (keyword arguments of :func:`adapt`), chosen on the svdb records by the
 #: rule written in docs/results.md before DS2 was read.
-DEFAULTS = {"anchor": 1e-3, "balance": 0.5, "patient_share": 0.5, "max_iterations": 200}
+DEFAULTS = {"anchor": 1e-3, "balance": 0.5, "patient_share": 0.9, "max_iterations": 200}
 #: Fewest labelled beats :func:`adapt` accepts.
 MIN_BEATS = 20
 
