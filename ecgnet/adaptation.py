@@ -15,7 +15,7 @@ that layer, the ``concat`` layer's output). Why this recipe, and not
 fine-tuning the last residual block too: the few labelled beats of one
 patient (about 350 to 500, often only a handful of S or V) cannot constrain
 the 82,000 weights of a residual block, while the 1,045 weights of a head can
-be fitted in a second on 2 CPU cores; and the features were already trained
+be fitted in seconds on 2 CPU cores; and the features were already trained
 to separate the classes on many patients. How the head is trained
 (see :data:`DEFAULTS`, chosen on the svdb records, which the inter-patient
 model never saw; docs/results.md, "Patient-adaptive evaluation"):
@@ -27,10 +27,13 @@ model never saw; docs/results.md, "Patient-adaptive evaluation"):
   class (:func:`load_replay`), are trained on together with the patient's,
   so the head does not forget a class the patient has not shown yet (a
   patient with no V beat in the first 5 minutes may have some later);
-- class weights: the patient's beats are weighted by their class frequency
-  raised to ``-balance`` (1: balanced; 0: as they come), so that a patient's
-  5 S beats among 400 N are heard, and the patient's beats together weigh
-  ``patient_share`` of the total, the replay beats the rest.
+- class weights: the patient's beats are weighted by their class count
+  raised to ``-balance`` (1: balanced; 0: as they come; default 0.5), so
+  that a patient's 5 S beats among 400 N are heard, and the patient's beats
+  together weigh ``patient_share`` of the total (default 0.9), the replay
+  beats the rest. With no replay at all the head never says S for a patient
+  who showed no S beat in the labelled minutes; with replay at half the
+  weight it finds 20 points fewer of the other patients' S beats.
 
 The returned model is a copy; the model given is untouched. The copy keeps
 the structure of the original (ensemble average, R-R product, input
@@ -38,11 +41,12 @@ recipe), so it predicts, saves and loads like the shipped file.
 
 Example:
     >>> import ecgnet
+    >>> model = ecgnet.pretrained("ecgnet-mitbih-interpatient")
     >>> inputs, labels, times = _record_inputs(model, "tests/fixtures/208_excerpt")
     >>> first = times < 20.0
     >>> adapted = ecgnet.adapt("ecgnet-mitbih-interpatient", _select(inputs, first), labels[first])
-    >>> adapted.predict(_select(inputs, ~first)).shape
-    (..., 5)
+    >>> predict(adapted, _select(inputs, ~first)).shape
+    (36, 5)
 """
 
 import weakref
