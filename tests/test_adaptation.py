@@ -10,7 +10,7 @@ import pytest
 
 import ecgnet
 from ecgnet.adaptation import HEAD_LAYER, MIN_BEATS, _fit_head, _heads, _record_inputs, _select, load_replay, predict
-from ecgnet.data import DS2
+from ecgnet.data import DS1, DS2
 from ecgnet.errors import EcgnetError
 from ecgnet.metrics import evaluate_predictions
 from ecgnet.pretrained_models import load_model
@@ -123,17 +123,21 @@ def test_replay_sets_hold_only_the_models_training_records():
 
     from ecgnet.adaptation import replay_path
 
-    for name in ("ecgnet-mitbih-interpatient", "ecgnet-mitbih-svdb"):
+    from ecgnet.pretrained_models import model_card
+
+    for name, beat_shape, training in (("ecgnet-mitbih-interpatient", (187, 3), 22), ("ecgnet-mitbih-svdb", (88, 2), 61)):
         with np.load(replay_path(name)) as data:
             records = json.loads(str(data["records"]))
         assert not set(records) & set(DS2), name
+        assert len(records) == training and set(DS1) <= set(records), name
+        assert all(f"{r}," in model_card(name)["data"] or f"{r})" in model_card(name)["data"] for r in set(records) - set(DS1))
         inputs, labels = load_replay(name)
         assert set(np.unique(labels)) == {0, 1, 2, 3, 4}
-        assert len(labels) == len(inputs["beat"]) and inputs["beat"].shape[1:] == tuple(load_model(name).inputs[0].shape[1:])
+        assert len(labels) == len(inputs["beat"]) == len(inputs["rr"]) and inputs["beat"].shape[1:] == beat_shape
 
 
 def test_adaptation_finds_a_new_patients_s_beats(svdb, shipped):
-    """svdb 847... a new patient's S beats: after 5 labelled minutes more of the rest are found, with fewer false ones."""
+    """svdb record 821, new to the model: after its first 5 labelled minutes the S F1 of the rest rises."""
     inputs, labels, times = _record_inputs(shipped, str(svdb / "821"))
     first, rest = times < 300, times >= 300
     assert (labels[first] == 1).sum() >= 5
