@@ -233,9 +233,12 @@ def adapt(model, beats, labels, *, seed=0, replay=None, anchor=DEFAULTS["anchor"
             arguments, or a model without ``logits`` heads.
 
     Example:
-        >>> adapted = adapt("ecgnet-mitbih-interpatient", inputs_first_5_min, labels_first_5_min)
-        >>> adapted.predict(inputs_rest).shape
-        (1873, 5)
+        >>> model = ecgnet.pretrained("ecgnet-mitbih-interpatient")
+        >>> inputs, labels, times = _record_inputs(model, "tests/fixtures/208_excerpt")
+        >>> first = times < 20.0
+        >>> adapted = adapt(model, _select(inputs, first), labels[first], replay="ecgnet-mitbih-interpatient")
+        >>> predict(adapted, _select(inputs, ~first)).shape
+        (36, 5)
     """
     import keras
 
