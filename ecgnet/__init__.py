@@ -11,6 +11,7 @@ The package is small and flat; each module holds one thing:
 - ``ecgnet.metrics``     confusion matrices, AAMI Se/+P/Spec/F1, macro-F1 (no TensorFlow)
 - ``ecgnet.evaluation``  a model measured on a test part, reports, confusion-matrix figures
 - ``ecgnet.pretrained_models`` the models shipped with the repository (``ecgnet.pretrained(name)``)
+- ``ecgnet.adaptation`` a model adapted to one patient from a few labelled minutes (``ecgnet.adapt``)
 - ``ecgnet.explain``     what a model looks at: integrated gradients, 1-D Grad-CAM
 - ``ecgnet.prediction``  ``predict_record``: every beat of a WFDB record classified, bad signal marked
 - ``ecgnet.quality``     signal quality of a record (invalid, flat, saturated stretches), noise at a given SNR
@@ -24,7 +25,8 @@ after a plain ``import ecgnet``), and TensorFlow only where needed, so
 __version__ = "0.1.0"
 
 _SUBMODULES = ("data", "layers", "models", "augmentation", "metrics", "training", "evaluation", "ensembles",
-               "pretrained_models", "explain", "quality", "notebook", "normalization", "recipe", "prediction")
+               "pretrained_models", "adaptation", "explain", "quality", "notebook", "normalization", "recipe",
+               "prediction")
 
 _LAZY = {
     "CLASS_NAMES": "ecgnet.data",
@@ -34,6 +36,7 @@ _LAZY = {
     "pretrained": "ecgnet.pretrained_models",
     "InputRecipe": "ecgnet.recipe",
     "predict_record": "ecgnet.prediction",
+    "adapt": "ecgnet.adaptation",
 }
 
 

@@ -38,7 +38,7 @@ PEAK_SOURCES = {
 }
 
 
-def predict_record(model, record_path, *, detect=False, batch_size=512):
+def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labels=None, seed=0, batch_size=512):
     """Classify every beat of a WFDB record; beats cut from bad signal get no class.
 
     The record is read and checked before the model is loaded (so a bad
@@ -60,6 +60,14 @@ def predict_record(model, record_path, *, detect=False, batch_size=512):
         detect: bool, find R peaks with the detector even where the record has
             reference annotations. Without it, a ``.atr`` file that is not
             valid WFDB annotations is an error.
+        adapt_minutes: None, or adapt the model to this patient first
+            (:func:`ecgnet.adapt`, in memory; the model given is untouched): on
+            the usable beats of the record's first ``adapt_minutes`` minutes,
+            labelled by its reference annotations or by ``labels``. The table
+            then has a column ``adaptation`` (``"yes"`` on those beats).
+        labels: None, or a CSV file ``time_s,label`` that labels the beats of
+            that span (:func:`ecgnet.adaptation.read_labels`).
+        seed: int, the adaptation's seed.
         batch_size: int, beats per ``model.predict`` batch.
 
     Returns:
@@ -126,11 +134,20 @@ def predict_record(model, record_path, *, detect=False, batch_size=512):
                 f"bad signal ({describe_stretches(found.stretches, found.fs, limit=10)}); nothing can be classified"
             )
     usable = found.usable
-    # inputs from every beat of the record, then the usable ones: a usable beat's previous beat may
-    # itself be unusable (bad signal before its R peak) yet clean where it is used
     from ecgnet.data.prepared import part_from_beats
 
-    inputs = recipe.inputs(part_from_beats(found.beats, source=record_path), usable)
+    part = part_from_beats(found.beats, source=str(record_path))
+    if adapt_minutes is not None:
+        from ecgnet.adaptation import adapt_to_span, span_labels
+
+        used, span = span_labels(record_path, found.times, found.beats.y.astype(np.int64), adapt_minutes, labels)
+        used &= usable
+        if not used.any():
+            raise DataFormatError(f"{record_path}: every labelled beat of the first {adapt_minutes:g} minutes touches bad signal")
+        model = adapt_to_span(model, source, part, used, span, seed=seed)
+    # inputs from every beat of the record, then the usable ones: a usable beat's previous beat may
+    # itself be unusable (bad signal before its R peak) yet clean where it is used
+    inputs = recipe.inputs(part, usable)
     feed = inputs["beat"] if len(inputs) == 1 else inputs  # one input: its array, as ecgnet.data.model_inputs gives it
     from ecgnet.pretrained_models import check_probabilities
 
@@ -151,6 +168,8 @@ def predict_record(model, record_path, *, detect=False, batch_size=512):
     truth = found.beats.y.astype(np.int64)
     if (truth >= 0).any():
         columns["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
+    if adapt_minutes is not None:
+        columns["adaptation"] = np.where(used, "yes", "")
     table = pd.DataFrame(columns)
     table.attrs.update(record=str(record_path), peaks=found.source, fs=found.fs, stretches=list(found.stretches),
                        leads=2 if recipe.second_lead else 1, recipe=recipe.to_config(), lead=found.lead,

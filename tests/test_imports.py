@@ -17,7 +17,7 @@ RANKS = {
     "ecgnet.metrics": 2,
     "ecgnet.normalization": 3, "ecgnet.layers": 3, "ecgnet.augmentation": 3,
     "ecgnet.models": 4, "ecgnet.ensembles": 4, "ecgnet.pretrained_models": 4,
-    "ecgnet.training": 5, "ecgnet.explain": 5, "ecgnet.prediction": 5,
+    "ecgnet.training": 5, "ecgnet.explain": 5, "ecgnet.prediction": 5, "ecgnet.adaptation": 5,
     "ecgnet.evaluation": 6,
     "ecgnet.notebook": 7, "ecgnet.cli": 7, "ecgnet.__main__": 7,
 }

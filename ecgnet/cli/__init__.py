@@ -31,7 +31,7 @@ from ecgnet.files import exit_cleanly_on_sigterm, stderr_to_null
 
 
 def build_parser():
-    from ecgnet.cli import data_commands, model_commands
+    from ecgnet.cli import adapt_commands, data_commands, model_commands
 
     parser = argparse.ArgumentParser(
         prog="python -m ecgnet",
@@ -41,6 +41,7 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_commands.add_parsers(subparsers)
     model_commands.add_parsers(subparsers)
+    adapt_commands.add_parsers(subparsers)
     return parser
 
 

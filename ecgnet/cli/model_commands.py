@@ -188,6 +188,12 @@ def add_parsers(subparsers):
         "annotations (.atr); without it a .atr file that is not valid WFDB annotations is an error",
     )
     predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
+    predict.add_argument(
+        "--adapt-minutes", type=float, default=None, metavar="MINUTES",
+        help="with --record: first adapt the model to the annotated beats of the record's first MINUTES minutes "
+        "(as the `adapt` command does; in memory), then label the whole record; the column 'adaptation' marks "
+        "the beats it was adapted on",
+    )
     predict.set_defaults(handler=run_predict)
 
     demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample that ships with ecgnet and evaluate it")
@@ -414,11 +420,17 @@ def run_predict(args):
         _check_out_file(args.out)
     if args.detect and args.record is None:
         raise EcgnetError("--detect finds R peaks in a --record; beats in a --beats file are already cut")
+    if args.adapt_minutes is not None and (args.record is None or not args.adapt_minutes > 0):
+        raise EcgnetError(f"--adapt-minutes {args.adapt_minutes:g}: needs a --record and a positive number of minutes")
     if args.record is not None:
         from ecgnet.prediction import predict_record
 
-        table = predict_record(args.model, args.record, detect=args.detect)  # the record is checked before TensorFlow loads
+        table = predict_record(args.model, args.record, detect=args.detect,  # the record is checked before TensorFlow loads
+                               adapt_minutes=args.adapt_minutes)
         _report_record(args, table)
+        if "adaptation" in table:
+            print(f"adapted to the {int((table['adaptation'] == 'yes').sum())} annotated beats of the first "
+                  f"{args.adapt_minutes:g} minutes (ecgnet.adapt)")
     else:
         table = _predict_csv(args)
     classified = table["predicted"] != UNCLASSIFIABLE

@@ -1,0 +1,90 @@
+"""The ``adapt`` command: a model adapted to one patient from the labelled first minutes of their record.
+
+``python -m ecgnet adapt --model NAME --record PATH --minutes 5 --out adapted.keras``
+labels the beats of the first ``--minutes`` minutes with the record's
+reference annotations (or with ``--labels FILE.csv``, rows ``time_s,label``),
+adapts the model to them with :func:`ecgnet.adapt` and writes the adapted
+copy. ``predict --adapt-minutes 5`` does the same in memory
+(:func:`adapted_for_record`) and then labels the whole record.
+
+The record and the labels are read and checked before TensorFlow is imported,
+so a mistake is reported at once, as one line.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ecgnet.data.classes import CLASS_NAMES
+from ecgnet.errors import DataFormatError, EcgnetError
+
+
+
+def add_parsers(subparsers):
+    adapt = subparsers.add_parser(
+        "adapt",
+        help="adapt a model to one patient from the labelled first minutes of their record",
+        description=(
+            "Adapt a model to one patient (ANSI/AAMI EC57 patient-specific protocol): the beats of the first "
+            "--minutes minutes of the record, labelled by its reference annotations (.atr) or by --labels, "
+            "retrain the model's last layer (ecgnet.adapt); the adapted copy is written to --out."
+        ),
+    )
+    adapt.add_argument("--model", required=True, help="a pretrained model name (its replay set is used) or a .keras file")
+    adapt.add_argument("--record", type=Path, required=True, help="a WFDB record path without extension (e.g. mitdb/100)")
+    adapt.add_argument("--minutes", type=_positive_float, default=5.0, help="labelled minutes from the record's start (default: 5)")
+    adapt.add_argument(
+        "--labels", type=Path, default=None,
+        help="a CSV file with a header time_s,label and one row per labelled beat (R-peak time in seconds, "
+        f"one of {', '.join(CLASS_NAMES)}), instead of the record's annotations",
+    )
+    adapt.add_argument("--seed", type=int, default=0)
+    adapt.add_argument("--out", type=Path, required=True, help="the adapted model, a .keras file (replaced if it exists)")
+    adapt.set_defaults(handler=run_adapt)
+
+
+def _positive_float(text):
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}")
+    return value
+
+
+def run_adapt(args):
+    from ecgnet.pretrained_models import model_path
+    from ecgnet.adaptation import span_labels
+    from ecgnet.data.records import beats_from_record
+
+    model_path(args.model)
+    if args.out.suffix != ".keras":
+        raise EcgnetError(f"--out {args.out}: name a .keras file (the adapted model is a Keras model file)")
+    if args.out.is_dir():
+        raise EcgnetError(f"--out {args.out}: is a folder; name the .keras file to write")
+    found = beats_from_record(args.record, check_quality=True)
+    if len(found.times) == 0:
+        raise DataFormatError(f"{args.record}: no beats found")
+    used, labels = span_labels(args.record, found.times, found.beats.y.astype(np.int64), args.minutes, args.labels)
+    if not (used & found.usable).sum():
+        raise DataFormatError(f"{args.record}: every labelled beat of the first {args.minutes:g} minutes touches bad signal")
+    counts = np.bincount(labels[used & found.usable], minlength=len(CLASS_NAMES))
+    print(f"{int((used & found.usable).sum())} labelled beats in the first {args.minutes:g} minutes of {args.record}: "
+          + ", ".join(f"{name} {count}" for name, count in zip(CLASS_NAMES, counts)))
+
+    from ecgnet.adaptation import adapt_to_span
+    from ecgnet.data.prepared import part_from_beats
+    from ecgnet.files import atomic_path
+    from ecgnet.pretrained_models import load_model
+
+    model = load_model(args.model)
+    adapted = adapt_to_span(model, args.model, part_from_beats(found.beats, source=str(args.record)), used & found.usable,
+                            labels, seed=args.seed)
+    with atomic_path(args.out) as tmp:
+        adapted.save(tmp)
+    print(f"adapted model written to {args.out}")
+    return 0
