@@ -84,7 +84,7 @@ def replay_path(name):
 def load_replay(name):
     """The replay beats of a shipped model: inputs and labels from its own training records.
 
-    Built by ``benchmarks/build_replay_sets.py``: a few hundred beats per class
+    Built by ``benchmarks/release/build_replay_sets.py``: a few hundred beats per class
     drawn from the records the model was trained on (DS1 for
     ``ecgnet-mitbih-interpatient``; DS1 and svdb for ``ecgnet-mitbih-svdb``),
     already in the form the model takes (``ecgnet.data.model_inputs``, built

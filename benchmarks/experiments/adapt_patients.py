@@ -20,9 +20,9 @@ reference annotations in the AAMI classes (``aami_only``, as the prepared
 data folders hold them).
 
 Usage (``--tables A.json B.json`` prints the tables of saved runs together):
-    python benchmarks/adapt_patients.py --records-dir data/svdb \\
+    python -m benchmarks.experiments.adapt_patients --records-dir data/svdb \\
         --model ecgnet-mitbih-interpatient --recipes default balanced patient-heavy no-replay
-    python benchmarks/adapt_patients.py --records-dir data/mitdb --records 100 103 ... \\
+    python -m benchmarks.experiments.adapt_patients --records-dir data/mitdb --records 100 103 ... \\
         --model ecgnet-mitbih-interpatient ecgnet-mitbih-svdb --floor data/mitdb --json ds2.json
 """
 
@@ -34,10 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecgnet.data import CLASS_NAMES, DS1  # noqa: E402
-from ecgnet.metrics import confusion_matrix, evaluate_confusion_matrix  # noqa: E402
+from ecgnet.data import CLASS_NAMES, DS1
+from ecgnet.metrics import confusion_matrix, evaluate_confusion_matrix
 
 #: Candidate recipes (keyword arguments of ecgnet.adapt on top of its defaults), fixed before any run.
 #: The selection rule, also fixed before: on the 39 svdb records with ecgnet-mitbih-interpatient

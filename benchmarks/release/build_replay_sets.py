@@ -14,19 +14,17 @@ Never a DS2 record. The beats are stored as the model takes them
 record), the beat channels as float16.
 
 Usage:
-    python benchmarks/build_replay_sets.py --mitdb data/mitdb --svdb data/svdb
+    python -m benchmarks.release.build_replay_sets --mitdb data/mitdb --svdb data/svdb
 """
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecgnet.data import DS1, DS2  # noqa: E402
+from ecgnet.data import DS1, DS2
 
 PER_CLASS = {0: 400, 1: 300, 2: 300, 3: 200, 4: 100}
 SEED = 0
