@@ -33,12 +33,13 @@ Selection rule, fixed before DS2 is read: the candidate with the highest F1
 of S pooled over the held-out DS1 records, among those whose F1 of F there is
 at least the floor's (``rr6``, ``logistic``, trained on DS1). ``--ds2`` then
 refits the chosen candidate and the floor on all their training records and
-reads DS2 once, printing both beside each other.
+reads DS2 once, printing both beside each other. The rule chose
+``rr6+both/logistic/DS1+svdb`` (docs/results.md, section 15).
 
 Usage:
     python -m ecgnet prepare --raw data/mitdb --raw data/svdb --split inter-patient --out data/mitbih-interpatient-svdb
     python -m benchmarks.experiments.record_context --data data/mitbih-interpatient-svdb
-    python -m benchmarks.experiments.record_context --data data/mitbih-interpatient-svdb --ds2 --candidate rr6+sinus-rr/logistic/DS1+svdb
+    python -m benchmarks.experiments.record_context --data data/mitbih-interpatient-svdb --ds2 --candidate rr6+both/logistic/DS1+svdb
 """
 
 import argparse
