@@ -34,7 +34,7 @@ of S pooled over the held-out DS1 records, among those whose F1 of F there is
 at least the floor's (``rr6``, ``logistic``, trained on DS1). ``--ds2`` then
 refits the chosen candidate and the floor on all their training records and
 reads DS2 once, printing both beside each other. The rule chose
-``rr6+both/logistic/DS1+svdb`` (docs/results.md, section 15).
+``rr6+both/logistic/DS1+svdb`` (docs/results.md, section 16).
 
 Usage:
     python -m ecgnet prepare --raw data/mitdb --raw data/svdb --split inter-patient --out data/mitbih-interpatient-svdb
