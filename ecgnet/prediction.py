@@ -115,7 +115,7 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     if len(found.usable) == 0:
         raise DataFormatError(f"{record_path}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else ""))
     unusable = [line for line in found.verdict if line.startswith(NOT_AN_ECG)]
-    if unusable:
+    if unusable and not (found.stretches and not found.usable.any()):  # all bad signal: say that, below
         raise DataFormatError(f"{record_path}: {'; '.join(unusable)}; nothing is classified")
     if not found.usable.any():
         raise DataFormatError(

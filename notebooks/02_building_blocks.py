@@ -74,7 +74,8 @@ from keras import layers
 
 from ecgnet.data import load_split
 from ecgnet.layers import GroupedConv1D, ResidualBlock1D, ResNeXtBlock1D, resolve_implementation
-from ecgnet.models import PRESETS, build_ecgnet, input_recipe
+from ecgnet.models import PRESETS, build_ecgnet
+from ecgnet.recipe import InputRecipe
 from ecgnet.normalization import FusedBatchNormalization
 
 keras.utils.set_random_seed(0)
@@ -607,13 +608,13 @@ model.summary()
 # right after the `beat` input, has no weights and returns its input unchanged. It is there to be
 # saved: it records which beat channels (the beat alone, or with its difference from the record's
 # median beat, the previous beat, a second lead) and which R-R features the model takes, so a
-# `.keras` file says what input it needs and `ecgnet.models.input_recipe(model)` reads it back,
+# `.keras` file says what input it needs and `ecgnet.recipe.InputRecipe.from_model(model)` reads it back,
 # instead of guessing from the shapes. **`stem_bn`** and the blocks' batch normalisations are
 # `FusedBatchNormalization`, met in the training above: Keras' layer with a faster training step.
 
 # %%
 print("input_recipe layer:", type(model.get_layer("input_recipe")).__name__, "| weights:",
-      model.get_layer("input_recipe").count_params(), "| recipe:", input_recipe(model))
+      model.get_layer("input_recipe").count_params(), "| recipe:", InputRecipe.from_model(model))
 print("stem_bn:", type(model.get_layer("stem_bn")).__name__, "| a kind of keras BatchNormalization:",
       isinstance(model.get_layer("stem_bn"), layers.BatchNormalization))
 

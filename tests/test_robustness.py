@@ -293,7 +293,9 @@ def test_checked_record_beats_match_the_beat_builder_on_a_clean_record():
     clean = beats_from_record(RECORD)
     checked = beats_from_record(RECORD, check_quality=True)
     assert checked.source == clean.source == "annotations"
-    assert checked.usable.all() and checked.stretches == []
+    last = checked.times + 187 / 125 > 40.0  # the one beat whose window runs past the 40-s excerpt's end
+    assert checked.usable.tolist() == (~last).tolist() and checked.stretches == []
+    assert set(checked.problems[last]) == {"window past the end"}
     np.testing.assert_array_equal(checked.beats.x, clean.beats.x)
     np.testing.assert_array_equal(checked.beats.rr, clean.beats.rr)
     np.testing.assert_array_equal(checked.times, clean.times)
@@ -309,6 +311,7 @@ def test_invalid_stretch_spoils_only_the_beats_that_touch_it(tmp_path):
     assert [s.describe(360) for s in checked.stretches] == ["invalid 10.00-20.00 s"]
     first_after = np.searchsorted(clean.times, 20.0)
     expected_bad = (clean.times + quality.BEAT_SECONDS > 10.0) & (clean.times < clean.times[first_after] + 1e-9)
+    expected_bad |= clean.times + quality.BEAT_SECONDS > 40.0  # its window runs past the end (ecgnet.plausibility)
     np.testing.assert_array_equal(~checked.usable, expected_bad)
     assert np.isfinite(checked.beats.x).all()
     # beats in 10-second windows without invalid samples are cut exactly as from the clean record
@@ -387,7 +390,9 @@ def test_record_with_invalid_stretch_reports_unclassifiable_beats_and_tf_is_quie
     bad = table["signal"] != "ok"
     assert 0 < bad.sum() < len(table)
     assert (table.loc[bad, "predicted"] == "-").all() and (table.loc[bad, "confidence"] == "").all()
-    assert table.loc[bad, "signal"].eq("invalid").all()
+    past_end = table["time_s"] + quality.BEAT_SECONDS > 40.0
+    assert table.loc[bad & ~past_end, "signal"].str.startswith("invalid").all()
+    assert table.loc[past_end, "signal"].eq("window past the end").all()
     assert table.loc[~bad, "predicted"].isin(list("NSVFQ")).all()
     confidence = table.loc[~bad, "confidence"].astype(float)
     assert np.isfinite(confidence).all() and ((confidence > 0) & (confidence <= 1)).all()
