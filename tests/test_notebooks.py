@@ -23,7 +23,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = ("01_data", "02_building_blocks", "03_training", "04_evaluation", "05_new_patients")
+NOTEBOOKS = ("01_data", "02_building_blocks", "03_training", "04_evaluation", "05_new_patients",
+             "06_adapting_to_a_patient")
 TRAINING_NOTEBOOKS = {"03_training", "04_evaluation"}  # they train a network: they ask Colab for a GPU
 KERNEL = "python3"
 # TensorFlow / absl C++ log lines ("I0000 00:00:...", "E0000 ...", "WARNING: All log messages before absl...")
@@ -161,7 +162,7 @@ def _require_kernel():
 
 @pytest.mark.notebook
 def test_notebooks_run_in_quick_mode(tmp_path, monkeypatch):
-    """All five notebooks, in order (04 evaluates the model 03 saved), in quick mode."""
+    """All the notebooks, in order (04 evaluates the model 03 saved), in quick mode."""
     import nbformat
     import papermill
 
