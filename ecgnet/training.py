@@ -378,14 +378,44 @@ def train(
     if not resuming and paths["csv_log"].exists():
         paths["csv_log"].unlink()  # a finished earlier run: start a fresh log
 
-    # 1. Seeds and determinism.
+    # 1. Seeds, determinism and hardware.
+    strategy, policy = _seeds_and_hardware(seed, strategy, mixed_precision, deterministic)
+    # 2. Validation split, carved from the training beats only, and the input pipelines.
+    data = _training_data(x, y, rr, validation_fraction, validation_groups, seed, validation_seed, validation_fold,
+                          batch_size, imbalance, augment)
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        # 3. Model, loss and learning-rate schedule, built inside the strategy scope.
+        with strategy.scope():
+            model = _compiled_model(build_model, learning_rate, epochs, warmup_epochs, data.steps_per_epoch, imbalance)
+        num_classes = model.output_shape[-1]
+        # 4. Fit, with the callbacks in the order they read each other's logs.
+        first_epoch = _FirstEpoch()
+        our_callbacks = [first_epoch] + _callbacks(data, num_classes, paths, resuming, patience)
+        if tensorboard:
+            paths["tensorboard"] = out_dir / "tensorboard"
+            our_callbacks.append(keras.callbacks.TensorBoard(paths["tensorboard"]))
+        _fit(model, data, num_classes, epochs, imbalance, our_callbacks + list(callbacks), verbose)
+        initial_epoch = first_epoch.first_epoch or 0
+        # 5. Best weights back, measured on validation, saved atomically.
+        validation = _best_weights_measured(model, strategy, data, num_classes, paths)
+        with atomic_path(paths["model"]) as tmp:
+            model.save(tmp)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    paths["card"] = runs.write_training_card(out_dir, runs.training_card(**card, validation=validation))
+
+    return TrainingResult(model, _read_history(paths["csv_log"]), validation, paths, initial_epoch)
+
+
+def _seeds_and_hardware(seed, strategy, mixed_precision, deterministic):
+    """Seed everything, make CPU runs deterministic, and pick ``(strategy, precision policy)``."""
     keras.utils.set_random_seed(seed)
     if deterministic == "auto":
         deterministic = not tf.config.list_logical_devices("GPU")
     if deterministic:
         tf.config.experimental.enable_op_determinism()
-
-    # 2. Hardware.
     strategy = select_strategy() if strategy is None else strategy
     if mixed_precision == "auto":
         policy = _precision_policy(strategy)
@@ -393,8 +423,30 @@ def train(
         policy = "mixed_bfloat16" if isinstance(strategy, tf.distribute.TPUStrategy) else "mixed_float16"
     else:
         policy = "float32"
+    return strategy, policy
 
-    # 3. Validation split, carved from the training beats only.
+
+@dataclasses.dataclass
+class _TrainingData:
+    """The training and validation beats of a run and their pipelines (``val_dataset`` is None for a refit)."""
+
+    y_train: np.ndarray
+    y_val: np.ndarray
+    train_dataset: object
+    val_dataset: object
+    steps_per_epoch: int
+
+    @property
+    def refit(self):
+        return self.val_dataset is None
+
+
+def _training_data(x, y, rr, validation_fraction, validation_groups, seed, validation_seed, validation_fold,
+                   batch_size, imbalance, augment):
+    """Split off the validation beats (none for a refit) and build both input pipelines.
+
+    The augmentation's random generator lives outside the strategy.
+    """
     refit = validation_fraction == 0
     if refit:  # every beat trains; the epoch count was chosen beforehand
         train_index, val_index = np.arange(len(y)), np.arange(0)
@@ -412,94 +464,84 @@ def train(
     rr_train = None if rr is None else rr[train_index]
     rr_val = None if rr is None else rr[val_index]
     x_train, y_train, x_val, y_val = x[train_index], y[train_index], x[val_index], y[val_index]
-
-    # 4. Input pipelines. Labels become one-hot so cross-entropy and focal loss
-    # share them; the augmentation's random generator lives outside the strategy.
     if augment is True:
         augment = EcgAugmentation(seed=seed)
     augment = augment or None
-    steps_per_epoch = math.ceil(len(x_train) / batch_size)
     if imbalance == "balanced":
         train_dataset = balanced_dataset(x_train, y_train, batch_size, seed=seed, rr=rr_train, augment=augment)
     else:
         train_dataset = make_dataset(x_train, y_train, batch_size, shuffle=True, seed=seed, rr=rr_train, augment=augment)
     val_dataset = None if refit else make_dataset(x_val, y_val, batch_size, rr=rr_val)
+    return _TrainingData(y_train, y_val, train_dataset, val_dataset, math.ceil(len(x_train) / batch_size))
 
-    # 5. Model, loss and learning-rate schedule, built inside the strategy scope.
-    previous_policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        with strategy.scope():
-            model = build_model()
-            num_classes = model.output_shape[-1]
-            warmup_steps = min(warmup_epochs, epochs - 1) * steps_per_epoch
-            schedule = keras.optimizers.schedules.CosineDecay(
-                initial_learning_rate=learning_rate / 10 if warmup_steps else learning_rate,
-                decay_steps=max(1, epochs * steps_per_epoch - warmup_steps),
-                alpha=0.01,
-                warmup_target=learning_rate if warmup_steps else None,
-                warmup_steps=warmup_steps,
-            )
-            if imbalance == "focal":
-                loss = keras.losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0)
-            else:
-                loss = keras.losses.CategoricalCrossentropy()
-            model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["categorical_accuracy"])
 
-        # 6. Fit, with the callbacks in the order they read each other's logs.
-        def one_hot(inputs, labels):
-            return inputs, tf.one_hot(labels, num_classes)
+def _compiled_model(build_model, learning_rate, epochs, warmup_epochs, steps_per_epoch, imbalance):
+    """``build_model()`` compiled with Adam on a warmup + cosine-decay schedule (call inside the strategy scope)."""
+    model = build_model()
+    warmup_steps = min(warmup_epochs, epochs - 1) * steps_per_epoch
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=learning_rate / 10 if warmup_steps else learning_rate,
+        decay_steps=max(1, epochs * steps_per_epoch - warmup_steps),
+        alpha=0.01,
+        warmup_target=learning_rate if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
+    if imbalance == "focal":
+        loss = keras.losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0)
+    else:
+        loss = keras.losses.CategoricalCrossentropy()
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["categorical_accuracy"])
+    return model
 
+
+def _callbacks(data, num_classes, paths, resuming, patience):
+    """Our callbacks, in the order they read each other's logs (``val_macro_f1`` first)."""
+    callbacks = []
+    if not data.refit:  # val_macro_f1 first: the callbacks after it read it from the logs
+        callbacks.append(ValidationMacroF1(data.val_dataset, data.y_val, num_classes))
+    callbacks.append(LearningRateLogger())
+    if not data.refit:
         best_so_far = _best_logged(paths["csv_log"], "val_macro_f1") if resuming else None
-        first_epoch = _FirstEpoch()
-        our_callbacks = [first_epoch]
-        if not refit:  # val_macro_f1 first: the callbacks after it read it from the logs
-            our_callbacks.append(ValidationMacroF1(val_dataset, y_val, num_classes))
-        our_callbacks.append(LearningRateLogger())
-        if not refit:
-            our_callbacks += [
-                BestCheckpoint(paths["best_checkpoint"], "val_macro_f1", initial_value=best_so_far),
-                keras.callbacks.EarlyStopping(
-                    monitor="val_macro_f1", mode="max", patience=patience, restore_best_weights=True
-                ),
-            ]
-        our_callbacks += [
-            keras.callbacks.CSVLogger(paths["csv_log"], append=True),
-            keras.callbacks.BackupAndRestore(paths["backup_dir"]),
+        callbacks += [
+            BestCheckpoint(paths["best_checkpoint"], "val_macro_f1", initial_value=best_so_far),
+            keras.callbacks.EarlyStopping(monitor="val_macro_f1", mode="max", patience=patience, restore_best_weights=True),
         ]
-        if tensorboard:
-            paths["tensorboard"] = out_dir / "tensorboard"
-            our_callbacks.append(keras.callbacks.TensorBoard(paths["tensorboard"]))
-        fit_kwargs = {"steps_per_epoch": steps_per_epoch} if imbalance == "balanced" else {}
-        if imbalance == "class_weight":
-            fit_kwargs["class_weight"] = classes.class_weights(y_train, num_classes)
-        model.fit(
-            train_dataset.map(one_hot),
-            validation_data=None if refit else val_dataset.map(one_hot),
-            epochs=epochs,
-            callbacks=our_callbacks + list(callbacks),
-            verbose=verbose,
-            shuffle=False,  # the dataset shuffles itself
-            **fit_kwargs,
-        )
-        initial_epoch = first_epoch.first_epoch or 0
+    return callbacks + [
+        keras.callbacks.CSVLogger(paths["csv_log"], append=True),
+        keras.callbacks.BackupAndRestore(paths["backup_dir"]),
+    ]
 
-        # 7. Best weights back, measured on validation, saved atomically.
-        validation = None
-        if not refit:
-            if paths["best_checkpoint"].exists():
-                with strategy.scope():
-                    model.load_weights(paths["best_checkpoint"])
-            scores = model.predict(val_dataset, verbose=0)
-            class_names = CLASS_NAMES if num_classes == len(CLASS_NAMES) else [str(i) for i in range(num_classes)]
-            validation = evaluate_predictions(y_val, scores.argmax(axis=-1), class_names)
-        with atomic_path(paths["model"]) as tmp:
-            model.save(tmp)
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
-    paths["card"] = runs.write_training_card(out_dir, runs.training_card(**card, validation=validation))
 
-    return TrainingResult(model, _read_history(paths["csv_log"]), validation, paths, initial_epoch)
+def _fit(model, data, num_classes, epochs, imbalance, callbacks, verbose):
+    """``model.fit`` on one-hot labels (cross-entropy and focal loss share them), with the class weights if asked."""
+
+    def one_hot(inputs, labels):
+        return inputs, tf.one_hot(labels, num_classes)
+
+    fit_kwargs = {"steps_per_epoch": data.steps_per_epoch} if imbalance == "balanced" else {}
+    if imbalance == "class_weight":
+        fit_kwargs["class_weight"] = classes.class_weights(data.y_train, num_classes)
+    model.fit(
+        data.train_dataset.map(one_hot),
+        validation_data=None if data.refit else data.val_dataset.map(one_hot),
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,  # the dataset shuffles itself
+        **fit_kwargs,
+    )
+
+
+def _best_weights_measured(model, strategy, data, num_classes, paths):
+    """Load the best checkpoint's weights and measure them on the validation beats (None for a refit)."""
+    if data.refit:
+        return None
+    if paths["best_checkpoint"].exists():
+        with strategy.scope():
+            model.load_weights(paths["best_checkpoint"])
+    scores = model.predict(data.val_dataset, verbose=0)
+    class_names = CLASS_NAMES if num_classes == len(CLASS_NAMES) else [str(i) for i in range(num_classes)]
+    return evaluate_predictions(data.y_val, scores.argmax(axis=-1), class_names)
 
 
 def _card_fields(recipe, card, x, rr, validation_fraction, validation_groups, validation_seed, validation_fold, seed,
