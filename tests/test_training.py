@@ -310,3 +310,10 @@ def test_runs_trained_from_python_write_their_card_and_are_ensembled_by_the_cli(
         line = next(line for line in done.stdout.splitlines() if line.startswith(name + " "))
         assert line.split()[1:] == [f"{result.validation['accuracy']:.4f}", f"{result.validation['macro_f1']:.4f}"]
     assert json.loads((tmp_path / "ens" / "training.json").read_text())["seed"] == [0, 1]
+
+
+def test_val_macro_f1_logged_by_keras_is_the_macro_f1_of_the_best_weights(tmp_path):
+    result = quick_train(tmp_path / "run", epochs=3, patience=3)
+    # the compiled F1Score's val_macro_f1 of the best epoch against ecgnet.metrics on the reloaded best weights
+    assert max(result.history["val_macro_f1"]) == pytest.approx(result.validation["macro_f1"], abs=1e-5)
+    assert "macro_f1" in result.history  # the same metric on the training batches
