@@ -99,11 +99,11 @@ def claim_run_folder(out_dir, run, overwrite=False):
     epochs, and its ``model.keras`` would claim the new recipe. So:
 
     - a ``backup/``, or the training card (``training.json``) of a finished
-      ``python -m ecgnet train``, is accepted only when ``run.json`` says it
+      run (:func:`ecgnet.training.train` writes one), is accepted only when ``run.json`` says it
       is this run (same data, same options, same recipe; a card from before
       ``run.json`` must agree with ``run`` on the recipe fields they share);
-    - a folder with neither (a fresh one, or runs of the library's
-      :func:`train` without a card) is simply trained into;
+    - a folder with neither (a fresh one, or one of runs trained before
+      :func:`ecgnet.training.train` wrote cards) is simply trained into;
     - otherwise the folder is refused, or with ``overwrite`` the files a run
       writes (:data:`RUN_OUTPUTS`) are removed first.
 
