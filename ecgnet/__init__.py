@@ -9,6 +9,7 @@ The package is small and flat; each module holds one thing:
 - ``ecgnet.augmentation``  ECG augmentations for the training pipeline
 - ``ecgnet.training``    ``train(...)``: the training loop learners can read
 - ``ecgnet.metrics``     confusion matrices, AAMI Se/+P/Spec/F1, macro-F1 (no TensorFlow)
+- ``ecgnet.runs``        run folders: training cards, folds, cross-validation pooling (no TensorFlow)
 - ``ecgnet.evaluation``  a model measured on a test part, reports, confusion-matrix figures
 - ``ecgnet.pretrained_models`` the models shipped with the repository (``ecgnet.pretrained(name)``)
 - ``ecgnet.adaptation`` a model adapted to one patient from a few labelled minutes (``ecgnet.adapt``)

@@ -281,7 +281,7 @@ def test_ensemble_averages_members_and_measures_on_their_shared_validation_fold(
 
 def test_ensemble_refuses_members_with_other_validation_splits(tmp_path):
     from ecgnet.errors import EcgnetError
-    from ecgnet.training import check_same_recipe, read_training_card
+    from ecgnet.runs import check_same_recipe, read_training_card
 
     runs = [_fake_run(tmp_path / "a", 0), _fake_run(tmp_path / "b", 1, validation_seed=1)]
     cards = [read_training_card(run) for run in runs]

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ecgnet"
 RANKS = {
     "ecgnet": 0, "ecgnet.errors": 0, "ecgnet.files": 0,
     "ecgnet.data": 1, "ecgnet.recipe": 1, "ecgnet.quality": 1, "ecgnet.plausibility": 1,
-    "ecgnet.metrics": 2,
+    "ecgnet.metrics": 2, "ecgnet.runs": 2,
     "ecgnet.normalization": 3, "ecgnet.layers": 3, "ecgnet.augmentation": 3,
     "ecgnet.models": 4, "ecgnet.ensembles": 4, "ecgnet.pretrained_models": 4,
     "ecgnet.training": 5, "ecgnet.explain": 5, "ecgnet.prediction": 5, "ecgnet.adaptation": 5,
@@ -81,6 +81,13 @@ def test_metrics_import_no_tensorflow():
     assert done.stdout.split() == ["False", "False"]
 
 
+def test_runs_import_no_tensorflow():
+    """Cards, run folders and folds are read before (and without) TensorFlow: the CLI checks them first."""
+    code = "import sys, ecgnet.runs; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
+
+
 def _defined(module):
     """The public names a module's source defines at its top level (not those it imports)."""
     names = set()
@@ -116,7 +123,9 @@ def test_every_name_of_ecgnet_data_is_defined_once():
 
 @pytest.mark.parametrize("module, names", [
     ("ecgnet.evaluation", ["confusion_matrix", "evaluate_predictions", "macro_f1"]),  # ecgnet.metrics
-    ("ecgnet.training", ["class_weights"]),  # ecgnet.data.classes
+    ("ecgnet.training", ["class_weights",  # ecgnet.data.classes
+                         "training_card", "read_training_card", "write_training_card", "claim_run_folder",  # ecgnet.runs
+                         "validation_plan", "parse_fold", "pool_runs", "run_validation_index", "CARD_FILE"]),
     ("ecgnet.augmentation", ["make_augmentation", "SAMPLING_RATE"]),  # EcgAugmentation, ecgnet.data.FS
 ])
 def test_no_second_names(module, names):

@@ -680,20 +680,20 @@ def test_train_refuses_a_folder_of_another_run_and_replaces_it_with_overwrite(tm
     x, y = rng.random((100, 187)).astype(np.float32), np.arange(100) % 5
     options = dict(epochs=3, batch_size=50, verbose=0, augment=False, out_dir=tmp_path / "run", validation_fraction=0.2)
     with pytest.raises(KeyboardInterrupt):
-        training.train(tiny, x, y, callbacks=[Interrupt()], recipe={"preset": "small"}, **options)
+        training.train(tiny, x, y, callbacks=[Interrupt()], card={"preset": "small"}, **options)
     assert (tmp_path / "run" / "backup").is_dir()
     with pytest.raises(EcgnetError, match=r"run: holds the backup of an interrupted run of other data or another recipe: "
                                           r"preset \('small' there, 'tiny' now\)"):
-        training.train(tiny, x, y, recipe={"preset": "tiny"}, **options)
+        training.train(tiny, x, y, card={"preset": "tiny"}, **options)
     with pytest.raises(EcgnetError, match=r"training.data_sha256 .*--overwrite"):
-        training.train(tiny, x[::-1].copy(), y, recipe={"preset": "small"}, **options)  # same shapes, other beats
-    result = training.train(tiny, x, y, recipe={"preset": "tiny"}, overwrite=True, **options)
+        training.train(tiny, x[::-1].copy(), y, card={"preset": "small"}, **options)  # same shapes, other beats
+    result = training.train(tiny, x, y, card={"preset": "tiny"}, overwrite=True, **options)
     assert result.initial_epoch == 0 and result.history["epoch"] == [0, 1, 2]  # trained afresh, not "resumed"
     assert json.loads((tmp_path / "run" / "run.json").read_text())["preset"] == "tiny"
     resumed = dict(options, epochs=4)
     with pytest.raises(EcgnetError, match=r"a finished run \(training.json\).*training.epochs \(3 there, 4 now\)"):
         (tmp_path / "run" / "training.json").write_text(json.dumps({"preset": "tiny", "epochs": 3}))
-        training.train(tiny, x, y, recipe={"preset": "tiny"}, **resumed)
+        training.train(tiny, x, y, card={"preset": "tiny"}, **resumed)
 
 
 def test_train_resumes_its_own_interrupted_run(tmp_path):
@@ -712,10 +712,10 @@ def test_train_resumes_its_own_interrupted_run(tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.random((100, 187)).astype(np.float32), np.arange(100) % 5
     options = dict(epochs=3, batch_size=50, verbose=0, augment=False, out_dir=tmp_path / "run", validation_fraction=0.2,
-                   recipe={"preset": "tiny", "train_data": "here/train.npz"})
+                   card={"preset": "tiny", "train_data": "here/train.npz"})
     with pytest.raises(KeyboardInterrupt):
         training.train(tiny, x, y, callbacks=[Interrupt()], **options)
-    options["recipe"] = {"preset": "tiny", "train_data": "./here/train.npz"}  # the same data, its path spelt otherwise
+    options["card"] = {"preset": "tiny", "train_data": "./here/train.npz"}  # the same data, its path spelt otherwise
     assert training.train(tiny, x, y, **options).initial_epoch == 1
 
 

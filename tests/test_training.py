@@ -1,5 +1,6 @@
 """Tests for ecgnet.training with a tiny model on a few hundred synthetic beats."""
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ecgnet import training
+from ecgnet import runs, training
 from ecgnet.data import validation_indices
 from ecgnet.data.classes import class_weights
 from ecgnet.normalization import FusedBatchNormalization
@@ -228,16 +229,16 @@ def test_refit_trains_on_every_beat_for_exactly_the_epochs(tmp_path):
 def test_a_training_card_round_trips_and_rebuilds_the_validation_beats(tmp_path):
     result = quick_train(tmp_path / "run", seed=3, epochs=1, validation_fraction=0.1)
     x, y = synthetic_beats()
-    card = training.training_card(
+    card = runs.training_card(
         preset="tiny", split="kaggle", rr_features=0, train_data="synthetic", train_beats=len(y),
         epochs=1, seed=3, validation_fold=None, validation=result.validation,
     )
-    training.write_training_card(tmp_path / "run", card)
-    read = training.read_training_card(tmp_path / "run")
+    runs.write_training_card(tmp_path / "run", card)
+    read = runs.read_training_card(tmp_path / "run")
     assert read == card and read["validation_seed"] == 3
-    assert set(read["validation"]) == set(training.VALIDATION_KEYS)
+    assert set(read["validation"]) == set(runs.VALIDATION_KEYS)
     # the same beats train() validated on: their count and class supports
-    val_index = training.run_validation_index(read, {"y": y, "record": None})
+    val_index = runs.run_validation_index(read, {"y": y, "record": None})
     np.testing.assert_array_equal(val_index, validation_indices(y, 0.1, seed=3)[1])
     assert read["validation"]["num_beats"] == len(val_index)
     assert [c["support"] for c in read["validation"]["per_class"].values()] == list(np.bincount(y[val_index], minlength=5))
@@ -248,16 +249,16 @@ def test_cards_of_older_runs_get_defaults_and_refit_cards_have_no_validation(tmp
 
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "training.json").write_text(json.dumps({"preset": "small", "split": "kaggle", "seed": 4}))
-    card = training.read_training_card(tmp_path / "old")
+    card = runs.read_training_card(tmp_path / "old")
     assert card["validation_seed"] == 4 and card["refit"] is False and card["validation_fold"] is None
-    refit = training.training_card(preset="small", split="kaggle", rr_features=0, train_data="d", train_beats=9, epochs=2, seed=1, refit=True)
+    refit = runs.training_card(preset="small", split="kaggle", rr_features=0, train_data="d", train_beats=9, epochs=2, seed=1, refit=True)
     assert refit["validation_seed"] is None and refit["validation"] is None
     with pytest.raises(ValueError, match="refit run .* no validation beats"):
-        training.run_validation_index(refit, {"y": np.zeros(9), "record": None})
+        runs.run_validation_index(refit, {"y": np.zeros(9), "record": None})
     with pytest.raises(ValueError, match="training.json: not found"):
-        training.read_training_card(tmp_path / "nowhere")
-    assert training.validation_plan("kaggle", np.arange(3)) == (0.1, None)
-    assert training.validation_plan("inter-patient", np.arange(3))[0] == 0.2
+        runs.read_training_card(tmp_path / "nowhere")
+    assert runs.validation_plan("kaggle", np.arange(3)) == (0.1, None)
+    assert runs.validation_plan("inter-patient", np.arange(3))[0] == 0.2
 
 
 def test_pool_runs_sums_the_validation_confusion_matrices_of_folds(tmp_path):
@@ -270,11 +271,49 @@ def test_pool_runs_sums_the_validation_confusion_matrices_of_folds(tmp_path):
     for k, cm in enumerate(matrices):
         (tmp_path / f"f{k}").mkdir()
         (tmp_path / f"f{k}" / "training.json").write_text(json.dumps({"seed": 0, "validation": {"confusion_matrix": cm.tolist()}}))
-    pooled = training.pool_runs([tmp_path / "f0", tmp_path / "f1"])
+    pooled = runs.pool_runs([tmp_path / "f0", tmp_path / "f1"])
     assert pooled["num_beats"] == 105 and pooled["accuracy"] == pytest.approx(102 / 105)
     assert pooled["per_class"]["S"]["sensitivity"] == pytest.approx(4 / 6)
     assert pooled["per_class"]["S"]["positive_predictivity"] == pytest.approx(4 / 5)
     (tmp_path / "refit").mkdir()
     (tmp_path / "refit" / "training.json").write_text(json.dumps({"seed": 0, "refit": True, "validation": None}))
     with pytest.raises(ValueError, match="refit.*cannot pool|cannot pool.*refit"):
-        training.pool_runs([tmp_path / "f0", tmp_path / "refit"])
+        runs.pool_runs([tmp_path / "f0", tmp_path / "refit"])
+
+
+def test_runs_trained_from_python_write_their_card_and_are_ensembled_by_the_cli(tmp_path):
+    from ecgnet.data import load_part, sample_dir
+    from ecgnet.recipe import InputRecipe
+
+    part = load_part(sample_dir(), "train")
+    recipe = InputRecipe.from_flags("kachuee", False, False, False, None)
+    results = [
+        training.train(tiny_model, part["x"], part["y"], epochs=1, batch_size=256, seed=seed, validation_seed=0,
+                       augment=False, out_dir=tmp_path / f"s{seed}", verbose=0, recipe=recipe, card={"preset": "tiny"})
+        for seed in (0, 1)
+    ]
+    card = runs.read_training_card(tmp_path / "s1")
+    assert card["recipe"] == recipe.to_config() and card["preset"] == "tiny" and card["split"] == "kaggle"
+    assert card["seed"] == 1 and card["validation_seed"] == 0 and card["train_beats"] == len(part["y"])
+    assert card["validation"]["confusion_matrix"] == np.asarray(results[1].validation["confusion_matrix"]).tolist()
+    assert results[1].paths["card"] == tmp_path / "s1" / "training.json"
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run(
+        [sys.executable, "-m", "ecgnet", "ensemble", "--runs", "s0", "s1", "--data", str(sample_dir()), "--out", "ens"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    held = validation_indices(part["y"], 0.1, seed=0)[1]  # the split both runs validated on
+    assert f"validation: {len(held)} beats" in done.stdout
+    for name, result in zip(("s0", "s1"), results):  # the CLI measures each member as train() did
+        line = next(line for line in done.stdout.splitlines() if line.startswith(name + " "))
+        assert line.split()[1:] == [f"{result.validation['accuracy']:.4f}", f"{result.validation['macro_f1']:.4f}"]
+    assert json.loads((tmp_path / "ens" / "training.json").read_text())["seed"] == [0, 1]
+
+
+def test_val_macro_f1_logged_by_keras_is_the_macro_f1_of_the_best_weights(tmp_path):
+    result = quick_train(tmp_path / "run", epochs=3, patience=3)
+    # the compiled F1Score's val_macro_f1 of the best epoch against ecgnet.metrics on the reloaded best weights
+    assert max(result.history["val_macro_f1"]) == pytest.approx(result.validation["macro_f1"], abs=1e-5)
+    assert "macro_f1" in result.history  # the same metric on the training batches

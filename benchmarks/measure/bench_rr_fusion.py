@@ -21,7 +21,7 @@ import numpy as np
 from ecgnet.data import load_part, model_inputs, select_rr_features
 from ecgnet.metrics import evaluate_predictions
 from ecgnet.pretrained_models import load_model
-from ecgnet.training import read_training_card, run_validation_index
+from ecgnet.runs import read_training_card, run_validation_index
 
 from benchmarks.measure.bench_rr_only import classifiers
 

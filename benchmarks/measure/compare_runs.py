@@ -20,7 +20,7 @@ import csv
 from pathlib import Path
 
 from ecgnet.errors import EcgnetError
-from ecgnet.training import pool_runs, read_training_card
+from ecgnet.runs import pool_runs, read_training_card
 
 
 def best_epoch(run):

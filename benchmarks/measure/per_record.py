@@ -20,7 +20,7 @@ import numpy as np
 
 from ecgnet.data import CLASS_NAMES, load_part, model_inputs
 from ecgnet.pretrained_models import load_model
-from ecgnet.training import read_training_card, run_validation_index
+from ecgnet.runs import read_training_card, run_validation_index
 
 SHOWN = (1, 2, 3)  # S, V, F
 

@@ -6,7 +6,6 @@ build with ``ecgnet.models``, fit with ``ecgnet.training.train``, measure with
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -20,6 +19,7 @@ from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
 from ecgnet.prediction import UNCLASSIFIABLE
 from ecgnet.recipe import CHANNEL_NAMES, RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
+from ecgnet.runs import VALIDATION_KEYS, check_same_recipe, check_training_card, parse_fold, validation_plan, write_training_card
 
 MAX_LISTED = 10  # bad stretches and unclassifiable beat times listed on screen
 #: The shorthand options of `train` that --recipe replaces (argparse dests).
@@ -226,14 +226,11 @@ def _recipe(text):
 
 
 def _fold(text):
-    """``"K/N"`` -> ``(K, N)`` with 1 <= K <= N and N >= 2."""
+    """``"K/N"`` -> ``(K, N)`` with 1 <= K <= N and N >= 2 (:func:`ecgnet.runs.parse_fold`)."""
     try:
-        fold, folds = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected K/N, e.g. 2/5, received {text!r}") from None
-    if not (folds >= 2 and 1 <= fold <= folds):
-        raise argparse.ArgumentTypeError(f"expected K/N with N >= 2 and 1 <= K <= N, received {text!r}")
-    return fold, folds
+        return parse_fold(text)
+    except EcgnetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 # -- handlers --------------------------------------------------------------------------------------------
@@ -280,32 +277,12 @@ def run_train(args):
     inputs = recipe.inputs(train_part)
     x, rr = inputs["beat"], inputs.get("rr")
     from ecgnet.models import build_named_model  # TensorFlow loads here, after the quick checks
-    from ecgnet.training import train, training_card, validation_plan, write_training_card
+    from ecgnet.training import train
 
     validation_fraction, validation_groups = validation_plan(args.split, train_part["record"])
     overrides = {"beat_dropout": args.beat_dropout} if args.beat_dropout else {}
     build_named_model(args.preset, recipe=recipe, **overrides)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
-    run = dict(
-        preset=args.preset,
-        split=args.split,
-        rr_features=recipe.rr_features or 0,
-        window=recipe.window,
-        relative=recipe.beat_channels >= 2,
-        previous_beat=recipe.beat_channels >= 3,
-        second_lead=recipe.second_lead,
-        beat_dropout=args.beat_dropout,
-        augment=args.augment,
-        train_data=train_part["source"],
-        train_beats=len(train_part["y"]),
-        epochs=args.epochs,
-        seed=args.seed,
-        validation_seed=args.validation_seed,
-        validation_fold=args.validation_fold,
-        refit=args.refit,
-    )
-    card = training_card(**run)
-    card["recipe"] = recipe.to_config()  # the same as the model's InputRecipe layer (ecgnet.recipe)
     result = train(
         lambda: build_named_model(args.preset, recipe=recipe, **overrides),
         x,
@@ -321,13 +298,12 @@ def run_train(args):
         validation_fold=args.validation_fold,
         out_dir=args.out,
         verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
-        recipe={key: value for key, value in card.items() if key != "validation"},  # what the run folder must hold
+        recipe=recipe,
+        card={"preset": args.preset, "split": args.split, "train_data": train_part["source"], "beat_dropout": args.beat_dropout},
         overwrite=args.overwrite,
         **options,
     )
-    card = training_card(**run, validation=result.validation) | {"recipe": card["recipe"]}
-    write_training_card(args.out, card)
-    print(f"model written to {Path(args.out) / 'model.keras'}")
+    print(f"model written to {result.paths['model']}")
     return 0
 
 
@@ -338,17 +314,19 @@ def run_ensemble(args):
     from ecgnet.pretrained_models import model_path
 
     _check_out_folder(args.out)
+    cards = []
     for run in args.runs:  # the runs and the data are checked before TensorFlow loads
-        _check_training_card(run)
+        try:
+            cards.append(check_training_card(run))
+        except EcgnetError as error:
+            raise type(error)(f"--runs {error}") from None
         model_path(run / "model.keras")
+    check_same_recipe(cards, [str(run) for run in args.runs])
     train_part = _require_beats(load_part(args.data, "train"), labelled=True)
     from ecgnet.ensembles import build_ensemble
     from ecgnet.files import atomic_path
     from ecgnet.pretrained_models import load_model
-    from ecgnet.training import VALIDATION_KEYS, check_same_recipe, read_training_card, write_training_card
 
-    cards = [read_training_card(run) for run in args.runs]
-    check_same_recipe(cards, [str(run) for run in args.runs])
     if len(train_part["y"]) != cards[0]["train_beats"]:
         raise DataFormatError(
             f"{train_part['source']}: {len(train_part['y'])} training beats, but the runs were trained on "
@@ -378,7 +356,7 @@ def run_ensemble(args):
 def _measure_on_validation(runs, members, model, train_part, card):
     """Print each member's and the ensemble's figures on the runs' shared validation beats."""
     from ecgnet.evaluation import evaluate_model
-    from ecgnet.training import run_validation_index
+    from ecgnet.runs import run_validation_index
 
     val_index = run_validation_index(card, train_part)
 
@@ -589,36 +567,6 @@ def _require_beats(part, labelled=False):
             "training and evaluation need labelled beats"
         )
     return part
-
-
-#: The keys a `train` run's training.json must have for `ensemble` (ecgnet.training.training_card writes them).
-CARD_KEYS = ("preset", "split", "seed", "train_beats")
-
-
-def _check_training_card(run):
-    """One clear line for a run folder whose training.json is missing, corrupt or not a card, before TensorFlow loads.
-
-    ``ecgnet.training.read_training_card`` reads the card afterwards; its module imports TensorFlow.
-    """
-    run = Path(run)
-    if not run.is_dir():
-        raise EcgnetError(f"--runs {run}: no such run folder; --runs takes folders written by `python -m ecgnet train`")
-    card_path = run / "training.json"
-    if not card_path.is_file():
-        raise EcgnetError(f"{card_path}: not found; --runs takes folders written by `python -m ecgnet train`")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise DataFormatError(f"{card_path}: not a text file; expected the JSON card written by `train`") from None
-    except json.JSONDecodeError as error:
-        raise DataFormatError(f"{card_path}: line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})") from None
-    if not isinstance(card, dict):
-        raise DataFormatError(f"{card_path}: expected a JSON object (the card written by `train`), found {type(card).__name__}")
-    missing = [key for key in CARD_KEYS if key not in card]
-    if missing:
-        raise DataFormatError(f"{card_path}: not a training card written by `train` (missing {', '.join(missing)})")
-    if not isinstance(card["train_beats"], int):
-        raise DataFormatError(f"{card_path}: train_beats is {card['train_beats']!r}, expected a whole number")
 
 
 def _default_report_dir(model):
