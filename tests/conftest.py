@@ -47,6 +47,32 @@ def _mitdb_missing_reason():
     return f"raw MIT-BIH records not found in {folder} (ECGNET_MITDB_DIR)"
 
 
+
+def assert_one_line_error(result, *fragments):
+    """Exit status 2 and one ``error: ...`` line on stderr holding every fragment (the CLI's contract for bad input)."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(message) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in message[0], message[0]
+
+
+def tiny_model(steps=187, rr_features=0, seed=0, channels=1):
+    """A 2-layer classifier without an InputRecipe layer (its recipe is read from its input shapes):
+    enough to exercise the commands and predict_record, seconds to build."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    beat = keras.Input((steps, channels), name="beat")
+    features = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 5)(beat))
+    inputs = beat
+    if rr_features:
+        rr = keras.Input((rr_features,), name="rr")
+        features = keras.layers.Concatenate()([features, rr])
+        inputs = [beat, rr]
+    return keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(features))
+
 def pytest_collection_modifyitems(config, items):
     if _have_mitdb():
         return

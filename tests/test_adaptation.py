@@ -15,17 +15,10 @@ from ecgnet.errors import EcgnetError
 from ecgnet.metrics import evaluate_predictions
 from ecgnet.pretrained_models import load_model
 
+from conftest import assert_one_line_error
+
 MODEL = "ecgnet-mitbih-interpatient"
 
-
-def assert_one_line_error(result, *fragments):
-    """Exit status 2 and one ``error: ...`` line on stderr holding every fragment."""
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    message = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(message) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in message[0], message[0]
 
 
 @pytest.fixture(scope="module")

@@ -17,21 +17,10 @@ from ecgnet.data import CLASS_NAMES, load_mitbih_csv, sample_dir
 from ecgnet.errors import DataFormatError, ModelFileError
 from ecgnet.pretrained_models import available, load_model, pretrained
 
+from conftest import assert_one_line_error, tiny_model
+
 SAMPLE = sample_dir()
 
-
-def tiny_model(steps=187, rr_features=0, seed=0, channels=1):
-    """A 2-layer classifier: enough to exercise the commands, seconds to build."""
-    keras.utils.set_random_seed(seed)
-    beat = keras.Input((steps, channels), name="beat")
-    features = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 5)(beat))
-    inputs = beat
-    if rr_features:
-        rr = keras.Input((rr_features,), name="rr")
-        features = keras.layers.Concatenate()([features, rr])
-        inputs = [beat, rr]
-    outputs = keras.layers.Dense(5, activation="softmax")(features)
-    return keras.Model(inputs, outputs)
 
 
 @pytest.fixture
@@ -40,15 +29,6 @@ def tiny_model_file(tmp_path):
     tiny_model().save(path)
     return path
 
-
-def assert_one_line_error(result, *fragments):
-    """Exit status 2 and one ``error: ...`` line on stderr holding every fragment."""
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    message = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(message) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in message[0], message[0]
 
 
 def test_evaluate_writes_report_matching_numpy(tmp_path, run_cli, tiny_model_file):

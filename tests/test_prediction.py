@@ -12,7 +12,7 @@ from ecgnet.data import CLASS_NAMES, beats_from_record, model_inputs, part_from_
 from ecgnet.errors import DataFormatError, ModelFileError
 from ecgnet.prediction import UNCLASSIFIABLE, predict_record
 
-from conftest import FIXTURES
+from conftest import FIXTURES, tiny_model
 
 RECORD = FIXTURES / "208_excerpt"  # 40 s of MIT-BIH record 208, 360 Hz, MLII and V1, with its .atr
 PAST_END = "window past the end"  # ecgnet.plausibility: a beat whose window runs past the record's end
@@ -22,18 +22,6 @@ def past_the_end(times, seconds=40.0):
     """The beats whose 187-sample window at 125 Hz (1.496 s from the R peak) runs past a 40-s record's end."""
     return np.asarray(times, dtype=float) + 187 / 125 > seconds
 
-
-def tiny_model(channels=1, rr_features=0, seed=0):
-    """A 2-layer classifier without an InputRecipe layer: its recipe is read from its input shapes."""
-    keras.utils.set_random_seed(seed)
-    beat = keras.Input((187, channels), name="beat")
-    features = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 5)(beat))
-    inputs = beat
-    if rr_features:
-        rr = keras.Input((rr_features,), name="rr")
-        features = keras.layers.Concatenate()([features, rr])
-        inputs = [beat, rr]
-    return keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(features))
 
 
 def write_record(folder, signal, name="208_excerpt"):

@@ -662,22 +662,34 @@ def test_model_that_outputs_logits_writes_no_report(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no report, no temporary folder
 
 
-def test_train_refuses_a_folder_of_another_run_and_replaces_it_with_overwrite(tmp_path):
+def _interrupt_callback():
+    """A Keras callback class that stops training with KeyboardInterrupt after the first epoch."""
     import keras
-
-    from ecgnet import training
-    from ecgnet.errors import EcgnetError
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             raise KeyboardInterrupt("interrupted after the first epoch")
 
-    def tiny():
-        beat = keras.Input((187, 1), name="beat")
-        return keras.Model(beat, keras.layers.Dense(5, activation="softmax")(keras.layers.GlobalAveragePooling1D()(beat)))
+    return Interrupt
 
+
+def _tiny_dense():
+    import keras
+
+    beat = keras.Input((187, 1), name="beat")
+    return keras.Model(beat, keras.layers.Dense(5, activation="softmax")(keras.layers.GlobalAveragePooling1D()(beat)))
+
+
+def _random_beats():
     rng = np.random.default_rng(0)
-    x, y = rng.random((100, 187)).astype(np.float32), np.arange(100) % 5
+    return rng.random((100, 187)).astype(np.float32), np.arange(100) % 5
+
+
+def test_train_refuses_a_folder_of_another_run_and_replaces_it_with_overwrite(tmp_path):
+    from ecgnet import training
+    from ecgnet.errors import EcgnetError
+
+    Interrupt, tiny, (x, y) = _interrupt_callback(), _tiny_dense, _random_beats()
     options = dict(epochs=3, batch_size=50, verbose=0, augment=False, out_dir=tmp_path / "run", validation_fraction=0.2)
     with pytest.raises(KeyboardInterrupt):
         training.train(tiny, x, y, callbacks=[Interrupt()], card={"preset": "small"}, **options)
@@ -697,20 +709,9 @@ def test_train_refuses_a_folder_of_another_run_and_replaces_it_with_overwrite(tm
 
 
 def test_train_resumes_its_own_interrupted_run(tmp_path):
-    import keras
-
     from ecgnet import training
 
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt("interrupted after the first epoch")
-
-    def tiny():
-        beat = keras.Input((187, 1), name="beat")
-        return keras.Model(beat, keras.layers.Dense(5, activation="softmax")(keras.layers.GlobalAveragePooling1D()(beat)))
-
-    rng = np.random.default_rng(0)
-    x, y = rng.random((100, 187)).astype(np.float32), np.arange(100) % 5
+    Interrupt, tiny, (x, y) = _interrupt_callback(), _tiny_dense, _random_beats()
     options = dict(epochs=3, batch_size=50, verbose=0, augment=False, out_dir=tmp_path / "run", validation_fraction=0.2,
                    card={"preset": "tiny", "train_data": "here/train.npz"})
     with pytest.raises(KeyboardInterrupt):

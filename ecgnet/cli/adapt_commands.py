@@ -11,12 +11,12 @@ The record and the labels are read and checked before TensorFlow is imported,
 so a mistake is reported at once, as one line.
 """
 
-import math
 from pathlib import Path
 
 import numpy as np
 
 from ecgnet.data.classes import CLASS_NAMES
+from ecgnet.cli.model_commands import positive_float
 from ecgnet.errors import DataFormatError, EcgnetError
 
 
@@ -33,7 +33,7 @@ def add_parsers(subparsers):
     )
     adapt.add_argument("--model", required=True, help="a pretrained model name (its replay set is used) or a .keras file")
     adapt.add_argument("--record", type=Path, required=True, help="a WFDB record path without extension (e.g. mitdb/100)")
-    adapt.add_argument("--minutes", type=_positive_float, default=5.0, help="labelled minutes from the record's start (default: 5)")
+    adapt.add_argument("--minutes", type=positive_float, default=5.0, help="labelled minutes from the record's start (default: 5)")
     adapt.add_argument(
         "--labels", type=Path, default=None,
         help="a CSV file with a header time_s,label and one row per labelled beat (R-peak time in seconds, "
@@ -42,18 +42,6 @@ def add_parsers(subparsers):
     adapt.add_argument("--seed", type=int, default=0)
     adapt.add_argument("--out", type=Path, required=True, help="the adapted model, a .keras file (replaced if it exists)")
     adapt.set_defaults(handler=run_adapt)
-
-
-def _positive_float(text):
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}")
-    return value
 
 
 def run_adapt(args):

@@ -6,6 +6,7 @@ build with ``ecgnet.models``, fit with ``ecgnet.training.train``, measure with
 """
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -189,7 +190,7 @@ def add_parsers(subparsers):
     )
     predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
     predict.add_argument(
-        "--adapt-minutes", type=float, default=None, metavar="MINUTES",
+        "--adapt-minutes", type=positive_float, default=None, metavar="MINUTES",
         help="with --record: first adapt the model to the annotated beats of the record's first MINUTES minutes "
         "(as the `adapt` command does; in memory), then label the whole record; the column 'adaptation' marks "
         "the beats it was adapted on",
@@ -214,6 +215,17 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
+    return value
+
+
+def positive_float(text):
+    """An argparse type: a finite number > 0 (``--minutes``, ``--adapt-minutes``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}")
     return value
 
 
