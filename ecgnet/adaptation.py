@@ -423,11 +423,11 @@ def span_labels(record, beat_times, annotated, minutes, labels_file=None, min_be
         DataFormatError: a span longer than the record, no labelled beat in it,
             too few, or a labels row beyond the span or far from every R peak.
     """
-    from ecgnet.data.records import _read_leads
+    import wfdb
 
     min_beats = MIN_BEATS if min_beats is None else min_beats
-    signals, fs, _ = _read_leads(Path(record), None, False)
-    duration = len(signals[0]) / fs
+    header = wfdb.rdheader(str(record))  # the record was read before: its length is all that is needed here
+    duration = header.sig_len / header.fs
     span = 60.0 * minutes
     if span > duration:
         raise DataFormatError(f"--minutes {minutes:g}: the record {record} lasts only {duration / 60:.2f} minutes")
@@ -482,3 +482,21 @@ def adapt_to_span(model, model_name, beats, used, labels, *, seed=0):
     feed = inputs["beat"] if len(inputs) == 1 else inputs
     replay = str(model_name) if replay_path(str(model_name)).exists() else None
     return adapt(model, feed, np.asarray(labels)[used], seed=seed, replay=replay)
+
+
+def usable_span_labels(record, found, minutes, labels_file=None):
+    """:func:`span_labels` on a checked record, less its beats on bad signal: ``(used, labels)``.
+
+    Args:
+        record: the record path (for messages).
+        found: ``ecgnet.data.beats_from_record(record, check_quality=True)``.
+        minutes, labels_file: as for :func:`span_labels`.
+
+    Raises:
+        DataFormatError: as :func:`span_labels`, or every labelled beat touches bad signal.
+    """
+    used, labels = span_labels(record, found.times, found.beats.y.astype(np.int64), minutes, labels_file)
+    used &= found.usable
+    if not used.any():
+        raise DataFormatError(f"{record}: every labelled beat of the first {minutes:g} minutes touches bad signal")
+    return used, labels

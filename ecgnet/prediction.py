@@ -138,12 +138,9 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
 
     part = part_from_beats(found.beats, source=str(record_path))
     if adapt_minutes is not None:
-        from ecgnet.adaptation import adapt_to_span, span_labels
+        from ecgnet.adaptation import adapt_to_span, usable_span_labels
 
-        used, span = span_labels(record_path, found.times, found.beats.y.astype(np.int64), adapt_minutes, labels)
-        used &= usable
-        if not used.any():
-            raise DataFormatError(f"{record_path}: every labelled beat of the first {adapt_minutes:g} minutes touches bad signal")
+        used, span = usable_span_labels(record_path, found, adapt_minutes, labels)
         model = adapt_to_span(model, source, part, used, span, seed=seed)
     # inputs from every beat of the record, then the usable ones: a usable beat's previous beat may
     # itself be unusable (bad signal before its R peak) yet clean where it is used

@@ -46,7 +46,7 @@ def add_parsers(subparsers):
 
 def run_adapt(args):
     from ecgnet.pretrained_models import model_path
-    from ecgnet.adaptation import span_labels
+    from ecgnet.adaptation import usable_span_labels
     from ecgnet.data.records import beats_from_record
 
     model_path(args.model)
@@ -57,11 +57,9 @@ def run_adapt(args):
     found = beats_from_record(args.record, check_quality=True)
     if len(found.times) == 0:
         raise DataFormatError(f"{args.record}: no beats found")
-    used, labels = span_labels(args.record, found.times, found.beats.y.astype(np.int64), args.minutes, args.labels)
-    if not (used & found.usable).sum():
-        raise DataFormatError(f"{args.record}: every labelled beat of the first {args.minutes:g} minutes touches bad signal")
-    counts = np.bincount(labels[used & found.usable], minlength=len(CLASS_NAMES))
-    print(f"{int((used & found.usable).sum())} labelled beats in the first {args.minutes:g} minutes of {args.record}: "
+    used, labels = usable_span_labels(args.record, found, args.minutes, args.labels)
+    counts = np.bincount(labels[used], minlength=len(CLASS_NAMES))
+    print(f"{int(used.sum())} labelled beats in the first {args.minutes:g} minutes of {args.record}: "
           + ", ".join(f"{name} {count}" for name, count in zip(CLASS_NAMES, counts)))
 
     from ecgnet.adaptation import adapt_to_span
@@ -70,7 +68,7 @@ def run_adapt(args):
     from ecgnet.pretrained_models import load_model
 
     model = load_model(args.model)
-    adapted = adapt_to_span(model, args.model, part_from_beats(found.beats, source=str(args.record)), used & found.usable,
+    adapted = adapt_to_span(model, args.model, part_from_beats(found.beats, source=str(args.record)), used,
                             labels, seed=args.seed)
     with atomic_path(args.out) as tmp:
         adapted.save(tmp)
