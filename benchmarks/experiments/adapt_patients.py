@@ -219,13 +219,11 @@ def main(argv=None):
                         "checked against the adapted copy on the first record")
     args = parser.parse_args(argv)
     special = [r for r in args.recipes if set(RECIPES[r]) & set(POST_PROCESSING)]
-    if special and not args.heads_only:
-        parser.error(f"--recipes {' '.join(special)}: only with --heads-only")
     if any("floor_power" in RECIPES[r] for r in args.recipes) and not args.floor:
         parser.error("--recipes floor-product...: only with --floor MITDB")
 
     import ecgnet
-    from ecgnet.adaptation import _record_inputs, _select, load_replay, predict, replay_path
+    from ecgnet.adaptation import DEFAULTS, HEAD_LAYER, _heads, _record_inputs, _select, load_replay, predict, replay_path
     from ecgnet.data.records import beats_from_record
     from ecgnet.pretrained_models import load_model
 
@@ -281,9 +279,20 @@ def main(argv=None):
             for recipe in args.recipes:
                 options = dict(RECIPES[recipe])
                 replay = replays[name] if options.pop("replay", True) is not False else None
+                prior, power = options.pop("prior", False), options.pop("floor_power", None)
                 tic = time.perf_counter()
                 adapted = ecgnet.adapt(model, _select(inputs, first), labels[first], seed=args.seed, replay=replay, **options)
-                predicted = predict(adapted, rest).argmax(1)
+                if prior:
+                    offsets = prior_offsets(labels[first], options.get("balance", DEFAULTS["balance"]))
+                    for network in _heads(adapted):
+                        kernel, bias = network.get_layer(HEAD_LAYER).get_weights()
+                        network.get_layer(HEAD_LAYER).set_weights([kernel, bias + offsets.astype(np.float32)])
+                probabilities = predict(adapted, rest)
+                if power is not None:
+                    if not np.array_equal(floor_labels, labels):
+                        raise SystemExit(f"{record}: the floor's beats and the model's differ")
+                    probabilities = product(probabilities, floor_probabilities, power)
+                predicted = probabilities.argmax(1)
                 seconds.setdefault(f"{name} adapted ({recipe})", []).append(time.perf_counter() - tic)
                 add(f"{name} adapted ({recipe})", record, labels[~first], predicted)
         print(f"[{count}/{len(records)}] {record}: first {shown[record][2]} beats (S {shown[record][0]}, "
