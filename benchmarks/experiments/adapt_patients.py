@@ -58,7 +58,7 @@ RECIPES = {
     # round 2
     "patient-0.9": {"patient_share": 0.9},
     "patient-0.97": {"patient_share": 0.97},
-    # round 3 (raise S and V +P; --heads-only; the floor-product ones also need --floor)
+    # round 3 (raise S and V +P; the floor-product ones need --floor)
     "unbalanced": {"balance": 0.0},
     "prior": {"prior": True},
     "floor-product": {"floor_power": 1.0},
