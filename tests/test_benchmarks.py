@@ -90,3 +90,42 @@ def test_more_patients_reads_beats_with_the_library(benchmarks_importable, fixtu
     for name in ("mitdb/208_excerpt", "mitdb/233_excerpt"):  # R-R against the record's own mean
         rr3 = data["rr"][data["group"] == name, :3]
         assert abs(np.mean(rr3[:, 0]) - 1) < 0.02
+
+
+def test_adapt_patients_product_is_the_product_of_experts_layer(benchmarks_importable):
+    import keras
+
+    from benchmarks.experiments.adapt_patients import product
+    from ecgnet.layers import ProductOfExperts
+
+    rng = np.random.default_rng(1)
+    p, q = rng.dirichlet(np.ones(5), 64), rng.dirichlet(np.ones(5), 64)
+    q[:4, 2] = 0.0  # an expert sure that a class is absent
+    q /= q.sum(axis=1, keepdims=True)
+    layer = keras.ops.convert_to_numpy(ProductOfExperts()([p.astype("float32"), q.astype("float32")]))
+    np.testing.assert_allclose(product(p, q, 1.0), layer, atol=1e-5)
+    half = p * np.sqrt(np.clip(q, 1e-7, 1.0))
+    np.testing.assert_allclose(product(p, q, 0.5), half / half.sum(axis=1, keepdims=True), atol=1e-6)
+
+
+def test_adapt_patients_prior_takes_the_class_weights_back_out(benchmarks_importable):
+    """A head fitted with the patient's class weights count ** -balance, plus prior_offsets, is the unweighted fit.
+
+    Gaussian classes of one covariance, where logistic regression is the right
+    model: weighting a class by w moves only its bias, by log w.
+    """
+    from benchmarks.experiments.adapt_patients import prior_offsets
+    from ecgnet.adaptation import _fit_head, _sample_weights
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], [4000, 200, 800])
+    x = rng.normal(size=(len(y), 2)) + np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.5]])[y]
+    start = np.zeros((2, 5)), np.zeros(5)
+    plain_kernel, plain_bias = _fit_head(x, y, np.ones(len(y)), *start, anchor=0.0, max_iterations=500)
+    kernel, bias = _fit_head(x, y, _sample_weights(y, np.zeros(0, np.int64), 0.5, 1.0), *start, anchor=0.0,
+                             max_iterations=500)
+    corrected = bias + prior_offsets(y, 0.5)
+    assert np.abs(bias[1:3] - bias[0] - (plain_bias[1:3] - plain_bias[0])).min() > 0.5  # the weights moved the biases
+    # softmax weights are known up to a constant added to every class: compare each class with N
+    np.testing.assert_allclose(kernel[:, 1:3] - kernel[:, :1], plain_kernel[:, 1:3] - plain_kernel[:, :1], atol=0.15)
+    np.testing.assert_allclose(corrected[1:3] - corrected[0], plain_bias[1:3] - plain_bias[0], atol=0.15)
