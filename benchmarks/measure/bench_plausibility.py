@@ -74,8 +74,9 @@ def clean_database(folder, label):
     from ecgnet.data.records import list_records
 
     names = list_records(folder)
-    total = marked = past = off = 0
-    contrasts, verdicts, worst, medians = [], [], [], []
+    total = marked = past = off = flips = 0
+    contrasts, verdicts, worst, medians, flipped_in, indices = [], [], [], [], [], []
+    rates = {1.0: [], 2.0: [], 0.5: []}  # rate given / true rate -> the factor sampling_rate_factor finds
     for name in names:
         signal, fs, lead, peaks = read(Path(folder) / name)
         found = plausibility.check_record(signal, fs, peaks, lead=lead)
@@ -86,6 +87,14 @@ def clean_database(folder, label):
         contrasts.append(found.contrast)
         medians.append((float(np.median(found.contrast)), name))
         off += int((np.abs(plausibility.qrs_offset(signal, fs, peaks)) > plausibility.SEARCH_SECONDS).sum())
+        flipped = int((np.char.find(found.reasons.astype(str), "polarity flipped") >= 0).sum())
+        flips += flipped
+        if flipped:
+            flipped_in.append(f"{name} ({flipped})")
+        for given in rates:
+            factor, evidence = plausibility.sampling_rate_factor(signal, fs * given, peaks)
+            rates[given].append((factor, name, evidence))
+        indices.append((plausibility.rate_index(signal, fs, peaks)[0], name))
         worst.append((int(not_qrs.sum()), name, found.agreement, found.heart_rate, found.upward))
         if found.verdict:
             verdicts.append(f"{name}: {found.verdict}")
@@ -102,6 +111,15 @@ def clean_database(folder, label):
     print(f"  lowest agreement (beats on their QRS): {min(w[2] for w in worst):.1%}; heart rates {min(w[3] for w in worst):.0f}"
           f"..{max(w[3] for w in worst):.0f}; lowest share of upward QRS: "
           f"{min(w[4] for w in worst):.1%} ({min(worst, key=lambda w: w[4])[1]})")
+    print(f"  polarity flipped: {flips} beats ({flips / total:.3%}), in {', '.join(flipped_in) or 'no record'}")
+    print(f"  rate index (heart rate / QRS width, 1/s^2): {min(indices)[0]:.1f} ({min(indices)[1]}) .. "
+          f"{max(indices)[0]:.1f} ({max(indices)[1]}); range {plausibility.RATE_INDEX_RANGE}")
+    for given, found_rates in rates.items():
+        factors = np.array([f for f, _, _ in found_rates])
+        by_line = sum(e.startswith("a mains line") for f, _, e in found_rates if f != 1.0)
+        print(f"  header claims {given:g} x the true rate: said twice {np.sum(factors == 2)}, half {np.sum(factors == 0.5)}, "
+              f"right {np.sum(factors == 1)} of {len(factors)} (by the mains line: {by_line})"
+              + (f"; flagged: {', '.join(n for f, n, _ in found_rates if f != 1.0)}" if given == 1.0 else ""))
     print(f"  records with a verdict: {len(verdicts)}")
     for line in verdicts:
         print("    " + line)
@@ -134,6 +152,15 @@ def not_what_they_claim(mitdb, nstdb):
         s118, fs118, lead118, p118 = read(Path(mitdb) / "118")
         for snr in (12, 6, 0):
             cases[f"118 + ma at {snr} dB"] = (add_noise(s118, ma, snr, fs118, p118), fs118, p118, lead118)
+    for record in ("100", "119", "203", "207", "208", "217", "108"):
+        x, rate, lead_name, r = read(Path(mitdb) / record)
+        start, stop = int(600 * rate), int(900 * rate)
+        x = x.copy()
+        x[start:stop] *= -1
+        flipped = np.char.find(plausibility.beat_reasons(x, rate, r).astype(str), "polarity flipped") >= 0
+        inside = (r >= start) & (r < stop)
+        print(f"  {record} reversed from minute 10 to 15: {flipped[inside].mean():6.1%} of its {inside.sum()} beats "
+              f"'polarity flipped', {flipped[~inside].sum()} others")
     for name, (x, rate, r, lead_name) in cases.items():
         found = plausibility.check_record(x, rate, r, lead=lead_name)
         print("  " + summary(name, found, len(r)))
