@@ -17,13 +17,19 @@ the record (the background: P and T waves, baseline, noise). From it:
 
 - per beat (:func:`beat_reasons`): ``"not QRS-like"`` when the envelope
   within :data:`SEARCH_SECONDS` of the R peak stays below
-  :data:`BEAT_CONTRAST` times the background; ``"window past the end"``
-  when the beat's 1.496 s segment runs past the end of the signal;
+  :data:`BEAT_CONTRAST` times the background; ``"polarity flipped"`` in a
+  stretch whose QRS points the other way from the record's
+  (:func:`flipped_beats`); ``"too noisy"`` (:data:`NOISY`, the noise gate)
+  when the QRS barely stands out of the noise around it
+  (:func:`local_contrast`) or the baseline moves under the beat by more than
+  its QRS is tall (:func:`baseline_drift`); ``"window past the end"`` when
+  the beat's 1.496 s segment runs past the end of the signal;
 - per record (:func:`check_record`): the share of such beats, the share of
   annotated beats that sit on the top of their QRS energy (:func:`qrs_offset`
-  within :data:`SEARCH_SECONDS`), the heart rate the R peaks imply, the
-  dominant QRS polarity of the lead, and its name; a verdict lists what is
-  implausible.
+  within :data:`SEARCH_SECONDS`), the heart rate the R peaks imply, whether
+  the sampling rate looks twice or half the true one
+  (:func:`sampling_rate_factor`), the dominant QRS polarity of the lead, and
+  its name; a verdict lists what is implausible.
 
 Thresholds were set after measuring, with ``python
 benchmarks/measure/bench_plausibility.py`` (MIT-BIH Arrhythmia, Supraventricular
@@ -43,10 +49,18 @@ Arrhythmia and Noise Stress Test records; full output in
   beats "not QRS-like";
 - record 100 with record 101's annotations: 25 % on the QRS, "annotations off
   the QRS"; shifted 0.2 s late: 0 %; inverted: "inverted polarity";
-- not found: a header claiming twice (720 Hz) or half (180 Hz) the true
-  rate (heart rate 151 or 38, both human); an inverted lead whose QRS points
-  down in some beats already (207, 217: the polarity verdict needs 95 % down,
-  and clean MLII records point down in up to 88.5 % of their beats).
+- a header claiming twice or half the true rate: none of the 87 clean
+  records is flagged at its true rate; at twice it 34 of the 48 MIT-BIH and
+  15 of the 39 svdb records are, at half it 21 and 21 (the rest stay
+  human: a slow heart with a wide QRS looks like a fast one with a narrow
+  QRS at half the rate);
+- a stretch of reversed polarity (minutes 10 to 15 of a record): all its
+  beats in 100, 119 and 207, 60 % to 69 % in 203, 208 and 217, none in 108;
+  on the clean records 96 beats, all in 207 (0.088 %);
+- the noise gate marks 89 beats of the clean MIT-BIH records that no other
+  check marks (0.081 %); its thresholds were chosen with the first half of
+  each noise record, and what it does under noise is measured on the second
+  half with ``benchmarks/measure/bench_noise.py --gate`` (docs/robustness.md).
 
 Example:
     >>> import numpy as np
@@ -104,6 +118,12 @@ NO_LINE_RATIO = 3.0
 LOCAL_SECONDS = 5
 #: Below this frequency (Hz) the signal is baseline (:func:`baseline_drift`).
 BASELINE_HZ = 0.7
+#: The noise gate's reason: a beat in a stretch too noisy to read.
+NOISY = "too noisy"
+#: The noise gate: a beat is "too noisy" when its :func:`local_contrast` is below this ...
+GATE_CONTRAST = 2.0
+#: ... or its :func:`baseline_drift` above this (thresholds chosen in docs/robustness.md).
+GATE_DRIFT = 2.0
 #: Beats on each side of a beat whose median QRS is compared with the record's (:func:`flipped_beats`).
 FLIP_NEIGHBOURS = 5
 #: A stretch is flipped where the correlation of its median QRS with the record's median QRS is below minus this.
@@ -262,7 +282,7 @@ def flipped_beats(signal, fs, r_peaks):
     Measured (``benchmarks/measure/bench_plausibility.py``): on the 48 clean
     MIT-BIH records 96 beats (0.088 %), all in record 207, whose QRS changes
     shape for a stretch; none in the 39 svdb records. Minutes 10 to 15 of a
-    record reversed: every beat found in 100, 119 and 207, 60 % to 70 % in
+    record reversed: every beat found in 100, 119 and 207, 60 % to 69 % in
     203, 208 and 217, none in 108 (a lead whose median QRS is nearly
     symmetric).
 
@@ -501,11 +521,15 @@ def beat_reasons(signal, fs, r_peaks, envelope=None):
         array(['', '', ''], dtype='<U...')
     """
     x, fs, r = _checked(signal, fs, r_peaks)
+    envelope = qrs_envelope(x, fs) if envelope is None else envelope
     reasons = [[] for _ in range(len(r))]
     for i in np.flatnonzero(beat_contrast(x, fs, r, envelope) < BEAT_CONTRAST):
         reasons[i].append("not QRS-like")
     for i in np.flatnonzero(flipped_beats(x, fs, r)):
         reasons[i].append("polarity flipped")
+    noisy = (local_contrast(x, fs, r, envelope) < GATE_CONTRAST) | (baseline_drift(x, fs, r) > GATE_DRIFT)
+    for i in np.flatnonzero(noisy):
+        reasons[i].append(NOISY)
     for i in np.flatnonzero(r + int(np.ceil(BEAT_SECONDS * fs)) > len(x)):
         reasons[i].append("window past the end")
     return np.array(["; ".join(found) for found in reasons], dtype=str)

@@ -165,6 +165,25 @@ def test_a_mains_line_is_read_as_a_clock():
     assert factor == 2.0 and evidence.startswith("a mains line at 120 Hz")
 
 
+def test_noise_gate_marks_beats_under_heavy_noise_and_none_of_a_clean_excerpt():
+    from ecgnet.quality import add_noise
+
+    signal, peaks = excerpt("208")
+    inside = peaks + np.ceil(plausibility.BEAT_SECONDS * FS) <= len(signal)
+    assert not any(plausibility.NOISY in reason for reason in plausibility.beat_reasons(signal, FS, peaks))
+    white = np.random.default_rng(0).normal(size=len(signal))
+    shares = []
+    for snr in (0, -12):  # white noise as nst scales it: the more of it, the more beats are too noisy to read
+        reasons = plausibility.beat_reasons(add_noise(signal, white, snr, FS, peaks), FS, peaks)
+        shares.append(np.mean([plausibility.NOISY in reason for reason in reasons[inside]]))
+    assert 0 < shares[0] < shares[1] and shares[1] > 0.5
+    # baseline wander: a 0.3 Hz swing of four times the QRS amplitude moves the baseline under every beat
+    size = np.ptp(signal[peaks[5] - 18 : peaks[5] + 18])
+    wander = signal + 2 * size * np.sin(2 * np.pi * 0.3 * np.arange(len(signal)) / FS)
+    drift = plausibility.baseline_drift(wander, FS, peaks)
+    assert np.median(drift) > plausibility.GATE_DRIFT > np.median(plausibility.baseline_drift(signal, FS, peaks))
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(DataFormatError, match="sampling rate"):
         plausibility.check_record(np.zeros(100), 0, [10])

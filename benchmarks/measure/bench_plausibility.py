@@ -74,7 +74,7 @@ def clean_database(folder, label):
     from ecgnet.data.records import list_records
 
     names = list_records(folder)
-    total = marked = past = off = flips = 0
+    total = marked = past = off = flips = noisy = noisy_only = 0
     contrasts, verdicts, worst, medians, flipped_in, indices = [], [], [], [], [], []
     rates = {1.0: [], 2.0: [], 0.5: []}  # rate given / true rate -> the factor sampling_rate_factor finds
     for name in names:
@@ -87,6 +87,9 @@ def clean_database(folder, label):
         contrasts.append(found.contrast)
         medians.append((float(np.median(found.contrast)), name))
         off += int((np.abs(plausibility.qrs_offset(signal, fs, peaks)) > plausibility.SEARCH_SECONDS).sum())
+        gated = np.char.find(found.reasons.astype(str), plausibility.NOISY) >= 0
+        noisy += int(gated.sum())
+        noisy_only += int((gated & ~not_qrs).sum())
         flipped = int((np.char.find(found.reasons.astype(str), "polarity flipped") >= 0).sum())
         flips += flipped
         if flipped:
@@ -111,6 +114,9 @@ def clean_database(folder, label):
     print(f"  lowest agreement (beats on their QRS): {min(w[2] for w in worst):.1%}; heart rates {min(w[3] for w in worst):.0f}"
           f"..{max(w[3] for w in worst):.0f}; lowest share of upward QRS: "
           f"{min(w[4] for w in worst):.1%} ({min(worst, key=lambda w: w[4])[1]})")
+    print(f"  {plausibility.NOISY} (local contrast under {plausibility.GATE_CONTRAST:g} or baseline drift over "
+          f"{plausibility.GATE_DRIFT:g}): {noisy} beats ({noisy / total:.3%}), {noisy_only} of them not also not QRS-like "
+          f"({noisy_only / total:.3%})")
     print(f"  polarity flipped: {flips} beats ({flips / total:.3%}), in {', '.join(flipped_in) or 'no record'}")
     print(f"  rate index (heart rate / QRS width, 1/s^2): {min(indices)[0]:.1f} ({min(indices)[1]}) .. "
           f"{max(indices)[0]:.1f} ({max(indices)[1]}); range {plausibility.RATE_INDEX_RANGE}")
@@ -119,7 +125,7 @@ def clean_database(folder, label):
         by_line = sum(e.startswith("a mains line") for f, _, e in found_rates if f != 1.0)
         print(f"  header claims {given:g} x the true rate: said twice {np.sum(factors == 2)}, half {np.sum(factors == 0.5)}, "
               f"right {np.sum(factors == 1)} of {len(factors)} (by the mains line: {by_line})"
-              + (f"; flagged: {', '.join(n for f, n, _ in found_rates if f != 1.0)}" if given == 1.0 else ""))
+              + (f"; flagged: {', '.join(n for f, n, _ in found_rates if f != 1.0) or 'none'}" if given == 1.0 else ""))
     print(f"  records with a verdict: {len(verdicts)}")
     for line in verdicts:
         print("    " + line)
