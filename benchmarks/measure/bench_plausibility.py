@@ -6,30 +6,41 @@ a verdict; then what the checks say about inputs that are not what they
 claim: the noise records of the MIT-BIH Noise Stress Test Database (``bw``,
 ``ma``) with real annotations, Gaussian noise, a sine wave and random bytes
 with real annotations, a record with another record's annotations, an
-inverted lead, the V1 lead, a header claiming twice the sampling rate, and a
-clean record with muscle noise added at 12, 6 and 0 dB. Then the svdb
-records (128 Hz), if given.
+inverted lead, the V1 lead, a header claiming twice or half the sampling
+rate, a clean record with muscle noise added at 12, 6 and 0 dB, and
+records with minutes 10 to 15 reversed. Each database's records are also
+read at twice and half their sampling rate (what the sampling-rate check
+says). Then the svdb records (128 Hz), if given.
 
 Usage:
     python -m benchmarks.measure.bench_plausibility --mitdb DIR [--svdb DIR] [--nstdb DIR]
 
 (the folders default to $ECGNET_MITDB_DIR, $ECGNET_SVDB_DIR, $ECGNET_NSTDB_DIR).
 
-Measured (1 CPU, about 60 s; the thresholds of ecgnet.plausibility were set
-from this run, the full output is in docs/robustness.md):
+Measured (2 busy CPU cores, 302 s; the thresholds of ecgnet.plausibility
+were set from this run, the full output is in docs/robustness.md):
 
 - mitdb, 48 records, 109,494 beats: "not QRS-like" 102 beats (0.093 %), at
-  most 33 in one record (203); R peak more than 0.1 s from its QRS top: 106
-  (0.097 %); lowest share of beats on their QRS in a record 97.0 %; heart
-  rates 50..112; verdicts only on the V5 lead of 102 and 104.
+  most 33 in one record (203); "too noisy" 148 (89 not also not QRS-like,
+  0.081 %); "polarity flipped" 96 (0.088 %, all in 207); R peak more than
+  0.1 s from its QRS top: 106 (0.097 %); lowest share of beats on their QRS
+  in a record 97.0 %; heart rates 50..112; rate index 18.9..111.6, no
+  record said to have a wrong sampling rate; verdicts only on the V5 lead
+  of 102 and 104 and the polarity of 207.
+- at twice the true sampling rate 34 of the 48 mitdb records are said to be
+  at twice it (20 by the mains line), at half 21 are said to be at half.
 - svdb, 39 records at 128 Hz, 96,971 beats: "not QRS-like" 1,033 (1.07 %),
-  718 of them in 848 and 259 in 865; no verdict.
+  718 of them in 848 and 259 in 865; no verdict; at twice its rate 15 of 39
+  found, at half 21.
 - with record 100's annotations: Gaussian noise 87 %, sine 99.9 %, random
   bytes 89 %, nstdb bw 69 %, ma 54 % of the beats "not QRS-like", verdict
   "no QRS complexes"; record 100 with 101's annotations: 25 % on their QRS,
   "annotations off the QRS"; 100 inverted: "inverted polarity"; 101's V1
   lead: named; 118 with muscle noise at 12 / 6 / 0 dB: 0 / 1 / 59 beats
-  marked, no verdict; a header claiming 720 or 180 Hz for 360 Hz: not found.
+  not QRS-like, no verdict; 100 with a header claiming 720 Hz: "sampling
+  rate", 180 Hz: not found; minutes 10 to 15 reversed: all their beats
+  "polarity flipped" in 100, 119, 207, 60 % to 69 % in 203, 208, 217, none
+  in 108.
 """
 
 import argparse
