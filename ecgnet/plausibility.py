@@ -397,7 +397,7 @@ def sampling_rate_factor(signal, fs, r_peaks):
     clean MIT-BIH and 39 svdb records is flagged at its true rate; at twice
     or half its rate, see docs/robustness.md. A slow heart with a wide QRS at
     a rate given as half looks like a fast heart with a narrow QRS at the
-    true rate: the index alone finds about half of the wrong rates.
+    true rate: the two clocks together find about half of the wrong rates.
 
     Returns:
         (factor, evidence): float, and a str that names the measurements.
