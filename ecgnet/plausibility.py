@@ -17,13 +17,19 @@ the record (the background: P and T waves, baseline, noise). From it:
 
 - per beat (:func:`beat_reasons`): ``"not QRS-like"`` when the envelope
   within :data:`SEARCH_SECONDS` of the R peak stays below
-  :data:`BEAT_CONTRAST` times the background; ``"window past the end"``
-  when the beat's 1.496 s segment runs past the end of the signal;
+  :data:`BEAT_CONTRAST` times the background; ``"polarity flipped"`` in a
+  stretch whose QRS points the other way from the record's
+  (:func:`flipped_beats`); ``"too noisy"`` (:data:`NOISY`, the noise gate)
+  when the QRS barely stands out of the noise around it
+  (:func:`local_contrast`) or the baseline moves under the beat by more than
+  its QRS is tall (:func:`baseline_drift`); ``"window past the end"`` when
+  the beat's 1.496 s segment runs past the end of the signal;
 - per record (:func:`check_record`): the share of such beats, the share of
   annotated beats that sit on the top of their QRS energy (:func:`qrs_offset`
-  within :data:`SEARCH_SECONDS`), the heart rate the R peaks imply, the
-  dominant QRS polarity of the lead, and its name; a verdict lists what is
-  implausible.
+  within :data:`SEARCH_SECONDS`), the heart rate the R peaks imply, whether
+  the sampling rate looks twice or half the true one
+  (:func:`sampling_rate_factor`), the dominant QRS polarity of the lead, and
+  its name; a verdict lists what is implausible.
 
 Thresholds were set after measuring, with ``python
 benchmarks/measure/bench_plausibility.py`` (MIT-BIH Arrhythmia, Supraventricular
@@ -43,10 +49,18 @@ Arrhythmia and Noise Stress Test records; full output in
   beats "not QRS-like";
 - record 100 with record 101's annotations: 25 % on the QRS, "annotations off
   the QRS"; shifted 0.2 s late: 0 %; inverted: "inverted polarity";
-- not found: a header claiming twice (720 Hz) or half (180 Hz) the true
-  rate (heart rate 151 or 38, both human); an inverted lead whose QRS points
-  down in some beats already (207, 217: the polarity verdict needs 95 % down,
-  and clean MLII records point down in up to 88.5 % of their beats).
+- a header claiming twice or half the true rate: none of the 87 clean
+  records is flagged at its true rate; at twice it 34 of the 48 MIT-BIH and
+  15 of the 39 svdb records are, at half it 21 and 21 (the rest stay
+  human: a slow heart with a wide QRS looks like a fast one with a narrow
+  QRS at half the rate);
+- a stretch of reversed polarity (minutes 10 to 15 of a record): all its
+  beats in 100, 119 and 207, 60 % to 69 % in 203, 208 and 217, none in 108;
+  on the clean records 96 beats, all in 207 (0.088 %);
+- the noise gate marks 89 beats of the clean MIT-BIH records that no other
+  check marks (0.081 %); its thresholds were chosen with the first half of
+  each noise record, and what it does under noise is measured on the second
+  half with ``benchmarks/measure/bench_noise.py --gate`` (docs/robustness.md).
 
 Example:
     >>> import numpy as np
@@ -89,6 +103,31 @@ POLARITY_LEADS = ("MLII", "II")
 INVERTED = 0.95
 #: Span of one beat's segment in seconds (187 samples at 125 Hz).
 BEAT_SECONDS = BEAT_LENGTH / FS
+#: Half-width of the window of the median beat whose QRS width is measured (:func:`qrs_width`), seconds.
+TEMPLATE_SECONDS = 0.25
+#: Heart rate (beats per second) over QRS width (seconds), in 1/s², that the clean records span
+#: (:func:`rate_index`): a header that claims twice the true rate multiplies it by 4, half the rate divides it by 4.
+RATE_INDEX_RANGE = (17.5, 120.0)
+#: Mains frequencies (Hz): a narrow spectral line at one of them is the power line, a clock of known rate.
+MAINS = (50.0, 60.0)
+#: A spectral line counts when its power is this many times the median of its neighbours (1.5-4 Hz away).
+LINE_RATIO = 10.0
+#: ... and counts as absent below this many times.
+NO_LINE_RATIO = 3.0
+#: Seconds on each side of a beat over which :func:`local_contrast` takes the background.
+LOCAL_SECONDS = 5
+#: Below this frequency (Hz) the signal is baseline (:func:`baseline_drift`).
+BASELINE_HZ = 0.7
+#: The noise gate's reason: a beat in a stretch too noisy to read.
+NOISY = "too noisy"
+#: The noise gate: a beat is "too noisy" when its :func:`local_contrast` is below this ...
+GATE_CONTRAST = 2.0
+#: ... or its :func:`baseline_drift` above this (thresholds chosen in docs/robustness.md).
+GATE_DRIFT = 2.0
+#: Beats on each side of a beat whose median QRS is compared with the record's (:func:`flipped_beats`).
+FLIP_NEIGHBOURS = 5
+#: A stretch is flipped where the correlation of its median QRS with the record's median QRS is below minus this.
+FLIP_CORRELATION = 0.9
 
 
 class RecordPlausibility(NamedTuple):
@@ -199,32 +238,276 @@ def qrs_offset(signal, fs, r_peaks, envelope=None):
     return (values.argmax(axis=1) - half) / fs
 
 
+def _qrs_windows(x, fs, r):
+    """The QRS of each beat, band-passed 0.5-40 Hz, within :data:`SEARCH_SECONDS` of its R peak: (n, 2 half + 1)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(2, (0.5, min(40.0, 0.45 * fs)), btype="band", fs=fs, output="sos")
+    y = sosfiltfilt(sos, x, padlen=min(3 * (2 * len(sos) + 1), len(x) - 1))
+    half = int(round(SEARCH_SECONDS * fs))
+    return y[np.clip(r[:, None] + np.arange(-half, half + 1), 0, len(y) - 1)]
+
+
 def qrs_polarity(signal, fs, r_peaks):
     """Whether each beat's largest QRS deflection points up: True up, False down.
 
     The signal is band-passed 0.5-40 Hz; within :data:`SEARCH_SECONDS` of the
     R peak the largest positive and the largest negative value are compared.
     """
-    from scipy.signal import butter, sosfiltfilt
-
     x, fs, r = _checked(signal, fs, r_peaks)
     if len(x) < 2 or len(r) == 0:
         return np.zeros(len(r), bool)
-    sos = butter(2, (0.5, min(40.0, 0.45 * fs)), btype="band", fs=fs, output="sos")
-    y = sosfiltfilt(sos, x, padlen=min(3 * (2 * len(sos) + 1), len(x) - 1))
-    half = int(round(SEARCH_SECONDS * fs))
-    index = np.clip(r[:, None] + np.arange(-half, half + 1), 0, len(y) - 1)
-    windows = y[index]
+    windows = _qrs_windows(x, fs, r)
     return windows.max(axis=1) >= -windows.min(axis=1)
+
+
+def flipped_beats(signal, fs, r_peaks):
+    """Which beats lie in a stretch whose QRS points the other way from the rest of the record.
+
+    Each beat's QRS (band-passed 0.5-40 Hz, within :data:`SEARCH_SECONDS` of
+    the R peak, its mean removed) is set beside its :data:`FLIP_NEIGHBOURS`
+    neighbours on each side; the median QRS of those 11 beats is compared
+    with the median QRS of the whole record. Where a lead was reversed for a
+    stretch, the two are mirror images (correlation near -1); a few ectopic
+    beats do not move an 11-beat median, so a beat is marked only when that
+    correlation is below ``-FLIP_CORRELATION`` and its own QRS also
+    correlates negatively with the record's.
+
+    A stretch shorter than about 6 beats is not found, nor is a lead reversed
+    over more than half the record (its median QRS is then the reversed one,
+    and the other part is marked: the record verdict says which part is
+    which); a lead reversed throughout is :func:`check_record`'s ``inverted
+    polarity``.
+
+    Measured (``benchmarks/measure/bench_plausibility.py``): on the 48 clean
+    MIT-BIH records 96 beats (0.088 %), all in record 207, whose QRS changes
+    shape for a stretch; none in the 39 svdb records. Minutes 10 to 15 of a
+    record reversed: every beat found in 100, 119 and 207, 60 % to 69 % in
+    203, 208 and 217, none in 108 (a lead whose median QRS is nearly
+    symmetric).
+
+    Args:
+        signal: 1-D array; fs: float, Hz; r_peaks: int array of R-peak samples.
+
+    Returns:
+        bool (n,).
+
+    Example:
+        >>> ecg[360 * 600 : 360 * 900] *= -1
+        >>> flipped_beats(ecg, 360, peaks).sum()
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    x, fs, r = _checked(signal, fs, r_peaks)
+    if len(x) < 2 or len(r) < 2 * FLIP_NEIGHBOURS + 1:
+        return np.zeros(len(r), bool)
+    windows = _qrs_windows(x, fs, r)
+    windows = windows - windows.mean(axis=1, keepdims=True)
+    template = np.median(windows, axis=0)
+    template = template - template.mean()
+    norm = float(np.linalg.norm(template))
+    if norm == 0:
+        return np.zeros(len(r), bool)
+    own = windows @ template / (np.linalg.norm(windows, axis=1) * norm + 1e-300)
+    k = FLIP_NEIGHBOURS
+    padded = np.concatenate([np.repeat(windows[:1], k, axis=0), windows, np.repeat(windows[-1:], k, axis=0)])
+    local = np.median(sliding_window_view(padded, 2 * k + 1, axis=0), axis=-1)
+    together = local @ template / (np.linalg.norm(local, axis=1) * norm + 1e-300)
+    return (together < -FLIP_CORRELATION) & (own < 0)
+
+
+def qrs_width(signal, fs, r_peaks):
+    """How wide the record's QRS complex is, in seconds of the sampling rate given.
+
+    The median beat (the signal high-passed at 0.5 Hz, within
+    :data:`TEMPLATE_SECONDS` of each R peak) is differentiated and squared;
+    the width is the RMS spread of that slope energy around its centre, in
+    seconds. The steep QRS dominates it: 10 to 35 ms on the clean MIT-BIH
+    and svdb records. A header that claims twice the true sampling rate
+    halves it, half the rate doubles it.
+
+    Args:
+        signal: 1-D array; fs: float, Hz; r_peaks: int array of R-peak samples.
+
+    Returns:
+        float, seconds (nan without a beat whose window lies inside the signal).
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    x, fs, r = _checked(signal, fs, r_peaks)
+    half = int(round(TEMPLATE_SECONDS * fs))
+    r = r[(r - half >= 0) & (r + half < len(x))]
+    if len(r) == 0 or len(x) < 16:
+        return float("nan")
+    sos = butter(2, 0.5, btype="high", fs=fs, output="sos")
+    windows = sosfiltfilt(sos, x)[r[:, None] + np.arange(-half, half + 1)]
+    template = np.median(windows - np.median(windows, axis=1, keepdims=True), axis=0)
+    energy = (np.gradient(template) * fs) ** 2
+    if not energy.sum() > 0:
+        return float("nan")
+    index = np.arange(len(energy))
+    centre = (energy * index).sum() / energy.sum()
+    return float(np.sqrt((energy * (index - centre) ** 2).sum() / energy.sum()) / fs)
+
+
+def line_ratios(signal, fs, frequencies=(25.0, 30.0, 50.0, 60.0, 100.0, 120.0)):
+    """How far a narrow spectral line stands out at each frequency: its power over its neighbours' median.
+
+    Welch's spectrum of the first 5 minutes (4-s segments, 0.25 Hz bins):
+    the largest bin within 0.5 Hz of the frequency over the median of the
+    bins 1.5 to 4 Hz away. Mains interference gives tens to thousands
+    (at 60 Hz in half the MIT-BIH records); no line gives about 1.
+
+    Returns:
+        dict {frequency: ratio}, for the frequencies below the Nyquist frequency less 4 Hz.
+    """
+    from scipy.signal import welch
+
+    x, fs, _ = _checked(signal, fs, [])
+    x = x[: int(300 * fs)]
+    if len(x) < int(8 * fs):
+        return {}
+    f, power = welch(x, fs=fs, nperseg=int(4 * fs))
+    found = {}
+    for frequency in frequencies:
+        if frequency + 4 >= fs / 2:
+            continue
+        at = np.abs(f - frequency) <= 0.5
+        near = (np.abs(f - frequency) > 1.5) & (np.abs(f - frequency) <= 4)
+        background = float(np.median(power[near]))
+        found[frequency] = float(power[at].max() / background) if background > 0 else float("inf")
+    return found
+
+
+def sampling_rate_factor(signal, fs, r_peaks):
+    """Whether the sampling rate given looks twice (2.0) or half (0.5) the true one, else 1.0; and why.
+
+    Two clocks of known rate are read in the signal:
+
+    - the rate index (:func:`rate_index`): heart rate over QRS width, which a
+      wrong factor of two moves by a factor of four; outside
+      :data:`RATE_INDEX_RANGE` it names the factor;
+    - the mains line (:func:`line_ratios`): where a line stands at 50 or 60
+      Hz, the rate is taken as right. A line at 100 or 120 Hz with none at 50
+      or 60 Hz says twice, at 25 or 30 Hz half, when the rate index agrees
+      (over twice, or under half, the range's geometric centre): record 121
+      has a line at 30 Hz and none at 60 Hz at its true rate.
+
+    Measured (``benchmarks/measure/bench_plausibility.py``): none of the 48
+    clean MIT-BIH and 39 svdb records is flagged at its true rate; at twice
+    or half its rate, see docs/robustness.md. A slow heart with a wide QRS at
+    a rate given as half looks like a fast heart with a narrow QRS at the
+    true rate: the two clocks together find about half of the wrong rates.
+
+    Returns:
+        (factor, evidence): float, and a str that names the measurements.
+    """
+    x, fs, r = _checked(signal, fs, r_peaks)
+    lines = line_ratios(x, fs)
+    mains = max((lines.get(f, 0.0) for f in MAINS), default=0.0)
+    index, heart_rate, width = rate_index(x, fs, r)
+    if mains >= LINE_RATIO or not np.isfinite(index):  # the mains line, where there is one, is the better clock
+        return 1.0, ""
+    low, high = RATE_INDEX_RANGE
+    typical = float(np.sqrt(low * high))
+    evidence = f"heart rate {heart_rate:.0f} with a QRS {1000 * width:.0f} ms wide (rate index {index:.0f} per s²"
+    if mains < NO_LINE_RATIO:
+        for factor, candidates in ((2.0, (100.0, 120.0)), (0.5, (25.0, 30.0))):
+            strongest = max(candidates, key=lambda f: lines.get(f, 0.0))
+            agrees = index > 2 * typical if factor > 1 else index < typical / 2
+            if lines.get(strongest, 0.0) >= LINE_RATIO and agrees:
+                return factor, (f"a mains line at {strongest:g} Hz ({lines[strongest]:.0f} times its neighbours) and "
+                                f"none at {' or '.join(f'{m:g}' for m in MAINS)} Hz; {evidence}, "
+                                f"{'over' if factor > 1 else 'under'} {2 * typical if factor > 1 else typical / 2:.0f})")
+    if index > high:
+        return 2.0, f"{evidence}, over {high:g})"
+    if index < low:
+        return 0.5, f"{evidence}, under {low:g})"
+    return 1.0, ""
+
+
+def rate_index(signal, fs, r_peaks):
+    """Heart rate in beats per second over :func:`qrs_width` in seconds: (index in 1/s², heart rate per minute, width s).
+
+    Both are physiology measured in seconds of the rate given: a header
+    claiming twice the true rate doubles the heart rate and halves the
+    width, so it multiplies the index by 4. On the clean records the index
+    spans 19 (108) to 111 (222); :data:`RATE_INDEX_RANGE` adds a margin.
+    """
+    x, fs, r = _checked(signal, fs, r_peaks)
+    rr = np.diff(np.sort(r)) / fs
+    heart_rate = float(60.0 / np.median(rr)) if len(rr) and np.median(rr) > 0 else float("nan")
+    width = qrs_width(x, fs, r)
+    index = heart_rate / 60.0 / width if np.isfinite(width) and width > 0 else float("nan")
+    return index, heart_rate, width
+
+
+def local_contrast(signal, fs, r_peaks, envelope=None):
+    """Each beat's QRS energy over the background around it: :func:`beat_contrast` with a local median.
+
+    The background is the median of the QRS envelope over the
+    :data:`LOCAL_SECONDS` on either side of the R peak (from medians of
+    1-second blocks), so a burst of muscle noise lowers the contrast of the
+    beats inside it and of no others.
+
+    Returns:
+        float64 (n,).
+    """
+    x, fs, r = _checked(signal, fs, r_peaks)
+    envelope = qrs_envelope(x, fs) if envelope is None else envelope
+    block = max(1, int(round(fs)))
+    count = len(envelope) // block
+    if count == 0 or len(r) == 0:
+        return beat_contrast(x, fs, r, envelope)
+    medians = np.median(envelope[: count * block].reshape(count, block), axis=1)
+    around = int(LOCAL_SECONDS)
+    centre = np.clip(r // block, 0, count - 1)
+    index = np.clip(centre[:, None] + np.arange(-around, around + 1), 0, count - 1)
+    background = np.median(medians[index], axis=1)
+    peaks = _peak_near(envelope, r, int(round(SEARCH_SECONDS * fs)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(background > 0, peaks / np.where(background > 0, background, 1), np.where(peaks > 0, np.inf, 0.0))
+
+
+def baseline_drift(signal, fs, r_peaks):
+    """How far the baseline moves under each beat, over the size of its QRS.
+
+    The signal low-passed at :data:`BASELINE_HZ` (below the T wave) moves by
+    its peak-to-peak range over the beat's span (from 0.25 s before the R
+    peak to the end of its 1.496 s segment); the QRS size is the
+    peak-to-peak amplitude of the signal high-passed at 0.5 Hz within 0.05 s
+    of the R peak (as ``nst`` measures it). Respiration moves a clean
+    baseline by a fraction of the QRS; baseline wander noise by several.
+
+    Returns:
+        float64 (n,).
+    """
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+    from scipy.signal import butter, sosfiltfilt
+
+    x, fs, r = _checked(signal, fs, r_peaks)
+    if len(x) < 16 or len(r) == 0:
+        return np.zeros(len(r))
+    low = sosfiltfilt(butter(2, BASELINE_HZ, btype="low", fs=fs, output="sos"), x)
+    high = x - sosfiltfilt(butter(2, 0.5, btype="low", fs=fs, output="sos"), x)
+    before, span = int(round(0.25 * fs)), int(np.ceil((0.25 + BEAT_SECONDS) * fs))
+    centre = np.clip(r + (span // 2 - before), 0, len(x) - 1)
+    moved = (maximum_filter1d(low, span, mode="nearest") - minimum_filter1d(low, span, mode="nearest"))[centre]
+    half = int(round(0.05 * fs))
+    index = np.clip(r[:, None] + np.arange(-half, half + 1), 0, len(x) - 1)
+    size = np.ptp(high[index], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(size > 0, moved / np.where(size > 0, size, 1), np.inf)
 
 
 def beat_reasons(signal, fs, r_peaks, envelope=None):
     """Why each beat is implausible: ``""`` for none, else reasons joined with ``"; "``.
 
     Reasons: ``"not QRS-like"`` (:func:`beat_contrast` below
-    :data:`BEAT_CONTRAST`: no QRS energy near the R peak), ``"window past the
-    end"`` (the beat's 1.496 s segment runs past the end of the signal, so it
-    is padded with zeros).
+    :data:`BEAT_CONTRAST`: no QRS energy near the R peak), ``"polarity
+    flipped"`` (:func:`flipped_beats`: in a stretch whose QRS points the other
+    way from the record's), ``"window past the end"`` (the beat's 1.496 s
+    segment runs past the end of the signal, so it is padded with zeros).
 
     Args:
         signal: 1-D array; fs: float, Hz; r_peaks: int array of R-peak samples.
@@ -238,9 +521,15 @@ def beat_reasons(signal, fs, r_peaks, envelope=None):
         array(['', '', ''], dtype='<U...')
     """
     x, fs, r = _checked(signal, fs, r_peaks)
+    envelope = qrs_envelope(x, fs) if envelope is None else envelope
     reasons = [[] for _ in range(len(r))]
     for i in np.flatnonzero(beat_contrast(x, fs, r, envelope) < BEAT_CONTRAST):
         reasons[i].append("not QRS-like")
+    for i in np.flatnonzero(flipped_beats(x, fs, r)):
+        reasons[i].append("polarity flipped")
+    noisy = (local_contrast(x, fs, r, envelope) < GATE_CONTRAST) | (baseline_drift(x, fs, r) > GATE_DRIFT)
+    for i in np.flatnonzero(noisy):
+        reasons[i].append(NOISY)
     for i in np.flatnonzero(r + int(np.ceil(BEAT_SECONDS * fs)) > len(x)):
         reasons[i].append("window past the end")
     return np.array(["; ".join(found) for found in reasons], dtype=str)
@@ -259,6 +548,10 @@ def check_record(signal, fs, r_peaks, lead=None):
       annotations of another record, or shifted);
     - ``"heart rate"``: the median R-R implies a rate outside
       :data:`HEART_RATE_RANGE` (wrong R peaks, or a wrong sampling rate);
+    - ``"sampling rate"``: the rate given looks twice or half the true one
+      (:func:`sampling_rate_factor`; only when no verdict above is given);
+    - ``"polarity flips"``: some beats are ``"polarity flipped"``
+      (:func:`flipped_beats`): a lead reversed for a stretch;
     - ``"inverted polarity"``: a lead II (:data:`POLARITY_LEADS`) whose QRS
       points down in more than :data:`INVERTED` of the beats;
     - ``"lead"``: a lead name that is none of :data:`TRAINED_LEADS`.
@@ -303,9 +596,20 @@ def check_record(signal, fs, r_peaks, lead=None):
     if np.isfinite(heart_rate) and not low <= heart_rate <= high:
         verdict.append(f"heart rate {heart_rate:.0f} beats per minute is outside {low:g}..{high:g}: "
                        "wrong R peaks, or a wrong sampling rate in the header?")
+    unreadable = bool(verdict)  # noise, wrong R peaks: no QRS width, heart rate or polarity to read
+    if not unreadable:
+        factor, evidence = sampling_rate_factor(x, fs, r)
+        if factor != 1.0:
+            verdict.append(f"sampling rate: the header's {fs:g} Hz looks {'twice' if factor > 1 else 'half'} the true "
+                           f"rate ({fs / factor:g} Hz?): {evidence}")
+    flipped = np.char.find(reasons.astype(str), "polarity flipped") >= 0
+    if flipped.any() and median_contrast >= BEAT_CONTRAST:
+        times = r[flipped] / fs
+        verdict.append(f"polarity flips: the QRS points the other way from the rest of the record in {flipped.sum()} "
+                       f"beats ({times.min():.1f} to {times.max():.1f} s); a lead reversed for a stretch?")
     if lead is not None:
         if lead not in TRAINED_LEADS:
             verdict.append(f"lead {lead!r} is not one the models were trained on ({', '.join(TRAINED_LEADS)})")
-        elif lead in POLARITY_LEADS and len(upward) and 1 - share_up > INVERTED and not verdict:
+        elif lead in POLARITY_LEADS and len(upward) and 1 - share_up > INVERTED and not unreadable:
             verdict.append(f"inverted polarity: the QRS of lead {lead} points down in {1 - share_up:.0%} of the beats")
     return RecordPlausibility(reasons, verdict, contrast, agreement, heart_rate, share_up)

@@ -38,6 +38,14 @@ PEAK_SOURCES = {
 }
 
 
+def _reasons(problems):
+    """``"2270 too noisy, 3 window past the end"``: how many beats have each reason, most first."""
+    from collections import Counter
+
+    counts = Counter(reason for problem in problems for reason in str(problem).split("; ") if reason)
+    return ", ".join(f"{count} {reason}" for reason, count in counts.most_common())
+
+
 def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labels=None, seed=0, batch_size=512):
     """Classify every beat of a WFDB record; beats cut from bad signal get no class.
 
@@ -76,8 +84,10 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
         ``predicted`` (a class name of :data:`ecgnet.data.CLASS_NAMES`, or
         :data:`UNCLASSIFIABLE`), ``confidence`` (the predicted class's
         probability; NaN for an unclassifiable beat), ``signal`` (``"ok"``, or
-        the kinds of bad signal the beat touches, e.g. ``"flat"``, or
-        ``"not QRS-like"``: :mod:`ecgnet.plausibility`) and, for a
+        the kinds of bad signal the beat touches, e.g. ``"flat"``, or what
+        :mod:`ecgnet.plausibility` finds: ``"not QRS-like"``, ``"polarity
+        flipped"``, ``"too noisy"`` (the noise gate), ``"window past the
+        end"``) and, for a
         record with annotated beats, ``annotated`` (the annotation's class
         name, ``""`` for a beat type outside the AAMI classes). Its ``attrs``
         hold ``record``, ``peaks`` (``"annotations"`` or ``"detector"``),
@@ -86,7 +96,9 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
         :class:`ecgnet.quality.Stretch`), ``recipe`` (its ``to_config()``),
         ``lead`` (the name of the lead read) and ``verdict`` (what
         :func:`ecgnet.plausibility.check_record` finds implausible, as
-        sentences: annotations off the QRS, an inverted or untrained lead).
+        sentences: annotations off the QRS, a sampling rate that looks twice
+        or half the true one, polarity that flips, an inverted or untrained
+        lead).
 
     Raises:
         DataFormatError: the record cannot be read, has no beats, no
@@ -119,7 +131,8 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
         raise DataFormatError(f"{record_path}: {'; '.join(unusable)}; nothing is classified")
     if not found.usable.any():
         raise DataFormatError(
-            f"{record_path}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches}); nothing can be classified"
+            f"{record_path}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches or _reasons(found.problems)}); "
+            "nothing can be classified"
         )
     if not hasattr(model, "predict"):
         from ecgnet.pretrained_models import load_model

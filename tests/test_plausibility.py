@@ -115,6 +115,75 @@ def test_heart_rate_outside_a_human_range_is_named():
     assert found.heart_rate == pytest.approx(600, rel=0.01)
 
 
+def test_a_stretch_of_reversed_polarity_is_flipped_and_the_rest_is_not():
+    signal, peaks = excerpt("208")
+    assert not plausibility.flipped_beats(signal, FS, peaks).any()
+    reversed_ = signal.copy()
+    start, stop = int(15 * FS), int(27 * FS)
+    reversed_[start:stop] *= -1
+    inside = (peaks >= start + 0.1 * FS) & (peaks < stop - 0.1 * FS)  # a QRS cut by the edge of the stretch is neither
+    found = plausibility.check_record(reversed_, FS, peaks, lead="MLII")
+    flipped = np.char.find(found.reasons.astype(str), "polarity flipped") >= 0
+    assert flipped[inside].mean() >= 0.8 and not flipped[(peaks < start) | (peaks >= stop)].any()
+    assert any(line.startswith(f"polarity flips: the QRS points the other way from the rest of the record in {flipped.sum()} beats")
+               for line in found.verdict)
+
+
+def test_qrs_width_of_a_gaussian_pulse_scales_with_the_rate_given():
+    # the slope energy of exp(-t**2 / (2 s**2)) is t**2 exp(-t**2 / s**2) / s**4, whose RMS spread is s * sqrt(1.5)
+    times = np.arange(1.0, 59.0, 1.0)
+    signal = spikes(times, seconds=60.0, width=0.015, noise=0.001)
+    peaks = np.round(times * FS).astype(int)
+    assert plausibility.qrs_width(signal, FS, peaks) == pytest.approx(0.015 * np.sqrt(1.5), rel=0.05)
+    assert plausibility.qrs_width(signal, 2 * FS, peaks) == pytest.approx(0.015 * np.sqrt(1.5) / 2, rel=0.05)
+    index, heart_rate, width = plausibility.rate_index(signal, FS, peaks)
+    assert heart_rate == pytest.approx(60) and index == pytest.approx(1.0 / width)
+
+
+@pytest.mark.parametrize("given, factor", [(1.0, 1.0), (2.0, 2.0), (0.5, 0.5)])
+def test_a_sampling_rate_twice_or_half_the_true_one_is_named(given, factor):
+    # about 60 beats per minute, QRS sigma 15 ms: rate index 54 at the true rate, 218 at twice it, 14 at half;
+    # R-R intervals vary as a heart's do (a strictly periodic train has spectral lines at every multiple of 1 Hz)
+    times = 1.0 + np.cumsum(np.random.default_rng(2).uniform(0.9, 1.1, 57))
+    signal = spikes(times, seconds=60.0, width=0.015, noise=0.001)
+    peaks = np.round(times * FS).astype(int)
+    assert plausibility.sampling_rate_factor(signal, FS * given, peaks)[0] == factor
+    verdict = plausibility.check_record(signal, FS * given, peaks).verdict
+    expected = [] if factor == 1 else [f"sampling rate: the header's {FS * given:g} Hz looks {'twice' if factor > 1 else 'half'} "
+                                       "the true rate (360 Hz?)"]
+    assert [line.split(":")[0] + ":" + line.split(":")[1] for line in verdict] == expected
+
+
+def test_a_mains_line_is_read_as_a_clock():
+    times = 1.0 + np.cumsum(np.random.default_rng(2).uniform(0.9, 1.1, 57))
+    t = np.arange(int(60 * FS)) / FS
+    signal = spikes(times, seconds=60.0, width=0.015, noise=0.001) + 0.01 * np.sin(2 * np.pi * 60 * t)
+    peaks = np.round(times * FS).astype(int)
+    at_true_rate = plausibility.line_ratios(signal, FS)
+    assert at_true_rate[60.0] > plausibility.LINE_RATIO > plausibility.NO_LINE_RATIO > at_true_rate[50.0]
+    factor, evidence = plausibility.sampling_rate_factor(signal, 2 * FS, peaks)
+    assert factor == 2.0 and evidence.startswith("a mains line at 120 Hz")
+
+
+def test_noise_gate_marks_beats_under_heavy_noise_and_none_of_a_clean_excerpt():
+    from ecgnet.quality import add_noise
+
+    signal, peaks = excerpt("208")
+    inside = peaks + np.ceil(plausibility.BEAT_SECONDS * FS) <= len(signal)
+    assert not any(plausibility.NOISY in reason for reason in plausibility.beat_reasons(signal, FS, peaks))
+    white = np.random.default_rng(0).normal(size=len(signal))
+    shares = []
+    for snr in (0, -12):  # white noise as nst scales it: the more of it, the more beats are too noisy to read
+        reasons = plausibility.beat_reasons(add_noise(signal, white, snr, FS, peaks), FS, peaks)
+        shares.append(np.mean([plausibility.NOISY in reason for reason in reasons[inside]]))
+    assert 0 < shares[0] < shares[1] and shares[1] > 0.5
+    # baseline wander: a 0.3 Hz swing of four times the QRS amplitude moves the baseline under every beat
+    size = np.ptp(signal[peaks[5] - 18 : peaks[5] + 18])
+    wander = signal + 2 * size * np.sin(2 * np.pi * 0.3 * np.arange(len(signal)) / FS)
+    drift = plausibility.baseline_drift(wander, FS, peaks)
+    assert np.median(drift) > plausibility.GATE_DRIFT > np.median(plausibility.baseline_drift(signal, FS, peaks))
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(DataFormatError, match="sampling rate"):
         plausibility.check_record(np.zeros(100), 0, [10])

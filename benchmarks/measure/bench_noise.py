@@ -19,9 +19,22 @@ these DS2 beats were in its training data; its figures measure how noise
 degrades what it learned, not how it generalises. ``ecgnet-mitbih-interpatient``
 never saw a DS2 record.
 
+With ``--gate`` each SNR gets two more rows: the beats that
+:mod:`ecgnet.plausibility` leaves a class to (``predict --record`` gives the
+others ``-``) without the noise gate (``marks``: not QRS-like, polarity
+flipped, window past the end) and with it (``gate``: also ``too noisy``), and
+the share of the scored beats they are (``coverage``). The gate's thresholds
+were chosen on the first half of each noise record (``--noise-half first``)
+and the clean records; its figures are reported on the second half
+(``--noise-half second``), and on white Gaussian noise (``--noises gauss``),
+a noise no choice saw.
+
 Usage:
     python -m benchmarks.measure.bench_noise --mitdb DIR --noise DIR            # the full test (minutes)
     python -m benchmarks.measure.bench_noise --mitdb DIR --noise DIR --quick    # 3 records, 2 SNRs, as a check
+    python -m benchmarks.measure.bench_noise --records 118 119 --score-after 5 --snr 12 6 0 \
+        --models ecgnet-mitbih ecgnet-mitbih-interpatient ecgnet-mitbih-svdb --noises bw ma gauss \
+        --noise-half second --gate                                                  # the noise gate
 (``--mitdb`` / ``--noise`` default to ``$ECGNET_MITDB_DIR`` / ``$ECGNET_NSTDB_DIR``.)
 """
 
@@ -38,6 +51,8 @@ from ecgnet.quality import add_noise
 
 SNRS = (24, 18, 12, 6, 0, -6)
 NOISES = ("bw", "ma")
+#: Noise kinds: the two records of the Noise Stress Test Database, and white Gaussian noise (seeded).
+NOISE_NAMES = {"bw": "baseline wander", "ma": "muscle artifact", "gauss": "white Gaussian noise"}
 MODELS = ("ecgnet-mitbih", "ecgnet-mitbih-interpatient")
 QUICK_RECORDS = ("100", "105", "213")
 QUICK_SNRS = (12, 0)
@@ -62,12 +77,30 @@ def read_noise(folder, name, fs):
     return record.p_signal[:, 0].astype(np.float64)
 
 
+def noise_part(noise, half):
+    """The first or second half of a noise record, or all of it (``half``: ``"first"``, ``"second"``, ``"whole"``)."""
+    middle = len(noise) // 2
+    return {"first": noise[:middle], "second": noise[middle:], "whole": noise}[half]
+
+
 def scores(y, predicted):
     from ecgnet.metrics import evaluate_predictions
 
+    if len(y) == 0:
+        return [float("nan")] * 5
     report = evaluate_predictions(y, predicted)
     per_class = report["per_class"]
     return [report["accuracy"]] + [per_class[c][k] for c in ("S", "V") for k in ("sensitivity", "positive_predictivity")]
+
+
+def kept_beats(signal, fs, peaks):
+    """(without the gate, with it): which beats ecgnet.plausibility leaves a class to (bool arrays)."""
+    from ecgnet import plausibility
+
+    reasons = plausibility.beat_reasons(signal, fs, peaks)
+    gated = np.char.find(reasons.astype(str), plausibility.NOISY) >= 0
+    others = np.array([reason.replace(plausibility.NOISY, "").strip("; ") != "" for reason in reasons], bool)
+    return ~others, ~others & ~gated
 
 
 def main(argv=None):
@@ -80,6 +113,13 @@ def main(argv=None):
     parser.add_argument("--snr", type=float, nargs="+", default=None, help=f"SNRs in dB (default: {' '.join(map(str, SNRS))})")
     parser.add_argument("--models", nargs="+", default=list(MODELS), help=f"shipped names or .keras files (default: {' '.join(MODELS)})")
     parser.add_argument("--quick", action="store_true", help=f"records {' '.join(QUICK_RECORDS)} at {QUICK_SNRS} dB: a check that it runs")
+    parser.add_argument("--noises", nargs="+", default=list(NOISES), choices=sorted(NOISE_NAMES),
+                        help=f"noise kinds (default: {' '.join(NOISES)})")
+    parser.add_argument("--noise-half", choices=("first", "second", "whole"), default="whole",
+                        help="which half of each noise record is added (default: whole)")
+    parser.add_argument("--score-after", type=float, default=0.0, help="score only the beats after this many minutes")
+    parser.add_argument("--gate", action="store_true",
+                        help="also the beats ecgnet.plausibility leaves a class to, without and with the noise gate")
     args = parser.parse_args(argv)
     for flag, folder, wanted in (("--mitdb", args.mitdb, "100.hea"), ("--noise", args.noise, "bw.hea")):
         if folder is None or not (Path(folder) / wanted).is_file():
@@ -92,40 +132,54 @@ def main(argv=None):
     started = time.perf_counter()
     clean = {name: read_record(args.mitdb, name) for name in records}
     fs = next(iter(clean.values()))[1]
-    noises = {kind: read_noise(args.noise, kind, fs) for kind in NOISES}
+    noises = {kind: noise_part(read_noise(args.noise, kind, fs), args.noise_half) for kind in args.noises if kind != "gauss"}
+    if "gauss" in args.noises:
+        noises["gauss"] = np.random.default_rng(0).normal(size=max(len(signal) for signal, *_ in clean.values()))
     models = {name: load_model(name) for name in args.models}
 
     def measure(noise_kind=None, snr=None):
-        parts = []
+        """(beats scored, {row name: (coverage, scores of every model)})."""
+        parts, scored, marks, gate = [], [], [], []
         for name, (signal, rate, peaks, labels) in clean.items():
             if noise_kind is not None:
                 signal = add_noise(signal, noises[noise_kind], snr, rate, peaks[labels == 0])
-            parts.append(beats_from_signal([signal], rate, peaks, labels, name).beats)
+            beats = beats_from_signal([signal], rate, peaks, labels, name).beats
+            parts.append(beats)
+            scored.append(beats.r_peak >= args.score_after * 60 * rate)
+            if args.gate:
+                without, with_gate = kept_beats(signal, rate, beats.r_peak)
+                marks.append(without)
+                gate.append(with_gate)
         part = part_from_beats(concat_beats(parts), source="DS2")
-        row = []
-        for model in models.values():
-            probabilities = model.predict(model_inputs(model, part), batch_size=1024, verbose=0)
-            row += scores(part["y"], probabilities.argmax(axis=1))
-        return len(part["y"]), row
+        scored = np.concatenate(scored)
+        rows = {"": scored} if not args.gate else {
+            "": scored, " marks": scored & np.concatenate(marks), " gate": scored & np.concatenate(gate)}
+        predicted = [model.predict(model_inputs(model, part), batch_size=1024, verbose=0).argmax(axis=1)
+                     for model in models.values()]
+        return int(scored.sum()), {label: (keep.sum() / max(scored.sum(), 1),
+                                           sum((scores(part["y"][keep], p[keep]) for p in predicted), []))
+                                   for label, keep in rows.items()}
 
-    n_beats, clean_row = measure()
-    print(f"noise stress test: {len(records)} DS2 records ({' '.join(records)}), {n_beats} beats, lead MLII; "
-          f"noise from {args.noise} scaled as nst does, over the whole record")
-    header = f"{'SNR dB':>7s}" + "".join(
-        f" | {m:^44s}" for m in models) + "\n" + f"{'':7s}" + " | {:>8s} {:>8s} {:>8s} {:>8s} {:>8s}".format(
+    n_beats, clean_rows = measure()
+    print(f"noise stress test: {len(records)} records ({' '.join(records)}), {n_beats} beats scored"
+          f"{f' (after minute {args.score_after:g})' if args.score_after else ''}, lead MLII; noise from {args.noise} "
+          f"({args.noise_half} of each noise record) scaled as nst does, over the whole record")
+    header = f"{'SNR dB':>13s} {'coverage':>8s}" + "".join(
+        f" | {m:^44s}" for m in models) + "\n" + f"{'':22s}" + " | {:>8s} {:>8s} {:>8s} {:>8s} {:>8s}".format(
         "accuracy", "S Se", "S +P", "V Se", "V +P") * len(models)
 
-    def line(label, row):
-        cells = [row[i : i + 5] for i in range(0, len(row), 5)]
-        return f"{label:>7s}" + "".join(" | " + " ".join(f"{100 * v:8.2f}" for v in cell) for cell in cells)
+    def lines(label, rows):
+        for suffix, (coverage, row) in rows.items():
+            cells = [row[i : i + 5] for i in range(0, len(row), 5)]
+            print(f"{label + suffix:>13s} {100 * coverage:8.2f}"
+                  + "".join(" | " + " ".join(f"{100 * v:8.2f}" for v in cell) for cell in cells), flush=True)
 
-    for kind in NOISES:
-        print(f"\nnoise {kind} ({'baseline wander' if kind == 'bw' else 'muscle artifact'}); figures in %")
+    for kind in args.noises:
+        print(f"\nnoise {kind} ({NOISE_NAMES[kind]}); figures in %")
         print(header)
-        print(line("clean", clean_row))
+        lines("clean", clean_rows)
         for snr in snrs:
-            _, row = measure(kind, snr)
-            print(line(f"{snr:g}", row), flush=True)
+            lines(f"{snr:g}", measure(kind, snr)[1])
     print(f"\n({time.perf_counter() - started:.0f} s; ecgnet-mitbih trained on about 80% of these beats: see the docstring)")
     return 0
 

@@ -6,30 +6,41 @@ a verdict; then what the checks say about inputs that are not what they
 claim: the noise records of the MIT-BIH Noise Stress Test Database (``bw``,
 ``ma``) with real annotations, Gaussian noise, a sine wave and random bytes
 with real annotations, a record with another record's annotations, an
-inverted lead, the V1 lead, a header claiming twice the sampling rate, and a
-clean record with muscle noise added at 12, 6 and 0 dB. Then the svdb
-records (128 Hz), if given.
+inverted lead, the V1 lead, a header claiming twice or half the sampling
+rate, a clean record with muscle noise added at 12, 6 and 0 dB, and
+records with minutes 10 to 15 reversed. Each database's records are also
+read at twice and half their sampling rate (what the sampling-rate check
+says). Then the svdb records (128 Hz), if given.
 
 Usage:
     python -m benchmarks.measure.bench_plausibility --mitdb DIR [--svdb DIR] [--nstdb DIR]
 
 (the folders default to $ECGNET_MITDB_DIR, $ECGNET_SVDB_DIR, $ECGNET_NSTDB_DIR).
 
-Measured (1 CPU, about 60 s; the thresholds of ecgnet.plausibility were set
-from this run, the full output is in docs/robustness.md):
+Measured (2 busy CPU cores, 302 s; the thresholds of ecgnet.plausibility
+were set from this run, the full output is in docs/robustness.md):
 
 - mitdb, 48 records, 109,494 beats: "not QRS-like" 102 beats (0.093 %), at
-  most 33 in one record (203); R peak more than 0.1 s from its QRS top: 106
-  (0.097 %); lowest share of beats on their QRS in a record 97.0 %; heart
-  rates 50..112; verdicts only on the V5 lead of 102 and 104.
+  most 33 in one record (203); "too noisy" 148 (89 not also not QRS-like,
+  0.081 %); "polarity flipped" 96 (0.088 %, all in 207); R peak more than
+  0.1 s from its QRS top: 106 (0.097 %); lowest share of beats on their QRS
+  in a record 97.0 %; heart rates 50..112; rate index 18.9..111.6, no
+  record said to have a wrong sampling rate; verdicts only on the V5 lead
+  of 102 and 104 and the polarity of 207.
+- at twice the true sampling rate 34 of the 48 mitdb records are said to be
+  at twice it (20 by the mains line), at half 21 are said to be at half.
 - svdb, 39 records at 128 Hz, 96,971 beats: "not QRS-like" 1,033 (1.07 %),
-  718 of them in 848 and 259 in 865; no verdict.
+  718 of them in 848 and 259 in 865; no verdict; at twice its rate 15 of 39
+  found, at half 21.
 - with record 100's annotations: Gaussian noise 87 %, sine 99.9 %, random
   bytes 89 %, nstdb bw 69 %, ma 54 % of the beats "not QRS-like", verdict
   "no QRS complexes"; record 100 with 101's annotations: 25 % on their QRS,
   "annotations off the QRS"; 100 inverted: "inverted polarity"; 101's V1
   lead: named; 118 with muscle noise at 12 / 6 / 0 dB: 0 / 1 / 59 beats
-  marked, no verdict; a header claiming 720 or 180 Hz for 360 Hz: not found.
+  not QRS-like, no verdict; 100 with a header claiming 720 Hz: "sampling
+  rate", 180 Hz: not found; minutes 10 to 15 reversed: all their beats
+  "polarity flipped" in 100, 119, 207, 60 % to 69 % in 203, 208, 217, none
+  in 108.
 """
 
 import argparse
@@ -74,8 +85,9 @@ def clean_database(folder, label):
     from ecgnet.data.records import list_records
 
     names = list_records(folder)
-    total = marked = past = off = 0
-    contrasts, verdicts, worst, medians = [], [], [], []
+    total = marked = past = off = flips = noisy = noisy_only = 0
+    contrasts, verdicts, worst, medians, flipped_in, indices = [], [], [], [], [], []
+    rates = {1.0: [], 2.0: [], 0.5: []}  # rate given / true rate -> the factor sampling_rate_factor finds
     for name in names:
         signal, fs, lead, peaks = read(Path(folder) / name)
         found = plausibility.check_record(signal, fs, peaks, lead=lead)
@@ -86,6 +98,17 @@ def clean_database(folder, label):
         contrasts.append(found.contrast)
         medians.append((float(np.median(found.contrast)), name))
         off += int((np.abs(plausibility.qrs_offset(signal, fs, peaks)) > plausibility.SEARCH_SECONDS).sum())
+        gated = np.char.find(found.reasons.astype(str), plausibility.NOISY) >= 0
+        noisy += int(gated.sum())
+        noisy_only += int((gated & ~not_qrs).sum())
+        flipped = int((np.char.find(found.reasons.astype(str), "polarity flipped") >= 0).sum())
+        flips += flipped
+        if flipped:
+            flipped_in.append(f"{name} ({flipped})")
+        for given in rates:
+            factor, evidence = plausibility.sampling_rate_factor(signal, fs * given, peaks)
+            rates[given].append((factor, name, evidence))
+        indices.append((plausibility.rate_index(signal, fs, peaks)[0], name))
         worst.append((int(not_qrs.sum()), name, found.agreement, found.heart_rate, found.upward))
         if found.verdict:
             verdicts.append(f"{name}: {found.verdict}")
@@ -102,6 +125,18 @@ def clean_database(folder, label):
     print(f"  lowest agreement (beats on their QRS): {min(w[2] for w in worst):.1%}; heart rates {min(w[3] for w in worst):.0f}"
           f"..{max(w[3] for w in worst):.0f}; lowest share of upward QRS: "
           f"{min(w[4] for w in worst):.1%} ({min(worst, key=lambda w: w[4])[1]})")
+    print(f"  {plausibility.NOISY} (local contrast under {plausibility.GATE_CONTRAST:g} or baseline drift over "
+          f"{plausibility.GATE_DRIFT:g}): {noisy} beats ({noisy / total:.3%}), {noisy_only} of them not also not QRS-like "
+          f"({noisy_only / total:.3%})")
+    print(f"  polarity flipped: {flips} beats ({flips / total:.3%}), in {', '.join(flipped_in) or 'no record'}")
+    print(f"  rate index (heart rate / QRS width, 1/s^2): {min(indices)[0]:.1f} ({min(indices)[1]}) .. "
+          f"{max(indices)[0]:.1f} ({max(indices)[1]}); range {plausibility.RATE_INDEX_RANGE}")
+    for given, found_rates in rates.items():
+        factors = np.array([f for f, _, _ in found_rates])
+        by_line = sum(e.startswith("a mains line") for f, _, e in found_rates if f != 1.0)
+        print(f"  header claims {given:g} x the true rate: said twice {np.sum(factors == 2)}, half {np.sum(factors == 0.5)}, "
+              f"right {np.sum(factors == 1)} of {len(factors)} (by the mains line: {by_line})"
+              + (f"; flagged: {', '.join(n for f, n, _ in found_rates if f != 1.0) or 'none'}" if given == 1.0 else ""))
     print(f"  records with a verdict: {len(verdicts)}")
     for line in verdicts:
         print("    " + line)
@@ -134,6 +169,15 @@ def not_what_they_claim(mitdb, nstdb):
         s118, fs118, lead118, p118 = read(Path(mitdb) / "118")
         for snr in (12, 6, 0):
             cases[f"118 + ma at {snr} dB"] = (add_noise(s118, ma, snr, fs118, p118), fs118, p118, lead118)
+    for record in ("100", "119", "203", "207", "208", "217", "108"):
+        x, rate, lead_name, r = read(Path(mitdb) / record)
+        start, stop = int(600 * rate), int(900 * rate)
+        x = x.copy()
+        x[start:stop] *= -1
+        flipped = np.char.find(plausibility.beat_reasons(x, rate, r).astype(str), "polarity flipped") >= 0
+        inside = (r >= start) & (r < stop)
+        print(f"  {record} reversed from minute 10 to 15: {flipped[inside].mean():6.1%} of its {inside.sum()} beats "
+              f"'polarity flipped', {flipped[~inside].sum()} others")
     for name, (x, rate, r, lead_name) in cases.items():
         found = plausibility.check_record(x, rate, r, lead=lead_name)
         print("  " + summary(name, found, len(r)))

@@ -65,7 +65,10 @@ class CheckedRecordBeats(NamedTuple):
 #: The verdicts of :func:`ecgnet.plausibility.check_record` (their first words)
 #: that make a record unusable: no beat of it is what it claims. ``prepare``
 #: refuses such a record and ``predict`` classifies none of its beats; the
-#: other verdicts (an inverted or untrained lead) are warnings.
+#: other verdicts (a sampling rate that looks twice or half the true one,
+#: polarity that flips for a stretch, an inverted or untrained lead) are
+#: warnings: each can be a true record (MIT-BIH 207 changes its QRS shape
+#: for a stretch).
 REFUSED_VERDICTS = ("no QRS complexes", "mostly implausible", "annotations off the QRS", "heart rate")
 
 
@@ -77,8 +80,9 @@ def refused(verdict):
 #: The sampling rates ecgnet reads, in Hz. ECG databases record at 128 Hz (svdb)
 #: to 1000 Hz (ptbdb); a rate outside this range is a typing error in the
 #: header (0.001, 1e6), and would make a few beats of hours or millions of
-#: beats. Within the range a wrong rate (720 for a 360 Hz record) is caught
-#: by the heart rate it implies (:mod:`ecgnet.plausibility`).
+#: beats. Within the range a rate off by a factor of two (720 for a 360 Hz
+#: record) is named, as a warning, by the heart rate and QRS width it implies
+#: (:func:`ecgnet.plausibility.sampling_rate_factor`).
 SAMPLING_RATE_RANGE = (50.0, 2000.0)
 #: Bytes per sample of each WFDB storage format (signal files that are not compressed).
 FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3}
