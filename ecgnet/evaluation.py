@@ -135,14 +135,14 @@ def write_report(report, out_dir):
     return {"json": json_path, "markdown": markdown_path}
 
 
-def evaluate_model(model, part, index=None, batch_size=512, source=None):
-    """Predict the beats of a part with ``model`` and measure the predictions.
+def evaluate_model(model, beats, index=None, batch_size=512, source=None):
+    """Predict ``beats`` with ``model`` and measure the predictions.
 
     Args:
         model: a ``keras.Model`` with softmax outputs.
-        part: a dict from :func:`ecgnet.data.load_part` or :func:`ecgnet.data.part_from_beats`.
+        beats: :class:`ecgnet.data.Beats`, e.g. of :func:`ecgnet.data.load_part`.
         index: None, or the indices (or mask) of the beats to measure on; the
-            model's inputs are built from the whole part first
+            model's inputs are built from all the beats first
             (:func:`ecgnet.data.model_inputs`).
         batch_size: int.
         source: str, the model's file or name in messages (default: the model's name).
@@ -163,13 +163,13 @@ def evaluate_model(model, part, index=None, batch_size=512, source=None):
 
     from ecgnet.pretrained_models import check_probabilities
 
-    y_true = part["y"] if index is None else part["y"][index]
-    probabilities = model.predict(model_inputs(model, part, index), batch_size=batch_size, verbose=0)
+    y_true = beats.y if index is None else beats.y[index]
+    probabilities = model.predict(model_inputs(model, beats, index), batch_size=batch_size, verbose=0)
     y_pred = check_probabilities(probabilities, source or f"model {getattr(model, 'name', '')!r}").argmax(axis=1)
     return metrics.evaluate_predictions(y_true, y_pred)
 
 
-def report_test_part(model, part, out, extra=None, source=None):
+def report_test_part(model, beats, out, extra=None, source=None):
     """Measure ``model`` on a test part and write the report files into ``out``.
 
     Writes ``report.json`` (:func:`ecgnet.metrics.evaluate_predictions`, plus ``extra``),
@@ -182,7 +182,7 @@ def report_test_part(model, part, out, extra=None, source=None):
 
     Args:
         model: a ``keras.Model``.
-        part: a dict from :func:`ecgnet.data.load_part`.
+        beats: :class:`ecgnet.data.Beats`, e.g. of :func:`ecgnet.data.load_part`.
         out: str or Path, the report folder (created if needed).
         extra: optional dict of fields added to the report (e.g. the model and data names).
         source: str, the model's file or name in messages.
@@ -193,7 +193,7 @@ def report_test_part(model, part, out, extra=None, source=None):
     Example:
         >>> report = report_test_part(model, load_part("data/mitbih-kaggle", "test"), "runs/small/evaluation")
     """
-    report = evaluate_model(model, part, source=source)
+    report = evaluate_model(model, beats, source=source)
     report.update(extra or {})
     with temporary_folder(out) as tmp:
         write_report(report, tmp)

@@ -134,17 +134,16 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
                 f"bad signal ({describe_stretches(found.stretches, found.fs, limit=10)}); nothing can be classified"
             )
     usable = found.usable
-    from ecgnet.data.prepared import part_from_beats
-
-    part = part_from_beats(found.beats, source=str(record_path))
+    beats = found.beats
+    beats.source = str(record_path)
     if adapt_minutes is not None:
         from ecgnet.adaptation import adapt_to_span, usable_span_labels
 
         used, span = usable_span_labels(record_path, found, adapt_minutes, labels)
-        model = adapt_to_span(model, source, part, used, span, seed=seed)
+        model = adapt_to_span(model, source, beats, used, span, seed=seed)
     # inputs from every beat of the record, then the usable ones: a usable beat's previous beat may
     # itself be unusable (bad signal before its R peak) yet clean where it is used
-    inputs = recipe.inputs(part, usable)
+    inputs = recipe.inputs(beats, usable)
     feed = inputs["beat"] if len(inputs) == 1 else inputs  # one input: its array, as ecgnet.data.model_inputs gives it
     from ecgnet.pretrained_models import check_probabilities
 

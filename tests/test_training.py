@@ -288,13 +288,13 @@ def test_runs_trained_from_python_write_their_card_and_are_ensembled_by_the_cli(
     part = load_part(sample_dir(), "train")
     recipe = InputRecipe.from_flags("kachuee", False, False, False, None)
     results = [
-        training.train(tiny_model, part["x"], part["y"], epochs=1, batch_size=256, seed=seed, validation_seed=0,
+        training.train(tiny_model, part.x, part.y, epochs=1, batch_size=256, seed=seed, validation_seed=0,
                        augment=False, out_dir=tmp_path / f"s{seed}", verbose=0, recipe=recipe, card={"preset": "tiny"})
         for seed in (0, 1)
     ]
     card = runs.read_training_card(tmp_path / "s1")
     assert card["recipe"] == recipe.to_config() and card["preset"] == "tiny" and card["split"] == "kaggle"
-    assert card["seed"] == 1 and card["validation_seed"] == 0 and card["train_beats"] == len(part["y"])
+    assert card["seed"] == 1 and card["validation_seed"] == 0 and card["train_beats"] == len(part.y)
     assert card["validation"]["confusion_matrix"] == np.asarray(results[1].validation["confusion_matrix"]).tolist()
     assert results[1].paths["card"] == tmp_path / "s1" / "training.json"
 
@@ -304,7 +304,7 @@ def test_runs_trained_from_python_write_their_card_and_are_ensembled_by_the_cli(
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    held = validation_indices(part["y"], 0.1, seed=0)[1]  # the split both runs validated on
+    held = validation_indices(part.y, 0.1, seed=0)[1]  # the split both runs validated on
     assert f"validation: {len(held)} beats" in done.stdout
     for name, result in zip(("s0", "s1"), results):  # the CLI measures each member as train() did
         line = next(line for line in done.stdout.splitlines() if line.startswith(name + " "))

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgnet.data import DS2, concat_beats, model_inputs, part_from_beats
+from ecgnet.data import DS2, concat_beats, model_inputs
 from ecgnet.data.records import beats_from_signal
 from ecgnet.quality import add_noise
 
@@ -101,12 +101,12 @@ def main(argv=None):
             if noise_kind is not None:
                 signal = add_noise(signal, noises[noise_kind], snr, rate, peaks[labels == 0])
             parts.append(beats_from_signal([signal], rate, peaks, labels, name).beats)
-        part = part_from_beats(concat_beats(parts), source="DS2")
+        part = concat_beats(parts)
         row = []
         for model in models.values():
             probabilities = model.predict(model_inputs(model, part), batch_size=1024, verbose=0)
-            row += scores(part["y"], probabilities.argmax(axis=1))
-        return len(part["y"]), row
+            row += scores(part.y, probabilities.argmax(axis=1))
+        return len(part.y), row
 
     n_beats, clean_row = measure()
     print(f"noise stress test: {len(records)} DS2 records ({' '.join(records)}), {n_beats} beats, lead MLII; "

@@ -281,9 +281,9 @@ def run_train(args):
     train_part = _require_beats(load_part(args.data, "train"), labelled=True)
     needs_records = ([f"channels {', '.join(recipe.channel_names[1:])}"] if recipe.beat_channels > 1 else []) + (
         ["R-R features"] if recipe.rr_features is not None else [])
-    if needs_records and train_part["record"] is None:
+    if needs_records and train_part.record is None:
         raise DataFormatError(
-            f"{train_part['source']}: the recipe {recipe} ({' and '.join(needs_records)}) needs the records and R-R intervals "
+            f"{train_part.source}: the recipe {recipe} ({' and '.join(needs_records)}) needs the records and R-R intervals "
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
     inputs = recipe.inputs(train_part)
@@ -291,14 +291,14 @@ def run_train(args):
     from ecgnet.models import build_named_model  # TensorFlow loads here, after the quick checks
     from ecgnet.training import train
 
-    validation_fraction, validation_groups = validation_plan(args.split, train_part["record"])
+    validation_fraction, validation_groups = validation_plan(args.split, train_part.record)
     overrides = {"beat_dropout": args.beat_dropout} if args.beat_dropout else {}
     build_named_model(args.preset, recipe=recipe, **overrides)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
     result = train(
         lambda: build_named_model(args.preset, recipe=recipe, **overrides),
         x,
-        train_part["y"],
+        train_part.y,
         rr=rr,
         validation_fraction=0.0 if args.refit else validation_fraction,
         validation_groups=validation_groups,
@@ -311,7 +311,7 @@ def run_train(args):
         out_dir=args.out,
         verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
         recipe=recipe,
-        card={"preset": args.preset, "split": args.split, "train_data": train_part["source"], "beat_dropout": args.beat_dropout},
+        card={"preset": args.preset, "split": args.split, "train_data": train_part.source, "beat_dropout": args.beat_dropout},
         overwrite=args.overwrite,
         **options,
     )
@@ -339,9 +339,9 @@ def run_ensemble(args):
     from ecgnet.files import atomic_path
     from ecgnet.pretrained_models import load_model
 
-    if len(train_part["y"]) != cards[0]["train_beats"]:
+    if len(train_part.y) != cards[0]["train_beats"]:
         raise DataFormatError(
-            f"{train_part['source']}: {len(train_part['y'])} training beats, but the runs were trained on "
+            f"{train_part.source}: {len(train_part.y)} training beats, but the runs were trained on "
             f"{cards[0]['train_beats']}; pass the data folder they were trained on"
         )
     members = [load_model(run / "model.keras") for run in args.runs]
@@ -373,7 +373,7 @@ def _measure_on_validation(runs, members, model, train_part, card):
     val_index = run_validation_index(card, train_part)
 
     fold_text = f", fold {card['validation_fold']}" if card.get("validation_fold") else ""
-    print(f"validation: {len(val_index)} beats of {train_part['source']} (validation seed {card['validation_seed']}{fold_text})")
+    print(f"validation: {len(val_index)} beats of {train_part.source} (validation seed {card['validation_seed']}{fold_text})")
     print(f"{'model':40s} {'accuracy':>9s} {'macro-F1':>9s}")
     for run, member in zip(runs, members):
         report = evaluate_model(member, train_part, val_index)
@@ -393,7 +393,7 @@ def run_evaluate(args):
     from ecgnet.evaluation import report_test_part
 
     model = load_model(args.model)
-    report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part["source"])}, source=str(args.model))
+    report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part.source)}, source=str(args.model))
     print(Path(out, "report.md").read_text(encoding="utf-8"))
     print(f"report and confusion matrices written to {out}")
     return 0
@@ -452,7 +452,7 @@ def _predict_csv(args):
     from ecgnet.pretrained_models import load_model
 
     part = _require_beats(load_part(args.beats, "test"))
-    truth = part["y"]
+    truth = part.y
     print(f"{len(truth)} beats read from {args.beats}")
     model = load_model(args.model)
     from ecgnet.pretrained_models import check_probabilities
@@ -503,13 +503,13 @@ def run_demo(args):
     from ecgnet.training import train
 
     print(
-        f"demo: {len(train_part['y'])} training and {len(test_part['y'])} test beats from {args.data} "
+        f"demo: {len(train_part.y)} training and {len(test_part.y)} test beats from {args.data} "
         "(a small real sample of MIT-BIH; see its README.md)"
     )
     result = train(
         lambda: build_ecgnet("small"),
-        train_part["x"],
-        train_part["y"],
+        train_part.x,
+        train_part.y,
         epochs=args.epochs,
         seed=args.seed,
         out_dir=args.out,
@@ -569,12 +569,12 @@ def _require_beats(part, labelled=False):
     """Refuse a part with no beats, or (``labelled``) with beats whose class is unknown (-1)."""
     import numpy as np
 
-    if len(part["y"]) == 0:
-        raise DataFormatError(f"{part['source']}: holds no beats")
-    if labelled and (part["y"] < 0).any():
-        unknown = np.flatnonzero(part["y"] < 0)
+    if len(part.y) == 0:
+        raise DataFormatError(f"{part.source}: holds no beats")
+    if labelled and (part.y < 0).any():
+        unknown = np.flatnonzero(part.y < 0)
         raise DataFormatError(
-            f"{part['source']}: beat {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            f"{part.source}: beat {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
             + " has no class label (-1); "
             "training and evaluation need labelled beats"
         )
