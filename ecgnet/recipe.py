@@ -95,6 +95,11 @@ RR_FEATURE_NAMES = {"all": 6, "relative": 3, "rhythm": 5}
 #: The first beat channel of the second lead (``"kachuee"`` window): models with more channels read two leads.
 SECOND_LEAD_CHANNEL = 4
 
+#: The shorthand options of ``python -m ecgnet train`` that ``--recipe`` replaces, by argparse dest
+#: (:meth:`InputRecipe.from_train_options`).
+OPTION_FLAGS = {"window": "--window", "relative": "--relative", "previous_beat": "--previous-beat",
+                "second_lead": "--second-lead", "rr": "--rr", "rr_features": "--rr-features"}
+
 #: The text form, for messages.
 SYNTAX = "WINDOW:CHANNEL,...[+rr=SET], e.g. kachuee:beat,relative,previous+rr=relative"
 
@@ -308,6 +313,45 @@ class InputRecipe:
                 f"{', '.join(f for f, w in zip(flags[1:], wanted[1:]) if w)} ask for {channels}"
             )
         return cls(window, channels, rr_features)
+
+    @classmethod
+    def from_train_options(cls, recipe=None, split="kaggle", **options):
+        """The recipe of a ``python -m ecgnet train`` run: ``recipe``, or the one its shorthand options name.
+
+        Args:
+            recipe: None, or the InputRecipe of ``--recipe``.
+            split: str, the split trained on: R-R features are on by default
+                for ``"inter-patient"``, off for ``"kaggle"``.
+            **options: the shorthand options (keys of :data:`OPTION_FLAGS`), None where not given.
+
+        Raises:
+            EcgnetError: ``recipe`` and shorthand options together, or shorthand
+                options that contradict each other (one line naming them).
+
+        Example:
+            >>> str(InputRecipe.from_train_options(split="inter-patient", relative=True))
+            'kachuee:beat,relative+rr=all'
+        """
+        unknown = sorted(set(options) - set(OPTION_FLAGS))
+        if unknown:
+            raise EcgnetError(f"unknown train options {unknown}; the options are {sorted(OPTION_FLAGS)}")
+        given = [flag for dest, flag in OPTION_FLAGS.items() if options.get(dest) is not None]
+        if recipe is not None:
+            if given:
+                raise EcgnetError(f"--recipe {recipe} says what the model reads; drop {', '.join(given)}, or drop --recipe")
+            return recipe
+        window, relative, previous_beat, second_lead = (options.get(key) for key in ("window", "relative", "previous_beat", "second_lead"))
+        window = window or "kachuee"
+        if window == "centred" and previous_beat:
+            raise EcgnetError("--previous-beat shows the P wave that Kachuee's cut misses; the centred window holds it already: "
+                              "use --window centred with --relative at most")
+        if previous_beat and not relative:
+            raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
+        if second_lead and not previous_beat:
+            raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
+        use_rr = (split == "inter-patient") if options.get("rr") is None else options["rr"]
+        return cls.from_flags(window, bool(relative), bool(previous_beat), bool(second_lead),
+                              (options.get("rr_features") or "all") if use_rr else None)
 
     @classmethod
     def from_model(cls, model):

@@ -25,7 +25,7 @@ from ecgnet.data.download import PHYSIONET_DATABASES, DownloadError, download_ka
 from ecgnet.data.features import RR_FEATURE_SETS, previous_beats, record_relative_beats, rr_features, rr_intervals, select_rr_features
 from ecgnet.data.manifest import check_manifest
 from ecgnet.data.pipeline import balanced_dataset, make_dataset
-from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, WINDOWS, beat_channels, load_part, model_inputs
+from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, WINDOWS, beat_channels, load_part, model_inputs, require_beats
 from ecgnet.data.records import RecordBeats, beats_from_record, beats_from_signal, build_mitbih_beats, list_records
 from ecgnet.data.signals import BEAT_LENGTH, CENTRED_BEFORE, CENTRED_LENGTH, FS, centred_windows, resample_to_125, segment_beats
 from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices, validation_indices
@@ -35,7 +35,7 @@ __all__ = [
     "Beats", "DownloadError", "RecordBeats",
     "aami_class", "beats_from_record", "beats_from_signal", "build_mitbih_beats", "concat_beats", "download_kaggle",
     "download_physionet", "list_records", "load_beats_npz", "load_mitbih_csv", "load_ptbdb_csv",
-    "BEAT_CHANNELS", "CENTRED_BEFORE", "CENTRED_CHANNELS", "CENTRED_LENGTH", "WINDOWS", "centred_windows", "beat_channels", "load_part", "make_dataset", "model_inputs", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
+    "BEAT_CHANNELS", "CENTRED_BEFORE", "CENTRED_CHANNELS", "CENTRED_LENGTH", "WINDOWS", "centred_windows", "beat_channels", "load_part", "make_dataset", "model_inputs", "require_beats", "resample_to_125", "previous_beats", "record_relative_beats", "RR_FEATURE_SETS", "rr_features", "rr_intervals", "segment_beats", "select_rr_features",
     "LOAD_SPLITS", "PHYSIONET_DATABASES", "SPLIT_FOLDERS", "check_manifest", "default_data_dir", "load_split", "sample_dir",
     "physionet_url", "prepare_split",
     "group_holdout_indices", "group_kfold_indices", "split_beats", "stratified_indices", "validation_indices", "write_beats_csv",

@@ -136,3 +136,27 @@ def model_inputs(model, beats, index=None):
             f"but the model expects {expected_beat}"
         )
     return inputs["beat"] if recipe.rr_features is None else inputs
+
+
+def require_beats(beats, labelled=False):
+    """``beats``, refused if they hold no beat or (``labelled``) a beat whose class is unknown (-1).
+
+    Training and evaluation need labelled beats; prediction only some.
+
+    Raises:
+        DataFormatError: one line naming the source and the first unlabelled beat.
+
+    Example:
+        >>> train = require_beats(load_part("data/mitbih-kaggle", "train"), labelled=True)
+    """
+    import numpy as np
+
+    if len(beats.y) == 0:
+        raise DataFormatError(f"{beats.source}: holds no beats")
+    if labelled and (beats.y < 0).any():
+        unknown = np.flatnonzero(beats.y < 0)
+        raise DataFormatError(
+            f"{beats.source}: beat {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            + " has no class label (-1); training and evaluation need labelled beats"
+        )
+    return beats
