@@ -216,7 +216,7 @@ for kind, losses in training_losses.items():
 ax.set_xticks(range(1, TRAIN_EPOCHS + 1))
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss (mean over the epoch)")
-ax.set_title(f"{len(train['y']):,} training beats of the sample")
+ax.set_title(f"{len(train):,} training beats of the sample")
 ax.legend()
 plt.show()
 
