@@ -358,11 +358,12 @@ def _record_inputs(model, record):
     Returns:
         ``(inputs, labels, times)``: labels -1 where the annotation is not an AAMI beat class.
     """
-    from ecgnet.data.prepared import model_inputs, part_from_beats
+    from ecgnet.data.prepared import model_inputs
     from ecgnet.data.records import beats_from_record
 
     beats, _, times = beats_from_record(record, use_annotations=True, aami_only=True)
-    return model_inputs(model, part_from_beats(beats, source=record)), beats.y.astype(np.int64), times
+    beats.source = record
+    return model_inputs(model, beats), beats.y.astype(np.int64), times
 
 
 def read_labels(path):
@@ -466,8 +467,7 @@ def adapt_to_span(model, model_name, beats, used, labels, *, seed=0):
         model: the loaded ``keras.Model``.
         model_name: what the user named: a shipped model's name selects its
             replay set (:func:`load_replay`); a file has none.
-        beats: the record's beats (``Beats``, or a part of
-            :func:`ecgnet.data.part_from_beats`): the model's inputs are built
+        beats: the record's beats (:class:`ecgnet.data.Beats`): the model's inputs are built
             from all of them (record medians, previous beats), then selected.
         used: bool (n,), the beats to adapt on.
         labels: int (n,), their labels (:func:`span_labels`).

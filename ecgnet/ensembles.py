@@ -14,8 +14,8 @@ Example:
 
 import keras
 
-from ecgnet.data.prepared import input_recipe
 from ecgnet.errors import EcgnetError
+from ecgnet.recipe import InputRecipe
 
 
 def _input_signature(model):
@@ -52,19 +52,21 @@ def build_ensemble(members, name="ecgnet_ensemble"):
     if len(members) < 2:
         raise EcgnetError(f"An ensemble needs at least 2 members. Received: {len(members)}")
     signature = _input_signature(members[0])
-    # input_recipe also refuses a member whose InputRecipe layer contradicts its inputs.
-    recipe = input_recipe(members[0])
+    # from_model also refuses a member whose InputRecipe layer contradicts its inputs.
+    recipe = InputRecipe.from_model(members[0])
     for index, member in enumerate(members):
+        same_inputs = _input_signature(member) == signature
         if (
-            _input_signature(member) != signature
-            or input_recipe(member) != recipe
+            not same_inputs
+            or InputRecipe.from_model(member) != recipe
             or len(member.outputs) != 1
             or member.output_shape != members[0].output_shape
         ):
+            member_recipe = InputRecipe.from_model(member) if same_inputs else "(other inputs)"
             raise EcgnetError(
                 f"Ensemble members must share inputs and outputs. member_0: inputs {signature}, "
                 f"input recipe {recipe}, output {members[0].output_shape}; member_{index}: inputs "
-                f"{_input_signature(member)}, input recipe {input_recipe(member)}, output {member.output_shape}"
+                f"{_input_signature(member)}, input recipe {member_recipe}, output {member.output_shape}"
             )
     inputs = {input_name: keras.Input(shape, name=input_name) for input_name, shape in signature}
     outputs = []

@@ -135,14 +135,14 @@ def write_report(report, out_dir):
     return {"json": json_path, "markdown": markdown_path}
 
 
-def evaluate_model(model, part, index=None, batch_size=512, source=None):
-    """Predict the beats of a part with ``model`` and measure the predictions.
+def evaluate_model(model, beats, index=None, batch_size=512, source=None):
+    """Predict ``beats`` with ``model`` and measure the predictions.
 
     Args:
         model: a ``keras.Model`` with softmax outputs.
-        part: a dict from :func:`ecgnet.data.load_part` or :func:`ecgnet.data.part_from_beats`.
+        beats: :class:`ecgnet.data.Beats`, e.g. of :func:`ecgnet.data.load_part`.
         index: None, or the indices (or mask) of the beats to measure on; the
-            model's inputs are built from the whole part first
+            model's inputs are built from all the beats first
             (:func:`ecgnet.data.model_inputs`).
         batch_size: int.
         source: str, the model's file or name in messages (default: the model's name).
@@ -163,13 +163,13 @@ def evaluate_model(model, part, index=None, batch_size=512, source=None):
 
     from ecgnet.pretrained_models import check_probabilities
 
-    y_true = part["y"] if index is None else part["y"][index]
-    probabilities = model.predict(model_inputs(model, part, index), batch_size=batch_size, verbose=0)
+    y_true = beats.y if index is None else beats.y[index]
+    probabilities = model.predict(model_inputs(model, beats, index), batch_size=batch_size, verbose=0)
     y_pred = check_probabilities(probabilities, source or f"model {getattr(model, 'name', '')!r}").argmax(axis=1)
     return metrics.evaluate_predictions(y_true, y_pred)
 
 
-def report_test_part(model, part, out, extra=None, source=None):
+def report_test_part(model, beats, out, extra=None, source=None):
     """Measure ``model`` on a test part and write the report files into ``out``.
 
     Writes ``report.json`` (:func:`ecgnet.metrics.evaluate_predictions`, plus ``extra``),
@@ -182,7 +182,7 @@ def report_test_part(model, part, out, extra=None, source=None):
 
     Args:
         model: a ``keras.Model``.
-        part: a dict from :func:`ecgnet.data.load_part`.
+        beats: :class:`ecgnet.data.Beats`, e.g. of :func:`ecgnet.data.load_part`.
         out: str or Path, the report folder (created if needed).
         extra: optional dict of fields added to the report (e.g. the model and data names).
         source: str, the model's file or name in messages.
@@ -193,10 +193,86 @@ def report_test_part(model, part, out, extra=None, source=None):
     Example:
         >>> report = report_test_part(model, load_part("data/mitbih-kaggle", "test"), "runs/small/evaluation")
     """
-    report = evaluate_model(model, part, source=source)
+    report = evaluate_model(model, beats, source=source)
     report.update(extra or {})
     with temporary_folder(out) as tmp:
         write_report(report, tmp)
         plot_confusion_matrices(np.asarray(report["confusion_matrix"]), path=tmp / "confusion_matrix.png")
         move_files_into(tmp, out)
     return report
+
+
+def ensemble_runs(runs, data, out, echo=print):
+    """Average finished ``train`` runs into one model (``python -m ecgnet ensemble``), measured on their validation beats.
+
+    The runs' cards must agree on the recipe (:func:`ecgnet.runs.check_same_recipe`)
+    and ``data`` must be what they were trained on; the runs and the data are
+    checked before TensorFlow loads. Each member and the ensemble are measured
+    on the validation beats the runs share (none for refit runs); the test part
+    is not read. Writes ``out/model.keras`` and the ensemble's card ``out/training.json``.
+
+    Args:
+        runs: list of run folders (str or Path), at least 2.
+        data: the data folder the runs were trained on.
+        out: str or Path, the ensemble's folder.
+        echo: callable that prints one line (``print``; the figures go there).
+
+    Returns:
+        The ensemble, a ``keras.Model``.
+
+    Raises:
+        EcgnetError: fewer than 2 runs, a run without its card or model, runs of other recipes.
+        DataFormatError: ``data`` has another number of training beats than the runs were trained on.
+    """
+    from ecgnet.data.prepared import load_part, require_beats
+    from ecgnet.errors import DataFormatError, EcgnetError
+    from ecgnet.files import check_out_folder
+    from ecgnet.pretrained_models import model_path
+    from ecgnet.runs import VALIDATION_KEYS, check_same_recipe, check_training_card, run_validation_index, write_training_card
+
+    runs, out = [Path(run) for run in runs], Path(out)
+    if len(runs) < 2:
+        raise EcgnetError(f"--runs needs at least 2 run folders. Received: {len(runs)}")
+    check_out_folder(out)
+    cards = []
+    for run in runs:
+        try:
+            cards.append(check_training_card(run))
+        except EcgnetError as error:
+            raise type(error)(f"--runs {error}") from None
+        model_path(run / "model.keras")
+    check_same_recipe(cards, [str(run) for run in runs])
+    train = require_beats(load_part(data, "train"), labelled=True)
+    if len(train) != cards[0]["train_beats"]:
+        raise DataFormatError(
+            f"{train.source}: {len(train)} training beats, but the runs were trained on "
+            f"{cards[0]['train_beats']}; pass the data folder they were trained on"
+        )
+    from ecgnet.ensembles import build_ensemble
+    from ecgnet.pretrained_models import load_model
+
+    members = [load_model(run / "model.keras") for run in runs]
+    model = build_ensemble(members)
+    validation = None
+    if cards[0]["refit"]:
+        echo("the runs were refit on every training beat: no validation beats to measure the ensemble on")
+    else:
+        card = cards[0]
+        val_index = run_validation_index(card, train)
+        fold_text = f", fold {card['validation_fold']}" if card.get("validation_fold") else ""
+        echo(f"validation: {len(val_index)} beats of {train.source} (validation seed {card['validation_seed']}{fold_text})")
+        echo(f"{'model':40s} {'accuracy':>9s} {'macro-F1':>9s}")
+        for run, member in zip(runs, members):
+            report = evaluate_model(member, train, val_index)
+            echo(f"{str(run):40s} {report['accuracy']:9.4f} {report['macro_f1']:9.4f}")
+        validation = evaluate_model(model, train, val_index)
+        echo(f"{'ensemble (mean probability)':40s} {validation['accuracy']:9.4f} {validation['macro_f1']:9.4f}")
+    with atomic_path(out / "model.keras") as tmp:
+        model.save(tmp)
+    write_training_card(out, dict(
+        cards[0],
+        seed=[c["seed"] for c in cards],
+        members=[str(run) for run in runs],
+        validation=None if validation is None else {key: validation[key] for key in VALIDATION_KEYS},
+    ))
+    return model

@@ -24,6 +24,8 @@ descriptor 2.
 
 import contextlib
 import errno
+import importlib.abc
+import importlib.util
 import os
 import re
 import shutil
@@ -345,3 +347,103 @@ def stderr_to_null():
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def check_out_folder(folder, argument="--out"):
+    """Refuse an output folder that cannot be made: a file in the way, or a parent that is not writable.
+
+    Args:
+        folder: str or Path of the folder to write into (it may not exist yet).
+        argument: str, how the user named it, for the message (``--out``).
+
+    Raises:
+        EcgnetError: one line naming ``argument`` and the folder.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise EcgnetError(f"{argument} {folder}: is a file, not a folder; name a new or existing folder")
+    _check_writable_parent(folder, argument)
+
+
+def check_out_file(path, argument="--out"):
+    """Refuse an output file that is a folder, a device or a pipe, or whose folder cannot be written.
+
+    An existing regular file is replaced; a symbolic link is written through to its target (:func:`output_file`).
+
+    Raises:
+        EcgnetError: one line naming ``argument`` and the file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise EcgnetError(f"{argument} {path}: is a folder; name the CSV file to write")
+    try:
+        target = output_file(path)  # a link is written through; a device or a pipe is refused
+    except EcgnetError as error:
+        raise EcgnetError(f"{argument} {error}") from None
+    _check_writable_parent(target.parent, argument, for_file=path)
+
+
+def _check_writable_parent(path, argument, for_file=None):
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise EcgnetError(f"{argument} {for_file or path}: {existing} is a file, not a folder")
+    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        raise EcgnetError(f"{argument} {for_file or path}: the folder {existing} is not writable")
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """Runs the wrapped loader's ``exec_module`` with stderr silenced, then steps aside."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        with stderr_to_null():
+            self.loader.exec_module(module)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """A one-shot import hook: the first ``import tensorflow`` runs with stderr silenced.
+
+    TensorFlow's native libraries log a few lines (no GPU found, CUDA plugins)
+    while they load, before ``TF_CPP_MIN_LOG_LEVEL`` is consulted. An error
+    of the import itself still surfaces: it is a Python exception, raised
+    after stderr is restored.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+def quiet_tensorflow_import():
+    """Keep TensorFlow's start-up log off the terminal (the command line calls it first).
+
+    ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3, and the first ``import tensorflow``
+    runs with stderr silenced (:class:`_QuietTensorFlowImport`), unless
+    ``$ECGNET_TF_LOG`` is set or TensorFlow is already imported.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ.get("ECGNET_TF_LOG") or "tensorflow" in sys.modules:
+        return
+    if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())

@@ -147,17 +147,16 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
                 f"bad signal ({describe_stretches(found.stretches, found.fs, limit=10)}); nothing can be classified"
             )
     usable = found.usable
-    from ecgnet.data.prepared import part_from_beats
-
-    part = part_from_beats(found.beats, source=str(record_path))
+    beats = found.beats
+    beats.source = str(record_path)
     if adapt_minutes is not None:
         from ecgnet.adaptation import adapt_to_span, usable_span_labels
 
         used, span = usable_span_labels(record_path, found, adapt_minutes, labels)
-        model = adapt_to_span(model, source, part, used, span, seed=seed)
+        model = adapt_to_span(model, source, beats, used, span, seed=seed)
     # inputs from every beat of the record, then the usable ones: a usable beat's previous beat may
     # itself be unusable (bad signal before its R peak) yet clean where it is used
-    inputs = recipe.inputs(part, usable)
+    inputs = recipe.inputs(beats, usable)
     feed = inputs["beat"] if len(inputs) == 1 else inputs  # one input: its array, as ecgnet.data.model_inputs gives it
     from ecgnet.pretrained_models import check_probabilities
 
@@ -185,3 +184,83 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
                        leads=2 if recipe.second_lead else 1, recipe=recipe.to_config(), lead=found.lead,
                        verdict=list(found.verdict))
     return table
+
+
+def predict_beats(model, beats, batch_size=512, source=None):
+    """Label cut beats (``python -m ecgnet predict --beats``): one row per beat.
+
+    Args:
+        model: a ``keras.Model``, or a ``.keras`` file or shipped model name.
+        beats: :class:`ecgnet.data.Beats` (e.g. of :func:`ecgnet.data.load_part`).
+        batch_size: int.
+        source: str, the model's file or name in messages.
+
+    Returns:
+        A ``pandas.DataFrame``: ``beat`` (its row), ``predicted`` (a class
+        name), ``confidence`` and, when some beats are labelled, ``annotated``
+        (their class name, "" where unknown).
+
+    Raises:
+        ModelFileError: the model's outputs are not class probabilities.
+    """
+    import pandas as pd
+
+    from ecgnet.data.prepared import model_inputs
+    from ecgnet.pretrained_models import check_probabilities, load_model
+
+    if not hasattr(model, "predict"):
+        source, model = source or str(model), load_model(model)
+    probabilities = model.predict(model_inputs(model, beats), batch_size=batch_size, verbose=0)
+    probabilities = check_probabilities(probabilities, source or f"model {model.name!r}")
+    rows = {
+        "beat": np.arange(len(beats)),
+        "predicted": [CLASS_NAMES[i] for i in probabilities.argmax(axis=1)],
+        "confidence": probabilities.max(axis=1).astype(np.float64),
+    }
+    if (beats.y >= 0).any():
+        rows["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in beats.y]
+    return pd.DataFrame(rows)
+
+
+def summary_lines(table):
+    """What a table of :func:`predict_record` or :func:`predict_beats` says, in lines to print.
+
+    The agreement with the annotations (over the labelled beats that got a
+    class), then the count of each predicted class (and of :data:`UNCLASSIFIABLE`).
+    """
+    classified = table["predicted"] != UNCLASSIFIABLE
+    lines = []
+    if "annotated" in table:
+        known = (table["annotated"] != "") & classified
+        if known.any():
+            agreement = np.mean(table["predicted"][known] == table["annotated"][known])
+            lines.append(f"agreement with the annotations: {agreement:.2%} of {known.sum()} labelled, classifiable beats")
+    counts = table["predicted"].value_counts().reindex(list(CLASS_NAMES) + [UNCLASSIFIABLE], fill_value=0)
+    lines.append("predicted classes: " + ", ".join(f"{name} {count}" for name, count in counts.items() if name != UNCLASSIFIABLE or count))
+    return lines
+
+
+def record_lines(table, detect=False, limit=10):
+    """What :func:`predict_record` found in a record, as ``(lines, warnings)`` to print.
+
+    The lines: how many beats, the lead read and where the R peaks came from;
+    the bad signal (at most ``limit`` stretches); the beats that got no class
+    and when (at most ``limit`` times). The warnings: the plausibility verdict
+    (:mod:`ecgnet.plausibility`), one line each.
+    """
+    from ecgnet.quality import describe_stretches
+
+    attrs = table.attrs
+    peak_source = PEAK_SOURCES[attrs["peaks"]]
+    if attrs["peaks"] == "detector":
+        peak_source += " (--detect)" if detect else " (no annotations found)"
+    lines = [f"{len(table)} beats in {attrs['record']}: lead {attrs['lead']}, R peaks from {peak_source}"]
+    if attrs["stretches"]:
+        leads = " in the two leads the model reads" if attrs["leads"] == 2 else ""
+        lines.append(f"bad signal (ecgnet.quality){leads}: {describe_stretches(attrs['stretches'], attrs['fs'], limit=limit)}")
+    bad = np.flatnonzero(table["predicted"].to_numpy() == UNCLASSIFIABLE)
+    if len(bad):
+        times = ", ".join(f"{t:.2f}" for t in table["time_s"].to_numpy()[bad[:limit]]) + (", ..." if len(bad) > limit else "")
+        lines.append(f"unclassifiable: {len(bad)} beats touch bad signal or are not QRS-like and get no class "
+                     f"({UNCLASSIFIABLE!r}, the reason in the 'signal' column); at {times} s")
+    return lines, [f"warning: {line}" for line in attrs["verdict"]]

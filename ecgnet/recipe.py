@@ -95,6 +95,11 @@ RR_FEATURE_NAMES = {"all": 6, "relative": 3, "rhythm": 5}
 #: The first beat channel of the second lead (``"kachuee"`` window): models with more channels read two leads.
 SECOND_LEAD_CHANNEL = 4
 
+#: The shorthand options of ``python -m ecgnet train`` that ``--recipe`` replaces, by argparse dest
+#: (:meth:`InputRecipe.from_train_options`).
+OPTION_FLAGS = {"window": "--window", "relative": "--relative", "previous_beat": "--previous-beat",
+                "second_lead": "--second-lead", "rr": "--rr", "rr_features": "--rr-features"}
+
 #: The text form, for messages.
 SYNTAX = "WINDOW:CHANNEL,...[+rr=SET], e.g. kachuee:beat,relative,previous+rr=relative"
 
@@ -310,6 +315,45 @@ class InputRecipe:
         return cls(window, channels, rr_features)
 
     @classmethod
+    def from_train_options(cls, recipe=None, split="kaggle", **options):
+        """The recipe of a ``python -m ecgnet train`` run: ``recipe``, or the one its shorthand options name.
+
+        Args:
+            recipe: None, or the InputRecipe of ``--recipe``.
+            split: str, the split trained on: R-R features are on by default
+                for ``"inter-patient"``, off for ``"kaggle"``.
+            **options: the shorthand options (keys of :data:`OPTION_FLAGS`), None where not given.
+
+        Raises:
+            EcgnetError: ``recipe`` and shorthand options together, or shorthand
+                options that contradict each other (one line naming them).
+
+        Example:
+            >>> str(InputRecipe.from_train_options(split="inter-patient", relative=True))
+            'kachuee:beat,relative+rr=all'
+        """
+        unknown = sorted(set(options) - set(OPTION_FLAGS))
+        if unknown:
+            raise EcgnetError(f"unknown train options {unknown}; the options are {sorted(OPTION_FLAGS)}")
+        given = [flag for dest, flag in OPTION_FLAGS.items() if options.get(dest) is not None]
+        if recipe is not None:
+            if given:
+                raise EcgnetError(f"--recipe {recipe} says what the model reads; drop {', '.join(given)}, or drop --recipe")
+            return recipe
+        window, relative, previous_beat, second_lead = (options.get(key) for key in ("window", "relative", "previous_beat", "second_lead"))
+        window = window or "kachuee"
+        if window == "centred" and previous_beat:
+            raise EcgnetError("--previous-beat shows the P wave that Kachuee's cut misses; the centred window holds it already: "
+                              "use --window centred with --relative at most")
+        if previous_beat and not relative:
+            raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
+        if second_lead and not previous_beat:
+            raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
+        use_rr = (split == "inter-patient") if options.get("rr") is None else options["rr"]
+        return cls.from_flags(window, bool(relative), bool(previous_beat), bool(second_lead),
+                              (options.get("rr_features") or "all") if use_rr else None)
+
+    @classmethod
     def from_model(cls, model):
         """The recipe a ``keras.Model`` takes, from its ``InputRecipe`` layers or else its input shapes.
 
@@ -371,8 +415,7 @@ class InputRecipe:
         previous beat) are built from all of ``beats``: pass whole records.
 
         Args:
-            beats: :class:`ecgnet.data.Beats`, or a part dict of
-                :func:`ecgnet.data.load_part` / :func:`ecgnet.data.part_from_beats`.
+            beats: :class:`ecgnet.data.Beats` (e.g. of :func:`ecgnet.data.load_part`).
 
         Raises:
             DataFormatError: the beats lack what a channel needs (record names,
@@ -393,20 +436,18 @@ class InputRecipe:
         from ecgnet.data.features import select_rr_features
         from ecgnet.errors import DataFormatError
 
-        part = _as_part(beats)
-        if part.get("rr") is None:
+        if beats.rr is None or beats.record is None:
             raise DataFormatError(
-                f"{part['source']}: the model takes R-R features (inputs {list(self.input_names)}), which Kaggle CSV "
+                f"{beats.source}: the model takes R-R features (inputs {list(self.input_names)}), which Kaggle CSV "
                 "files do not carry; pass the folder written by `python -m ecgnet prepare` (train.npz / test.npz)"
             )
-        return select_rr_features(part["rr"], self.rr_features)
+        return select_rr_features(beats.rr_features(), self.rr_features)
 
     def inputs(self, beats, index=None):
         """A model's inputs from beats: a dict of arrays keyed by the input names (:attr:`input_names`).
 
         Args:
-            beats: :class:`ecgnet.data.Beats`, or a part dict of
-                :func:`ecgnet.data.load_part` / :func:`ecgnet.data.part_from_beats`.
+            beats: :class:`ecgnet.data.Beats` (e.g. of :func:`ecgnet.data.load_part`).
             index: None, or an index array or mask that keeps those beats,
                 after the channels were built from all of them (record medians
                 and previous beats need every beat of a record).
@@ -423,11 +464,10 @@ class InputRecipe:
             >>> {k: v.shape for k, v in InputRecipe("kachuee", 3, 3).inputs(found.beats).items()}
             {'beat': (..., 187, 3), 'rr': (..., 3)}
         """
-        part = _as_part(beats)
         keep = slice(None) if index is None else index
-        result = {"beat": self.beat_input(part)[keep]}
+        result = {"beat": self.beat_input(beats)[keep]}
         if self.rr_features is not None:
-            result["rr"] = self.rr_input(part)[keep]
+            result["rr"] = self.rr_input(beats)[keep]
         return result
 
 
@@ -443,15 +483,6 @@ def recipe_layers(model):
             yield from recipe_layers(layer)
 
 
-def _as_part(beats):
-    """A part dict (see :func:`ecgnet.data.load_part`) from ``Beats`` or a part dict."""
-    if isinstance(beats, dict):
-        return beats
-    from ecgnet.data.prepared import part_from_beats
-
-    return part_from_beats(beats, source=getattr(beats, "source", "beats"))
-
-
 def window_channels(beats, window, channels):
     """The first ``channels`` channels of ``window`` for every beat: float32 ``(n, steps, channels)``.
 
@@ -459,7 +490,7 @@ def window_channels(beats, window, channels):
     count that are checked here rather than in a recipe (``ecgnet.data.beat_channels``).
 
     Args:
-        beats: :class:`ecgnet.data.Beats`, or a part dict of :func:`ecgnet.data.load_part`.
+        beats: :class:`ecgnet.data.Beats`; its arrays get their channel axis here.
         window: str, a key of :data:`WINDOWS`.
         channels: int, a key of ``WINDOW_CHANNELS[window]``.
 
@@ -467,10 +498,10 @@ def window_channels(beats, window, channels):
         DataFormatError: another window or channel count, or beats that lack
             what a channel needs, naming the source.
     """
+    import numpy as np
+
     from ecgnet.data.features import previous_beats, record_relative_beats
     from ecgnet.errors import DataFormatError
-
-    part = _as_part(beats)
 
     if window not in WINDOWS:
         raise DataFormatError(f"beat windows are {sorted(WINDOWS)}. Received: window={window!r}")
@@ -480,42 +511,38 @@ def window_channels(beats, window, channels):
                 f"centred windows have {sorted(CENTRED_CHANNELS)} channels ({'; '.join(CENTRED_CHANNELS.values())}). "
                 f"Received: {channels}"
             )
-        if part.get("centred") is None:
+        if beats.centred is None:
             raise DataFormatError(
-                f"{part['source']}: has no centred beat windows (Kaggle CSV files and folders prepared by older "
+                f"{beats.source}: has no centred beat windows (Kaggle CSV files and folders prepared by older "
                 "versions lack them); prepare the data again with `python -m ecgnet prepare ... --overwrite` "
                 "(predict also reads a raw --record)"
             )
-        x = part["centred"][..., :1]
+        x = beats.centred[..., None]
         if channels == 1:
             return x
-        if part.get("record") is None:
-            raise DataFormatError(f"{part['source']}: centred channel 2 ({CENTRED_CHANNELS[2]}) needs the record names")
-        return record_relative_beats(x, part["record"])
+        if beats.record is None:
+            raise DataFormatError(f"{beats.source}: centred channel 2 ({CENTRED_CHANNELS[2]}) needs the record names")
+        return record_relative_beats(x, beats.record)
     if channels not in BEAT_CHANNELS:
         raise DataFormatError(f"beats have {sorted(BEAT_CHANNELS)} channels ({'; '.join(BEAT_CHANNELS.values())}). Received: {channels}")
     if channels >= SECOND_LEAD_CHANNEL:
-        if part.get("second_lead") is None:
+        if beats.second_lead is None:
             raise DataFormatError(
-                f"{part['source']}: beat channels 4 to 6 are the record's second lead, which this data lacks; "
+                f"{beats.source}: beat channels 4 to 6 are the record's second lead, which this data lacks; "
                 "prepare it with `python -m ecgnet prepare --second-lead`, or pass a two-lead --record"
             )
-        import numpy as np
-
-        other = window_channels(dict(part, x=part["second_lead"]), window, 3)
-        return np.concatenate([window_channels(part, window, 3), other[..., : channels - 3]], axis=-1)
-    x = part["x"][..., :1]
+        other = window_channels(dataclasses.replace(beats, x=beats.second_lead), window, 3)
+        return np.concatenate([window_channels(beats, window, 3), other[..., : channels - 3]], axis=-1)
+    x = beats.x[..., None]
     if channels == 1:
         return x
-    if part.get("record") is None or (channels == 3 and (part.get("r_peak") is None or part.get("rr") is None)):
+    if beats.record is None or (channels == 3 and (beats.r_peak is None or beats.rr is None)):
         raise DataFormatError(
-            f"{part['source']}: beat channel {channels} ({BEAT_CHANNELS[channels]}) needs the record names "
+            f"{beats.source}: beat channel {channels} ({BEAT_CHANNELS[channels]}) needs the record names "
             "(and R-peak samples and R-R intervals) that Kaggle CSV files do not carry; "
             "pass the folder written by `python -m ecgnet prepare` (test.npz) or a --record"
         )
-    stacked = record_relative_beats(x, part["record"])
+    stacked = record_relative_beats(x, beats.record)
     if channels == 3:
-        import numpy as np
-
-        stacked = np.concatenate([stacked, previous_beats(x, part["record"], part["r_peak"], part["rr"])[..., None]], axis=-1)
+        stacked = np.concatenate([stacked, previous_beats(x, beats.record, beats.r_peak, beats.rr)[..., None]], axis=-1)
     return stacked

@@ -399,7 +399,7 @@ def run_validation_index(card, train_part):
 
     Args:
         card: dict from :func:`read_training_card`.
-        train_part: the training part the run was trained on (``ecgnet.data.load_part(data, "train")``).
+        train_part: the training beats the run was trained on (``ecgnet.data.load_part(data, "train")``).
 
     Returns:
         A sorted int array of indices into ``train_part``.
@@ -413,10 +413,10 @@ def run_validation_index(card, train_part):
     """
     if card.get("refit"):
         raise EcgnetError("a refit run trained on every beat: it has no validation beats")
-    fraction, groups = validation_plan(card["split"], train_part["record"])
+    fraction, groups = validation_plan(card["split"], train_part.record)
     fraction = card.get("validation_fraction", fraction)  # a run of train() with its own fraction
     seed = card.get("validation_seed", card["seed"])
-    return validation_indices(train_part["y"], fraction, groups, seed, validation_fold=parse_fold(card.get("validation_fold")))[1]
+    return validation_indices(train_part.y, fraction, groups, seed, validation_fold=parse_fold(card.get("validation_fold")))[1]
 
 
 def pool_runs(runs):

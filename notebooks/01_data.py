@@ -168,21 +168,22 @@ print({symbol: CLASS_NAMES[label] for symbol, label in AAMI_MAP.items()})
 # ## Loading the data in one call
 #
 # `ecg_data.load_split(name, download=True)` returns the training and test parts of a split as
-# two dicts: `x` (beats), `y` (labels), `rr` (R-R features), `record`, `r_peak`, `centred` (a
-# window centred on each R peak, notebook 05), `second_lead` and `source`. The first call downloads and prepares the data (`data/README.md` tells from where);
+# two `ecg_data.Beats`: `x` (beats), `y` (labels), `record`, `r_peak`, `rr` (the 3 R-R intervals
+# in seconds; `rr_features()` derives the 6 R-R features), `centred` (a window centred on each
+# R peak, notebook 05), `second_lead` and `source` (the file read). The first call downloads and prepares the data (`data/README.md` tells from where);
 # later calls read the prepared files. `"sample"` is the small real sample committed
 # with the repository.
 
 # %%
 train_part, test_part = ecg_data.load_split("sample" if QUICK else "kaggle", download=True)
-x_train, y_train = train_part["x"], train_part["y"]
+x_train, y_train = train_part.x[..., None], train_part.y  # a channel axis for Keras
 print("x_train:", x_train.shape, x_train.dtype, "values in", (float(x_train.min()), float(x_train.max())))
 print("y_train:", y_train.shape, y_train.dtype, "labels", np.unique(y_train))
-print("test beats:", test_part["x"].shape)
+print("test beats:", test_part.x.shape)
 
 # %% [markdown]
-# Beats are arrays of shape `(n, 187, 1)`: `n` beats, 187 time steps, one channel (Keras'
-# `(batch, steps, channels)` layout).
+# `Beats` keeps its beats as `(n, 187)`; with the channel axis added they are `(n, 187, 1)`: `n`
+# beats, 187 time steps, one channel (Keras' `(batch, steps, channels)` layout).
 #
 # **Why 87,556 / 21,890 and not Kaggle's 87,554 / 21,892?** All 48 records give 109,446 beats,
 # exactly the class counts of the Kaggle files. Kaggle's files are one random stratified 80/20
@@ -195,7 +196,7 @@ print("test beats:", test_part["x"].shape)
 
 # %%
 counts = pd.DataFrame(
-    {name: np.bincount(part["y"], minlength=5) for name, part in (("train", train_part), ("test", test_part))},
+    {name: np.bincount(part.y, minlength=5) for name, part in (("train", train_part), ("test", test_part))},
     index=list(CLASS_NAMES),
 )
 counts["train %"] = (100 * counts["train"] / counts["train"].sum()).round(2)
@@ -386,11 +387,11 @@ print("records in both:", set(ecg_data.DS1) & set(ecg_data.DS2) or "none")
 # also shows the model during training, and what DS1 and DS2 hold:
 
 # %%
-train_records, test_records = set(train_part["record"]), set(test_part["record"])
+train_records, test_records = set(train_part.record), set(test_part.record)
 print(f"kaggle split: {len(test_records & train_records)} of the {len(test_records)} test records "
       "also have beats in the training part")
-all_records = np.concatenate([train_part["record"], test_part["record"]])
-all_labels = np.concatenate([train_part["y"], test_part["y"]])
+all_records = np.concatenate([train_part.record, test_part.record])
+all_labels = np.concatenate([train_part.y, test_part.y])
 pd.DataFrame({
     name: np.bincount(all_labels[np.isin(all_records, records)], minlength=5)
     for name, records in (("DS1", ecg_data.DS1), ("DS2", ecg_data.DS2))
@@ -444,10 +445,10 @@ plt.show()
 # 2. Below what heart rate (in bpm) does 1.2 T exceed 187 samples, so that beats are cut short by
 #    the 187-sample limit? Check your answer with the `T` printed in step 4.
 #    *Hint:* T is in samples at 125 Hz, and a heart rate of `60 * 125 / T` bpm.
-# 3. Plot ten S beats and ten N beats of the same record (use `train_part["record"]`). What, if
+# 3. Plot ten S beats and ten N beats of the same record (use `train_part.record`). What, if
 #    anything, tells them apart by eye?
 #    *Hint:* pick the record with the most S beats:
-#    `pd.Series(train_part["record"][y_train == 1]).value_counts().index[0]`.
+#    `pd.Series(train_part.record[y_train == 1]).value_counts().index[0]`.
 #
 # <details><summary>Solution 1</summary>
 #
@@ -480,7 +481,7 @@ plt.show()
 # <details><summary>Solution 3</summary>
 #
 # ```python
-# records = train_part["record"]
+# records = train_part.record
 # record = pd.Series(records[y_train == 1]).value_counts().index[0]  # the record with the most S beats
 # fig, axes = plt.subplots(1, 2, figsize=(14, 3), sharey=True)
 # for ax, label in zip(axes, (0, 1)):

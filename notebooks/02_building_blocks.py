@@ -204,7 +204,7 @@ for kind, residual in ((f"plain, {TRAIN_DEPTH} layers", False), (f"residual, {TR
     network = deep_net(TRAIN_DEPTH, residual)
     network.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     wall, cpu = time.perf_counter(), time.process_time()
-    history = network.fit(train["x"], train["y"], batch_size=64, epochs=TRAIN_EPOCHS, verbose=0)
+    history = network.fit(train.x[..., None], train.y, batch_size=64, epochs=TRAIN_EPOCHS, verbose=0)
     training_losses[kind] = history.history["loss"]
     print(f"{kind:>21}: {network.count_params():,} weights, training loss per epoch "
           f"{' '.join(f'{loss:.3f}' for loss in history.history['loss'])} "
@@ -216,7 +216,7 @@ for kind, losses in training_losses.items():
 ax.set_xticks(range(1, TRAIN_EPOCHS + 1))
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss (mean over the epoch)")
-ax.set_title(f"{len(train['y']):,} training beats of the sample")
+ax.set_title(f"{len(train):,} training beats of the sample")
 ax.legend()
 plt.show()
 

@@ -100,8 +100,7 @@ def record_path(name):
 def read_record(model, name):
     """A record's beats as the model takes them: its inputs, reference labels and R-peak times."""
     beats, _, times = beats_from_record(record_path(name), use_annotations=True, aami_only=True)
-    part = ecg_data.part_from_beats(beats, source=name)
-    inputs = InputRecipe.from_model(model).inputs(part)  # built from the whole record (its median beat, mean R-R)
+    inputs = InputRecipe.from_model(model).inputs(beats)  # built from the whole record (its median beat, mean R-R)
     return inputs, beats.y.astype(np.int64), times
 
 

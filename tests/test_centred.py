@@ -8,10 +8,11 @@ import wfdb
 from scipy.signal import resample_poly
 
 from ecgnet.data import (CENTRED_LENGTH, Beats, beat_channels, beats_from_record, centred_windows, concat_beats,
-                         input_recipe, load_beats_npz, model_inputs, part_from_beats)
+                         load_beats_npz, model_inputs)
 from ecgnet.data.signals import CENTRED_BEFORE, FS
 from ecgnet.errors import DataFormatError, EcgnetError
 from ecgnet.layers import InputRecipe
+from ecgnet.recipe import InputRecipe as Recipe
 
 TINY = dict(stem_filters=8, stage_filters=(8, 16), stage_blocks=(1, 1), groups=4)
 
@@ -98,11 +99,11 @@ def test_a_non_finite_centred_sample_is_refused_with_its_place(fixtures_dir, tmp
 
 def test_centred_channels_are_the_window_and_its_difference_from_the_records_median(fixtures_dir):
     parts = [beats_from_record(fixtures_dir / name).beats for name in ("208_excerpt", "114_excerpt")]
-    part = part_from_beats(concat_beats(parts), source="fixtures")
+    part = concat_beats(parts)
     channels = beat_channels(part, 2, window="centred")
-    assert channels.shape == (len(part["y"]), CENTRED_LENGTH, 2)
+    assert channels.shape == (len(part.y), CENTRED_LENGTH, 2)
     for beats in parts:
-        rows = part["record"] == beats.record[0]
+        rows = part.record == beats.record[0]
         np.testing.assert_array_equal(channels[rows, :, 0], beats.centred)
         np.testing.assert_allclose(channels[rows, :, 1], beats.centred - np.median(beats.centred, axis=0), atol=1e-6)
     with pytest.raises(DataFormatError, match=r"centred windows have \[1, 2\] channels"):
@@ -113,7 +114,7 @@ def test_centred_channels_are_the_window_and_its_difference_from_the_records_med
 
 def test_a_part_without_centred_windows_asks_to_prepare_again(fixtures_dir):
     beats = beats_from_record(fixtures_dir / "208_excerpt").beats
-    old = part_from_beats(Beats(beats.x, beats.y, beats.record, beats.r_peak, beats.rr), source="old/train.npz")
+    old = Beats(beats.x, beats.y, beats.record, beats.r_peak, beats.rr, source="old/train.npz")
     with pytest.raises(DataFormatError, match=r"old/train.npz: has no centred beat windows .* prepare the data again"):
         beat_channels(old, 1, window="centred")
 
@@ -124,15 +125,15 @@ def test_a_centred_model_keeps_its_window_through_a_keras_file_and_gets_its_inpu
     from ecgnet.models import build_named_model
 
     model = build_named_model("small", (CENTRED_LENGTH, 2), rr_features=3, **TINY)
-    expected = {"beat_channels": 2, "rr_features": 3, "window": "centred"}
-    assert input_recipe(model) == expected
+    expected = Recipe("centred", 2, 3)
+    assert Recipe.from_model(model) == expected
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert input_recipe(loaded) == expected
-    part = part_from_beats(beats_from_record(fixtures_dir / "208_excerpt").beats, source="208")
+    assert Recipe.from_model(loaded) == expected
+    part = beats_from_record(fixtures_dir / "208_excerpt").beats
     inputs = model_inputs(loaded, part)
     np.testing.assert_array_equal(inputs["beat"], beat_channels(part, 2, window="centred"))
-    assert inputs["rr"].shape == (len(part["y"]), 3)
+    assert inputs["rr"].shape == (len(part.y), 3)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -181,9 +182,9 @@ def test_the_shipped_new_patients_model_reads_a_record_at_128_hz_as_well_as_at_3
     model = load_model("ecgnet-mitbih-svdb")
     labels = {}
     for rate, path in ((360, fixtures_dir / "208_excerpt"), (128, _record_at_128_hz(fixtures_dir, tmp_path))):
-        part = part_from_beats(beats_from_record(path).beats, source=path.name)
+        part = beats_from_record(path).beats
         predicted = model.predict(model_inputs(model, part), verbose=0).argmax(axis=1)
         labels[rate] = predicted
-        accuracy = np.mean(predicted == part["y"])
-        assert accuracy > np.mean(part["y"] == 0) + 0.10, f"{rate} Hz: accuracy {accuracy:.3f}"
+        accuracy = np.mean(predicted == part.y)
+        assert accuracy > np.mean(part.y == 0) + 0.10, f"{rate} Hz: accuracy {accuracy:.3f}"
     assert np.mean(labels[360] == labels[128]) > 0.9

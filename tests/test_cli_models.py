@@ -123,19 +123,19 @@ def test_shipped_models_classify_real_beats_they_never_saw(name, fixtures_dir):
     which the sample's random beats are not: it labels the first minute of
     record 233, a DS2 patient with many ventricular beats.
     """
-    from ecgnet.data import DS2, beats_from_record, load_part, model_inputs, part_from_beats
+    from ecgnet.data import DS2, beats_from_record, load_part, model_inputs
 
     model = load_model(name)
     if len(model.inputs) == 2:
         assert "233" in DS2
-        part = part_from_beats(beats_from_record(fixtures_dir / "233_excerpt").beats, source="233_excerpt")
+        part = beats_from_record(fixtures_dir / "233_excerpt").beats
         margin = 0.10
     else:
         part = load_part(SAMPLE / "mitbih_test.npz", "test")
         margin = 0.20  # new beats of known patients are far easier than new patients (see the model cards)
     predicted = model.predict(model_inputs(model, part), verbose=0).argmax(axis=1)
-    accuracy = np.mean(predicted == part["y"])
-    always_normal = np.mean(part["y"] == 0)  # the sample is enriched for S, V, F, Q: about 0.7; 233: about 0.7
+    accuracy = np.mean(predicted == part.y)
+    always_normal = np.mean(part.y == 0)  # the sample is enriched for S, V, F, Q: about 0.7; 233: about 0.7
     assert accuracy > always_normal + margin, f"{name}: accuracy {accuracy:.3f}, always-N {always_normal:.3f}"
 
 
@@ -155,16 +155,16 @@ def test_a_model_with_three_rr_inputs_gets_the_record_relative_features(tmp_path
 
     part = load_part(SAMPLE / "mitbih_test.npz", "test")
     inputs = model_inputs(tiny_model(rr_features=3), part)
-    np.testing.assert_array_equal(inputs["rr"], part["rr"][:, 3:])
-    assert model_inputs(tiny_model(rr_features=6), part)["rr"].shape == (len(part["y"]), 6)
+    np.testing.assert_array_equal(inputs["rr"], part.rr_features()[:, 3:])
+    assert model_inputs(tiny_model(rr_features=6), part)["rr"].shape == (len(part.y), 6)
 
 
 def test_a_model_with_three_beat_channels_gets_the_previous_beat_of_the_same_record(fixtures_dir):
-    from ecgnet.data import beats_from_record, load_part, model_inputs, part_from_beats
+    from ecgnet.data import beats_from_record, load_part, model_inputs
 
     # a whole (excerpt of a) real record: every beat but the first has its predecessor
     beats = beats_from_record(fixtures_dir / "208_excerpt").beats
-    x = model_inputs(tiny_model(channels=3), part_from_beats(beats, source="208_excerpt"))
+    x = model_inputs(tiny_model(channels=3), beats)
     assert x.shape == (len(beats), 187, 3)
     np.testing.assert_array_equal(x[..., 0], beats.x)
     np.testing.assert_array_equal(x[1:, :, 2], beats.x[:-1])
@@ -174,29 +174,28 @@ def test_a_model_with_three_beat_channels_gets_the_previous_beat_of_the_same_rec
     # some beat of its record lies exactly one previous R-R (at 360 Hz) before it
     part = load_part(SAMPLE / "mitbih_test.npz", "test")
     x = model_inputs(tiny_model(channels=3), part)
-    for i in range(len(part["y"])):
-        gap = part["r_peak"][i] - np.round(part["rr"][i, 0] * 360)
-        found = np.flatnonzero((part["record"] == part["record"][i]) & (part["r_peak"] == gap))
-        np.testing.assert_array_equal(x[i, :, 2], part["x"][found[0], :, 0] if len(found) else np.zeros(187))
+    for i in range(len(part.y)):
+        gap = part.r_peak[i] - np.round(part.rr[i, 0] * 360)
+        found = np.flatnonzero((part.record == part.record[i]) & (part.r_peak == gap))
+        np.testing.assert_array_equal(x[i, :, 2], part.x[found[0]] if len(found) else np.zeros(187))
     assert 0 < np.any(x[..., 2], axis=1).sum() < 50
     # index: the channels are built from the whole part first, then the beats are picked
     index = np.flatnonzero(np.any(x[..., 2], axis=1))
     picked = model_inputs(tiny_model(channels=3, rr_features=3), part, index)
     np.testing.assert_array_equal(picked["beat"], x[index])
-    np.testing.assert_array_equal(picked["rr"], part["rr"][index, 3:])
+    np.testing.assert_array_equal(picked["rr"], part.rr_features()[index, 3:])
 
 
 def test_a_model_with_six_beat_channels_gets_the_second_leads_three_too(fixtures_dir):
-    from ecgnet.data import beat_channels, beats_from_record, model_inputs, part_from_beats
+    from ecgnet.data import beat_channels, beats_from_record, model_inputs
 
     beats = beats_from_record(fixtures_dir / "208_excerpt", second_lead=True).beats  # MLII and V1
-    part = part_from_beats(beats, source="208_excerpt")
-    x = model_inputs(tiny_model(channels=6), part)
-    np.testing.assert_array_equal(x[..., :3], beat_channels(part, 3))
-    v1 = part_from_beats(beats_from_record(fixtures_dir / "208_excerpt", channel="V1").beats, source="V1")
+    x = model_inputs(tiny_model(channels=6), beats)
+    np.testing.assert_array_equal(x[..., :3], beat_channels(beats, 3))
+    v1 = beats_from_record(fixtures_dir / "208_excerpt", channel="V1").beats
     np.testing.assert_array_equal(x[..., 3:], beat_channels(v1, 3))
     with pytest.raises(DataFormatError, match="channels 4 to 6 are the record's second lead.*prepare --second-lead"):
-        model_inputs(tiny_model(channels=6), part_from_beats(beats_from_record(fixtures_dir / "208_excerpt").beats, source="x"))
+        model_inputs(tiny_model(channels=6), beats_from_record(fixtures_dir / "208_excerpt").beats)
 
 
 def test_three_beat_channels_need_records():
@@ -240,7 +239,7 @@ def test_ensemble_averages_members_and_measures_on_their_shared_validation_fold(
 
     part = load_part(SAMPLE, "train")  # the sample's .npz: beats with their records
     runs = [
-        _fake_run(tmp_path / f"s{seed}", seed, split="inter-patient", validation_fold="2/5", train_beats=len(part["y"]))
+        _fake_run(tmp_path / f"s{seed}", seed, split="inter-patient", validation_fold="2/5", train_beats=len(part.y))
         for seed in (0, 1)
     ]
     out = tmp_path / "e"
@@ -248,15 +247,15 @@ def test_ensemble_averages_members_and_measures_on_their_shared_validation_fold(
     assert result.returncode == 0, result.stderr
 
     members = [keras.saving.load_model(run / "model.keras") for run in runs]
-    mean = np.mean([m.predict(part["x"], verbose=0) for m in members], axis=0)
-    np.testing.assert_allclose(load_model(out / "model.keras").predict(part["x"], verbose=0), mean, atol=1e-6)
+    mean = np.mean([m.predict(part.x[..., None], verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(load_model(out / "model.keras").predict(part.x[..., None], verbose=0), mean, atol=1e-6)
 
-    _, held = group_kfold_indices(part["record"], 5, 2, seed=0)
+    _, held = group_kfold_indices(part.record, 5, 2, seed=0)
     assert f"validation: {len(held)} beats" in result.stdout and "fold 2/5" in result.stdout
     card = json.loads((out / "training.json").read_text())
     assert card["seed"] == [0, 1] and card["members"] == [str(r) for r in runs] and card["validation_fold"] == "2/5"
     assert np.sum(card["validation"]["confusion_matrix"]) == len(held)
-    assert card["validation"]["accuracy"] == pytest.approx(np.mean(mean[held].argmax(1) == part["y"][held]))
+    assert card["validation"]["accuracy"] == pytest.approx(np.mean(mean[held].argmax(1) == part.y[held]))
 
 
 def test_ensemble_refuses_members_with_other_validation_splits(tmp_path):

@@ -13,7 +13,10 @@ from ecgnet.data import (
     beats_from_record,
     build_mitbih_beats,
     load_beats_npz,
+    load_part,
+    load_split,
     rr_features,
+    sample_dir,
 )
 from ecgnet.errors import DataFormatError
 
@@ -95,6 +98,29 @@ def test_rr_features_per_record():
     np.testing.assert_allclose(feats[2:, 3:], rr[2:] / 1.3)
     with pytest.raises(DataFormatError, match=r"rr has 4 rows but record has shape \(3,\)"):
         rr_features(rr, np.array(["a", "a", "b"]))
+
+
+def test_beats_derive_their_six_rr_features_when_asked():
+    rr = np.array([[1.0, 1.0, 1.0], [0.5, 1.0, 0.75], [2.0, 2.0, 2.0], [0.6, 0.6, 0.6]])
+    beats = Beats(np.zeros((4, 187)), [0, 1, 0, 2], ["a", "a", "b", "b"], [10, 20, 30, 40], rr, source="four.npz")
+    assert beats.rr.shape == (4, 3)  # stored: the 3 raw intervals
+    np.testing.assert_allclose(beats.rr_features()[:, 3], [1 / 0.75, 0.5 / 0.75, 2 / 1.3, 0.6 / 1.3], rtol=1e-6)
+    assert beats.subset([2, 3]).source == "four.npz"
+
+
+def test_load_split_gives_two_beats_and_csv_beats_carry_no_invented_fields(tmp_path):
+    train, test = load_split("sample")
+    assert isinstance(train, Beats) and isinstance(test, Beats)
+    assert train.x.shape == (len(train), 187) and train.rr.shape == (len(train), 3) and train.record is not None
+    csv = load_part(sample_dir() / "mitbih_test.csv.gz", "test")
+    assert isinstance(csv, Beats) and csv.x.shape == (len(csv), 187) and len(csv) == len(test)
+    assert csv.record is None and csv.r_peak is None and csv.rr is None and csv.source.name == "mitbih_test.csv.gz"
+    with pytest.raises(DataFormatError, match="mitbih_test.csv.gz: no R-R intervals"):
+        csv.rr_features()
+    path = train.subset(slice(0, 5)).save_npz(tmp_path / "five.npz")
+    with np.load(path) as saved:
+        assert "source" not in saved.files  # the source is where the beats were read, not data
+    assert load_beats_npz(path).source == path
 
 
 def test_select_rr_features_by_input_width():

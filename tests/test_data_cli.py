@@ -74,10 +74,10 @@ def test_several_databases_inter_patient(run_cli, fixtures_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "mitdb (5 records), extra (5 records)" in result.stdout
     train, test = load_part(out, "train"), load_part(out, "test")
-    assert sorted(set(test["record"])) == ["232", "233"]  # DS2, untouched
-    assert sorted(set(train["record"])) == ["114", "208"] + sorted(f"extra/{r}_excerpt" for r in EXCERPT_BEATS)
-    assert len(test["y"]) == EXCERPT_BEATS["232"] + EXCERPT_BEATS["233"]
-    assert len(train["y"]) == EXCERPT_BEATS["114"] + EXCERPT_BEATS["208"] + sum(EXCERPT_BEATS.values())
+    assert sorted(set(test.record)) == ["232", "233"]  # DS2, untouched
+    assert sorted(set(train.record)) == ["114", "208"] + sorted(f"extra/{r}_excerpt" for r in EXCERPT_BEATS)
+    assert len(test.y) == EXCERPT_BEATS["232"] + EXCERPT_BEATS["233"]
+    assert len(train.y) == EXCERPT_BEATS["114"] + EXCERPT_BEATS["208"] + sum(EXCERPT_BEATS.values())
     # two folders of one database would collide
     twice = run_cli("prepare", "--raw", mitdb, "--raw", mitdb, "--split", "kaggle", "--out", tmp_path / "x")
     assert "two raw folders are both database 'mitdb'" in one_error_line(twice)

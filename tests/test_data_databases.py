@@ -26,7 +26,7 @@ def test_svdb_counts_match_the_documentation(svdb, tmp_path):
     from ecgnet.data import load_part
 
     train = load_part(tmp_path / "svdb-kaggle", "train")
-    assert all(name.startswith("svdb/") for name in set(train["record"]))
+    assert all(name.startswith("svdb/") for name in set(train.record))
     assert json.loads((tmp_path / "svdb-kaggle" / "manifest.json").read_text())["counts"] == manifest["counts"]
 
 

@@ -22,22 +22,22 @@ def test_fresh_folder_downloads_prepares_and_caches(physionet, tmp_path, capsys)
     assert f"downloaded from {'http://127.0.0.1'}" in capsys.readouterr().out
     assert sorted(p.name for p in (data / "mitdb").iterdir()) == sorted(
         ["RECORDS", "SHA256SUMS.txt"] + [f"{r}{e}" for r in BEATS for e in (".hea", ".dat", ".atr")])
-    assert set(train["record"]) == {"114", "208"} <= set(DS1) and set(test["record"]) == {"232", "233"} <= set(DS2)
-    assert len(train["y"]) == BEATS["114"] + BEATS["208"] and len(test["y"]) == BEATS["232"] + BEATS["233"]
-    assert train["x"].shape == (len(train["y"]), 187, 1) and train["rr"].shape == (len(train["y"]), 6)
+    assert set(train.record) == {"114", "208"} <= set(DS1) and set(test.record) == {"232", "233"} <= set(DS2)
+    assert len(train.y) == BEATS["114"] + BEATS["208"] and len(test.y) == BEATS["232"] + BEATS["233"]
+    assert train.x.shape == (len(train.y), 187) and train.rr_features().shape == (len(train.y), 6)
     manifest = json.loads((data / "mitbih-interpatient" / "manifest.json").read_text())
     assert manifest["split"] == "inter-patient" and manifest["sources"] == [{"database": "mitdb", "records": list(BEATS)}]
-    assert manifest["counts"]["test"] == {n: int(c) for n, c in zip(CLASS_NAMES, np.bincount(test["y"], minlength=5))}
+    assert manifest["counts"]["test"] == {n: int(c) for n, c in zip(CLASS_NAMES, np.bincount(test.y, minlength=5))}
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((data / "mitbih-interpatient" / name).read_bytes()).hexdigest() == digest
     # the second call reads the prepared folder: no request at all
     physionet.clear()
     again, _ = load_split("inter-patient", data_dir=data, progress=False)
     assert physionet == [] and "prepared" in capsys.readouterr().out
-    np.testing.assert_array_equal(again["x"], train["x"])
+    np.testing.assert_array_equal(again.x, train.x)
     # the kaggle split from the records already downloaded: every beat once, no request
     train, test = load_split("kaggle", data_dir=data, progress=False)
-    assert physionet == [] and len(train["y"]) + len(test["y"]) == sum(BEATS.values())
+    assert physionet == [] and len(train.y) + len(test.y) == sum(BEATS.values())
     assert "from the raw records in" in capsys.readouterr().out
 
 
@@ -49,7 +49,7 @@ def test_interrupted_download_resumes(physionet, fixtures_dir, tmp_path):
     train, test = load_split("kaggle", data_dir=data, progress=False)
     fetched = {name for name in physionet if name.endswith((".hea", ".dat", ".atr"))}
     assert fetched == {"114.dat"} | {f"{r}{e}" for r in ("232", "217", "233") for e in (".hea", ".dat", ".atr")}
-    assert len(train["y"]) + len(test["y"]) == sum(BEATS.values())
+    assert len(train.y) + len(test.y) == sum(BEATS.values())
     # all files present, one damaged: checked against SHA256SUMS.txt, fetched again before preparing
     shutil.rmtree(data / "mitbih-kaggle")
     (data / "mitdb" / "233.atr").write_bytes(b"damaged")
@@ -97,7 +97,7 @@ def test_sample_never_downloads(monkeypatch, capsys):
     monkeypatch.setenv("ECGNET_PHYSIONET_URL", "http://127.0.0.1:9/")
     monkeypatch.setenv("ECGNET_DATA_DIR", "/nonexistent")
     train, test = load_split("sample")
-    assert len(train["y"]) == 3000 and len(test["y"]) == 750 and train["record"] is not None
+    assert len(train.y) == 3000 and len(test.y) == 750 and train.record is not None
     assert capsys.readouterr().out.startswith("load_split('sample'): the sample ")
 
 
@@ -123,4 +123,4 @@ def test_a_folder_of_an_older_format_is_refused_with_one_line(fixtures_dir, tmp_
     assert json.loads((folder / "manifest.json").read_text()) == older  # left as it was
     prepare_split(raw, "kaggle", folder, overwrite=True, progress=False)  # what the line says to do
     train, _ = load_split("kaggle", data_dir=tmp_path, progress=False)
-    assert train["centred"] is not None and len(train["y"]) == sum(written["counts"]["train"].values())
+    assert train.centred is not None and len(train.y) == sum(written["counts"]["train"].values())

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import ecgnet
-from ecgnet.data import CLASS_NAMES, beats_from_record, model_inputs, part_from_beats
+from ecgnet.data import CLASS_NAMES, beats_from_record, model_inputs
 from ecgnet.errors import DataFormatError, ModelFileError
 from ecgnet.prediction import UNCLASSIFIABLE, predict_record
 
@@ -45,7 +45,7 @@ def test_a_clean_record_gets_what_the_model_gives_its_beats():
     table = predict_record(model, RECORD)
     beats = beats_from_record(RECORD).beats
     # the reference: the beat builder's beats and the data module's inputs, predicted directly
-    probabilities = model.predict(model_inputs(model, part_from_beats(beats, source="208")), verbose=0)
+    probabilities = model.predict(model_inputs(model, beats), verbose=0)
     assert list(table.columns) == ["time_s", "predicted", "confidence", "signal", "annotated"]
     assert len(table) == len(beats)
     end = past_the_end(table["time_s"])

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from ecgnet.data import BEAT_LENGTH, CENTRED_LENGTH, RR_FEATURE_SETS, beats_from_record, model_inputs, part_from_beats, sample_dir
+from ecgnet.data import BEAT_LENGTH, CENTRED_LENGTH, RR_FEATURE_SETS, beats_from_record, model_inputs, sample_dir
 from ecgnet.ensembles import build_ensemble
 from ecgnet.errors import DataFormatError, EcgnetError, ModelFileError
 from ecgnet.layers import RR_FEATURE_NAMES, InputRecipe
@@ -159,20 +159,20 @@ def _plain_model(beat_channels, rr_width):
 
 @pytest.mark.parametrize("beat_channels, rr_width", [(3, 3), (6, 5), (1, 6)])
 def test_model_inputs_are_the_same_with_and_without_the_layer(fixtures_dir, beat_channels, rr_width):
-    part = part_from_beats(beats_from_record(fixtures_dir / "208_excerpt", second_lead=True).beats, source="208_excerpt")
+    part = beats_from_record(fixtures_dir / "208_excerpt", second_lead=True).beats
     with_layer = build_ecgnet("small", input_shape=(187, beat_channels), rr_features=rr_width, **TINY)
     without = _plain_model(beat_channels, rr_width)
     assert len(_recipe_layers(with_layer)) == 1 and _recipe_layers(without) == []
-    keep = part["y"] == 2  # the V beats, after the channels were built from the whole record
+    keep = part.y == 2  # the V beats, after the channels were built from the whole record
     for index in (None, keep):
         a, b = model_inputs(with_layer, part, index), model_inputs(without, part, index)
         assert sorted(a) == sorted(b) == ["beat", "rr"]
-        assert a["beat"].shape == (len(part["y"]) if index is None else keep.sum(), 187, beat_channels)
+        assert a["beat"].shape == (len(part) if index is None else keep.sum(), 187, beat_channels)
         assert a["rr"].shape[1] == rr_width
         np.testing.assert_array_equal(a["beat"], b["beat"])
         np.testing.assert_array_equal(a["rr"], b["rr"])
         # Channel 1 is always the beat itself.
-        np.testing.assert_array_equal(a["beat"][..., 0], part["x"][..., 0] if index is None else part["x"][keep, :, 0])
+        np.testing.assert_array_equal(a["beat"][..., 0], part.x if index is None else part.x[keep])
 
 
 def _lying_member(recipe_rr, rr_width=6):
@@ -307,9 +307,10 @@ def test_inputs_from_beats_match_a_reference_built_by_hand(fixtures_dir):
         np.testing.assert_array_equal(beat[1:, :, first + 2], lead[:-1])
         np.testing.assert_array_equal(beat[0, :, first + 2], 0)
     np.testing.assert_allclose(rr, beats.rr / beats.rr[:, 0].mean(), rtol=1e-5)
-    # a part dict gives the same; an index keeps those beats of the inputs built from all of them
-    part = part_from_beats(beats, source="208_excerpt")
-    np.testing.assert_array_equal(recipe.inputs(part)["beat"], beat)
+    # the R-R features are computed when asked, not stored: the 3 intervals and the 3 relative ones
+    np.testing.assert_array_equal(beats.rr_features()[:, :3], beats.rr)
+    np.testing.assert_allclose(beats.rr_features()[:, 3:], rr, rtol=1e-6)
+    # an index keeps those beats of the inputs built from all of them
     keep = beats.y == 2
     picked = recipe.inputs(beats, index=keep)
     np.testing.assert_array_equal(picked["beat"], beat[keep])
@@ -357,3 +358,15 @@ def test_train_refuses_a_bad_recipe_in_one_line(tmp_path, run_cli, options, frag
     last = result.stderr.strip().splitlines()[-1]
     assert all(fragment in last for fragment in fragments), last
     assert not (tmp_path / "run").exists()
+
+
+def test_train_options_name_the_recipe_of_its_text_form():
+    """`train`'s shorthand options and --recipe name the same values; R-R features by default only inter-patient."""
+    options = dict(relative=True, previous_beat=True, rr_features="relative")
+    assert Recipe.from_train_options(split="inter-patient", **options) == Recipe.parse("kachuee:beat,relative,previous+rr=relative")
+    assert Recipe.from_train_options(split="kaggle") == Recipe.parse("kachuee:beat")
+    assert Recipe.from_train_options(split="kaggle", window="centred", relative=True, rr=True) == Recipe("centred", 2, 6)
+    with pytest.raises(EcgnetError, match="drop --window, --rr, or drop --recipe"):
+        Recipe.from_train_options(Recipe.parse("kachuee:beat"), window="centred", rr=False)
+    with pytest.raises(EcgnetError, match="--previous-beat adds the third beat channel"):
+        Recipe.from_train_options(previous_beat=True)

@@ -430,7 +430,7 @@ def test_predict_builds_channels_from_the_whole_record(tmp_path, run_cli):
     are picked, so the beat right after a bad stretch still gets its (clean) previous beat."""
     import pandas as pd
 
-    from ecgnet.data import model_inputs, part_from_beats
+    from ecgnet.data import model_inputs
     from ecgnet.pretrained_models import load_model
 
     signal = fixture_signal()
@@ -445,7 +445,7 @@ def test_predict_builds_channels_from_the_whole_record(tmp_path, run_cli):
     assert 0 < usable.sum() < len(usable)
     model = load_model("ecgnet-mitbih-interpatient")
     found = beats_from_record(path, check_quality=True)
-    expected = model.predict(model_inputs(model, part_from_beats(found.beats, source=path)), verbose=0)[usable]
+    expected = model.predict(model_inputs(model, found.beats), verbose=0)[usable]
     np.testing.assert_allclose(table.loc[usable, "confidence"].astype(float), expected.max(axis=1), atol=1e-4)
     assert (table.loc[usable, "predicted"].to_numpy() == np.array(list("NSVFQ"))[expected.argmax(axis=1)]).all()
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ecgnet import runs
-from ecgnet.data import validation_indices
+from ecgnet.data import Beats, validation_indices
 from ecgnet.errors import DataFormatError, EcgnetError
 
 
@@ -70,7 +70,7 @@ def test_a_card_keeps_a_validation_fraction_other_than_its_splits_and_rebuilds_t
     card = runs.training_card(**common, validation_fraction=0.3)
     assert card["validation_fraction"] == 0.3 and card["train_data"] is None
     runs.write_training_card(tmp_path, card)
-    index = runs.run_validation_index(runs.read_training_card(tmp_path), {"y": y, "record": None})
+    index = runs.run_validation_index(runs.read_training_card(tmp_path), Beats(np.zeros((len(y), 187)), y))
     np.testing.assert_array_equal(index, validation_indices(y, 0.3, seed=2)[1])
     assert len(index) == 120
 

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from ecgnet import runs, training
+from ecgnet.data import Beats
 from ecgnet.data import validation_indices
 from ecgnet.data.classes import class_weights
 from ecgnet.normalization import FusedBatchNormalization
@@ -238,7 +239,7 @@ def test_a_training_card_round_trips_and_rebuilds_the_validation_beats(tmp_path)
     assert read == card and read["validation_seed"] == 3
     assert set(read["validation"]) == set(runs.VALIDATION_KEYS)
     # the same beats train() validated on: their count and class supports
-    val_index = runs.run_validation_index(read, {"y": y, "record": None})
+    val_index = runs.run_validation_index(read, Beats(x, y))  # beats without records, as in a Kaggle CSV
     np.testing.assert_array_equal(val_index, validation_indices(y, 0.1, seed=3)[1])
     assert read["validation"]["num_beats"] == len(val_index)
     assert [c["support"] for c in read["validation"]["per_class"].values()] == list(np.bincount(y[val_index], minlength=5))
@@ -254,7 +255,7 @@ def test_cards_of_older_runs_get_defaults_and_refit_cards_have_no_validation(tmp
     refit = runs.training_card(preset="small", split="kaggle", rr_features=0, train_data="d", train_beats=9, epochs=2, seed=1, refit=True)
     assert refit["validation_seed"] is None and refit["validation"] is None
     with pytest.raises(ValueError, match="refit run .* no validation beats"):
-        runs.run_validation_index(refit, {"y": np.zeros(9), "record": None})
+        runs.run_validation_index(refit, Beats(np.zeros((9, 187)), np.zeros(9)))
     with pytest.raises(ValueError, match="training.json: not found"):
         runs.read_training_card(tmp_path / "nowhere")
     assert runs.validation_plan("kaggle", np.arange(3)) == (0.1, None)
@@ -288,13 +289,13 @@ def test_runs_trained_from_python_write_their_card_and_are_ensembled_by_the_cli(
     part = load_part(sample_dir(), "train")
     recipe = InputRecipe.from_flags("kachuee", False, False, False, None)
     results = [
-        training.train(tiny_model, part["x"], part["y"], epochs=1, batch_size=256, seed=seed, validation_seed=0,
+        training.train(tiny_model, part.x, part.y, epochs=1, batch_size=256, seed=seed, validation_seed=0,
                        augment=False, out_dir=tmp_path / f"s{seed}", verbose=0, recipe=recipe, card={"preset": "tiny"})
         for seed in (0, 1)
     ]
     card = runs.read_training_card(tmp_path / "s1")
     assert card["recipe"] == recipe.to_config() and card["preset"] == "tiny" and card["split"] == "kaggle"
-    assert card["seed"] == 1 and card["validation_seed"] == 0 and card["train_beats"] == len(part["y"])
+    assert card["seed"] == 1 and card["validation_seed"] == 0 and card["train_beats"] == len(part.y)
     assert card["validation"]["confusion_matrix"] == np.asarray(results[1].validation["confusion_matrix"]).tolist()
     assert results[1].paths["card"] == tmp_path / "s1" / "training.json"
 
@@ -304,7 +305,7 @@ def test_runs_trained_from_python_write_their_card_and_are_ensembled_by_the_cli(
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    held = validation_indices(part["y"], 0.1, seed=0)[1]  # the split both runs validated on
+    held = validation_indices(part.y, 0.1, seed=0)[1]  # the split both runs validated on
     assert f"validation: {len(held)} beats" in done.stdout
     for name, result in zip(("s0", "s1"), results):  # the CLI measures each member as train() did
         line = next(line for line in done.stdout.splitlines() if line.startswith(name + " "))

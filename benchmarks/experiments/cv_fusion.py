@@ -78,14 +78,14 @@ def main(argv=None):
         held = {key: saved[key].astype(np.float64) for key in saved.files if key not in ("y", "record")}
         y, record = saved["y"].astype(np.int64), saved["record"]
     part = load_part(args.data, "train")
-    if not np.array_equal(part["y"], y) or not np.array_equal(part["record"], record):
+    if not np.array_equal(part.y, y) or not np.array_equal(part.record, record):
         raise SystemExit(f"error: {args.data} holds other beats than the cross-validation in {args.cv}")
     networks = sorted({key.rsplit(" s", 1)[0] for key in held})
     regression = {}  # R-R width -> {seed: held-out probabilities}
 
     def rr_regression(width):
         if width not in regression:
-            rr = select_rr_features(part["rr"], width)
+            rr = select_rr_features(part.rr_features(), width)
             regression[width] = {seed: rr_held_out(rr, y, record, folds, seed) for seed in seeds}
         return regression[width]
 

@@ -88,8 +88,8 @@ def load_inputs(path, candidates):
     inputs = {}
     for name in candidates:
         window, channels, rr_width = CANDIDATES[name]
-        inputs[name] = (beat_channels(part, channels, window=window), select_rr_features(part["rr"], rr_width))
-    return part["y"].astype(np.int64), np.asarray(part["record"]), inputs
+        inputs[name] = (beat_channels(part, channels, window=window), select_rr_features(part.rr_features(), rr_width))
+    return part.y.astype(np.int64), np.asarray(part.record), inputs
 
 
 def _init_worker(path, candidates):

@@ -69,9 +69,9 @@ def classifiers():
 
 def features_of(part):
     """Every feature set of a part, by name: the floor's six R-R features and the record-context ones."""
-    rr6 = np.asarray(part["rr"], np.float32)
-    sinus_rr = context_rr_features(rr6, part["record"], part["r_peak"])
-    cluster = sinus_cluster_features(part["centred"], rr6, part["record"], part["r_peak"])
+    rr6 = np.asarray(part.rr_features(), np.float32)
+    sinus_rr = context_rr_features(rr6, part.record, part.r_peak)
+    cluster = sinus_cluster_features(part.centred, rr6, part.record, part.r_peak)
     return {
         "rr6": rr6,
         "rr6+sinus-rr": np.concatenate([rr6, sinus_rr], axis=1),
@@ -119,7 +119,7 @@ def line(name, f):
 
 def cross_validate(part, features, folds):
     """Pooled held-out confusion matrices of every candidate: over all records and over the DS1 records."""
-    y, record = part["y"], part["record"]
+    y, record = part.y, part.record
     ds1 = np.isin(record, [str(name) for name in DS1])
     results = {}
     for name in candidates():
@@ -155,7 +155,7 @@ def main(argv=None):
     train = load_part(args.data, "train")
     started = time.time()
     features = features_of(train)
-    y, record = train["y"], train["record"]
+    y, record = train.y, train.record
     print(f"{len(y)} training beats, {len(np.unique(record))} records; record-context features in {time.time() - started:.0f} s")
     if not args.ds2:
         print(f"{args.folds} record-wise folds (seed 0), held-out predictions pooled")
@@ -171,12 +171,12 @@ def main(argv=None):
     test = load_part(args.data, "test")
     test_features = features_of(test)
     ds1 = np.isin(record, [str(name) for name in DS1])
-    print(f"DS2: {len(test['y'])} beats (S {int((test['y'] == 1).sum())}, V {int((test['y'] == 2).sum())}, F {int((test['y'] == 3).sum())})")
+    print(f"DS2: {len(test.y)} beats (S {int((test.y == 1).sum())}, V {int((test.y == 2).sum())}, F {int((test.y == 3).sum())})")
     print(header())
     for name in dict.fromkeys([FLOOR, args.candidate]):
         rows = np.flatnonzero(ds1) if name.endswith("/DS1") else np.arange(len(y))
         predictions = predict(fit(name, features, y, rows), name, test_features)
-        print(line(name, figures(confusion_matrix(test["y"], predictions))))
+        print(line(name, figures(confusion_matrix(test.y, predictions))))
 
 
 if __name__ == "__main__":

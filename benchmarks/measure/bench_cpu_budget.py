@@ -54,12 +54,12 @@ def main():
         sys.exit(f"{args.data / 'train.npz'} not found: run `python -m ecgnet prepare ... --split kaggle` first")
 
     train_part = load_part(args.data, "train")
-    rr = train_part["rr"] if args.rr else None
+    rr = train_part.rr_features() if args.rr else None
     rr_width = 0 if rr is None else rr.shape[1]
     started = time.perf_counter()
     result = train(
         lambda: build_ecgnet("small", rr_features=rr_width),
-        train_part["x"], train_part["y"], rr=rr,
+        train_part.x, train_part.y, rr=rr,
         epochs=args.epochs, imbalance=None, augment=args.augment, out_dir=args.out, verbose=2,
         callbacks=[TimeBudget(args.budget_minutes * 60)],
     )
@@ -67,7 +67,7 @@ def main():
 
     test_part = load_part(args.data, "test")  # read once, after training
     y_pred = result.model.predict(model_inputs(result.model, test_part), batch_size=512, verbose=0).argmax(axis=1)
-    report = evaluate_predictions(test_part["y"], y_pred)
+    report = evaluate_predictions(test_part.y, y_pred)
     figures = {
         "inputs": "beat + R-R" if rr is not None else "beat",
         "augment": args.augment,

@@ -38,10 +38,10 @@ def rr_floor(train, test):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    ds1 = np.isin(train["record"], [str(record) for record in DS1])
+    ds1 = np.isin(train.record, [str(record) for record in DS1])
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
-    model.fit(train["rr"][ds1], train["y"][ds1])
-    return model.predict(test["rr"]), int(ds1.sum())
+    model.fit(train.rr_features()[ds1], train.y[ds1])
+    return model.predict(test.rr_features()), int(ds1.sum())
 
 
 def row(name, report):
@@ -59,7 +59,7 @@ def main(argv=None):
 
     train, test = load_part(args.data, "train"), load_part(args.data, "test")
     predictions, ds1_beats = rr_floor(train, test)
-    results = {"R-R logistic regression (DS1)": evaluate_predictions(test["y"], predictions, CLASS_NAMES)}
+    results = {"R-R logistic regression (DS1)": evaluate_predictions(test.y, predictions, CLASS_NAMES)}
     if args.model:
         from ecgnet.data import model_inputs
         from ecgnet.pretrained_models import load_model
@@ -67,8 +67,8 @@ def main(argv=None):
         for name in args.model:
             model = load_model(name)
             probabilities = model.predict(model_inputs(model, test), batch_size=1024, verbose=0)
-            results[Path(name).name] = evaluate_predictions(test["y"], probabilities.argmax(axis=1), CLASS_NAMES)
-    print(f"DS2: {len(test['y'])} beats (S {int((test['y'] == 1).sum())}, V {int((test['y'] == 2).sum())}); "
+            results[Path(name).name] = evaluate_predictions(test.y, probabilities.argmax(axis=1), CLASS_NAMES)
+    print(f"DS2: {len(test.y)} beats (S {int((test.y == 1).sum())}, V {int((test.y == 2).sum())}); "
           f"the R-R floor trained on {ds1_beats} DS1 beats")
     print(f"{'':34s} " + "  ".join(f"{c + ' Se':>5s} {c + ' +P':>5s}" for c in "NSVF") + "    acc    mF1")
     for name, report in results.items():

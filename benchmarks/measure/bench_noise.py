@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgnet.data import DS2, concat_beats, model_inputs, part_from_beats
+from ecgnet.data import DS2, concat_beats, model_inputs
 from ecgnet.data.records import beats_from_signal
 from ecgnet.quality import add_noise
 
@@ -150,14 +150,14 @@ def main(argv=None):
                 without, with_gate = kept_beats(signal, rate, beats.r_peak)
                 marks.append(without)
                 gate.append(with_gate)
-        part = part_from_beats(concat_beats(parts), source="DS2")
+        part = concat_beats(parts)
         scored = np.concatenate(scored)
         rows = {"": scored} if not args.gate else {
             "": scored, " marks": scored & np.concatenate(marks), " gate": scored & np.concatenate(gate)}
         predicted = [model.predict(model_inputs(model, part), batch_size=1024, verbose=0).argmax(axis=1)
                      for model in models.values()]
         return int(scored.sum()), {label: (keep.sum() / max(scored.sum(), 1),
-                                           sum((scores(part["y"][keep], p[keep]) for p in predicted), []))
+                                           sum((scores(part.y[keep], p[keep]) for p in predicted), []))
                                    for label, keep in rows.items()}
 
     n_beats, clean_rows = measure()

@@ -59,12 +59,12 @@ def main():
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     part = load_part(args.data, "train")
-    y, records = part["y"], part["record"]
+    y, records = part.y, part.record
     print(f"{len(y)} DS1 beats, {len(np.unique(records))} records, {args.folds} record-wise folds (seed 0); pooled held-out figures")
     print(f"{'features':10s} {'classifier':10s} {'acc':>6s} {'mF1':>6s} {'S AUC':>6s}" + "".join(f" {n + ' Se/+P':>13s}" for n in "SVF"))
     for width, description in RR_FEATURE_SETS.items():
         name = description.split(":")[0]
-        features = select_rr_features(part["rr"], width)
+        features = select_rr_features(part.rr_features(), width)
         for label, make in classifiers().items():
             cm, p_s = cross_validate(make, features, y, records, args.folds)
             report = evaluate_confusion_matrix(cm)

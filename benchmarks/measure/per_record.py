@@ -43,16 +43,16 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, required=True, help="the data folder the runs were trained on")
     args = parser.parse_args(argv)
     part = load_part(args.data, "train")
-    if part["record"] is None:
-        raise SystemExit(f"{part['source']}: no record names (a Kaggle CSV); pass the folder written by `python -m ecgnet prepare`")
-    relative_rr = part["rr"][:, 3]  # previous R-R / the record's mean R-R (ecgnet.data.rr_features)
+    if part.record is None:
+        raise SystemExit(f"{part.source}: no record names (a Kaggle CSV); pass the folder written by `python -m ecgnet prepare`")
+    relative_rr = part.rr_features()[:, 3]  # previous R-R / the record's mean R-R (ecgnet.data.rr_features)
     print(f"{'run':26s} {'record':>6s} {'beats':>6s}" + "".join(f" {CLASS_NAMES[c] + ' found/there fp':>20s}" for c in SHOWN) + "  S prev R-R / mean")
     for run in args.runs:
         card = read_training_card(run)
         model = load_model(run / "model.keras")
         val_index = run_validation_index(card, part)
         y_pred = model.predict(model_inputs(model, part, val_index), batch_size=1024, verbose=0).argmax(axis=1)
-        rows = record_rows(part["y"][val_index], y_pred, part["record"][val_index], relative_rr[val_index])
+        rows = record_rows(part.y[val_index], y_pred, part.record[val_index], relative_rr[val_index])
         for record, beats, counts, s_rr in rows:
             print(
                 f"{str(run):26s} {record:>6s} {beats:6d}"

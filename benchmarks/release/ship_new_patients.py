@@ -32,11 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgnet.data import CENTRED_CHANNELS, CLASS_NAMES, RR_FEATURE_SETS, WINDOWS, load_part, model_inputs
+from ecgnet.data import CLASS_NAMES, load_part, model_inputs
 from ecgnet.data.features import select_rr_features
 from ecgnet.files import atomic_path, write_text_atomic
 from ecgnet.metrics import evaluate_predictions
 from ecgnet.pretrained_models import WEIGHTS_DIR, load_model
+from ecgnet.recipe import InputRecipe
 
 from benchmarks.experiments.cv_fusion import logistic_regression
 from benchmarks.experiments.cv_new_patients import CANDIDATES
@@ -68,21 +69,20 @@ def main():
     model = build_ensemble([load_model(path) for path in members_files], name=args.name.replace("-", "_"))
     train = load_part(args.data, "train")
     if best.endswith(FUSED):
-        rr = select_rr_features(train["rr"], rr_width)
-        regression = logistic_regression().fit(rr, train["y"])
+        rr = select_rr_features(train.rr_features(), rr_width)
+        regression = logistic_regression().fit(rr, train.y)
         model = fuse_with_rr_regression(model, logistic_regression_model(regression), name=args.name.replace("-", "_"))
     test = load_part(args.data, "test")
     probabilities = model.predict(model_inputs(model, test), batch_size=1024, verbose=0)
-    report = evaluate_predictions(test["y"], probabilities.argmax(axis=1), CLASS_NAMES)
+    report = evaluate_predictions(test.y, probabilities.argmax(axis=1), CLASS_NAMES)
     with atomic_path(WEIGHTS_DIR / f"{args.name}.keras") as tmp:
         model.save(tmp)
 
-    records = sorted(set(train["record"].tolist()))
+    records = sorted(set(train.record.tolist()))
     svdb = [r for r in records if r.startswith("svdb/")]
-    channel_text = CENTRED_CHANNELS if window == "centred" else None
-    inputs = [f"beat ({WINDOWS[window][1]}, {channels}), the {window} window: {WINDOWS[window][0]}"
-              + ("; channels: " + "; ".join(channel_text[c] for c in range(1, channels + 1)) if channel_text else ""),
-              f"{rr_width} R-R features, {RR_FEATURE_SETS[rr_width]} (ecgnet.data.select_rr_features(..., {rr_width}))"]
+    recipe = InputRecipe.from_model(model)
+    if recipe != InputRecipe(window, channels, rr_width):
+        raise SystemExit(f"{network_name}: the final models take {recipe}, not the candidate's {InputRecipe(window, channels, rr_width)}")
     protocol = summary["protocol"]
     cv_rows = [" ".join(line.split()) for line in fusion["rows"] if re.match(re.escape(best) + r"\s+s\d", line.strip())]
     card = {
@@ -90,7 +90,8 @@ def main():
         "file": f"ecgnet/weights/{args.name}.keras",
         "parameters": int(model.count_params()),
         "preset": "small",
-        "inputs": inputs,
+        "inputs": recipe.describe(),
+        "recipe": recipe.to_config(),
         "combination": ("the mean of the networks' probabilities, multiplied by those of a logistic regression on the "
                         f"same {rr_width} R-R features and renormalised (ecgnet.ensembles.fuse_with_rr_regression)"
                         if best.endswith(FUSED) else "the mean of the networks' probabilities"),
@@ -98,7 +99,7 @@ def main():
                  f"Supraventricular Arrhythmia Database 1.0.0 (svdb): {len(svdb)} records "
                  f"({', '.join(r.split('/')[1] for r in svdb)}); beats rebuilt with `python -m ecgnet prepare`"),
         "split": "inter-patient",
-        "train_beats": int(len(train["y"])),
+        "train_beats": int(len(train)),
         "epochs": protocol["epochs"],
         "batch_size": protocol["batch_size"],
         "keep_normal": protocol.get("keep_normal", 1.0),

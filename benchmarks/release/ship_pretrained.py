@@ -4,8 +4,8 @@ The run folder must hold ``model.keras`` and ``training.json`` (written by
 ``python -m ecgnet train``) and ``evaluation/report.json`` (written by
 ``python -m ecgnet evaluate ... --out RUN/evaluation``). The model is saved
 again without its optimizer state (smaller; inference only), and the model card
-``NAME.json`` records the data, split, inputs, exact commands, validation and
-test figures.
+``NAME.json`` records the data, split, input recipe (as data, and in words),
+exact commands, validation and test figures.
 
 Usage:
     python -m benchmarks.release.ship_pretrained NAME RUN_DIR --train-command "python -m ecgnet train ..."
@@ -15,10 +15,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ecgnet.data import BEAT_CHANNELS, RR_FEATURE_SETS
-from ecgnet.data.prepared import input_recipe
 from ecgnet.files import atomic_path, write_text_atomic
 from ecgnet.pretrained_models import WEIGHTS_DIR, load_model
+from ecgnet.recipe import InputRecipe
 
 LIMITS = (
     "Research and teaching only; not a medical device and not validated for clinical use. "
@@ -40,11 +39,11 @@ def main():
     with atomic_path(WEIGHTS_DIR / f"{args.name}.keras") as tmp:
         model.save(tmp)  # loaded with compile=False: no optimizer state is stored
 
-    channels = input_recipe(model)["beat_channels"]
-    inputs = [f"beat channels (187, {channels}): " + "; ".join(BEAT_CHANNELS[c] for c in range(1, channels + 1))]
-    if training["rr_features"]:
-        width = training["rr_features"]
-        inputs.append(f"{width} R-R features, {RR_FEATURE_SETS[width]} (ecgnet.data.select_rr_features(..., {width}))")
+    recipe = InputRecipe.from_model(model)
+    if "recipe" in training and InputRecipe.from_config(training["recipe"]) != recipe:
+        raise SystemExit(f"{args.run}: training.json names the recipe {InputRecipe.from_config(training['recipe'])}, "
+                         f"but model.keras takes {recipe}")
+    channels = recipe.beat_channels
     split_limit = (
         "Kaggle split: beats of every patient are in both training and test, so these figures are "
         "intra-patient and flatter the model; expect far less on new patients (see the inter-patient model)."
@@ -67,7 +66,8 @@ def main():
         "file": f"ecgnet/weights/{args.name}.keras",
         "parameters": int(model.count_params()),
         "preset": training["preset"],
-        "inputs": inputs,
+        "inputs": recipe.describe(),
+        "recipe": recipe.to_config(),
         "data": "MIT-BIH Arrhythmia Database 1.0.0 (PhysioNet mitdb), beats rebuilt with `python -m ecgnet prepare`",
         "split": training["split"],
         "train_beats": training["train_beats"],

@@ -15,19 +15,16 @@ TensorFlow's own start-up log (CUDA probing, oneDNN notices) is kept off the
 terminal: ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3 (errors of TensorFlow's C++
 core are raised as Python exceptions anyway), and the lines its native
 libraries print while ``import tensorflow`` runs, before that setting is read,
-go to the null device (:class:`_QuietTensorFlowImport`). Set
+go to the null device (:func:`ecgnet.files.quiet_tensorflow_import`). Set
 ``ECGNET_TF_LOG=1`` to see them.
 """
 
 import argparse
-import importlib.abc
-import importlib.util
-import os
 import sys
 
 from ecgnet import __version__
 from ecgnet.errors import EcgnetError
-from ecgnet.files import exit_cleanly_on_sigterm, stderr_to_null
+from ecgnet.files import exit_cleanly_on_sigterm, quiet_tensorflow_import
 
 
 def build_parser():
@@ -45,54 +42,6 @@ def build_parser():
     return parser
 
 
-class _QuietLoader(importlib.abc.Loader):
-    """Runs the wrapped loader's ``exec_module`` with stderr silenced, then steps aside."""
-
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        module.__loader__ = self.loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self.loader
-        with stderr_to_null():
-            self.loader.exec_module(module)
-
-    def __getattr__(self, name):
-        return getattr(self.loader, name)
-
-
-class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """A one-shot import hook: the first ``import tensorflow`` runs with stderr silenced.
-
-    TensorFlow's native libraries log a few lines (no GPU found, CUDA plugins)
-    while they load, before ``TF_CPP_MIN_LOG_LEVEL`` is consulted. An error
-    of the import itself still surfaces: it is a Python exception, raised
-    after stderr is restored.
-    """
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
-        return spec
-
-
-def _quiet_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if os.environ.get("ECGNET_TF_LOG") or "tensorflow" in sys.modules:
-        return
-    if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _QuietTensorFlowImport())
-
-
 def _os_error_line(error):
     """``"PATH: reason"`` for an OSError (permission denied, a file in the way, ...)."""
     where = error.filename if error.filename is not None else ""
@@ -105,7 +54,7 @@ def _os_error_line(error):
 
 
 def main(argv=None):
-    _quiet_tensorflow()
+    quiet_tensorflow_import()
     exit_cleanly_on_sigterm()  # so that temporary files and folders are removed on SIGTERM as on Ctrl-C
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -63,13 +63,12 @@ def run_adapt(args):
           + ", ".join(f"{name} {count}" for name, count in zip(CLASS_NAMES, counts)))
 
     from ecgnet.adaptation import adapt_to_span
-    from ecgnet.data.prepared import part_from_beats
     from ecgnet.files import atomic_path
     from ecgnet.pretrained_models import load_model
 
     model = load_model(args.model)
-    adapted = adapt_to_span(model, args.model, part_from_beats(found.beats, source=str(args.record)), used,
-                            labels, seed=args.seed)
+    found.beats.source = str(args.record)
+    adapted = adapt_to_span(model, args.model, found.beats, used, labels, seed=args.seed)
     with atomic_path(args.out) as tmp:
         adapted.save(tmp)
     print(f"adapted model written to {args.out}")

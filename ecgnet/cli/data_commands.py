@@ -10,6 +10,7 @@ Example:
 from pathlib import Path
 
 from ecgnet.data.download import PHYSIONET_DATABASES
+from ecgnet.data.manifest import counts_table
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import EcgnetError
 
@@ -79,36 +80,19 @@ def run_prepare(args):
     databases = ", ".join(f"{s['database']} ({len(s['records'])} records)" for s in manifest["sources"])
     print(f"{args.split} split of {databases}: {sizes['train']} train and {sizes['test']} test beats in {args.out}")
     for part in ("train", "test"):
-        print(_counts_table_from(counts[part], part))
+        print(counts_table(counts[part], part))
     return 0
-
-
-def _counts_table_from(counts, title):
-    from ecgnet.data.classes import CLASS_NAMES
-
-    total = max(sum(counts.values()), 1)
-    lines = [f"{title}: {sum(counts.values())} beats"]
-    for index, name in enumerate(CLASS_NAMES):
-        lines.append(f"  {index} {name}: {counts.get(name, 0):7d}  {100.0 * counts.get(name, 0) / total:6.2f}%")
-    if counts.get("unlabeled"):
-        lines.append(f"  unlabeled: {counts['unlabeled']:7d}  {100.0 * counts['unlabeled'] / total:6.2f}%")
-    return "\n".join(lines)
-
-
-def _counts_table(y, title):
-    from ecgnet.data.manifest import class_counts
-
-    return _counts_table_from(class_counts(y), title)
 
 
 def run_info(args):
     from ecgnet.data.container import load_beats_npz
     from ecgnet.data.csv_files import load_mitbih_csv
+    from ecgnet.data.manifest import class_counts
 
     path = Path(args.file)
     if path.suffix == ".npz":
         y = load_beats_npz(path).y
     else:
         _, y = load_mitbih_csv(path)
-    print(_counts_table(y, str(path)))
+    print(counts_table(class_counts(y), str(path)))
     return 0

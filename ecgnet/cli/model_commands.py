@@ -7,25 +7,20 @@ build with ``ecgnet.models``, fit with ``ecgnet.training.train``, measure with
 
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ecgnet.data.datasets import sample_dir
-from ecgnet.data.prepared import load_part, model_inputs
+from ecgnet.data.prepared import load_part, require_beats
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
+from ecgnet.files import check_out_file, check_out_folder
 from ecgnet.prediction import UNCLASSIFIABLE
-from ecgnet.recipe import CHANNEL_NAMES, RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
-from ecgnet.runs import VALIDATION_KEYS, check_same_recipe, check_training_card, parse_fold, validation_plan, write_training_card
+from ecgnet.recipe import CHANNEL_NAMES, OPTION_FLAGS, RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
+from ecgnet.runs import parse_fold, validation_plan
 
 MAX_LISTED = 10  # bad stretches and unclassifiable beat times listed on screen
-#: The shorthand options of `train` that --recipe replaces (argparse dests).
-RECIPE_FLAGS = {"window": "--window", "relative": "--relative", "previous_beat": "--previous-beat",
-                "second_lead": "--second-lead", "rr": "--rr", "rr_features": "--rr-features"}
 
 
 def add_parsers(subparsers):
@@ -47,7 +42,7 @@ def add_parsers(subparsers):
         help=f"what the model reads from a beat, as {SYNTAX} (ecgnet.recipe; "
         + "; ".join(f"{window} window channels, in order: {', '.join(names)}" for window, names in CHANNEL_NAMES.items())
         + f"; R-R sets: {', '.join(RR_FEATURE_NAMES)}); instead of the shorthand options "
-        + ", ".join(RECIPE_FLAGS.values()),
+        + ", ".join(OPTION_FLAGS.values()),
     )
     train.add_argument(
         "--rr",
@@ -248,70 +243,41 @@ def _fold(text):
 # -- handlers --------------------------------------------------------------------------------------------
 
 
-def _train_recipe(args):
-    """The recipe of a `train` run: --recipe, or the one its shorthand options name (defaults by --split)."""
-    given = [flag for dest, flag in RECIPE_FLAGS.items() if getattr(args, dest) is not None]
-    if args.recipe is not None:
-        if given:
-            raise EcgnetError(f"--recipe {args.recipe} says what the model reads; drop {', '.join(given)}, or drop --recipe")
-        return args.recipe
-    window = args.window or "kachuee"
-    if window == "centred" and args.previous_beat:
-        raise EcgnetError("--previous-beat shows the P wave that Kachuee's cut misses; the centred window holds it already: "
-                          "use --window centred with --relative at most")
-    if args.previous_beat and not args.relative:
-        raise EcgnetError("--previous-beat adds the third beat channel, after the second one that --relative adds: pass both")
-    if args.second_lead and not args.previous_beat:
-        raise EcgnetError("--second-lead adds the second lead's three channels after the first lead's three: pass --relative --previous-beat too")
-    use_rr = (args.split == "inter-patient") if args.rr is None else args.rr
-    return InputRecipe.from_flags(window, bool(args.relative), bool(args.previous_beat), bool(args.second_lead),
-                                  (args.rr_features or "all") if use_rr else None)
-
-
 def run_train(args):
     if args.validation_fold and (args.split != "inter-patient" or args.refit):
         raise EcgnetError("--validation-fold splits the training records into folds: it needs --split inter-patient and no --refit")
     if not 0 <= args.beat_dropout < 1:
         raise EcgnetError(f"--beat-dropout must be in [0, 1). Received: {args.beat_dropout}")
-    recipe = _train_recipe(args)
+    recipe = InputRecipe.from_train_options(args.recipe, args.split, **{dest: getattr(args, dest) for dest in OPTION_FLAGS})
     if args.beat_dropout and recipe.rr_features is None:
         raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: "
                           f"it needs --rr (the recipe {recipe} has none)")
-    _check_out_folder(args.out)
-    train_part = _require_beats(load_part(args.data, "train"), labelled=True)
+    check_out_folder(args.out)
+    train_part = require_beats(load_part(args.data, "train"), labelled=True)
     needs_records = ([f"channels {', '.join(recipe.channel_names[1:])}"] if recipe.beat_channels > 1 else []) + (
         ["R-R features"] if recipe.rr_features is not None else [])
-    if needs_records and train_part["record"] is None:
+    if needs_records and train_part.record is None:
         raise DataFormatError(
-            f"{train_part['source']}: the recipe {recipe} ({' and '.join(needs_records)}) needs the records and R-R intervals "
+            f"{train_part.source}: the recipe {recipe} ({' and '.join(needs_records)}) needs the records and R-R intervals "
             "that Kaggle CSV files lack; use the folder written by `python -m ecgnet prepare`"
         )
     inputs = recipe.inputs(train_part)
-    x, rr = inputs["beat"], inputs.get("rr")
     from ecgnet.models import build_named_model  # TensorFlow loads here, after the quick checks
     from ecgnet.training import train
 
-    validation_fraction, validation_groups = validation_plan(args.split, train_part["record"])
+    validation_fraction, validation_groups = validation_plan(args.split, train_part.record)
     overrides = {"beat_dropout": args.beat_dropout} if args.beat_dropout else {}
     build_named_model(args.preset, recipe=recipe, **overrides)  # fail fast on an unknown preset
     options = {} if args.imbalance is None else {"imbalance": None if args.imbalance == "none" else args.imbalance}
     result = train(
         lambda: build_named_model(args.preset, recipe=recipe, **overrides),
-        x,
-        train_part["y"],
-        rr=rr,
-        validation_fraction=0.0 if args.refit else validation_fraction,
-        validation_groups=validation_groups,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        augment=args.augment,
-        seed=args.seed,
-        validation_seed=args.validation_seed,
-        validation_fold=args.validation_fold,
-        out_dir=args.out,
+        inputs["beat"], train_part.y, rr=inputs.get("rr"),
+        validation_fraction=0.0 if args.refit else validation_fraction, validation_groups=validation_groups,
+        epochs=args.epochs, batch_size=args.batch_size, augment=args.augment, seed=args.seed,
+        validation_seed=args.validation_seed, validation_fold=args.validation_fold, out_dir=args.out,
         verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in logs
         recipe=recipe,
-        card={"preset": args.preset, "split": args.split, "train_data": train_part["source"], "beat_dropout": args.beat_dropout},
+        card={"preset": args.preset, "split": args.split, "train_data": train_part.source, "beat_dropout": args.beat_dropout},
         overwrite=args.overwrite,
         **options,
     )
@@ -321,116 +287,56 @@ def run_train(args):
 
 def run_ensemble(args):
     """Average the runs' models; measure members and ensemble on the shared validation beats."""
-    if len(args.runs) < 2:
-        raise EcgnetError(f"--runs needs at least 2 run folders. Received: {len(args.runs)}")
-    from ecgnet.pretrained_models import model_path
+    from ecgnet.evaluation import ensemble_runs
 
-    _check_out_folder(args.out)
-    cards = []
-    for run in args.runs:  # the runs and the data are checked before TensorFlow loads
-        try:
-            cards.append(check_training_card(run))
-        except EcgnetError as error:
-            raise type(error)(f"--runs {error}") from None
-        model_path(run / "model.keras")
-    check_same_recipe(cards, [str(run) for run in args.runs])
-    train_part = _require_beats(load_part(args.data, "train"), labelled=True)
-    from ecgnet.ensembles import build_ensemble
-    from ecgnet.files import atomic_path
-    from ecgnet.pretrained_models import load_model
-
-    if len(train_part["y"]) != cards[0]["train_beats"]:
-        raise DataFormatError(
-            f"{train_part['source']}: {len(train_part['y'])} training beats, but the runs were trained on "
-            f"{cards[0]['train_beats']}; pass the data folder they were trained on"
-        )
-    members = [load_model(run / "model.keras") for run in args.runs]
-    model = build_ensemble(members)
-    validation = None
-    if cards[0]["refit"]:
-        print("the runs were refit on every training beat: no validation beats to measure the ensemble on")
-    else:
-        validation = _measure_on_validation(args.runs, members, model, train_part, cards[0])
-
-    with atomic_path(args.out / "model.keras") as tmp:
-        model.save(tmp)
-    card = dict(
-        cards[0],
-        seed=[c["seed"] for c in cards],
-        members=[str(run) for run in args.runs],
-        validation=None if validation is None else {key: validation[key] for key in VALIDATION_KEYS},
-    )
-    write_training_card(args.out, card)
-    print(f"ensemble of {len(members)} written to {args.out / 'model.keras'} ({model.count_params():,} parameters)")
+    model = ensemble_runs(args.runs, args.data, args.out)
+    print(f"ensemble of {len(args.runs)} written to {args.out / 'model.keras'} ({model.count_params():,} parameters)")
     return 0
-
-
-def _measure_on_validation(runs, members, model, train_part, card):
-    """Print each member's and the ensemble's figures on the runs' shared validation beats."""
-    from ecgnet.evaluation import evaluate_model
-    from ecgnet.runs import run_validation_index
-
-    val_index = run_validation_index(card, train_part)
-
-    fold_text = f", fold {card['validation_fold']}" if card.get("validation_fold") else ""
-    print(f"validation: {len(val_index)} beats of {train_part['source']} (validation seed {card['validation_seed']}{fold_text})")
-    print(f"{'model':40s} {'accuracy':>9s} {'macro-F1':>9s}")
-    for run, member in zip(runs, members):
-        report = evaluate_model(member, train_part, val_index)
-        print(f"{str(run):40s} {report['accuracy']:9.4f} {report['macro_f1']:9.4f}")
-    validation = evaluate_model(model, train_part, val_index)
-    print(f"{'ensemble (mean probability)':40s} {validation['accuracy']:9.4f} {validation['macro_f1']:9.4f}")
-    return validation
 
 
 def run_evaluate(args):
     from ecgnet.pretrained_models import load_model, model_path
 
     model_path(args.model)
-    test_part = _require_beats(load_part(args.data, "test"), labelled=True)  # the data first: before TensorFlow loads
+    test_part = require_beats(load_part(args.data, "test"), labelled=True)  # the data first: before TensorFlow loads
     out = args.out or _default_report_dir(args.model)
-    _check_out_folder(out, "--out" if args.out else "the report folder (--out)")
+    check_out_folder(out, "--out" if args.out else "the report folder (--out)")
     from ecgnet.evaluation import report_test_part
 
     model = load_model(args.model)
-    report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part["source"])}, source=str(args.model))
+    report_test_part(model, test_part, out, extra={"model": str(args.model), "data": str(test_part.source)}, source=str(args.model))
     print(Path(out, "report.md").read_text(encoding="utf-8"))
     print(f"report and confusion matrices written to {out}")
     return 0
 
 
 def run_predict(args):
-    import numpy as np
-
-    from ecgnet.data import CLASS_NAMES
     from ecgnet.pretrained_models import model_path
+    from ecgnet.prediction import predict_beats, predict_record, record_lines, summary_lines
 
     model_path(args.model)
     if args.out is not None:
-        _check_out_file(args.out)
+        check_out_file(args.out)
     if args.detect and args.record is None:
         raise EcgnetError("--detect finds R peaks in a --record; beats in a --beats file are already cut")
     if args.adapt_minutes is not None and (args.record is None or not args.adapt_minutes > 0):
         raise EcgnetError(f"--adapt-minutes {args.adapt_minutes:g}: needs a --record and a positive number of minutes")
     if args.record is not None:
-        from ecgnet.prediction import predict_record
-
         table = predict_record(args.model, args.record, detect=args.detect,  # the record is checked before TensorFlow loads
                                adapt_minutes=args.adapt_minutes)
-        _report_record(args, table)
+        lines, warnings = record_lines(table, args.detect, limit=MAX_LISTED)
+        print("\n".join(lines))
+        for line in warnings:  # ecgnet.plausibility: what the record does not seem to be
+            print(line, file=sys.stderr)
         if "adaptation" in table:
             print(f"adapted to the {int((table['adaptation'] == 'yes').sum())} annotated beats of the first "
                   f"{args.adapt_minutes:g} minutes (ecgnet.adapt)")
     else:
-        table = _predict_csv(args)
+        beats = require_beats(load_part(args.beats, "test"))
+        print(f"{len(beats)} beats read from {args.beats}")
+        table = predict_beats(args.model, beats)
+    print("\n".join(summary_lines(table)))
     classified = table["predicted"] != UNCLASSIFIABLE
-    if "annotated" in table:
-        known = (table["annotated"] != "") & classified
-        if known.any():
-            agreement = np.mean(table["predicted"][known] == table["annotated"][known])
-            print(f"agreement with the annotations: {agreement:.2%} of {known.sum()} labelled, classifiable beats")
-    counts = table["predicted"].value_counts().reindex(list(CLASS_NAMES) + [UNCLASSIFIABLE], fill_value=0)
-    print("predicted classes: " + ", ".join(f"{name} {count}" for name, count in counts.items() if name != UNCLASSIFIABLE or count))
     table = table.assign(confidence=[f"{c:.4f}" if ok else "" for c, ok in zip(table["confidence"], classified)])
     if args.out is not None:
         from ecgnet.files import atomic_path
@@ -443,142 +349,27 @@ def run_predict(args):
     return 0
 
 
-def _predict_csv(args):
-    """The table of `predict --beats`: beat, predicted, confidence and, for labelled beats, annotated."""
-    import numpy as np
-    import pandas as pd
-
-    from ecgnet.data import CLASS_NAMES
-    from ecgnet.pretrained_models import load_model
-
-    part = _require_beats(load_part(args.beats, "test"))
-    truth = part["y"]
-    print(f"{len(truth)} beats read from {args.beats}")
-    model = load_model(args.model)
-    from ecgnet.pretrained_models import check_probabilities
-
-    probabilities = check_probabilities(model.predict(model_inputs(model, part), batch_size=512, verbose=0), args.model)
-    rows = {
-        "beat": np.arange(len(truth)),
-        "predicted": [CLASS_NAMES[i] for i in probabilities.argmax(axis=1)],
-        "confidence": probabilities.max(axis=1).astype(np.float64),
-    }
-    if (truth >= 0).any():
-        rows["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
-    return pd.DataFrame(rows)
-
-
-def _report_record(args, table):
-    """Print where a record's R peaks came from, its bad signal and its unclassifiable beats."""
-    from ecgnet.prediction import PEAK_SOURCES
-    from ecgnet.quality import describe_stretches
-
-    attrs = table.attrs
-    peak_source = PEAK_SOURCES[attrs["peaks"]]
-    if attrs["peaks"] == "detector":
-        peak_source += " (--detect)" if args.detect else " (no annotations found)"
-    print(f"{len(table)} beats in {args.record}: lead {attrs['lead']}, R peaks from {peak_source}")
-    for line in attrs["verdict"]:  # ecgnet.plausibility: what the record does not seem to be
-        print(f"warning: {line}", file=sys.stderr)
-    if attrs["stretches"]:
-        leads = " in the two leads the model reads" if attrs["leads"] == 2 else ""
-        print(f"bad signal (ecgnet.quality){leads}: {describe_stretches(attrs['stretches'], attrs['fs'], limit=MAX_LISTED)}")
-    bad = np.flatnonzero(table["predicted"].to_numpy() == UNCLASSIFIABLE)
-    if len(bad):
-        times = ", ".join(f"{t:.2f}" for t in table["time_s"].to_numpy()[bad[:MAX_LISTED]]) + (", ..." if len(bad) > MAX_LISTED else "")
-        print(f"unclassifiable: {len(bad)} beats touch bad signal or are not QRS-like and get no class "
-              f"({UNCLASSIFIABLE!r}, the reason in the 'signal' column); at {times} s")
-
-
 def run_demo(args):
     """Train the small preset on the committed sample and evaluate it on the sample's test part."""
     started = time.perf_counter()
-    _check_out_folder(args.out)
-    if args.data is None:
-        args.data = sample_dir()
-    train_part = _require_beats(load_part(args.data, "train"), labelled=True)
-    test_part = _require_beats(load_part(args.data, "test"), labelled=True)
+    check_out_folder(args.out)
+    data = sample_dir() if args.data is None else args.data
+    train_part = require_beats(load_part(data, "train"), labelled=True)
+    test_part = require_beats(load_part(data, "test"), labelled=True)
     from ecgnet.evaluation import report_test_part
     from ecgnet.models import build_ecgnet
     from ecgnet.training import train
 
-    print(
-        f"demo: {len(train_part['y'])} training and {len(test_part['y'])} test beats from {args.data} "
-        "(a small real sample of MIT-BIH; see its README.md)"
-    )
-    result = train(
-        lambda: build_ecgnet("small"),
-        train_part["x"],
-        train_part["y"],
-        epochs=args.epochs,
-        seed=args.seed,
-        out_dir=args.out,
-        verbose=2,
-        overwrite=True,  # the demo's folder is a scratch folder: a new demo replaces the last one
-    )
+    print(f"demo: {len(train_part)} training and {len(test_part)} test beats from {data} "
+          "(a small real sample of MIT-BIH; see its README.md)")
+    result = train(lambda: build_ecgnet("small"), train_part.x, train_part.y, epochs=args.epochs, seed=args.seed,
+                   out_dir=args.out, verbose=2,
+                   overwrite=True)  # the demo's folder is a scratch folder: a new demo replaces the last one
     report = report_test_part(result.model, test_part, args.out)
     print(report["classification_report"] + f"\naccuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}")
-    print(
-        f"demo finished in {time.perf_counter() - started:.0f} s; report and confusion matrix in {args.out}/ "
-        "(the sample is small: these figures are a smoke test, not the model's accuracy; see the README)"
-    )
+    print(f"demo finished in {time.perf_counter() - started:.0f} s; report and confusion matrix in {args.out}/ "
+          "(the sample is small: these figures are a smoke test, not the model's accuracy; see the README)")
     return 0
-
-
-# -- helpers ---------------------------------------------------------------------------------------------
-
-
-def _check_out_folder(folder, argument="--out"):
-    """Refuse an output folder that cannot be made: a file in the way, or a parent that is not writable."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise EcgnetError(f"{argument} {folder}: is a file, not a folder; name a new or existing folder")
-    _check_writable_parent(folder, argument)
-
-
-def _check_out_file(path, argument="--out"):
-    """Refuse an output file that is a folder, a device or a pipe, or whose folder cannot be written.
-
-    An existing regular file is replaced; a symbolic link is written through to its target.
-    """
-    from ecgnet.files import output_file
-
-    path = Path(path)
-    if path.is_dir():
-        raise EcgnetError(f"{argument} {path}: is a folder; name the CSV file to write")
-    try:
-        target = output_file(path)  # a link is written through; a device or a pipe is refused
-    except EcgnetError as error:
-        raise EcgnetError(f"{argument} {error}") from None
-    _check_writable_parent(target.parent, argument, for_file=path)
-
-
-def _check_writable_parent(path, argument, for_file=None):
-    existing = path
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise EcgnetError(f"{argument} {for_file or path}: {existing} is a file, not a folder")
-    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
-        raise EcgnetError(f"{argument} {for_file or path}: the folder {existing} is not writable")
-
-
-def _require_beats(part, labelled=False):
-    """Refuse a part with no beats, or (``labelled``) with beats whose class is unknown (-1)."""
-    import numpy as np
-
-    if len(part["y"]) == 0:
-        raise DataFormatError(f"{part['source']}: holds no beats")
-    if labelled and (part["y"] < 0).any():
-        unknown = np.flatnonzero(part["y"] < 0)
-        raise DataFormatError(
-            f"{part['source']}: beat {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
-            + " has no class label (-1); "
-            "training and evaluation need labelled beats"
-        )
-    return part
 
 
 def _default_report_dir(model):

@@ -1,8 +1,10 @@
 """The :class:`Beats` container: heartbeats, their labels and origin, and their ``.npz`` files.
 
-Every beat keeps where it came from (record name, R-peak sample in the
-original record) and three R-R features in seconds (previous R-R, next R-R,
-mean of the last up to 10 R-R intervals) for models that use rhythm.
+Every loader returns one (``load_split``, ``load_part``, ``beats_from_record``).
+Beats cut from WFDB records keep where they came from (record name, R-peak
+sample in the original record) and three R-R intervals in seconds (previous
+R-R, next R-R, mean of the last up to 10 R-R intervals); Kaggle CSV files
+carry the beats and labels only, and those fields are None.
 """
 
 import dataclasses
@@ -19,18 +21,25 @@ from ecgnet.files import atomic_path
 class Beats:
     """A set of heartbeats with their labels and origin.
 
+    The one container of beats: storage (``.npz``), model inputs
+    (:meth:`ecgnet.recipe.InputRecipe.inputs` builds them from it) and
+    predictions all take it. ``x`` is kept as stored, one channel without
+    its axis; the six R-R features of a model come from :meth:`rr_features`.
+
     Attributes:
         x: float32 (n, 187), the beats at 125 Hz, each starting at its R peak.
         y: int8 (n,), AAMI class 0..4 (``CLASS_NAMES``), -1 where unknown.
-        record: str (n,), the record each beat comes from.
-        r_peak: int64 (n,), R-peak sample in the original record (its own rate).
-        rr: float32 (n, 3), previous R-R, next R-R and local mean R-R, in seconds.
+        record: None (Kaggle CSV files), or str (n,): the record each beat comes from.
+        r_peak: None, or int64 (n,): R-peak sample in the original record (its own rate).
+        rr: None, or float32 (n, 3): previous R-R, next R-R and local mean R-R, in seconds.
         second_lead: None, or float32 (n, 187): the same beats cut at the same R
             peaks from the record's other lead (V1 in most MIT-BIH records),
             scaled the same way (``build_mitbih_beats(second_lead=True)``).
         centred: None, or float32 (n, 88): the R-centred window of each beat,
             P wave to T wave, scaled by its record's median R amplitude
             (:func:`ecgnet.data.signals.centred_windows`).
+        source: None, or the file or record the beats were read from, for
+            messages (not an array: :meth:`save_npz` does not write it).
 
     Example:
         >>> beats = build_mitbih_beats("data/mitdb", records=["100"])
@@ -39,21 +48,27 @@ class Beats:
 
     x: np.ndarray
     y: np.ndarray
-    record: np.ndarray
-    r_peak: np.ndarray
-    rr: np.ndarray
+    record: np.ndarray = None
+    r_peak: np.ndarray = None
+    rr: np.ndarray = None
     second_lead: np.ndarray = None
     centred: np.ndarray = None
+    source: object = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self):
         self.x = np.asarray(self.x, dtype=np.float32)
         self.y = np.asarray(self.y, dtype=np.int8)
-        self.record = np.asarray(self.record, dtype=str)
-        self.r_peak = np.asarray(self.r_peak, dtype=np.int64)
-        self.rr = np.asarray(self.rr, dtype=np.float32).reshape(-1, 3)
         n = len(self.y)
-        shapes = {"x": (self.x.shape, (n, BEAT_LENGTH)), "record": (self.record.shape, (n,)),
-                  "r_peak": (self.r_peak.shape, (n,)), "rr": (self.rr.shape, (n, 3))}
+        shapes = {"x": (self.x.shape, (n, BEAT_LENGTH))}
+        if self.record is not None:
+            self.record = np.asarray(self.record, dtype=str)
+            shapes["record"] = (self.record.shape, (n,))
+        if self.r_peak is not None:
+            self.r_peak = np.asarray(self.r_peak, dtype=np.int64)
+            shapes["r_peak"] = (self.r_peak.shape, (n,))
+        if self.rr is not None:
+            self.rr = np.asarray(self.rr, dtype=np.float32).reshape(-1, 3)
+            shapes["rr"] = (self.rr.shape, (n, 3))
         if self.second_lead is not None:
             self.second_lead = np.asarray(self.second_lead, dtype=np.float32)
             shapes["second_lead"] = (self.second_lead.shape, (n, BEAT_LENGTH))
@@ -68,10 +83,24 @@ class Beats:
         return len(self.y)
 
     def subset(self, index):
-        """Return the beats at ``index`` (an integer array, slice or boolean mask)."""
-        optional = {name: None if getattr(self, name) is None else getattr(self, name)[index]
-                    for name in ("second_lead", "centred")}
-        return Beats(self.x[index], self.y[index], self.record[index], self.r_peak[index], self.rr[index], **optional)
+        """Return the beats at ``index`` (an integer array, slice or boolean mask), from the same source."""
+        arrays = {name: None if getattr(self, name) is None else getattr(self, name)[index] for name in ARRAY_FIELDS}
+        return Beats(**arrays, source=self.source)
+
+    def rr_features(self):
+        """The six R-R features of every beat (:func:`ecgnet.data.features.rr_features`): float32 (n, 6).
+
+        The 3 intervals in seconds and the same divided by their record's mean
+        R-R, computed when asked (they depend on every beat of a record).
+
+        Raises:
+            DataFormatError: the beats carry no R-R intervals or record names (Kaggle CSV files), naming the source.
+        """
+        from ecgnet.data.features import rr_features
+
+        if self.rr is None or self.record is None:
+            raise DataFormatError(f"{self.source or 'beats'}: no R-R intervals (Kaggle CSV files carry none)")
+        return rr_features(self.rr, self.record)
 
     def save_npz(self, path, compressed=False):
         """Save to an ``.npz`` file atomically; read it back with :func:`load_beats_npz`.
@@ -81,21 +110,22 @@ class Beats:
             compressed: bool, zip-deflate the arrays (smaller, slower).
         """
         save = np.savez_compressed if compressed else np.savez
-        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+        arrays = {name: getattr(self, name) for name in ARRAY_FIELDS if getattr(self, name) is not None}
         with atomic_path(path, suffix=".npz") as tmp:
             save(tmp, **arrays)
         return Path(path)
 
 
+#: The array fields of :class:`Beats`, in order (``source`` is not one); all but ``x`` and ``y`` may be None.
+ARRAY_FIELDS = ("x", "y", "record", "r_peak", "rr", "second_lead", "centred")
+
+
 def concat_beats(parts):
-    """Concatenate a list of :class:`Beats` into one (with a second lead or centred windows only if every part has them)."""
+    """Concatenate a list of :class:`Beats` into one (with an optional field only if every part has it)."""
     parts = list(parts)
     if not parts:
         return Beats(np.zeros((0, BEAT_LENGTH)), [], [], [], np.zeros((0, 3)))
-    fields = [f.name for f in dataclasses.fields(Beats)]
-    for name in ("second_lead", "centred"):
-        if any(getattr(p, name) is None for p in parts):
-            fields.remove(name)
+    fields = [name for name in ARRAY_FIELDS if all(getattr(p, name) is not None for p in parts)]
     return Beats(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in fields})
 
 
@@ -128,11 +158,11 @@ def load_beats_npz(path):
         raise DataFormatError(f"{path}: no such file")
     try:
         with np.load(path, allow_pickle=False) as data:
-            optional = {"second_lead", "centred"}
-            missing = [f.name for f in dataclasses.fields(Beats) if f.name not in data.files and f.name not in optional]
+            required = ("x", "y", "record", "r_peak", "rr")  # what prepare writes
+            missing = [name for name in required if name not in data.files]
             if missing:
                 raise DataFormatError(f"{path}: not a Beats file, missing {', '.join(missing)} (has {data.files})")
-            arrays = {f.name: data[f.name] for f in dataclasses.fields(Beats) if f.name in data.files}
+            arrays = {name: data[name] for name in ARRAY_FIELDS if name in data.files}
     except DataFormatError as error:
         if str(path) in str(error):
             raise
@@ -171,6 +201,6 @@ def load_beats_npz(path):
                 f"not a finite float32 number; {int(broken.any(axis=tuple(range(1, broken.ndim))).sum())} beat(s) are affected"
             )
     try:
-        return Beats(**arrays)
+        return Beats(**arrays, source=path)
     except DataFormatError as error:
         raise DataFormatError(f"{path}: {error}") from None

@@ -124,8 +124,8 @@ def sinus_rr_reference(rr, record, r_peak, share=SLOWEST_SHARE):
         float64 (n,): the reference in seconds, in the order of the input beats.
 
     Example:
-        >>> reference = sinus_rr_reference(part["rr"], part["record"], part["r_peak"])
-        >>> prematurity = part["rr"][:, 0] / reference
+        >>> reference = sinus_rr_reference(beats.rr, beats.record, beats.r_peak)
+        >>> prematurity = beats.rr[:, 0] / reference
     """
     rr = np.asarray(rr, dtype=np.float64)
     rr = rr[:, None] if rr.ndim == 1 else rr
@@ -160,7 +160,7 @@ def context_rr_features(rr, record, r_peak):
         float32 (n, 5).
 
     Example:
-        >>> context_rr_features(part["rr"], part["record"], part["r_peak"]).shape
+        >>> context_rr_features(beats.rr_features(), beats.record, beats.r_peak).shape
         (1234, 5)
     """
     rr = np.asarray(rr, dtype=np.float64)
@@ -229,7 +229,7 @@ def sinus_clusters(windows, rr, record, r_peak, n_clusters=6, seed=0, band=(0.9,
         and bool (n,) whether it is that record's sinus cluster.
 
     Example:
-        >>> cluster, sinus = sinus_clusters(part["centred"], part["rr"], part["record"], part["r_peak"])
+        >>> cluster, sinus = sinus_clusters(beats.centred, beats.rr_features(), beats.record, beats.r_peak)
     """
     windows = np.asarray(windows, dtype=np.float64)
     windows = windows[..., 0] if windows.ndim == 3 else windows
@@ -283,7 +283,7 @@ def sinus_cluster_features(windows, rr, record, r_peak, n_clusters=6, seed=0):
         float32 (n, 7).
 
     Example:
-        >>> sinus_cluster_features(part["centred"], part["rr"], part["record"], part["r_peak"]).shape
+        >>> sinus_cluster_features(beats.centred, beats.rr_features(), beats.record, beats.r_peak).shape
         (1234, 7)
     """
     windows = np.asarray(windows, dtype=np.float64)

@@ -1,7 +1,7 @@
 """The data in one call: :func:`load_split`, and :func:`prepare_split` that builds a prepared folder.
 
 ``train, test = ecgnet.data.load_split("kaggle")`` returns the two parts of a
-split (the dicts of :func:`ecgnet.data.load_part`), from the first of:
+split (two :class:`ecgnet.data.Beats` of :func:`ecgnet.data.load_part`), from the first of:
 
 1. the prepared folder ``DATA_DIR/mitbih-kaggle`` (``mitbih-interpatient`` for
    the inter-patient split), checked against its ``manifest.json``;
@@ -325,7 +325,7 @@ def load_split(split, data_dir=None, download=True, progress=True):
         progress: bool, show progress bars while downloading and preparing.
 
     Returns:
-        ``(train, test)``, two dicts of :func:`ecgnet.data.load_part`.
+        ``(train, test)``, two :class:`ecgnet.data.Beats` of :func:`ecgnet.data.load_part`.
 
     Raises:
         DataFormatError: a prepared folder fails its manifest check; no data
@@ -337,15 +337,15 @@ def load_split(split, data_dir=None, download=True, progress=True):
     Example:
         >>> train, test = load_split("kaggle")
         load_split('kaggle'): prepared data/mitbih-kaggle (87556 train, 21890 test beats)
-        >>> train["x"].shape
-        (87556, 187, 1)
+        >>> train.x.shape
+        (87556, 187)
     """
     if split not in LOAD_SPLITS:
         raise EcgnetError(f"load_split: unknown split {split!r}; expected one of {', '.join(LOAD_SPLITS)}")
     if split == "sample":
         folder = sample_dir()
         train, test = _load_checked(folder, "sample")
-        print(f"load_split('sample'): the sample {_show(folder)} ({len(train['y'])} train, {len(test['y'])} test beats)")
+        print(f"load_split('sample'): the sample {_show(folder)} ({len(train)} train, {len(test)} test beats)")
         return train, test
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     folder = data_dir / SPLIT_FOLDERS[split]
@@ -354,7 +354,7 @@ def load_split(split, data_dir=None, download=True, progress=True):
         raw, how = _raw_records(data_dir, folder, split, download, progress)
         prepare_split({"mitdb": raw}, split, folder, progress=progress)
     train, test = _load_checked(folder, split)
-    print(f"load_split({split!r}): {how} {_show(folder)} ({len(train['y'])} train, {len(test['y'])} test beats)")
+    print(f"load_split({split!r}): {how} {_show(folder)} ({len(train)} train, {len(test)} test beats)")
     return train, test
 
 

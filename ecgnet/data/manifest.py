@@ -60,6 +60,22 @@ def class_counts(y):
     return counts
 
 
+def counts_table(counts, title):
+    """A class count table to print: a title line, then one line per class with its count and share.
+
+    Args:
+        counts: dict of :func:`class_counts` (a manifest's ``"counts"`` part).
+        title: str, what is counted.
+    """
+    total = max(sum(counts.values()), 1)
+    lines = [f"{title}: {sum(counts.values())} beats"]
+    for index, name in enumerate(CLASS_NAMES):
+        lines.append(f"  {index} {name}: {counts.get(name, 0):7d}  {100.0 * counts.get(name, 0) / total:6.2f}%")
+    if counts.get("unlabeled"):
+        lines.append(f"  unlabeled: {counts['unlabeled']:7d}  {100.0 * counts['unlabeled'] / total:6.2f}%")
+    return "\n".join(lines)
+
+
 def write_manifest(folder, split, files, counts, sources, seed=None, second_lead=False, **extra):
     """Write ``folder/manifest.json`` for the part ``files`` (names in ``folder``), hashing each.
 

@@ -1,14 +1,12 @@
 """Prepared data folders, and the inputs a model needs from them.
 
-A *part* is the ``"train"`` or ``"test"`` half of a data folder, as a dict:
-``x`` (n, 187, 1), ``y`` (n,), ``rr`` ((n, 6) R-R features or None),
-``record`` ((n,) names or None), ``r_peak`` ((n,) R-peak samples or None),
-``second_lead`` ((n, 187, 1) or None), ``centred`` ((n, 88, 1) R-centred
-windows or None) and ``source`` (the file read). Folders written
-by ``python -m ecgnet prepare`` hold ``.npz`` files with records and R-R
-intervals; Kaggle downloads hold CSV files with beats and labels only.
-:class:`ecgnet.recipe.InputRecipe` says which beat channels and R-R
-features a model takes; :func:`model_inputs` builds them from a part.
+A *part* is the ``"train"`` or ``"test"`` half of a data folder, read as
+:class:`~ecgnet.data.container.Beats` whose ``source`` is the file read.
+Folders written by ``python -m ecgnet prepare`` hold ``.npz`` files with
+records, R-peak samples and R-R intervals (and centred windows, a second
+lead); Kaggle downloads hold CSV files with beats and labels only, so those
+fields are None. :class:`ecgnet.recipe.InputRecipe` says which beat channels
+and R-R features a model takes; :func:`model_inputs` builds them from beats.
 
 Example:
     >>> test = load_part("data/mitbih-kaggle", "test")
@@ -17,10 +15,8 @@ Example:
 
 from pathlib import Path
 
-
-from ecgnet.data.container import load_beats_npz
+from ecgnet.data.container import Beats, load_beats_npz
 from ecgnet.data.csv_files import load_mitbih_csv
-from ecgnet.data.features import rr_features
 from ecgnet.data.manifest import MANIFEST, check_manifest, read_manifest
 from ecgnet.errors import DataFormatError
 from ecgnet.recipe import (  # noqa: F401  the registries, under their ecgnet.data names
@@ -29,9 +25,7 @@ from ecgnet.recipe import (  # noqa: F401  the registries, under their ecgnet.da
     WINDOW_CHANNELS,
     WINDOWS,
     InputRecipe,
-    recipe_layers,
     window_channels,
-    window_of_length,
 )
 
 
@@ -42,10 +36,8 @@ PREPARED_PARTS = ("train.npz", "test.npz", "train.csv", "test.csv")
 def load_part(data, part):
     """Load the ``part`` ("train" or "test") of a data folder, or one data file.
 
-    Returns a dict with ``x`` (n, 187, 1), ``y`` (n,), ``rr`` ((n, 6) or None for
-    CSV files, which carry no R-R intervals), ``record`` and ``r_peak`` ((n,)
-    record names and R-peak samples, or None for CSV files) and ``source``
-    (the file read).
+    Returns :class:`~ecgnet.data.container.Beats` with ``source`` the file
+    read; beats of a CSV file have no ``record``, ``r_peak`` or ``rr`` (None).
 
     A folder with a ``manifest.json`` (written by :func:`ecgnet.data.prepare_split`)
     is checked first: the part file must be listed there with the same SHA-256
@@ -78,33 +70,19 @@ def load_part(data, part):
     else:
         raise DataFormatError(f"{data}: no such file or folder")
     if path.suffix == ".npz":
-        return part_from_beats(load_beats_npz(path), source=path)
+        return load_beats_npz(path)
     x, y = load_mitbih_csv(path)
-    return {"x": x, "y": y, "rr": None, "record": None, "r_peak": None, "second_lead": None, "centred": None, "source": path}
+    return Beats(x[..., 0], y, source=path)
 
 
-def part_from_beats(beats, source):
-    """A part (see :func:`load_part`) from :class:`~ecgnet.data.container.Beats`, with its R-R features."""
-    return {
-        "x": beats.x[..., None] if beats.x.ndim == 2 else beats.x,
-        "y": beats.y.astype("int64"),
-        "rr": rr_features(beats.rr, beats.record),
-        "record": beats.record,
-        "r_peak": beats.r_peak,
-        "second_lead": None if beats.second_lead is None else beats.second_lead[..., None],
-        "centred": None if beats.centred is None else beats.centred[..., None],
-        "source": source,
-    }
+def beat_channels(beats, channels, window="kachuee"):
+    """The beats with their first ``channels`` channels.
 
-
-def beat_channels(part, channels, window="kachuee"):
-    """The beats of a part with their first ``channels`` channels.
-
-    The same as ``InputRecipe(window, channels).beat_input(part)``
+    The same as ``InputRecipe(window, channels).beat_input(beats)``
     (:meth:`ecgnet.recipe.InputRecipe.beat_input`), which builds them.
 
     Args:
-        part: a dict from :func:`load_part` or :func:`part_from_beats`.
+        beats: :class:`~ecgnet.data.container.Beats`, e.g. from :func:`load_part`.
         channels: for the ``"kachuee"`` window 1 to 6 (:data:`BEAT_CHANNELS`),
             for the ``"centred"`` window 1 or 2 (:data:`CENTRED_CHANNELS`).
         window: ``"kachuee"`` or ``"centred"`` (:data:`WINDOWS`).
@@ -113,7 +91,7 @@ def beat_channels(part, channels, window="kachuee"):
         float32 (n, 187, channels) for ``"kachuee"``, (n, 88, channels) for ``"centred"``.
 
     Raises:
-        DataFormatError: ``channels`` or ``window`` is not one of those, or the part lacks the
+        DataFormatError: ``channels`` or ``window`` is not one of those, or the beats lack the
             record names that channels 2 and 3 need (and the R-peak samples and
             R-R intervals that channel 3 needs), or the second lead that
             channels 4 to 6 need, or the centred windows.
@@ -124,36 +102,14 @@ def beat_channels(part, channels, window="kachuee"):
         >>> beat_channels(load_part("data/mitbih-interpatient", "train"), 2, window="centred").shape
         (50999, 88, 2)
     """
-    return window_channels(part, window, channels)
+    return window_channels(beats, window, channels)
 
 
-def input_recipe(model):
-    """The inputs that ``model`` needs, as a dict: ``{"beat_channels": int, "rr_features": int or None, "window": str}``.
-
-    The dict of :meth:`ecgnet.recipe.InputRecipe.from_model` (which see;
-    it raises ``ModelFileError`` for a model whose recipe layers contradict its inputs);
-    for a model without recipe layers, its input shapes as they are, even
-    where no recipe makes them (e.g. 4 R-R features).
-
-    Example:
-        >>> input_recipe(ecgnet.pretrained("ecgnet-mitbih-interpatient"))
-        {'beat_channels': 3, 'rr_features': 3, 'window': 'kachuee'}
-    """
-    if not any(True for _ in recipe_layers(model)):
-        return {
-            "beat_channels": model.inputs[0].shape[-1],
-            "rr_features": model.inputs[1].shape[-1] if len(model.inputs) > 1 else None,
-            "window": window_of_length(model.inputs[0].shape[1]) or "kachuee",
-        }
-    recipe = InputRecipe.from_model(model)
-    return {"beat_channels": recipe.beat_channels, "rr_features": recipe.rr_features, "window": recipe.window}
-
-
-def model_inputs(model, part, index=None):
-    """The input(s) for ``model`` from a loaded part, checking shapes first.
+def model_inputs(model, beats, index=None):
+    """The input(s) for ``model`` from :class:`~ecgnet.data.container.Beats`, checking shapes first.
 
     ``index`` (an index array or mask) keeps only those beats, after the
-    channels were built from the whole part: record medians and previous
+    channels were built from all the beats: record medians and previous
     beats need every beat of a record, not just the selected ones.
 
     The model's recipe (:meth:`ecgnet.recipe.InputRecipe.from_model`) builds
@@ -166,24 +122,41 @@ def model_inputs(model, part, index=None):
     files (or WFDB records) carry; 4 to 6 need the second lead. Its R-R
     features (``select_rr_features``): 6 for all of them, 3 for the
     record-relative ones, 5 for those and two against the local rhythm
-    (:data:`RR_FEATURE_SETS`). A part whose ``x`` already holds several
-    ``"kachuee"`` channels is taken as it is.
+    (:data:`RR_FEATURE_SETS`).
 
     Returns:
         The beat array for a model with one input, else ``{"beat": ..., "rr": ...}``.
     """
     recipe = InputRecipe.from_model(model)
     expected_beat = tuple(model.inputs[0].shape[1:])
-    if recipe.window == "kachuee" and (part["x"].shape[-1] != 1 or recipe.beat_channels == 1):
-        beat = part["x"]
-    else:
-        beat = recipe.beat_input(part)
-    if tuple(beat.shape[1:]) != expected_beat:
+    inputs = recipe.inputs(beats, index)
+    if tuple(inputs["beat"].shape[1:]) != expected_beat:
         raise DataFormatError(
-            f"{part['source']}: beats of shape {tuple(beat.shape[1:])}, "
+            f"{beats.source}: beats of shape {tuple(inputs['beat'].shape[1:])}, "
             f"but the model expects {expected_beat}"
         )
-    keep = slice(None) if index is None else index
-    if recipe.rr_features is None:
-        return beat[keep]
-    return {"beat": beat[keep], "rr": recipe.rr_input(part)[keep]}
+    return inputs["beat"] if recipe.rr_features is None else inputs
+
+
+def require_beats(beats, labelled=False):
+    """``beats``, refused if they hold no beat or (``labelled``) a beat whose class is unknown (-1).
+
+    Training and evaluation need labelled beats; prediction only some.
+
+    Raises:
+        DataFormatError: one line naming the source and the first unlabelled beat.
+
+    Example:
+        >>> train = require_beats(load_part("data/mitbih-kaggle", "train"), labelled=True)
+    """
+    import numpy as np
+
+    if len(beats.y) == 0:
+        raise DataFormatError(f"{beats.source}: holds no beats")
+    if labelled and (beats.y < 0).any():
+        unknown = np.flatnonzero(beats.y < 0)
+        raise DataFormatError(
+            f"{beats.source}: beat {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            + " has no class label (-1); training and evaluation need labelled beats"
+        )
+    return beats

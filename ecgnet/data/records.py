@@ -356,6 +356,7 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
         labels = np.full(len(peaks), -1, np.int8)
         source = "detector"
     cut = beats_from_signal(signals, fs, peaks, labels, path.name, source=source)
+    cut.beats.source = str(path)
     if not (check_quality or refuse_implausible):
         return cut
     from ecgnet.plausibility import check_record
