@@ -417,8 +417,8 @@ pd.DataFrame({
 # beat, the 3 relative R-R features, 12 epochs, three networks averaged), so its row shows how
 # far such inputs go, not what the split does. On DS2 it reaches 93.8% accuracy and a macro-F1
 # of 52.0%, finds V well (Se 85.6%, +P 87.8%) and **S badly (Se 20.3%, +P 41.5%)**: more than 03's
-# recipe on DS1 (3.5%), far less than that recipe found on the kaggle split (77.9%). What changed
-# most is the task: in notebook 04 the test patients were training patients.
+# recipe on DS1 (3.5%), far less than that recipe found on the kaggle split (77.9%), where the
+# test patients were training patients.
 #
 # - **Accuracy stays high because N dominates**; the per-class figures tell the story.
 # - **V holds up better than S**: a wide, abnormal QRS looks ventricular in any patient (03's
@@ -429,9 +429,9 @@ pd.DataFrame({
 #   on new patients, timing relative to the patient's rhythm is the most reliable S evidence we
 #   have.
 # - **F and Q**: fusion beats sit between N and V and look different from patient to patient
-#   (03's recipe finds none of DS2's, the shipped model 45.1%); Q
-#   has only a handful of beats once the paced records are gone, so its figures mean little:
-#   look at the beat counts before reading any row.
+#   (03's recipe finds none of DS2's, the shipped model 45.1%); Q has only a handful of beats
+#   once the paced records are gone, so its figures mean little: look at the beat counts before
+#   reading any row.
 #
 # Published inter-patient results with hand-crafted features plus R-R intervals reach an S
 # sensitivity around 76% with +P around 38% (de Chazal et al. 2004); many deep models on beats do
