@@ -150,6 +150,29 @@ def claim_run_folder(out_dir, run, overwrite=False):
     write_text_atomic(out_dir / RUN_FILE, json.dumps(run, indent=2) + "\n")
 
 
+def holds_finished_run(out_dir, run):
+    """Whether ``out_dir`` holds ``run``, finished: its ``run.json`` records this run, beside a
+    ``model.keras`` and a training card, and no backup of an interruption is left.
+
+    Args:
+        out_dir: str or Path, a run folder.
+        run: dict, what the run is (as :func:`claim_run_folder` takes it).
+
+    Returns:
+        bool.
+
+    Example:
+        >>> holds_finished_run("runs/05_kaggle", run)
+        True
+    """
+    out_dir = Path(out_dir)
+    run = _jsonable(run)
+    recorded = _read_json(out_dir / RUN_FILE)
+    return (isinstance(recorded, dict) and not _differences(recorded, run, _compared(recorded, run))
+            and (out_dir / "model.keras").is_file() and isinstance(_read_json(out_dir / CARD_FILE), dict)
+            and not (out_dir / "backup").exists())
+
+
 def _compared(recorded, run):
     """The fields of two run records that must agree: all but the data's path (its SHA-256 is compared)."""
     return [key for key in sorted(set(recorded) | set(run)) if key != "train_data"]

@@ -230,6 +230,7 @@ def train(
     recipe=None,
     card=None,
     overwrite=False,
+    reuse_finished=False,
 ):
     """Train a heartbeat classifier, selecting the epoch by validation macro-F1.
 
@@ -316,6 +317,10 @@ def train(
             (default None) and ``beat_dropout`` (default 0).
         overwrite: bool, replace the files of another run in ``out_dir``
             instead of refusing the folder.
+        reuse_finished: bool, when ``out_dir`` already holds this very run,
+            finished (:func:`ecgnet.runs.holds_finished_run`), return it without
+            training again: its saved model, log and validation figures (a
+            notebook run twice trains once).
 
     Returns:
         A :class:`TrainingResult`.
@@ -352,6 +357,8 @@ def train(
     del run["validation"]
     run["training"] = runs.run_options(x, y, rr, validation_fraction, validation_groups, validation_seed, validation_fold, seed,
                                    epochs, batch_size, learning_rate, imbalance, augment, patience, warmup_epochs)
+    if reuse_finished and runs.holds_finished_run(out_dir, run):
+        return _finished_run(paths)
     runs.claim_run_folder(out_dir, run, overwrite=overwrite)
     resuming = paths["backup_dir"].exists()
     if not resuming and paths["csv_log"].exists():
@@ -386,6 +393,17 @@ def train(
     paths["card"] = runs.write_training_card(out_dir, runs.training_card(**card, validation=validation))
 
     return TrainingResult(model, _read_history(paths["csv_log"]), validation, paths, initial_epoch)
+
+
+def _finished_run(paths):
+    """The :class:`TrainingResult` of the finished run whose files are ``paths`` (nothing trained)."""
+    import ecgnet.layers  # noqa: F401  registers the ecgnet layers for deserialisation
+
+    model = keras.saving.load_model(paths["model"], compile=False)
+    card = runs.read_training_card(paths["model"].parent)
+    paths = dict(paths, card=paths["model"].parent / runs.CARD_FILE)
+    history = _read_history(paths["csv_log"])
+    return TrainingResult(model, history, card["validation"], paths, initial_epoch=len(history.get("epoch", [])))
 
 
 def _seeds_and_hardware(seed, strategy, mixed_precision, deterministic):

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = ("01_data", "02_building_blocks", "03_training", "04_evaluation", "05_new_patients",
              "06_adapting_to_a_patient")
-TRAINING_NOTEBOOKS = {"03_training", "04_evaluation"}  # they train a network: they ask Colab for a GPU
+TRAINING_NOTEBOOKS = {"03_training", "04_evaluation", "05_new_patients"}  # they train a network: they ask Colab for a GPU
 KERNEL = "python3"
 # TensorFlow / absl C++ log lines ("I0000 00:00:...", "E0000 ...", "WARNING: All log messages before absl...")
 TF_LOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:|All log messages before absl", re.MULTILINE)

@@ -114,6 +114,20 @@ def test_interrupted_run_resumes_at_the_next_epoch(tmp_path):
     assert result.paths["model"].exists()
 
 
+def test_a_finished_run_is_reused_only_when_asked_and_only_the_same_run(tmp_path):
+    first = quick_train(tmp_path / "run", seed=1)
+    written = first.paths["model"].stat().st_mtime_ns
+    again = quick_train(tmp_path / "run", seed=1, reuse_finished=True)
+    assert first.paths["model"].stat().st_mtime_ns == written  # nothing trained, nothing written
+    assert again.history == first.history and again.initial_epoch == 2
+    assert again.validation["macro_f1"] == pytest.approx(first.validation["macro_f1"])
+    x, _ = synthetic_beats()
+    np.testing.assert_allclose(again.model.predict(x[:8], verbose=0), first.model.predict(x[:8], verbose=0), atol=1e-6)
+    assert not runs.holds_finished_run(tmp_path / "run", {"preset": "other"})
+    other = quick_train(tmp_path / "run", seed=2, reuse_finished=True, overwrite=True)  # another run: trained
+    assert other.initial_epoch == 0 and first.paths["model"].stat().st_mtime_ns != written
+
+
 def test_same_seed_gives_identical_runs(tmp_path):
     first = quick_train(tmp_path / "a", seed=3)
     second = quick_train(tmp_path / "b", seed=3)
