@@ -105,29 +105,21 @@ print(f"QUICK={QUICK}, EPOCHS={EPOCHS}, model {PRESET!r} {MODEL_OVERRIDES or ''}
 # the four paced records are left out (notebook 01).
 
 # %%
-def keep(part, mask):
-    """The beats of a part (a dict of arrays) where mask is True."""
-    n = len(part["y"])
-    return {key: value[mask] if isinstance(value, np.ndarray) and len(value) == n else value
-            for key, value in part.items()}
-
-
 if QUICK:  # the sample is a kaggle-style draw: regroup its beats by record into DS1 and DS2
     sample_train, sample_test = ecg_data.load_split("sample", download=True)
-    both = {key: np.concatenate([sample_train[key], sample_test[key]])
-            for key in ("x", "y", "rr", "record", "r_peak", "centred")}
-    both.update(second_lead=None, source="the committed sample, regrouped")
-    ds1, ds2 = keep(both, np.isin(both["record"], ecg_data.DS1)), keep(both, np.isin(both["record"], ecg_data.DS2))
+    both = ecg_data.concat_beats([sample_train, sample_test])
+    both.source = "the committed sample, regrouped"
+    ds1, ds2 = both.subset(np.isin(both.record, ecg_data.DS1)), both.subset(np.isin(both.record, ecg_data.DS2))
     kaggle_train, kaggle_test = sample_train, sample_test
 else:
     kaggle_train, kaggle_test = ecg_data.load_split("kaggle", download=True)
     ds1, ds2 = ecg_data.load_split("inter-patient", download=True)
-print(f"kaggle: {len(kaggle_train['y']):,} training and {len(kaggle_test['y']):,} test beats, from the same "
-      f"{len(set(kaggle_train['record']))} records")
-print(f"DS1 (train): {len(ds1['y']):,} beats from {len(set(ds1['record']))} records; "
-      f"DS2 (test): {len(ds2['y']):,} beats from {len(set(ds2['record']))} records")
-print("records on both sides:", set(ds1["record"]) & set(ds2["record"]) or "none")
-pd.DataFrame({name: np.bincount(part["y"], minlength=5) for name, part in
+print(f"kaggle: {len(kaggle_train):,} training and {len(kaggle_test):,} test beats, from the same "
+      f"{len(set(kaggle_train.record))} records")
+print(f"DS1 (train): {len(ds1):,} beats from {len(set(ds1.record))} records; "
+      f"DS2 (test): {len(ds2):,} beats from {len(set(ds2.record))} records")
+print("records on both sides:", set(ds1.record) & set(ds2.record) or "none")
+pd.DataFrame({name: np.bincount(part.y, minlength=5) for name, part in
               (("kaggle train", kaggle_train), ("kaggle test", kaggle_test), ("DS1", ds1), ("DS2", ds2))},
              index=list(CLASS_NAMES))
 
@@ -159,10 +151,10 @@ pd.DataFrame({name: np.bincount(part["y"], minlength=5) for name, part in
 # %%
 def train_recipe_03(split, train_part):
     """Notebook 03's recipe on one split's training part; the split's own validation beats choose the epoch."""
-    validation_fraction, validation_groups = runs.validation_plan(split, train_part["record"])
+    validation_fraction, validation_groups = runs.validation_plan(split, train_part.record)
     return training.train(
-        lambda: build_ecgnet(PRESET, rr_features=train_part["rr"].shape[1], **MODEL_OVERRIDES),
-        train_part["x"], train_part["y"], rr=train_part["rr"],
+        lambda: build_ecgnet(PRESET, rr_features=6, **MODEL_OVERRIDES),
+        train_part.x[..., None], train_part.y, rr=train_part.rr_features(),
         validation_fraction=validation_fraction, validation_groups=validation_groups,
         epochs=EPOCHS, batch_size=BATCH_SIZE, augment=False, imbalance=None, seed=SEED,
         out_dir=RUN_ROOT / f"05_{split}", card={"preset": PRESET, "split": split},
@@ -177,7 +169,7 @@ for split, train_part in (("kaggle", kaggle_train), ("inter-patient", ds1)):
     if result.initial_epoch == epochs_run:
         print(f"{split}: the finished run in {result.paths['model'].parent} was loaded, not trained again")
     else:
-        print(f"{split}: trained {epochs_run} epoch(s) on {len(train_part['y']):,} beats in "
+        print(f"{split}: trained {epochs_run} epoch(s) on {len(train_part):,} beats in "
               f"{(time.perf_counter() - started) / 60:.1f} min on {HARDWARE}")
     print(f"  validation ({result.validation['num_beats']:,} beats): macro-F1 {result.validation['macro_f1']:.1%}, "
           f"S Se {result.validation['per_class']['S']['sensitivity']:.1%}")
@@ -203,7 +195,7 @@ split_reports = {}
 for split, result in runs_by_split.items():
     saved = load_model(result.paths["model"])
     scores = saved.predict(ecg_data.model_inputs(saved, test_parts[split]), batch_size=512, verbose=0)
-    split_reports[split] = metrics.evaluate_predictions(test_parts[split]["y"], scores.argmax(axis=1), CLASS_NAMES)
+    split_reports[split] = metrics.evaluate_predictions(test_parts[split].y, scores.argmax(axis=1), CLASS_NAMES)
     s_row = np.asarray(split_reports[split]["confusion_matrix"])[1]
     print(f"{split}: of {s_row.sum():,} S test beats, {s_row[1]:,} called S and {s_row[0]:,} called N")
 pd.DataFrame({
@@ -245,9 +237,9 @@ pd.DataFrame({
 fig, axes = plt.subplots(1, 2, figsize=(14, 3.2), sharey=True)
 time_axis = np.arange(ecg_data.BEAT_LENGTH) / ecg_data.FS
 for ax, (name, part) in zip(axes, (("DS1", ds1), ("DS2", ds2))):
-    normal_records = pd.Series(part["record"][part["y"] == 0]).value_counts().index[:4]
+    normal_records = pd.Series(part.record[part.y == 0]).value_counts().index[:4]
     for record in normal_records:
-        beats = part["x"][(part["record"] == record) & (part["y"] == 0), :, 0]
+        beats = part.x[(part.record == record) & (part.y == 0)]
         ax.plot(time_axis, np.median(beats, axis=0), label=f"record {record} ({len(beats):,} N beats)")
     ax.set_title(f"median N beat of four {name} records")
     ax.set_xlabel("time after the R peak (s)")
@@ -263,7 +255,7 @@ plt.show()
 
 # %%
 for name, part in (("DS1", ds1), ("DS2", ds2)):
-    per_record = pd.Series(part["record"][part["y"] == 1]).value_counts()
+    per_record = pd.Series(part.record[part.y == 1]).value_counts()
     share = per_record.head(3).sum() / max(1, per_record.sum())
     print(f"S beats in {name}: {per_record.sum():,}; the three largest records hold {share:.0%}: "
           + ", ".join(f"{record} ({count:,})" for record, count in per_record.head(3).items()))
@@ -279,16 +271,16 @@ for name, part in (("DS1", ds1), ("DS2", ds2)):
 # Every beat carries three intervals in seconds: previous R-R, next R-R, and the local mean of
 # the last ten. But "short" is relative: 0.6 s is premature for a patient at 60 bpm and normal at
 # 100 bpm. `ecg_data.rr_features` adds the three divided by the record's mean R-R (the
-# per-patient normalisation of de Chazal et al. 2004), giving the six features in `part["rr"]`:
+# per-patient normalisation of de Chazal et al. 2004), giving the six features in `part.rr_features()`:
 
 # %%
 columns = ["prev", "next", "local", "prev / mean", "next / mean", "local / mean"]
-pd.DataFrame(ds1["rr"][:5], columns=columns).round(3)
+pd.DataFrame(ds1.rr_features()[:5], columns=columns).round(3)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.5))
-features = np.concatenate([ds1["rr"], ds2["rr"]])
-labels = np.concatenate([ds1["y"], ds2["y"]])
+features = np.concatenate([ds1.rr_features(), ds2.rr_features()])
+labels = np.concatenate([ds1.y, ds2.y])
 for ax, column, title, value_range in ((axes[0], 0, "previous R-R (s), raw", (0, 2.0)),
                                        (axes[1], 3, "previous R-R / the record's mean R-R", (0, 2.0))):
     for label, color in ((0, "tab:gray"), (1, "tab:orange"), (2, "tab:red")):
@@ -318,8 +310,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 rr_only = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
-rr_only.fit(ds1["rr"], ds1["y"])
-rr_report = metrics.evaluate_predictions(ds2["y"], rr_only.predict(ds2["rr"]), CLASS_NAMES)
+rr_only.fit(ds1.rr_features(), ds1.y)
+rr_report = metrics.evaluate_predictions(ds2.y, rr_only.predict(ds2.rr_features()), CLASS_NAMES)
 print(f"R-R features only, DS2: accuracy {rr_report['accuracy']:.1%}, macro-F1 {rr_report['macro_f1']:.3f}")
 print(f"S: Se {rr_report['per_class']['S']['sensitivity']:.1%}, "
       f"+P {rr_report['per_class']['S']['positive_predictivity']:.1%}")
@@ -348,13 +340,13 @@ print(f"S: Se {rr_report['per_class']['S']['sensitivity']:.1%}, "
 
 # %%
 channels = ecg_data.beat_channels(ds1, 3)
-order = np.lexsort((ds1["r_peak"], ds1["record"]))  # time order within each record
-y_sorted, record_sorted = ds1["y"][order], ds1["record"][order]
+order = np.lexsort((ds1.r_peak, ds1.record))  # time order within each record
+y_sorted, record_sorted = ds1.y[order], ds1.record[order]
 candidates = order[1:][(y_sorted[1:] == 1) & (y_sorted[:-1] == 0) & (record_sorted[1:] == record_sorted[:-1])]
 with_predecessor = [i for i in candidates if np.abs(channels[i, :, 2]).max() > 0]
-pick = with_predecessor[len(with_predecessor) // 2] if with_predecessor else int(np.flatnonzero(ds1["y"] == 1)[0])
+pick = with_predecessor[len(with_predecessor) // 2] if with_predecessor else int(np.flatnonzero(ds1.y == 1)[0])
 seconds = np.arange(ecg_data.BEAT_LENGTH) / ecg_data.FS
-previous_rr = float(ds1["rr"][pick, 0])
+previous_rr = float(ds1.rr[pick, 0])
 fig, axes = plt.subplots(1, 3, figsize=(15, 3), sharey=True)
 titles = ("channel 0: the beat, from its R peak", "channel 1: beat minus the record's median beat",
           "channel 2: the previous beat, from its R peak")
@@ -366,7 +358,7 @@ axes[2].axvline(previous_rr, color="tab:red", ls="--", label="this beat's R peak
 axes[2].axvspan(previous_rr - 0.20, previous_rr - 0.12, color="tab:orange", alpha=0.25,
                 label="0.12–0.20 s before it\n(a normal PR interval)")
 axes[2].legend(loc="upper right", fontsize=8)
-fig.suptitle(f"an {CLASS_NAMES[ds1['y'][pick]]} beat of record {ds1['record'][pick]}, "
+fig.suptitle(f"an {CLASS_NAMES[ds1.y[pick]]} beat of record {ds1.record[pick]}, "
              f"{previous_rr:.2f} s after the previous R peak", y=1.04)
 plt.show()
 if not with_predecessor:
@@ -391,8 +383,8 @@ print("trained with:", card["train_command"])
 print("inputs:", "; ".join(card["inputs"]))
 model = load_model(PRETRAINED)
 probabilities = model.predict(ecg_data.model_inputs(model, ds2), batch_size=512, verbose=0)
-report = metrics.evaluate_predictions(ds2["y"], probabilities.argmax(axis=1), CLASS_NAMES)
-print(f"DS2 here: accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f} on {len(ds2['y']):,} beats; "
+report = metrics.evaluate_predictions(ds2.y, probabilities.argmax(axis=1), CLASS_NAMES)
+print(f"DS2 here: accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f} on {len(ds2):,} beats; "
       f"the card: accuracy {card['test']['accuracy']:.1%}, macro-F1 {card['test']['macro_f1']:.3f} "
       f"on {card['test']['beats']:,} beats")
 
@@ -503,12 +495,12 @@ pd.DataFrame({
 # %%
 centred = ecg_data.beat_channels(ds1, 2, window="centred")
 window_time = (np.arange(ecg_data.CENTRED_LENGTH) - ecg_data.CENTRED_BEFORE) / ecg_data.FS
-same_record = ds1["record"] == ds1["record"][pick]
+same_record = ds1.record == ds1.record[pick]
 fig, axes = plt.subplots(1, 3, figsize=(15, 3))
-axes[0].plot(seconds, ds1["x"][pick, :, 0])
+axes[0].plot(seconds, ds1.x[pick])
 axes[0].set_title("Kachuee's cut: from the R peak on", fontsize=10)
 axes[0].set_xlabel("seconds after the R peak")
-axes[1].plot(window_time, centred[pick, :, 0], label=f"this {CLASS_NAMES[ds1['y'][pick]]} beat")
+axes[1].plot(window_time, centred[pick, :, 0], label=f"this {CLASS_NAMES[ds1.y[pick]]} beat")
 axes[1].plot(window_time, np.median(centred[same_record, :, 0], axis=0), color="gray",
              label="the record's median window")
 axes[1].set_title("channel 0: the centred window", fontsize=10)
@@ -518,7 +510,7 @@ for ax in axes[1:]:
     ax.axvspan(-0.20, -0.12, color="tab:orange", alpha=0.25, label="where a normal P wave sits")
     ax.set_xlabel("seconds from the R peak")
 axes[1].legend(fontsize=8)
-fig.suptitle(f"an {CLASS_NAMES[ds1['y'][pick]]} beat of record {ds1['record'][pick]}", y=1.04)
+fig.suptitle(f"an {CLASS_NAMES[ds1.y[pick]]} beat of record {ds1.record[pick]}", y=1.04)
 plt.show()
 
 # %% [markdown]
@@ -573,7 +565,7 @@ plt.show()
 new_model = load_model(MORE_PATIENTS)
 print("inputs:", "; ".join(model_card(MORE_PATIENTS)["inputs"]))
 new_probabilities = new_model.predict(ecg_data.model_inputs(new_model, ds2), batch_size=512, verbose=0)
-new_report = metrics.evaluate_predictions(ds2["y"], new_probabilities.argmax(axis=1), CLASS_NAMES)
+new_report = metrics.evaluate_predictions(ds2.y, new_probabilities.argmax(axis=1), CLASS_NAMES)
 pd.DataFrame({
     f"{PRETRAINED} (DS1)": figures(report),
     f"{MORE_PATIENTS} (DS1 + svdb)": figures(new_report),
@@ -620,11 +612,11 @@ print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HA
 # ## Exercises
 #
 # 1. Fit the logistic regression on the three relative R-R features only
-#    (`ecg_data.select_rr_features(part["rr"], 3)`). What changes for S, and why might the raw
+#    (`ecg_data.select_rr_features(part.rr_features(), 3)`). What changes for S, and why might the raw
 #    intervals not generalise across patients?
 #    *Hint:* copy the `rr_only` cell and select the features for both DS1 and DS2.
 # 2. Which DS2 records hold most of the S beats the shipped model misses? (Group its mistakes by
-#    `ds2["record"]`.)
+#    `ds2.record`.)
 #    *Hint:* `probabilities.argmax(axis=1)` are its predictions; S is label 1.
 # 3. Each of the two runs of "One recipe, two splits" chose its epoch on its own validation
 #    beats. Compare each run's validation figures with its test figures: which validation
@@ -641,9 +633,9 @@ print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HA
 #
 # ```python
 # relative_only = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
-# relative_only.fit(ecg_data.select_rr_features(ds1["rr"], 3), ds1["y"])
+# relative_only.fit(ecg_data.select_rr_features(ds1.rr_features(), 3), ds1.y)
 # relative_report = metrics.evaluate_predictions(
-#     ds2["y"], relative_only.predict(ecg_data.select_rr_features(ds2["rr"], 3)), CLASS_NAMES)
+#     ds2.y, relative_only.predict(ecg_data.select_rr_features(ds2.rr_features(), 3)), CLASS_NAMES)
 # pd.DataFrame({"six R-R features": figures(rr_report), "three relative": figures(relative_report)}).T.round(1)
 # ```
 #
@@ -660,9 +652,9 @@ print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HA
 #
 # ```python
 # predicted = probabilities.argmax(axis=1)
-# missed = (ds2["y"] == 1) & (predicted != 1)
-# pd.DataFrame({"S missed": pd.Series(ds2["record"][missed]).value_counts(),
-#               "S beats": pd.Series(ds2["record"][ds2["y"] == 1]).value_counts()}).fillna(0).astype(int).head()
+# missed = (ds2.y == 1) & (predicted != 1)
+# pd.DataFrame({"S missed": pd.Series(ds2.record[missed]).value_counts(),
+#               "S beats": pd.Series(ds2.record[ds2.y == 1]).value_counts()}).fillna(0).astype(int).head()
 # ```
 #
 # On the full split it misses 1,464 of the 1,836 S beats, and 1,179 of those are in record 232
@@ -694,7 +686,7 @@ print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HA
 # ```python
 # network_only = new_model.get_layer("network")
 # network_report = metrics.evaluate_predictions(
-#     ds2["y"], network_only.predict(ecg_data.model_inputs(new_model, ds2), batch_size=512, verbose=0).argmax(axis=1),
+#     ds2.y, network_only.predict(ecg_data.model_inputs(new_model, ds2), batch_size=512, verbose=0).argmax(axis=1),
 #     CLASS_NAMES)
 # pd.DataFrame({"networks only": figures(network_report), "x R-R regression": figures(new_report)}).T.round(1)
 # ```
