@@ -207,9 +207,9 @@ pd.DataFrame({
 # %% [markdown]
 # The other common fix is *oversampling*: draw the rare classes' beats more often, so that each
 # batch holds every class equally often (`ecg_data.balanced_dataset`); an epoch then is the same
-# number of batches, with repeated S and F beats and fewer distinct N beats. Both trade precision
-# for sensitivity on the rare classes: their Se rises and their +P drops, since the model calls them
-# more often. Whether that pays here is measured below, after the training loop, under one budget
+# number of batches, with repeated S and F beats and fewer distinct N beats. Both are expected to
+# trade precision for sensitivity on the rare classes: their Se rises and their +P drops, since the
+# model calls them more often. Whether that pays here is measured below, after the training loop, under one budget
 # (the section "Class imbalance, measured"). The main run keeps `IMBALANCE = None`, the setting of
 # the shipped `ecgnet-mitbih`.
 #
@@ -444,8 +444,8 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The training loss keeps falling, and the validation loss falls too, with bumps. In most epochs
-# the validation loss is even *below* the training loss. Nothing is wrong: dropout (`block_dropout`
+# The training loss keeps falling, and the validation loss falls too, with bumps; it is lowest at
+# the last epoch. In 7 of the 12 epochs the validation loss is even *below* the training loss. Nothing is wrong: dropout (`block_dropout`
 # and `head_dropout` in the preset) and, when `AUGMENT = True`, augmentation act only in training,
 # so the training loss is measured on a handicapped network and on harder beats, while validation
 # runs the whole network on the beats as recorded; and the training loss is an average over the
@@ -531,9 +531,14 @@ print(f"{len(arm_index):,} training beats per arm ({dict(zip(CLASS_NAMES, np.bin
 pd.DataFrame(imbalance_table).round(2)
 
 # %% [markdown]
-# One small network, one seed, a few epochs: a table to read, not a ranking to trust. What it
-# shows, read against the three columns (the figures are in the committed run; see also
-# `docs/results.md` §17): XXX_IMBALANCE_PROSE
+# One small network (2,885 parameters), one seed, 4 epochs on 20,000 beats: a table to read, not a
+# ranking to trust (`docs/results.md` §17 records it). With no handling, this network never called
+# a beat S or F: both have Se and +P 0, and its macro-F1 comes from N, V and Q alone. Class weights
+# found some S beats (Se 12.16%, +P 30.68%) and still no F beat. Oversampling found most S and F
+# beats (Se 81.53% and 89.06%) at a low precision (+P 37.32% and 7.00%: most of the beats it
+# called F were not F), and had the highest macro-F1, 59.88%. The main run's larger network,
+# trained longer on every beat, reached a validation macro-F1 of 94.36% with no handling at all;
+# whether class weights or oversampling would raise that has not been measured here (exercise 2).
 #
 # ## Saving the model
 #
@@ -596,12 +601,19 @@ print(f"notebook 03 {'(quick mode) ' if QUICK else ''}ran in {(time.perf_counter
 # %% [markdown]
 # ## Summary
 #
-# - `ecg_data.make_dataset` builds the `tf.data` pipeline; `training.train` adds the validation
-#   split, the strategy, mixed precision on GPUs, the warmup + cosine schedule and the callbacks.
+# - The training loop, written out: validation beats kept apart (`ecg_data.validation_indices`),
+#   a `tf.data` pipeline with one-hot labels, the model compiled inside the strategy's scope (Adam
+#   on a warmup + cosine schedule, macro-F1 as a metric), five callbacks, `fit`.
+#   `training.train` packages the same steps in one call (the quick mode checks that both give the
+#   same weights).
 # - The run above, the beat plus its R-R features, plain cross-entropy, no augmentation: 12 epochs
-#   in 15.2 min on 2 CPU cores shared with other jobs, test accuracy 98.86%, macro-F1 0.9308
-#   (6.4 minutes on 2 idle cores: `docs/results.md` §2). Class weighting and augmentation are
-#   options; on all training beats of this split neither has been compared with this recipe.
+#   in 21.4 min on 2 CPU cores shared with other jobs (the whole notebook: 23.6 min), validation
+#   macro-F1 94.36%, test accuracy 98.86%, macro-F1 93.08% (6.4 minutes on 2 idle cores:
+#   `docs/results.md` §2).
+# - Class imbalance under one budget (a 2,885-parameter network, 20,000 beats, 4 epochs, one
+#   seed), scored on the validation beats: macro-F1 49.38% with no handling (not one S or F beat
+#   found), 56.47% with class weights, 59.88% with oversampling, which found 81.53% of the S and
+#   89.06% of the F beats at a +P of 37.32% and 7.00%.
 # - The epoch is chosen by validation macro-F1, never by the test part.
 # - `BackupAndRestore` resumes an interrupted run from the run folder; in Colab, keep that folder
 #   on Google Drive (`RUNS_ON_DRIVE = True`) to survive a runtime reset.
@@ -612,10 +624,11 @@ print(f"notebook 03 {'(quick mode) ' if QUICK else ''}ran in {(time.perf_counter
 #    macro-F1, and to S's sensitivity (notebook 04 shows it per class)?
 #    *Hint:* give each run its own `RUNS_DIR` (e.g. `"runs/no_rr"`), so that it neither
 #    overwrites nor resumes this one; `test_report["per_class"]["S"]` has S's figures.
-# 2. Train with `IMBALANCE = "class_weight"`, then with `AUGMENT = True`. Compare the validation
-#    macro-F1 with this run's; what happens to the Se and +P of S and F?
-#    *Hint:* change one setting per run, keep `SEED`, and compare `result.validation` (the
-#    validation beats), not the test part, when you decide.
+# 2. Train the main network with `IMBALANCE = "balanced"` (oversampling), then with
+#    `"class_weight"`. Compare the validation macro-F1 with this run's; what happens to the Se and
+#    +P of S and F?
+#    *Hint:* change one setting per run, give each its own `RUNS_DIR`, keep `SEED`, and compare
+#    `validation` (the validation beats), not the test part, when you decide.
 # 3. Interrupt the training cell (the stop button) after a few epochs and run it again. What does
 #    the log show, and which files in the run folder made the resume possible?
 #    *Hint:* list the run folder (`sorted(RUN_DIR.iterdir())`) before and after the second run.
@@ -632,12 +645,13 @@ print(f"notebook 03 {'(quick mode) ' if QUICK else ''}ran in {(time.perf_counter
 #
 # <details><summary>Solution 2</summary>
 #
-# No committed answer: on all training beats of this split, with the R-R features, neither
-# option has been compared with this recipe (`docs/results.md` §14 compared the imbalance options
-# on a 20,000-beat subset, beat only: class weights came first). What to look for: class
-# weights usually raise the Se of the rare classes S and F and lower their +P, since the model
-# calls them more often; whether the macro-F1 rises depends on which effect is larger. Decide on
-# the validation macro-F1, then read the test part once.
+# No committed answer for the main network: the side-by-side above measured a small one for 4
+# epochs, where the plain loss found no S or F beat at all; the main network finds them without
+# help. `docs/results.md` §14 compared the options on a 20,000-beat subset with the beat alone and
+# augmentation (class weights came first there). What to look for: both options usually raise the
+# Se of S and F and lower their +P, since the model calls them more often; whether the macro-F1
+# rises depends on which effect is larger. Decide on the validation macro-F1, then read the test
+# part once.
 #
 # </details>
 #
