@@ -232,7 +232,7 @@ def build_ecgnet(
     )
 
 
-def build_kachuee2018(input_shape=(187, 1), num_classes=5):
+def build_kachuee2018(input_shape=(187, 1), num_classes=5, rr_features=0):
     """Build the baseline CNN of Kachuee, Fazeli and Sarrafzadeh (2018), fig. 2.
 
     ``input_recipe`` (:class:`ecgnet.layers.InputRecipe`), then ``conv0``
@@ -245,25 +245,43 @@ def build_kachuee2018(input_shape=(187, 1), num_classes=5):
     size is about 55k ... 53k depending on this reading). Convolutions use
     ``"same"`` padding, pools ``"valid"``: 187 -> 92 -> 44 -> 20 -> 8 -> 2.
 
+    With ``rr_features`` the network also reads the beat's R-R features
+    (not in the paper): a second input ``rr`` goes through the same branch as
+    in :func:`build_ecgnet` (``rr_bn``, ``rr_dense`` of 16 ReLU units) and joins
+    the flattened beat features before ``fc1`` (``concat``), so that the two
+    architectures can be compared on equal inputs.
+
     Args:
         input_shape: tuple, shape of one beat, ``(steps, channels)``.
         num_classes: int, number of classes.
+        rr_features: int, number of R-R features (0: the beat alone, as in the paper).
 
     Returns:
-        A Functional ``keras.Model`` named ``"kachuee2018"`` with input ``beat``.
+        A Functional ``keras.Model`` named ``"kachuee2018"`` with input ``beat``
+        (and ``rr`` when ``rr_features`` > 0).
+
+    Input shape:
+        ``(batch, steps, channels)``, and ``(batch, rr_features)`` for ``rr``.
+
+    Output shape:
+        ``(batch, num_classes)``, class probabilities.
 
     Example:
 
     >>> model = build_kachuee2018()
     >>> print(model.count_params())
     55013
+    >>> build_kachuee2018(rr_features=6).input_shape
+    [(None, 187, 1), (None, 6)]
 
     Reference:
         Kachuee, Fazeli and Sarrafzadeh 2018, "ECG Heartbeat Classification:
         A Deep Transferable Representation", https://arxiv.org/abs/1805.00794.
     """
     _check_positive_int("num_classes", num_classes)
-    beat, x = _beat_input(input_shape, None)
+    if isinstance(rr_features, bool) or not isinstance(rr_features, int) or rr_features < 0:
+        raise EcgnetError(f"`rr_features` must be a non-negative integer. Received: rr_features={rr_features!r}")
+    beat, x = _beat_input(input_shape, rr_features)
     x = layers.Conv1D(32, 5, padding="same", name="conv0")(x)
     for i in range(1, 6):
         y = layers.Conv1D(32, 5, padding="same", activation="relu", name=f"block{i}_conv1")(x)
@@ -272,11 +290,18 @@ def build_kachuee2018(input_shape=(187, 1), num_classes=5):
         x = layers.ReLU(name=f"block{i}_relu")(x)
         x = layers.MaxPooling1D(5, strides=2, name=f"block{i}_pool")(x)
     x = layers.Flatten(name="flatten")(x)
+    inputs = beat
+    if rr_features:
+        rr = keras.Input(shape=(rr_features,), name="rr")
+        inputs = [beat, rr]
+        r = layers.BatchNormalization(name="rr_bn")(rr)
+        r = layers.Dense(16, activation="relu", name="rr_dense")(r)
+        x = layers.Concatenate(name="concat")([x, r])
     x = layers.Dense(32, activation="relu", name="fc1")(x)
     x = layers.Dense(32, activation="relu", name="fc2")(x)
     x = layers.Dense(num_classes, name="logits")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="predictions")(x)
-    return keras.Model(beat, outputs, name="kachuee2018")
+    return keras.Model(inputs, outputs, name="kachuee2018")
 
 
 def build_named_model(preset, input_shape=(187, 1), rr_features=0, recipe=None, **overrides):

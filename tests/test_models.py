@@ -24,6 +24,25 @@ def test_kachuee2018_size_and_shape():
     assert model.get_layer("block5_pool").output.shape[1] == 2
 
 
+def test_kachuee2018_with_rr_features_reads_them(tmp_path):
+    """The R-R branch joins before fc1: 80 inputs to fc1 instead of 64; the recipe says 6 features."""
+    from ecgnet.recipe import InputRecipe
+
+    model = build_kachuee2018(rr_features=6)
+    rr_branch = (6 * 2 + 6 * 2) + (6 * 16 + 16)  # rr_bn (gamma, beta, moving mean and variance), rr_dense
+    assert model.count_params() == 55013 + rr_branch + 16 * 32  # fc1 gains 16 inputs
+    assert [t.name.split(":")[0] for t in model.inputs] == ["beat", "rr"]
+    assert InputRecipe.from_model(model).rr_features == 6
+    x = {"beat": _beats(4), "rr": np.random.default_rng(2).standard_normal((4, 6)).astype("float32")}
+    changed = dict(x, rr=x["rr"] + 1.0)
+    assert not np.allclose(model.predict(x, verbose=0), model.predict(changed, verbose=0))
+    model.save(tmp_path / "kachuee_rr.keras")
+    loaded = keras.saving.load_model(tmp_path / "kachuee_rr.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="Received: rr_features=-1"):
+        build_kachuee2018(rr_features=-1)
+
+
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_presets_build(preset):
     model = build_ecgnet(preset)
