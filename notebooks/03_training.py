@@ -123,12 +123,13 @@ print("strategy:", type(strategy).__name__, "with", strategy.num_replicas_in_syn
 
 # %%
 train_part, test_part = ecg_data.load_split("sample" if QUICK else "kaggle", download=True)
-x_train, y_train, rr_train = train_part["x"], train_part["y"], train_part["rr"]
+x_train, y_train = train_part.x[..., None], train_part.y  # Keras wants a channel axis: (n, 187, 1)
+rr_train = None if train_part.rr is None else train_part.rr_features()
 if USE_RR and rr_train is None:
     print("NOTE: these beats carry no R-R intervals (Kaggle CSV files): training on the beat alone.")
     USE_RR = False
 print("training beats:", x_train.shape, "R-R features:", None if rr_train is None else rr_train.shape,
-      "test beats:", test_part["x"].shape)
+      "test beats:", len(test_part))
 
 # %% [markdown]
 # The test part waits for notebook 04. To choose the epoch, and later to compare ways of
@@ -560,7 +561,7 @@ print("reloaded model predicts the same:",
 # A first look at the test part (notebook 04 does it properly, class by class):
 
 # %%
-test_report = evaluate_predictions(test_part["y"], model.predict(ecg_data.model_inputs(model, test_part),
+test_report = evaluate_predictions(test_part.y, model.predict(ecg_data.model_inputs(model, test_part),
                                                                  batch_size=512, verbose=0))
 print(f"test accuracy {test_report['accuracy']:.2%}, macro-F1 {100 * test_report['macro_f1']:.2f}% "
       f"on {test_report['num_beats']:,} beats")
