@@ -77,7 +77,7 @@ def test_the_installed_wheel_holds_the_sample_and_the_weights(installed, tmp_pat
         "from ecgnet.pretrained_models import model_path\n"
         "train, test = load_split('sample')\n"
         "print(json.dumps({'ecgnet': ecgnet.__file__, 'sample': str(sample_dir()), 'weights': str(model_path('ecgnet-mitbih')),"
-        " 'train': len(train['y']), 'test': len(test['y'])}))\n"
+        " 'train': len(train), 'test': len(test)}))\n"
     )
     result = run([sys.executable, "-c", probe], cwd=elsewhere, env=installed_env(site))
     found = json.loads(result.stdout.strip().splitlines()[-1])
