@@ -608,7 +608,7 @@ print(f"notebook 03 {'(quick mode) ' if QUICK else ''}ran in {(time.perf_counter
 #   `training.train` packages the same steps in one call (the quick mode checks that both give the
 #   same weights).
 # - The run above, the beat plus its R-R features, plain cross-entropy, no augmentation: 12 epochs
-#   in 21.4 min on 2 CPU cores shared with other jobs (the whole notebook: 23.6 min), validation
+#   in 24.1 min on 2 CPU cores shared with other jobs (the whole notebook: 26.2 min), validation
 #   macro-F1 94.36%, test accuracy 98.86%, macro-F1 93.08% (6.4 minutes on 2 idle cores:
 #   `docs/results.md` §2).
 # - Class imbalance under one budget (a 2,885-parameter network, 20,000 beats, 4 epochs, one

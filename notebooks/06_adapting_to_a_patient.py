@@ -344,7 +344,7 @@ pd.DataFrame({"member_0 as shipped": figures(member_before),
 # moves depends on the learning rate and the number of epochs as well as on the data, and they
 # would have to be chosen for every patient, without a validation set; L-BFGS runs to the
 # minimum of the loss, so only the penalty decides that. How long each took is printed above: for
-# this one head, in the committed run, 4.6 s against 5.0 s, far from the gap the library's note
+# this one head, in the committed run, 0.9 s against 4.1 s, a smaller gap than the library's note
 # reports (15 to 30 s against under a second for the three heads of a model on 2 CPU cores). Time
 # measured on a shared machine varies; the reasons that do not vary are the two above.
 #
