@@ -589,7 +589,7 @@ print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HA
 # ## Summary
 #
 # - Notebook 03's recipe, trained for 8 epochs on each split with nothing else changed (this
-#   whole notebook ran in 38.5 min on 2 CPU cores shared with other jobs): on the kaggle test
+#   whole notebook ran in 23.3 min on 2 CPU cores shared with other jobs): on the kaggle test
 #   part macro-F1 92.3% and S Se 77.9%; on DS2, new patients, macro-F1 35.1% and S Se 3.5%, V Se
 #   81.2% instead of 96.1%. On the kaggle split the test patients are training patients.
 # - Validation on held-out DS1 records warned of it without reading DS2 (macro-F1 41.5%);
