@@ -78,7 +78,7 @@ from ecgnet import data as ecg_data
 from ecgnet import evaluation, metrics, training
 from ecgnet.data import CLASS_NAMES
 from ecgnet.models import build_kachuee2018
-from ecgnet.pretrained_models import load_model, model_card
+from ecgnet.pretrained_models import load_model
 
 if BASELINE_EPOCHS is None:
     BASELINE_EPOCHS = 1 if QUICK else (40 if env.has_gpu else 12)
