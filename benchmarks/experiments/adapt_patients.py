@@ -63,6 +63,11 @@ RECIPES = {
     "prior": {"prior": True},
     "floor-product": {"floor_power": 1.0},
     "floor-product-half": {"floor_power": 0.5},
+    # round 4 (the shown-* ones need --floor, the rhythm-* ones --replay-mitdb and --heads-only)
+    "shown-product": {"floor_power": 1.0, "shown_only": True},
+    "shown-product-half": {"floor_power": 0.5, "shown_only": True},
+    "rhythm-head": {"rhythm": True},
+    "rhythm-shown-product-half": {"rhythm": True, "floor_power": 0.5, "shown_only": True},
 }
 #: Round 3, fixed before it ran (docs/results.md, section 15): the candidates "unbalanced",
 #: "prior", "floor-product" and "floor-product-half" (all on top of DEFAULTS), scored by the
@@ -77,7 +82,20 @@ RECIPES = {
 #: Nothing chosen: the products score highest (76.4, 75.2) but find fewer S beats of the records
 #: with no S beat in their first minutes than the unadapted model (44.9 and 31.0 against 67.6) and
 #: 1 of the 2 V beats of those with no V; the others score below the default (70.7, 68.5; 70.9).
-POST_PROCESSING = ("prior", "floor_power")
+#: Round 4, fixed before it ran (docs/results.md, section 15): the candidates "shown-product",
+#: "shown-product-half", "rhythm-head" and "rhythm-shown-product-half" (on top of DEFAULTS),
+#: scored by the round-3 rule on the same 39 svdb records, the default run again beside them.
+#: - "shown-product(-half)": the round-3 products restricted to the classes the patient showed
+#:   in the labelled minutes (:func:`shown_product`): where the adapted network calls a class the
+#:   patient did not show, its call stands; elsewhere the product decides among the shown classes;
+#: - "rhythm-head": the heads refitted on the network's features and 4 rhythm features
+#:   (ecgnet.data.features.rhythm_features, standardised by the replay set's mean and spread),
+#:   the replay beats' rhythm features computed from their records (:func:`replay_rhythm`);
+#: - "rhythm-shown-product-half": the rhythm heads, then "shown-product-half".
+#: Chosen: "shown-product-half" (score 72.8 against the default's 70.9; every candidate passed the
+#: guards; rhythm-head 70.8). Read once on DS2; not the library's default, which would need the
+#: floor in the library (docs/results.md, section 15).
+POST_PROCESSING = ("prior", "floor_power", "rhythm")
 FLOOR_KEEP_N, FLOOR_PATIENT_WEIGHT, FLOOR_SAMPLES = 0.15, 20.0, 36
 
 
@@ -107,12 +125,10 @@ def floor_features(beats):
 
 def floor_training_set(mitdb):
     """Floor features and labels of the DS1 records: Q dropped, 15% of N kept (seed 0)."""
-    from ecgnet.data.records import beats_from_record
-
     rng = np.random.default_rng(0)
     xs, ys = [], []
     for record in DS1:
-        beats = beats_from_record(Path(mitdb) / record, aami_only=True).beats
+        beats = _record_beats(Path(mitdb) / record)
         x, y = floor_features(beats), beats.y.astype(np.int64)
         keep = (y != 4) & ((y != 0) | (rng.random(len(y)) < FLOOR_KEEP_N))
         xs.append(x[keep])
@@ -159,7 +175,74 @@ def product(probabilities, other, power):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def heads_only(model, inputs, first, labels, replay, recipes):
+def shown_product(probabilities, other, power, shown):
+    """Calls of ``probabilities`` times ``other ** power``, restricted to the classes ``shown``: int (n,).
+
+    Where the argmax of ``probabilities`` is a class not in ``shown`` (bool
+    (5,), the classes among the patient's labelled beats), that call stands;
+    elsewhere the call is the shown class with the highest product (the
+    product never moves a beat to a class the patient did not show, nor away
+    from one).
+    """
+    calls = np.asarray(probabilities).argmax(axis=1)
+    among = np.flatnonzero(shown)
+    restricted = among[product(probabilities, other, power)[:, among].argmax(axis=1)]
+    return np.where(np.asarray(shown)[calls], restricted, calls)
+
+
+_RECORD_BEATS = {}
+
+
+def _record_beats(path):
+    """The AAMI beats of a record from its reference annotations (read once per path)."""
+    from ecgnet.data.records import beats_from_record
+
+    key = str(path)
+    if key not in _RECORD_BEATS:
+        _RECORD_BEATS[key] = beats_from_record(key, aami_only=True).beats
+    return _RECORD_BEATS[key]
+
+
+def replay_rhythm(name, replay, mitdb):
+    """The rhythm features (ecgnet.data.features.rhythm_features) of the replay beats of ``name``.
+
+    The shipped replay sets carry the model's inputs, not the R-R series
+    around each beat, so the draw of ``benchmarks/release/build_replay_sets.py``
+    (the same records, quotas and seed) is made again from the records'
+    labels, and checked against the shipped set: same labels, same R-R inputs.
+    Only for ``ecgnet-mitbih-interpatient`` (its replay beats are DS1's).
+    """
+    from benchmarks.release.build_replay_sets import PER_CLASS, SEED
+    from ecgnet.data.features import rhythm_features, rr_features, select_rr_features
+
+    if name != "ecgnet-mitbih-interpatient":
+        raise SystemExit(f"--recipes rhythm-...: the replay rhythm is rebuilt for ecgnet-mitbih-interpatient only, not {name}")
+    rng = np.random.default_rng(SEED)
+    found = []
+    for record in DS1:
+        beats = _record_beats(Path(mitdb) / record)
+        rr_inputs = select_rr_features(rr_features(beats.rr, beats.record), 3)
+        found.append((beats.y.astype(np.int64), rhythm_features(beats.rr, beats.record, beats.r_peak), rr_inputs))
+    rhythm, rr, labels = [], [], []
+    for c, quota in PER_CLASS.items():
+        pools = [(i, np.flatnonzero(y == c)) for i, (y, _, _) in enumerate(found) if (y == c).any()]
+        if not pools:
+            continue
+        owner = np.concatenate([np.full(len(where), i) for i, (_, where) in enumerate(pools)])
+        beat = np.concatenate([where for _, where in pools])
+        chance = np.concatenate([np.full(len(where), 1.0 / len(where)) for _, where in pools])
+        pick = np.sort(rng.choice(len(beat), size=min(quota, len(beat)), replace=False, p=chance / chance.sum()))
+        for i, (record_index, _) in enumerate(pools):
+            mine = beat[pick[owner[pick] == i]]
+            rhythm.append(found[record_index][1][mine])
+            rr.append(found[record_index][2][mine])
+            labels.append(np.full(len(mine), c))
+    if not (np.array_equal(np.concatenate(labels), replay[1]) and np.allclose(np.concatenate(rr), replay[0]["rr"], atol=1e-5)):
+        raise SystemExit(f"the replay draw made again differs from the shipped replay set of {name}")
+    return np.concatenate(rhythm)
+
+
+def heads_only(model, inputs, first, labels, replay, recipes, rhythm=None, replay_rhythm_features=None):
     """Each recipe's probabilities on the beats after ``first``, from the frozen features, for an averaging ensemble.
 
     What :func:`ecgnet.adapt` and predicting with the adapted copy give (the
@@ -168,8 +251,13 @@ def heads_only(model, inputs, first, labels, replay, recipes):
     of every beat are computed once. Only for a model whose output is the
     mean of its networks' softmax (``ecgnet-mitbih-interpatient``); ``main``
     checks it against the real adapted copy on the first record.
+
+    A recipe with ``rhythm`` fits each head on the network's features and
+    the beats' ``rhythm`` features (the record's, (n, 4)), both standardised
+    by the replay set's (``replay_rhythm_features``) mean and spread; the
+    head's new weights start at 0 and the anchor pulls them towards 0.
     """
-    from ecgnet.adaptation import DEFAULTS, _features, _fit_heads, _heads, _replay_features
+    from ecgnet.adaptation import DEFAULTS, _features, _fit_head, _fit_heads, _heads, _replay_features, _sample_weights
 
     networks = _heads(model)
     features = [_features(network, inputs) for network in networks]
@@ -180,12 +268,31 @@ def heads_only(model, inputs, first, labels, replay, recipes):
         use_replay = options.pop("replay", True) is not False
         prior = options.pop("prior", False)
         options.pop("floor_power", None)  # applied by main, to these probabilities
+        options.pop("shown_only", None)
         offsets = prior_offsets(labels[first], options["balance"]) if prior else 0.0
-        heads = _fit_heads(networks, [f[first] for f in features], labels[first],
-                           replay_features if use_replay else None,
-                           np.asarray(replay[1]) if use_replay else np.zeros(0, np.int64), **options)
+        if options.pop("rhythm", False):
+            center = replay_rhythm_features.mean(axis=0)
+            spread = np.maximum(replay_rhythm_features.std(axis=0), 1e-6)
+            own = (rhythm - center) / spread
+            extended = [np.concatenate([f, own], axis=1) for f in features]
+            extended_replay = [np.concatenate([f, (replay_rhythm_features - center) / spread], axis=1)
+                               for f in replay_features]
+            weights = _sample_weights(labels[first], np.asarray(replay[1]), options["balance"], options["patient_share"])
+            targets = np.concatenate([labels[first], np.asarray(replay[1])])
+            heads = []
+            for network, f, r in zip(networks, extended, extended_replay):
+                kernel, bias = network.get_layer("logits").get_weights()
+                kernel = np.concatenate([kernel, np.zeros((own.shape[1], kernel.shape[1]), kernel.dtype)])
+                heads.append(_fit_head(np.concatenate([f[first], r]), targets, weights, kernel, bias,
+                                       anchor=options["anchor"], max_iterations=options["max_iterations"]))
+            head_features = extended
+        else:
+            heads = _fit_heads(networks, [f[first] for f in features], labels[first],
+                               replay_features if use_replay else None,
+                               np.asarray(replay[1]) if use_replay else np.zeros(0, np.int64), **options)
+            head_features = features
         probabilities = []
-        for f, (kernel, bias) in zip(features, heads):
+        for f, (kernel, bias) in zip(head_features, heads):
             logits = f[~first] @ kernel + bias + offsets
             e = np.exp(logits - logits.max(axis=1, keepdims=True))
             probabilities.append(e / e.sum(axis=1, keepdims=True))
@@ -215,6 +322,8 @@ def main(argv=None):
     parser.add_argument("--recipes", nargs="+", default=["default"], choices=tuple(RECIPES))
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--floor", metavar="MITDB", help="also the adapted logistic regression, trained on DS1 of this mitdb folder")
+    parser.add_argument("--replay-mitdb", metavar="MITDB",
+                        help="the mitdb folder the replay set was drawn from (the rhythm recipes need its R-R series)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the confusion matrices per record and row here")
     parser.add_argument("--heads-only", action="store_true",
@@ -224,10 +333,12 @@ def main(argv=None):
     special = [r for r in args.recipes if set(RECIPES[r]) & set(POST_PROCESSING)]
     if any("floor_power" in RECIPES[r] for r in args.recipes) and not args.floor:
         parser.error("--recipes floor-product...: only with --floor MITDB")
+    if any("rhythm" in RECIPES[r] for r in args.recipes) and not (args.heads_only and args.replay_mitdb):
+        parser.error("--recipes rhythm-...: only with --heads-only and --replay-mitdb MITDB")
 
     import ecgnet
     from ecgnet.adaptation import DEFAULTS, HEAD_LAYER, _heads, _record_inputs, _select, load_replay, predict, replay_path
-    from ecgnet.data.records import beats_from_record
+    from ecgnet.data.features import rhythm_features
     from ecgnet.pretrained_models import load_model
 
     folder = Path(args.records_dir)
@@ -235,6 +346,9 @@ def main(argv=None):
     models = {name: load_model(name) for name in args.model}
     replays = {name: load_replay(name) if replay_path(name).exists() else None for name in args.model}
     floor_train = floor_training_set(args.floor) if args.floor else None
+    rhythmic = any("rhythm" in RECIPES[r] for r in args.recipes)
+    replay_rhythms = {name: replay_rhythm(name, replays[name], args.replay_mitdb) for name in args.model} if rhythmic else {}
+    _RECORD_BEATS.clear()
     span = 60.0 * args.minutes
     results = {}  # row -> record -> confusion matrix
     shown = {}  # record -> (S beats, V beats) in the first minutes
@@ -246,8 +360,9 @@ def main(argv=None):
     for count, record in enumerate(records, 1):
         path = str(folder / record)
         started = time.perf_counter()
+        beats = _record_beats(path) if floor_train is not None or rhythmic else None
+        _RECORD_BEATS.clear()
         if floor_train is not None:
-            beats = beats_from_record(path, aami_only=True).beats
             times = beats.r_peak / _fs(path)
             first, labels = times < span, beats.y.astype(np.int64)
             x = floor_features(beats)
@@ -263,9 +378,15 @@ def main(argv=None):
             shown[record] = (int((labels[first] == 1).sum()), int((labels[first] == 2).sum()), int(first.sum()), int((~first).sum()))
             rest = _select(inputs, ~first)
             add(f"{name} unadapted", record, labels[~first], predict(model, rest).argmax(1))
+            shown_classes = np.bincount(labels[first], minlength=len(CLASS_NAMES)) > 0
             if args.heads_only:
                 tic = time.perf_counter()
-                found = heads_only(model, inputs, first, labels, replays[name], args.recipes)
+                rhythm = None
+                if rhythmic:
+                    if not np.array_equal(beats.y.astype(np.int64), labels):
+                        raise SystemExit(f"{record}: the rhythm's beats and the model's differ")
+                    rhythm = rhythm_features(beats.rr, beats.record, beats.r_peak)
+                found = heads_only(model, inputs, first, labels, replays[name], args.recipes, rhythm, replay_rhythms.get(name))
                 seconds.setdefault(f"{name} adapted (all recipes, heads only)", []).append(time.perf_counter() - tic)
                 plain = [r for r in args.recipes if r not in special]
                 if count == 1 and plain:  # the same as the adapted copy
@@ -273,16 +394,16 @@ def main(argv=None):
                                         **RECIPES[plain[0]])
                     np.testing.assert_allclose(predict(copy, rest), found[plain[0]], atol=2e-3)  # float32 batches differ
                 for recipe, probabilities in found.items():
-                    if "floor_power" in RECIPES[recipe]:
-                        if not np.array_equal(floor_labels, labels):
-                            raise SystemExit(f"{record}: the floor's beats and the model's differ")
-                        probabilities = product(probabilities, floor_probabilities, RECIPES[recipe]["floor_power"])
-                    add(f"{name} adapted ({recipe})", record, labels[~first], probabilities.argmax(1))
+                    add(f"{name} adapted ({recipe})", record, labels[~first],
+                        _calls(recipe, probabilities, floor_probabilities if floor_train is not None else None,
+                               floor_labels if floor_train is not None else None, labels, shown_classes, record))
                 continue
             for recipe in args.recipes:
                 options = dict(RECIPES[recipe])
                 replay = replays[name] if options.pop("replay", True) is not False else None
-                prior, power = options.pop("prior", False), options.pop("floor_power", None)
+                prior = options.pop("prior", False)
+                options.pop("floor_power", None)  # applied by _calls, to these probabilities
+                options.pop("shown_only", None)
                 tic = time.perf_counter()
                 adapted = ecgnet.adapt(model, _select(inputs, first), labels[first], seed=args.seed, replay=replay, **options)
                 if prior:
@@ -291,11 +412,8 @@ def main(argv=None):
                         kernel, bias = network.get_layer(HEAD_LAYER).get_weights()
                         network.get_layer(HEAD_LAYER).set_weights([kernel, bias + offsets.astype(np.float32)])
                 probabilities = predict(adapted, rest)
-                if power is not None:
-                    if not np.array_equal(floor_labels, labels):
-                        raise SystemExit(f"{record}: the floor's beats and the model's differ")
-                    probabilities = product(probabilities, floor_probabilities, power)
-                predicted = probabilities.argmax(1)
+                predicted = _calls(recipe, probabilities, floor_probabilities if floor_train is not None else None,
+                                   floor_labels if floor_train is not None else None, labels, shown_classes, record)
                 seconds.setdefault(f"{name} adapted ({recipe})", []).append(time.perf_counter() - tic)
                 add(f"{name} adapted ({recipe})", record, labels[~first], predicted)
         print(f"[{count}/{len(records)}] {record}: first {shown[record][2]} beats (S {shown[record][0]}, "
@@ -310,6 +428,18 @@ def main(argv=None):
             "records": records, "minutes": args.minutes, "first_minutes": shown,
             "seconds": seconds, "confusion": {name: {r: cm.tolist() for r, cm in per.items()} for name, per in results.items()},
         }, indent=1), encoding="utf-8")
+
+
+def _calls(recipe, probabilities, floor_probabilities, floor_labels, labels, shown, record):
+    """A recipe's calls on the scored beats: the argmax, or that of its product with the floor."""
+    power = RECIPES[recipe].get("floor_power")
+    if power is None:
+        return probabilities.argmax(1)
+    if not np.array_equal(floor_labels, labels):
+        raise SystemExit(f"{record}: the floor's beats and the model's differ")
+    if RECIPES[recipe].get("shown_only"):
+        return shown_product(probabilities, floor_probabilities, power, shown)
+    return product(probabilities, floor_probabilities, power).argmax(1)
 
 
 def print_tables(records, shown, results, minutes):

@@ -4,7 +4,9 @@
 - :func:`rr_features`, :func:`select_rr_features`, :data:`RR_FEATURE_SETS`:
   those intervals, also divided by the record's (patient's) mean R-R;
 - :func:`record_relative_beats`: each beat minus its record's median beat;
-- :func:`previous_beats`: each beat's predecessor in its record.
+- :func:`previous_beats`: each beat's predecessor in its record;
+- :func:`rhythm_features`: how irregular the R-R intervals around each beat
+  are, and how premature the beat is against them.
 """
 
 import numpy as np
@@ -14,6 +16,14 @@ from ecgnet.recipe import RR_FEATURE_NAMES, RR_FEATURE_SETS  # noqa: F401  (ecgn
 
 #: The R-R intervals, this beat's previous one and those before it, that the local mean R-R averages.
 LOCAL_RR_BEATS = 10
+#: Beats on each side of a beat whose previous R-R intervals :func:`rhythm_features` looks at.
+RHYTHM_HALF_WIDTH = 10
+#: The columns of :func:`rhythm_features`.
+RHYTHM_FEATURE_NAMES = ("rr_cv", "rr_irregularity", "rr_prematurity", "rr_prematurity_in_rhythm")
+#: Added to the irregularity before it divides the prematurity (a perfectly regular rhythm has 0).
+RHYTHM_IRREGULARITY_FLOOR = 0.02
+#: Bound of ``rr_prematurity_in_rhythm``.
+RHYTHM_PREMATURITY_BOUND = 10.0
 
 
 def rr_intervals(r_peaks, fs):
@@ -209,3 +219,73 @@ def previous_beats(x, record, r_peak, rr):
     previous = np.empty_like(x)
     previous[order] = shifted
     return previous
+
+
+def rhythm_features(rr, record, r_peak, half_width=RHYTHM_HALF_WIDTH):
+    """How irregular the rhythm around each beat is, and how premature the beat is within it: (n, 4).
+
+    A supraventricular (S) beat comes early in an otherwise regular rhythm;
+    in atrial fibrillation or flutter every interval differs from the next,
+    so normal beats come "early" too. The R-R intervals of one beat say
+    nothing of which of the two it is; those around it do. For each beat,
+    the window is the previous R-R interval of the beats from ``half_width``
+    before it to ``half_width`` after it in its record (21 intervals; fewer
+    at a record's ends):
+
+    - ``rr_cv``: their standard deviation over their mean;
+    - ``rr_irregularity``: the median of the absolute differences between
+      successive intervals of the window, over the window's median interval
+      (the median keeps one premature beat and its pause from making a
+      regular rhythm look irregular);
+    - ``rr_prematurity``: 1 - this beat's previous interval over the
+      window's median (0.3: 30% early; negative: late);
+    - ``rr_prematurity_in_rhythm``: ``rr_prematurity`` divided by
+      ``rr_irregularity + 0.02``, bounded to +-10: how early the beat is in
+      units of how much the rhythm varies anyway.
+
+    Like :func:`rr_features` it reads the record's unlabelled beats after
+    the beat too (10 beats ahead).
+
+    Args:
+        rr: float array (n, k >= 1) whose first column is each beat's
+            previous R-R interval in seconds (``Beats.rr``).
+        record: array (n,) of record names (``Beats.record``).
+        r_peak: int array (n,) of R-peak samples (``Beats.r_peak``), which
+            order the beats within each record.
+        half_width: int >= 1, beats on each side in the window.
+
+    Returns:
+        float32 (n, 4), columns :data:`RHYTHM_FEATURE_NAMES`.
+
+    Example:
+        >>> rhythm_features(beats.rr, beats.record, beats.r_peak).shape
+        (1234, 4)
+    """
+    rr = np.asarray(rr, dtype=np.float64)
+    rr = rr.reshape(len(rr), -1)
+    record = np.asarray(record)
+    r_peak = np.asarray(r_peak)
+    if record.shape != (len(rr),) or r_peak.shape != (len(rr),) or rr.shape[1] < 1:
+        raise DataFormatError(
+            f"rhythm_features: rr has {len(rr)} rows but record has shape {record.shape} and r_peak {r_peak.shape}"
+        )
+    if int(half_width) < 1:
+        raise DataFormatError(f"rhythm_features: half_width must be at least 1. Received: half_width={half_width}")
+    half_width = int(half_width)
+    out = np.zeros((len(rr), len(RHYTHM_FEATURE_NAMES)), np.float64)
+    order = np.lexsort((r_peak, record))
+    starts = np.flatnonzero(np.r_[True, record[order][1:] != record[order][:-1]]) if len(rr) else []
+    for start, stop in zip(starts, list(starts[1:]) + [len(rr)]):
+        members = order[start:stop]
+        intervals = np.maximum(rr[members, 0], 1e-6)
+        padded = np.pad(intervals, half_width, constant_values=np.nan)
+        windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_width + 1)
+        steps = np.abs(np.diff(windows, axis=1))  # NaN where a step leaves the record
+        median = np.nanmedian(windows, axis=1)
+        cv = np.nanstd(windows, axis=1) / np.nanmean(windows, axis=1)
+        irregularity = (np.nanmedian(steps, axis=1) / median) if len(intervals) > 1 else np.zeros(len(intervals))
+        prematurity = 1.0 - intervals / median
+        in_rhythm = np.clip(prematurity / (irregularity + RHYTHM_IRREGULARITY_FLOOR),
+                            -RHYTHM_PREMATURITY_BOUND, RHYTHM_PREMATURITY_BOUND)
+        out[members] = np.stack([cv, irregularity, prematurity, in_rhythm], axis=1)
+    return out.astype(np.float32)
