@@ -424,11 +424,10 @@ def span_labels(record, beat_times, annotated, minutes, labels_file=None, min_be
         DataFormatError: a span longer than the record, no labelled beat in it,
             too few, or a labels row beyond the span or far from every R peak.
     """
-    import wfdb
+    from ecgnet.data.records import record_duration
 
     min_beats = MIN_BEATS if min_beats is None else min_beats
-    header = wfdb.rdheader(str(record))  # the record was read before: its length is all that is needed here
-    duration = header.sig_len / header.fs
+    duration = record_duration(record)  # the record was read before: its length is all that is needed here
     span = 60.0 * minutes
     if span > duration:
         raise DataFormatError(f"--minutes {minutes:g}: the record {record} lasts only {duration / 60:.2f} minutes")
@@ -443,6 +442,7 @@ def span_labels(record, beat_times, annotated, minutes, labels_file=None, min_be
             )
     else:
         times, given = read_labels(labels_file)
+        rows_of = {}  # the labels file's line of each labelled beat
         for row, (time_s, label) in enumerate(zip(times, given), start=2):
             if time_s >= span:
                 raise DataFormatError(f"{labels_file}: line {row}, column time_s: {time_s:g} s is after the first {minutes:g} minutes (--minutes)")
@@ -450,7 +450,12 @@ def span_labels(record, beat_times, annotated, minutes, labels_file=None, min_be
             if nearest < 0 or abs(beat_times[nearest] - time_s) > LABEL_TOLERANCE_S:
                 raise DataFormatError(f"{labels_file}: line {row}, column time_s: no beat of {record} within "
                                       f"{LABEL_TOLERANCE_S} s of {time_s:g} s")
-            labels[nearest] = label
+            if labels[nearest] >= 0 and labels[nearest] != label:  # two rows on one beat: which is right?
+                raise DataFormatError(
+                    f"{labels_file}: line {row}, column label: labels the beat at {beat_times[nearest]:.3f} s "
+                    f"{CLASS_NAMES[label]}, but line {rows_of[nearest]} labels it {CLASS_NAMES[labels[nearest]]}"
+                )
+            labels[nearest], rows_of[nearest] = label, row
     used = labels >= 0
     if used.sum() < min_beats:
         raise DataFormatError(

@@ -76,10 +76,47 @@ def output_file(path):
         return target
     except NotADirectoryError:
         raise EcgnetError(f"{path}: a file is in the way of its folder") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise EcgnetError(f"{path}: is a loop of symbolic links that never reaches a file; name a file") from None
+        raise
     if not stat.S_ISREG(mode):
         shown = f"{path} (a link to {target})" if target != path else str(path)
         raise EcgnetError(f"{shown}: is {_kind_of(mode)}, not a regular file; ecgnet writes only regular files, name one")
     return target
+
+
+def output_folder(path):
+    """The folder a write to ``path`` should make or replace: ``path``, or the folder its symbolic link points at.
+
+    A folder built whole and renamed into place (:func:`replace_folder`)
+    would otherwise replace the link itself, leaving the folder it points at
+    untouched and the link gone.
+
+    Args:
+        path: str or Path, a folder to be written (it may not exist yet).
+
+    Returns:
+        Path: ``path``, or the final target of its chain of links.
+
+    Raises:
+        EcgnetError: ``path`` is a loop of symbolic links.
+
+    Example:
+        >>> output_folder("data/mitbih-kaggle")
+        PosixPath('data/mitbih-kaggle')
+    """
+    path = Path(path)
+    if not path.is_symlink():
+        return path
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise EcgnetError(f"{path}: is a loop of symbolic links that never reaches a folder; name a folder") from None
+    return Path(os.path.realpath(path))
 
 
 def _process_alive(pid):
@@ -184,7 +221,7 @@ def temporary_folder(out):
     files, into place before the block ends (:func:`replace_folder`,
     :func:`move_files_into`); whatever is left is removed.
     """
-    out = Path(out)
+    out = output_folder(out)  # beside the folder a link points at: the rename into place stays on its disk
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out.parent, out.name)
     tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(out.name), suffix=".tmp", dir=out.parent))
@@ -200,8 +237,11 @@ def temporary_folder(out):
 
 
 def replace_folder(tmp, out):
-    """Rename the finished folder ``tmp`` to ``out``, replacing an old ``out`` only after that succeeded."""
-    tmp, out = Path(tmp), Path(out)
+    """Rename the finished folder ``tmp`` to ``out``, replacing an old ``out`` only after that succeeded.
+
+    A symbolic link ``out`` stays a link: the folder it points at is replaced (:func:`output_folder`).
+    """
+    tmp, out = Path(tmp), output_folder(out)
     os.chmod(tmp, 0o777 & ~current_umask())
     if not out.exists():
         os.replace(tmp, out)
@@ -225,7 +265,7 @@ def move_files_into(tmp, out):
     some new files beside some old ones of the same set. Other files in
     ``out`` are left alone.
     """
-    tmp, out = Path(tmp), Path(out)
+    tmp, out = Path(tmp), output_folder(out)
     if not out.exists():
         replace_folder(tmp, out)
         return
@@ -257,7 +297,7 @@ def folder_lock(out, what="this command"):
     """
     import fcntl
 
-    out = Path(out)
+    out = output_folder(out)  # a link and the folder it points at share one lock
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = out.parent / f".{out.name}.lock"
     while True:

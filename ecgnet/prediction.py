@@ -46,6 +46,22 @@ def _reasons(problems):
     return ", ".join(f"{count} {reason}" for reason, count in counts.most_common())
 
 
+def _no_annotations(record):
+    """Why a record's R peaks come from the detector without ``--detect``: no ``.atr``, or one without beats."""
+    record = Path(record)
+    atr = record.with_suffix(".atr") if record.suffix in (".hea", ".dat", ".atr") else Path(f"{record}.atr")
+    return f"{atr.name} holds no beat annotation" if atr.exists() else "no annotations found"
+
+
+def _check_span(record, minutes):
+    """Refuse an adaptation span (``--adapt-minutes``) longer than the record, naming that argument."""
+    from ecgnet.data.records import record_duration
+
+    duration = record_duration(record)
+    if 60.0 * minutes > duration:
+        raise DataFormatError(f"--adapt-minutes {minutes:g}: the record {record} lasts only {duration / 60:.2f} minutes")
+
+
 def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labels=None, seed=0, batch_size=512):
     """Classify every beat of a WFDB record; beats cut from bad signal get no class.
 
@@ -122,7 +138,7 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     record = Path(record_path)
     found = beats_from_record(record, use_annotations=not detect, check_quality=True)
     peak_source = PEAK_SOURCES[found.source] + (
-        "" if found.source == "annotations" else " (asked for)" if detect else " (no annotations found)")
+        "" if found.source == "annotations" else " (asked for)" if detect else f" ({_no_annotations(record)})")
     stretches = describe_stretches(found.stretches, found.fs, limit=10)
     if len(found.usable) == 0:
         raise DataFormatError(f"{record_path}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else ""))
@@ -134,6 +150,8 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
             f"{record_path}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches or _reasons(found.problems)}); "
             "nothing can be classified"
         )
+    if adapt_minutes is not None:
+        _check_span(record, adapt_minutes)
     if not hasattr(model, "predict"):
         from ecgnet.pretrained_models import load_model
 
@@ -149,15 +167,17 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     usable = found.usable
     beats = found.beats
     beats.source = str(record_path)
+    from ecgnet.data.prepared import model_inputs
+
+    # inputs from every beat of the record, then the usable ones: a usable beat's previous beat may
+    # itself be unusable (bad signal before its R peak) yet clean where it is used; their shapes are
+    # checked against the model's inputs (a model of another beat length is one clear error)
+    feed = model_inputs(model, beats, usable)
     if adapt_minutes is not None:
         from ecgnet.adaptation import adapt_to_span, usable_span_labels
 
         used, span = usable_span_labels(record_path, found, adapt_minutes, labels)
         model = adapt_to_span(model, source, beats, used, span, seed=seed)
-    # inputs from every beat of the record, then the usable ones: a usable beat's previous beat may
-    # itself be unusable (bad signal before its R peak) yet clean where it is used
-    inputs = recipe.inputs(beats, usable)
-    feed = inputs["beat"] if len(inputs) == 1 else inputs  # one input: its array, as ecgnet.data.model_inputs gives it
     from ecgnet.pretrained_models import check_probabilities
 
     probabilities = model.predict(feed, batch_size=batch_size, verbose=0)
@@ -186,6 +206,28 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     return table
 
 
+def refuse_flat_beats(beats):
+    """Refuse cut beats whose samples are all equal: a flat line is no heartbeat, yet a model gives it a class.
+
+    No beat of the 109,446 of MIT-BIH's 48 records is flat (the smallest
+    range of a beat's 187 samples is 0.16, on the 0..1 scale of the Kaggle
+    format); a flat row is padding, a placeholder or a broken export.
+
+    Raises:
+        DataFormatError: naming the source and the first flat beat (and its line in a CSV file).
+    """
+    x = np.asarray(beats.x)
+    x = x.reshape(len(x), -1) if x.ndim == 3 and x.shape[2] == 1 else x[..., 0] if x.ndim == 3 else x
+    flat = np.flatnonzero(x.max(axis=1) == x.min(axis=1)) if len(x) else np.array([], int)
+    if len(flat):
+        first = int(flat[0])
+        where = f"line {first + 1}" if str(beats.source).endswith((".csv", ".csv.gz")) else f"beat {first}"
+        raise DataFormatError(
+            f"{beats.source}: {where}: the beat is flat (its {x.shape[1]} samples all equal {x[first, 0]:g}; "
+            f"{len(flat)} of {len(x)} beats are): a flat line is no heartbeat and gets no class"
+        )
+
+
 def predict_beats(model, beats, batch_size=512, source=None):
     """Label cut beats (``python -m ecgnet predict --beats``): one row per beat.
 
@@ -208,6 +250,7 @@ def predict_beats(model, beats, batch_size=512, source=None):
     from ecgnet.data.prepared import model_inputs
     from ecgnet.pretrained_models import check_probabilities, load_model
 
+    refuse_flat_beats(beats)
     if not hasattr(model, "predict"):
         source, model = source or str(model), load_model(model)
     probabilities = model.predict(model_inputs(model, beats), batch_size=batch_size, verbose=0)
@@ -253,7 +296,7 @@ def record_lines(table, detect=False, limit=10):
     attrs = table.attrs
     peak_source = PEAK_SOURCES[attrs["peaks"]]
     if attrs["peaks"] == "detector":
-        peak_source += " (--detect)" if detect else " (no annotations found)"
+        peak_source += " (--detect)" if detect else f" ({_no_annotations(attrs['record'])})"
     lines = [f"{len(table)} beats in {attrs['record']}: lead {attrs['lead']}, R peaks from {peak_source}"]
     if attrs["stretches"]:
         leads = " in the two leads the model reads" if attrs["leads"] == 2 else ""

@@ -18,7 +18,7 @@ import numpy as np
 from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.cli.model_commands import positive_float
 from ecgnet.errors import DataFormatError, EcgnetError
-
+from ecgnet.files import check_out_file
 
 
 def add_parsers(subparsers):
@@ -54,6 +54,7 @@ def run_adapt(args):
         raise EcgnetError(f"--out {args.out}: name a .keras file (the adapted model is a Keras model file)")
     if args.out.is_dir():
         raise EcgnetError(f"--out {args.out}: is a folder; name the .keras file to write")
+    check_out_file(args.out)  # a device, a pipe or a loop of links is refused before any work
     found = beats_from_record(args.record, check_quality=True)
     if len(found.times) == 0:
         raise DataFormatError(f"{args.record}: no beats found")
@@ -63,11 +64,13 @@ def run_adapt(args):
           + ", ".join(f"{name} {count}" for name, count in zip(CLASS_NAMES, counts)))
 
     from ecgnet.adaptation import adapt_to_span
+    from ecgnet.data.prepared import model_inputs
     from ecgnet.files import atomic_path
     from ecgnet.pretrained_models import load_model
 
     model = load_model(args.model)
     found.beats.source = str(args.record)
+    model_inputs(model, found.beats, used)  # a model of another beat length or recipe: one clear line
     adapted = adapt_to_span(model, args.model, found.beats, used, labels, seed=args.seed)
     with atomic_path(args.out) as tmp:
         adapted.save(tmp)

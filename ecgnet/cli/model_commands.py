@@ -15,8 +15,8 @@ from ecgnet.data.datasets import sample_dir
 from ecgnet.data.prepared import load_part, require_beats
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
-from ecgnet.files import check_out_file, check_out_folder
-from ecgnet.prediction import UNCLASSIFIABLE
+from ecgnet.files import check_out_file, check_out_folder, folder_lock
+from ecgnet.prediction import UNCLASSIFIABLE, refuse_flat_beats
 from ecgnet.recipe import CHANNEL_NAMES, OPTION_FLAGS, RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
 from ecgnet.runs import parse_fold, validation_plan
 
@@ -253,6 +253,12 @@ def run_train(args):
         raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: "
                           f"it needs --rr (the recipe {recipe} has none)")
     check_out_folder(args.out)
+    with folder_lock(args.out, "`train` (--out)"):  # two runs into one folder would mix their files
+        return _train(args, recipe)
+
+
+def _train(args, recipe):
+    """The rest of :func:`run_train`, while it holds the lock on ``--out``."""
     train_part = require_beats(load_part(args.data, "train"), labelled=True)
     needs_records = ([f"channels {', '.join(recipe.channel_names[1:])}"] if recipe.beat_channels > 1 else []) + (
         ["R-R features"] if recipe.rr_features is not None else [])
@@ -299,6 +305,7 @@ def run_evaluate(args):
 
     model_path(args.model)
     test_part = require_beats(load_part(args.data, "test"), labelled=True)  # the data first: before TensorFlow loads
+    refuse_flat_beats(test_part)
     out = args.out or _default_report_dir(args.model)
     check_out_folder(out, "--out" if args.out else "the report folder (--out)")
     from ecgnet.evaluation import report_test_part
@@ -333,6 +340,7 @@ def run_predict(args):
                   f"{args.adapt_minutes:g} minutes (ecgnet.adapt)")
     else:
         beats = require_beats(load_part(args.beats, "test"))
+        refuse_flat_beats(beats)  # before TensorFlow loads
         print(f"{len(beats)} beats read from {args.beats}")
         table = predict_beats(args.model, beats)
     print("\n".join(summary_lines(table)))

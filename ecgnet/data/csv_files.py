@@ -61,11 +61,17 @@ def _check_compression(path):
     """Refuse a gzip file whose name does not end in ``.gz`` (it would read as a few fields of binary)."""
     if path.suffix != ".gz":
         with open(path, "rb") as handle:
-            if handle.read(2) == b"\x1f\x8b":
-                raise DataFormatError(
-                    f"{path}: is gzip-compressed but its name does not end in .gz; rename it {path.name}.gz "
-                    "(or decompress it)"
-                )
+            start = handle.read(4096)
+        if start[:2] == b"\x1f\x8b":
+            raise DataFormatError(
+                f"{path}: is gzip-compressed but its name does not end in .gz; rename it {path.name}.gz "
+                "(or decompress it)"
+            )
+        if start[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in start:  # numbers as text never hold a NUL byte
+            what = "UTF-16 text" if start[:2] in (b"\xff\xfe", b"\xfe\xff") else "binary data (NUL bytes)"
+            raise DataFormatError(
+                f"{path}: is {what}, not lines of comma-separated numbers; save it as plain text (ASCII or UTF-8)"
+            )
 
 
 def _open_text(path):

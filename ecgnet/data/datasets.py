@@ -31,7 +31,7 @@ from ecgnet.data.manifest import MANIFEST, class_counts, read_manifest, write_ma
 from ecgnet.data.prepared import PREPARED_PARTS
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
-from ecgnet.files import folder_lock, replace_folder, temporary_folder
+from ecgnet.files import folder_lock, output_folder, replace_folder, temporary_folder
 
 #: The prepared folder of each split (:data:`ecgnet.data.splits.SPLITS`), under the data folder.
 SPLIT_FOLDERS = {"kaggle": "mitbih-kaggle", "inter-patient": "mitbih-interpatient"}
@@ -215,7 +215,7 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
     """
     if split not in SPLITS:
         raise EcgnetError(f"prepare_split: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-    out = Path(out)
+    out = output_folder(out)  # a link to a folder: that folder is written, and the link stays
     sources = _raw_sources(raw_dirs)
     check = dict(seed=seed if split == "kaggle" else None, databases=[database for database, _ in sources], second_lead=second_lead)
     _check_out(out, split, overwrite, **check)
@@ -282,6 +282,8 @@ def _missing_records(folder):
     names = listing.read_text().split() if listing.is_file() else sorted(DS1 + DS2 + PACED_RECORDS)
     if not names:
         return ["RECORDS (it lists no record)"]
+    if _foreign_records(folder):
+        return [f"{name}.hea" for name in sorted(DS1 + DS2 + PACED_RECORDS) if not (folder / f"{name}.hea").is_file()] or ["RECORDS"]
     files = [folder / f"{n}{ext}" for n in names for ext in (".hea", ".dat", ".atr")]
     missing = [f.name for f in files if not f.is_file()]
     if not missing and (folder / "SHA256SUMS.txt").is_file():
@@ -291,6 +293,16 @@ def _missing_records(folder):
             return ["SHA256SUMS.txt (unreadable)"]
         missing = [f.name for f in files if sums.get(f.name) != sha256_file(f)]
     return missing
+
+
+def _foreign_records(folder):
+    """The records a folder's ``RECORDS`` file lists that are not MIT-BIH Arrhythmia records (another
+    database, such as svdb's 800 to 894): a named split of MIT-BIH is never built from them."""
+    from ecgnet.data.splits import DS1, DS2, PACED_RECORDS
+
+    listing = Path(folder) / "RECORDS"
+    names = listing.read_text().split() if listing.is_file() else []
+    return [name for name in names if name not in set(DS1 + DS2 + PACED_RECORDS)]
 
 
 def _complete_records(folder):
@@ -381,6 +393,13 @@ def _check_environment_records():
         return
     if not Path(env).is_dir():
         raise DataFormatError(f"$ECGNET_MITDB_DIR={env}: no such folder; unset it or point it at the 48 MIT-BIH records")
+    foreign = _foreign_records(env)
+    if foreign:
+        raise DataFormatError(
+            f"$ECGNET_MITDB_DIR={env}: its RECORDS file lists {len(foreign)} records that are not MIT-BIH Arrhythmia "
+            f"records ({', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}): another database? A named split "
+            "is built from the 48 MIT-BIH records only; point the variable at them, or unset it"
+        )
     missing = _missing_records(env)
     if missing:
         raise DataFormatError(

@@ -102,6 +102,8 @@ def _check_sampling_rate(path):
     except OSError:
         return  # wfdb reports the missing header
     record_line = next((line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")), [])
+    if not record_line:
+        raise DataFormatError(f"{hea}: holds no record line (the file is empty or all comments); not a WFDB header")
     if len(record_line) < 3:
         return  # no rate given: WFDB's default of 250 Hz applies
     field = record_line[2].split("/")[0].split("(")[0]
@@ -117,6 +119,11 @@ def _check_sampling_rate(path):
             f"{hea}: sampling rate {record_line[2]} Hz on the record line is outside {low:g}..{high:g} Hz, "
             "the rates of ECG recordings ecgnet reads; is the header's rate right?"
         )
+    if len(record_line) > 3 and not record_line[3].isdigit():  # wfdb reads a length it cannot parse as absent
+        raise DataFormatError(
+            f"{hea}: number of samples {record_line[3]!r} on the record line is not a whole number; "
+            "give the length of each signal in samples (or leave the field out to read the file to its end)"
+        )
 
 
 def _check_signal_files(path, header):
@@ -129,6 +136,18 @@ def _check_signal_files(path, header):
     would be read from the wrong place.
     """
     folder = Path(path).parent
+    declared = len(header.sig_name or [])
+    if not header.n_sig:
+        raise DataFormatError(f"{path}.hea: the record line declares 0 signals; a record needs at least one signal line")
+    if declared != header.n_sig:
+        raise DataFormatError(
+            f"{path}.hea: the record line declares {header.n_sig} signals, but {declared} signal line(s) follow it"
+        )
+    if header.sig_len == 0:
+        raise DataFormatError(
+            f"{path}.hea: the record line declares 0 samples per signal: an empty record (leave the field out "
+            "to read the signal file to its end)"
+        )
     names = list(header.sig_name or [f"signal {i + 1}" for i in range(header.n_sig or 0)])
     files = {}
     for index, fmt in enumerate(header.fmt or []):
@@ -205,7 +224,61 @@ def _read_leads(path, channel=None, second_lead=False):
     return signals, float(rec.fs), [names[i] if i < len(names) else f"channel {i}" for i in channels]
 
 
-def _annotated_peaks(path, n_samples, aami_only):
+#: Two beat annotations closer than this (seconds) are one beat annotated twice: a QRS complex
+#: lasts 60 to 100 ms. The closest beats of the clean records are 0.25 s apart in MIT-BIH (203)
+#: and 0.13 s in svdb (865).
+MIN_BEAT_SPACING_S = 0.05
+
+
+def _check_annotation_times(atr, samples, symbols, n_samples, fs, ann_fs):
+    """Refuse annotations that cannot be this record's: of another sampling rate, before its start,
+    after its end, or one beat annotated twice (the file is otherwise valid WFDB, so wfdb reads it)."""
+    detect = "`predict --detect`"
+    hint = f"{detect} finds the R peaks with the detector instead"
+    if ann_fs is not None and fs and abs(float(ann_fs) - fs) > 1e-6 * fs:
+        raise DataFormatError(
+            f"{atr}: written for a sampling rate of {float(ann_fs):g} Hz, but the record's header says {fs:g} Hz: "
+            f"annotations of another record or of a resampled one; {hint}"
+        )
+    if len(samples) and samples.min() < 0:
+        first = int(np.flatnonzero(samples < 0)[0])
+        raise DataFormatError(
+            f"{atr}: annotation {first} ({str(symbols[first])!r}) is at sample {int(samples[first])}, before the record's "
+            f"start; {hint}"
+        )
+    beat = np.isin(symbols, list(BEAT_SYMBOLS))
+    beats = samples[beat]
+    past = beats >= n_samples
+    if past.any():
+        raise DataFormatError(
+            f"{atr}: {int(past.sum())} of its {len(beats)} beat annotations lie after the end of the signal "
+            f"({n_samples} samples, {n_samples / fs:.1f} s), the last at {beats.max() / fs:.1f} s: annotations of a "
+            f"longer record, or of another sampling rate? Cut them to the record, or let {detect} find the R peaks"
+        )
+    close = np.flatnonzero(np.diff(beats) < MIN_BEAT_SPACING_S * fs)
+    if len(close):
+        at = int(close[0])
+        raise DataFormatError(
+            f"{atr}: beat annotations {at} and {at + 1} lie {(beats[at + 1] - beats[at]) / fs:.3f} s apart "
+            f"(at {beats[at] / fs:.3f} s; {len(close)} such pairs), closer than one QRS complex "
+            f"({MIN_BEAT_SPACING_S} s): one beat annotated twice? Remove the duplicates, or let {detect} find the R peaks"
+        )
+
+
+def record_duration(path):
+    """The length of a WFDB record in seconds: its header's number of samples over its sampling rate,
+    or, where the header leaves the number out, the length of the signal read."""
+    import wfdb
+
+    path = Path(path)
+    if path.suffix in (".hea", ".dat", ".atr"):
+        path = path.with_suffix("")
+    header = wfdb.rdheader(str(path))
+    samples = header.sig_len if header.sig_len is not None else wfdb.rdrecord(str(path), channels=[0]).sig_len
+    return samples / float(header.fs)
+
+
+def _annotated_peaks(path, n_samples, aami_only, fs=None):
     import wfdb
 
     atr = Path(f"{path}.atr")
@@ -235,6 +308,8 @@ def _annotated_peaks(path, n_samples, aami_only):
             "`predict --detect` finds the R peaks with the detector instead"
         )
     symbols = symbols.astype(str)
+    if fs is not None:
+        _check_annotation_times(atr, np.asarray(ann.sample, dtype=np.int64), symbols, n_samples, fs, ann.fs)
     keep = np.isin(symbols, list(AAMI_MAP if aami_only else BEAT_SYMBOLS))
     keep &= (ann.sample >= 0) & (ann.sample < n_samples)
     labels = np.array([AAMI_MAP.get(s, -1) for s in symbols[keep]], dtype=np.int8)
@@ -347,7 +422,7 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
         stretches = sorted((s for signal in signals for s in bad_stretches(signal, fs)), key=lambda s: (s.start, s.kind))
         signals = [fill_invalid(signal) for signal in signals]
     signal = signals[0]
-    found = _annotated_peaks(path, len(signal), aami_only) if use_annotations else None
+    found = _annotated_peaks(path, len(signal), aami_only, fs) if use_annotations else None
     if found is not None and len(found[0]):
         peaks, labels = found
         source = "annotations"
@@ -376,7 +451,9 @@ def _mitbih_record(path, second_lead=False):
     result = beats_from_record(path, use_annotations=True, aami_only=True, second_lead=second_lead,
                                refuse_implausible=True)  # another record's or shifted annotations never reach training
     if result.source != "annotations":
-        raise DataFormatError(f"{path}: no reference annotations ({path}.atr is missing)")
+        atr = Path(f"{path}.atr")
+        why = f"{atr} holds no beat annotation" if atr.exists() else f"{atr} is missing"
+        raise DataFormatError(f"{path}: no reference annotations ({why})")
     return result.beats
 
 

@@ -1,0 +1,281 @@
+"""Variants of the bad inputs of tests/test_robustness.py: each one clear line and exit status 2, or the right file written.
+
+Headers, annotations, labels files, beat files, output links and run folders
+that load but are not what they claim (docs/robustness.md, "Variants tried").
+Everything here runs without TensorFlow except the one test that needs a
+model of another beat length.
+"""
+
+import os
+import struct
+
+import numpy as np
+import pytest
+
+from ecgnet.data import beats_from_record, sample_dir
+from ecgnet.errors import DataFormatError, EcgnetError
+
+from conftest import FIXTURES, assert_one_line_error
+from test_robustness import no_tensorflow, one_error_line  # noqa: F401  (a fixture, and the check of one error line)
+
+RECORD = FIXTURES / "208_excerpt"  # 40 s of MIT-BIH record 208, 360 Hz, format 212, with its .atr
+BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")
+
+
+def copy_record(folder, name="rec", header=lambda text: text, atr=True):
+    """A copy of the 208 excerpt as ``folder/name`` with its header edited (and its .atr, unless ``atr`` is false)."""
+    text = RECORD.with_suffix(".hea").read_text().replace("208_excerpt", name)
+    (folder / f"{name}.hea").write_text(header(text))
+    (folder / f"{name}.dat").write_bytes(RECORD.with_suffix(".dat").read_bytes())
+    if atr:
+        (folder / f"{name}.atr").write_bytes(RECORD.with_suffix(".atr").read_bytes())
+    return folder / name
+
+
+def excerpt_beats():
+    """R-peak samples and symbols of the beat annotations of the 208 excerpt."""
+    import wfdb
+
+    ann = wfdb.rdann(str(RECORD), "atr")
+    keep = [i for i, symbol in enumerate(ann.symbol) if symbol in BEAT_SYMBOLS]
+    return np.asarray(ann.sample)[keep], [ann.symbol[i] for i in keep]
+
+
+def write_annotations(record, samples, symbols, fs=None):
+    import wfdb
+
+    wfdb.wrann(record.name, "atr", np.asarray(samples), symbol=list(symbols), write_dir=str(record.parent), fs=fs)
+
+
+def annotation_bytes(first_sample, samples):
+    """A WFDB annotation file, by hand: an N beat at ``first_sample`` (negative allowed, as a SKIP), then N beats."""
+    words = []
+
+    def skip(n):
+        value = n & 0xFFFFFFFF
+        words.extend([59 << 10, value >> 16, value & 0xFFFF])
+
+    skip(first_sample)
+    words.append(1 << 10)
+    previous = first_sample
+    for sample in samples:
+        skip(int(sample - previous))
+        words.append(1 << 10)
+        previous = sample
+    words.append(0)
+    return b"".join(struct.pack("<H", word) for word in words)
+
+
+# -- headers ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.splitlines()[0].replace(" 2 360", " 0 360") + "\n", "declares 0 signals"),
+        (lambda t: t.replace(" 2 360", " 3 360"), "declares 3 signals, but 2 signal line(s) follow it"),
+        (lambda t: t.replace("360 14400", "360 0"), "declares 0 samples per signal"),
+        (lambda t: t.replace("360 14400", "360 abc"), "number of samples 'abc' on the record line is not a whole number"),
+        (lambda t: "# only a comment\n", "holds no record line"),
+    ],
+    ids=["no-signals", "fewer-signal-lines", "no-samples", "junk-length", "empty"],
+)
+def test_header_that_cannot_describe_the_record_is_named(tmp_path, edit, message):
+    path = copy_record(tmp_path, header=edit)
+    with pytest.raises(DataFormatError, match="rec.hea") as error:
+        beats_from_record(path)
+    assert message in str(error.value)
+
+
+def test_header_without_a_length_reads_the_file_to_its_end(tmp_path):
+    path = copy_record(tmp_path, header=lambda t: t.replace("360 14400", "360"))
+    assert len(beats_from_record(path).times) == len(beats_from_record(RECORD).times) == 69
+
+
+def test_header_variant_is_one_line_before_tensorflow(tmp_path, run_cli, no_tensorflow):
+    path = copy_record(tmp_path, header=lambda t: t.replace(" 2 360", " 3 360"))
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", path), "rec.hea", "declares 3 signals")
+
+
+# -- annotations -------------------------------------------------------------------------------------------------
+
+
+def test_annotations_past_the_end_of_the_signal_are_refused(tmp_path):
+    samples, symbols = excerpt_beats()
+    path = copy_record(tmp_path, atr=False)
+    write_annotations(path, np.concatenate([samples, samples + 14400]), symbols + symbols)
+    with pytest.raises(DataFormatError, match=r"rec.atr: 70 of its 140 beat annotations lie after the end of the signal \(14400 samples, 40.0 s\)"):
+        beats_from_record(path)
+    write_annotations(path, samples + 20000, symbols)  # all of them: once read as "no annotations", detector
+    with pytest.raises(DataFormatError, match="70 of its 70 beat annotations lie after the end"):
+        beats_from_record(path)
+
+
+def test_annotation_before_the_start_is_refused(tmp_path):
+    samples, _ = excerpt_beats()
+    path = copy_record(tmp_path, atr=False)
+    path.with_suffix(".atr").write_bytes(annotation_bytes(-50, samples))
+    with pytest.raises(DataFormatError, match="rec.atr: annotation 0 .'N'. is at sample -50, before the record's start"):
+        beats_from_record(path)
+
+
+@pytest.mark.parametrize("offset", [0, 3])
+def test_a_beat_annotated_twice_is_refused(tmp_path, offset):
+    samples, symbols = excerpt_beats()
+    path = copy_record(tmp_path, atr=False)
+    doubled = np.sort(np.concatenate([samples, samples[10:11] + offset]))
+    write_annotations(path, doubled, symbols[:11] + symbols[10:])
+    gap = f"{offset / 360:.3f}"
+    with pytest.raises(DataFormatError, match=f"beat annotations 10 and 11 lie {gap} s apart .* one beat annotated twice"):
+        beats_from_record(path)
+
+
+def test_annotations_written_at_another_sampling_rate_are_refused(tmp_path):
+    samples, symbols = excerpt_beats()
+    path = copy_record(tmp_path, atr=False)
+    write_annotations(path, samples, symbols, fs=128)
+    with pytest.raises(DataFormatError, match="written for a sampling rate of 128 Hz, but the record's header says 360 Hz"):
+        beats_from_record(path)
+
+
+def test_clean_excerpts_keep_their_annotations():
+    # the checks above refuse nothing of the real records (nor of the 48 MIT-BIH and 39 svdb records:
+    # none has an annotation outside its signal or two beats closer than 0.13 s)
+    for name in ("114_excerpt", "208_excerpt", "217_excerpt", "232_excerpt", "233_excerpt"):
+        found = beats_from_record(FIXTURES / name)
+        assert found.source == "annotations" and len(found.times) > 0
+
+
+def test_prepare_says_when_the_atr_holds_no_beat(tmp_path, run_cli, no_tensorflow):
+    samples, _ = excerpt_beats()
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    path = copy_record(raw, atr=False)
+    write_annotations(path, samples, ["+"] * len(samples))  # rhythm annotations only
+    result = run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out")
+    assert_one_line_error(result, "rec: no reference annotations (", "rec.atr holds no beat annotation)")  # after its progress bar
+    from ecgnet.prediction import _no_annotations
+
+    assert _no_annotations(path) == "rec.atr holds no beat annotation"
+    assert _no_annotations(tmp_path / "none") == "no annotations found"
+
+
+# -- labels of `adapt --labels` ------------------------------------------------------------------------------------
+
+
+def test_labels_file_giving_one_beat_two_classes_is_refused(tmp_path):
+    from ecgnet.adaptation import span_labels
+
+    times = np.arange(30) * 0.8 + 0.4
+    rows = ["time_s,label"] + [f"{t:.3f},N" for t in times] + [f"{times[3] + 0.05:.3f},V"]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataFormatError, match=r"labels.csv: line 32, column label: labels the beat at 2.800 s V, but line 5 labels it N"):
+        span_labels(RECORD, times, np.full(30, -1), 0.5, labels)
+    labels.write_text("\n".join(rows[:-1] + [f"{times[3]:.3f},N"]) + "\n")  # the same label twice: no conflict
+    used, given = span_labels(RECORD, times, np.full(30, -1), 0.5, labels)
+    assert used.sum() == 30 and (given[used] == 0).all()
+
+
+def test_adapt_minutes_longer_than_the_record_names_the_argument(tmp_path, run_cli, no_tensorflow):
+    result = run_cli("predict", "--model", "ecgnet-mitbih-interpatient", "--record", RECORD, "--adapt-minutes", "10")
+    one_error_line(result, "--adapt-minutes 10: the record", "lasts only 0.67 minutes")
+
+
+def test_adapt_minutes_on_a_header_without_a_length(tmp_path):
+    from ecgnet.data.records import record_duration
+
+    assert record_duration(copy_record(tmp_path, header=lambda t: t.replace("360 14400", "360"))) == 40.0
+
+
+# -- beat files ------------------------------------------------------------------------------------------------------
+
+
+def test_flat_beats_get_no_class(tmp_path, run_cli, no_tensorflow):
+    import gzip
+
+    lines = gzip.open(sample_dir() / "mitbih_test.csv.gz", "rt").read().splitlines()[:5]
+    lines.insert(2, ",".join(["0"] * 187 + ["0"]))
+    path = tmp_path / "beats.csv"
+    path.write_text("\n".join(lines) + "\n")
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--beats", path), "beats.csv: line 3: the beat is flat",
+                   "1 of 6 beats")
+    one_error_line(run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", path), "beats.csv: line 3: the beat is flat")
+
+
+def test_utf16_csv_is_named(tmp_path, run_cli, no_tensorflow):
+    import gzip
+
+    text = gzip.open(sample_dir() / "mitbih_test.csv.gz", "rt").read().splitlines()[:3]
+    path = tmp_path / "beats.csv"
+    path.write_bytes(("\n".join(text) + "\n").encode("utf-16"))
+    one_error_line(run_cli("info", path), "beats.csv: is UTF-16 text, not lines of comma-separated numbers")
+
+
+# -- output files and folders ------------------------------------------------------------------------------------------
+
+
+def test_out_that_is_a_loop_of_links_is_refused(tmp_path, run_cli, no_tensorflow):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--beats", sample_dir() / "mitbih_test.csv.gz", "--out", tmp_path / "a.csv")
+    one_error_line(result, "--out", "a.csv: is a loop of symbolic links")
+
+
+def test_adapt_out_to_a_device_is_refused_before_any_work(tmp_path, run_cli, no_tensorflow):
+    out = tmp_path / "adapted.keras"
+    out.symlink_to(os.devnull)
+    result = run_cli("adapt", "--model", "ecgnet-mitbih-interpatient", "--record", RECORD, "--out", out)
+    one_error_line(result, "--out", "adapted.keras", "character device")
+    assert out.is_symlink() and os.readlink(out) == os.devnull
+
+
+def test_prepare_into_a_link_to_a_folder_writes_the_folder_and_keeps_the_link(tmp_path):
+    from ecgnet.data import prepare_split
+
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "prepared"
+    link.symlink_to(real)
+    for seed in (0, 1):  # a first split, then one that replaces it
+        prepare_split(FIXTURES, "kaggle", link, seed=seed, overwrite=True, progress=False, processes=1)
+        assert link.is_symlink() and os.readlink(link) == str(real)
+        assert sorted(p.name for p in real.iterdir()) == ["manifest.json", "test.csv", "test.npz", "train.csv", "train.npz"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["prepared", "real"]  # nothing hidden left beside them
+
+
+def test_second_train_into_the_same_folder_is_refused_while_the_first_runs(tmp_path, run_cli, no_tensorflow):
+    from ecgnet.files import folder_lock
+
+    out = tmp_path / "run"
+    with folder_lock(out, "`train` (--out)"):  # as a first `train` holds it
+        result = run_cli("train", "--data", sample_dir(), "--split", "kaggle", "--no-rr", "--epochs", "1", "--out", out)
+    one_error_line(result, "run", f"another process (process {os.getpid()}) is writing this folder")
+
+
+def test_mitdb_variable_naming_another_database_is_refused(tmp_path, monkeypatch):
+    from ecgnet.data import load_split
+
+    other = tmp_path / "svdb"
+    other.mkdir()
+    (other / "RECORDS").write_text("800\n801\n")
+    for name in ("800", "801"):
+        for ext in (".hea", ".dat", ".atr"):
+            (other / f"{name}{ext}").write_bytes(b"")
+    monkeypatch.setenv("ECGNET_MITDB_DIR", str(other))
+    with pytest.raises(DataFormatError, match=r"ECGNET_MITDB_DIR=.*svdb: its RECORDS file lists 2 records that are not MIT-BIH Arrhythmia records \(800, 801\)"):
+        load_split("kaggle", data_dir=tmp_path / "data", download=False, progress=False)
+    assert not (tmp_path / "data").exists()
+
+
+# -- a model of another beat length -------------------------------------------------------------------------------------
+
+
+def test_model_of_another_beat_length_is_one_line(tmp_path):
+    from conftest import tiny_model
+
+    from ecgnet.prediction import predict_record
+
+    with pytest.raises(EcgnetError, match=r"208_excerpt: beats of shape \(187, 1\), but the model expects \(180, 1\)"):
+        predict_record(tiny_model(steps=180), RECORD)
+
