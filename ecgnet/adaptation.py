@@ -436,9 +436,11 @@ def span_labels(record, beat_times, annotated, minutes, labels_file=None, min_be
     if labels_file is None:
         labels[in_span] = annotated[in_span]
         if not (labels >= 0).any():
+            later = np.flatnonzero(annotated >= 0)
+            why = (f"the first annotated beat is at {beat_times[later[0]]:.2f} s; a longer span (--minutes)"
+                   if len(later) else f"no reference annotations {record}.atr, or none of an AAMI class")
             raise DataFormatError(
-                f"{record}: no annotated beat in the first {minutes:g} minutes (no reference annotations "
-                f"{record}.atr, or none of an AAMI class); pass --labels FILE.csv"
+                f"{record}: no annotated beat in the first {minutes:g} minutes ({why}); pass --labels FILE.csv"
             )
     else:
         times, given = read_labels(labels_file)

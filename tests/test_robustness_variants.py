@@ -279,3 +279,30 @@ def test_model_of_another_beat_length_is_one_line(tmp_path):
     with pytest.raises(EcgnetError, match=r"208_excerpt: beats of shape \(187, 1\), but the model expects \(180, 1\)"):
         predict_record(tiny_model(steps=180), RECORD)
 
+
+
+def test_adaptation_span_before_the_first_beat_says_where_the_first_beat_is():
+    from ecgnet.adaptation import span_labels
+
+    times = np.arange(30) * 0.8 + 0.4
+    with pytest.raises(DataFormatError, match=r"no annotated beat in the first 0.005 minutes \(the first annotated beat is at 0.40 s"):
+        span_labels(RECORD, times, np.zeros(30, int), 0.005)
+
+
+def test_ensemble_of_one_run_named_twice_is_refused(tmp_path, run_cli, no_tensorflow):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.keras").write_bytes(b"the same model")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "model.keras").write_bytes(b"the same model")
+    result = run_cli("ensemble", "--runs", run, copy, "--data", sample_dir(), "--out", tmp_path / "ensemble")
+    one_error_line(result, "--runs", "copy: the same run as", "run (the same model.keras)")
+
+
+def test_download_into_a_data_folder_that_is_a_file_is_refused_before_the_network(tmp_path, run_cli, no_tensorflow, monkeypatch):
+    (tmp_path / "data").write_text("not a folder\n")
+    monkeypatch.setenv("ECGNET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ECGNET_PHYSIONET_URL", "http://127.0.0.1:9/")  # nothing listens there: a download would fail otherwise
+    one_error_line(run_cli("download", "--database", "mitdb"), "the download folder (--out, or $ECGNET_DATA_DIR)",
+                   "data/mitdb", "is a file, not a folder")

@@ -13,6 +13,7 @@ from ecgnet.data.download import PHYSIONET_DATABASES
 from ecgnet.data.manifest import counts_table
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import EcgnetError
+from ecgnet.files import check_out_folder
 
 
 def add_parsers(subparsers):
@@ -62,9 +63,12 @@ def run_download(args):
         if args.base_url:
             raise EcgnetError("--base-url applies to --source physionet only")
         out = args.out or default_data_dir() / "kaggle"
-        files = download_kaggle(out)
     else:
         out = args.out or default_data_dir() / args.database
+    check_out_folder(out, "--out" if args.out else "the download folder (--out, or $ECGNET_DATA_DIR)")  # before the network
+    if args.source == "kaggle":
+        files = download_kaggle(out)
+    else:
         files = download_physionet(out, base_url=args.base_url, database=args.database)
     print(f"{len(files)} files in {out}")
     return 0

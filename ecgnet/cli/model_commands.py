@@ -293,11 +293,26 @@ def _train(args, recipe):
 
 def run_ensemble(args):
     """Average the runs' models; measure members and ensemble on the shared validation beats."""
+    _refuse_repeated_runs(args.runs)
     from ecgnet.evaluation import ensemble_runs
 
     model = ensemble_runs(args.runs, args.data, args.out)
     print(f"ensemble of {len(args.runs)} written to {args.out / 'model.keras'} ({model.count_params():,} parameters)")
     return 0
+
+
+def _refuse_repeated_runs(runs):
+    """Refuse ``--runs`` that name one run twice (the same folder, or copies of one model): an "ensemble" of one."""
+    import hashlib
+
+    seen = {}
+    for run in runs:
+        model = Path(run) / "model.keras"
+        key = hashlib.sha256(model.read_bytes()).hexdigest() if model.is_file() else str(Path(run).resolve())
+        if key in seen:
+            raise EcgnetError(f"--runs {run}: the same run as {seen[key]} (the same model.keras); an ensemble averages "
+                              "different runs (other --seed)")
+        seen[key] = run
 
 
 def run_evaluate(args):
