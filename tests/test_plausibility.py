@@ -196,15 +196,16 @@ def test_bad_arguments_are_refused():
 
 def _record_with(tmp_path, name, signal_of, annotations_of="208"):
     """A 360 Hz WFDB record ``name`` in ``tmp_path``: the MLII signal ``signal_of(real MLII)``, with the
-    reference annotations of the excerpt ``annotations_of`` (its own, another record's, or shifted)."""
-    import shutil
-
+    reference annotations of the excerpt ``annotations_of`` (its own, or another record's cut to the
+    signal's 40 s: annotations past the end are refused before any plausibility check)."""
     import wfdb
 
     signal, _ = excerpt("208")
     wfdb.wrsamp(name, fs=FS, units=["mV"], sig_name=["MLII"], p_signal=signal_of(signal)[:, None],
                 fmt=["16"], write_dir=str(tmp_path))
-    shutil.copyfile(FIXTURES / f"{annotations_of}_excerpt.atr", tmp_path / f"{name}.atr")
+    ann = wfdb.rdann(str(FIXTURES / f"{annotations_of}_excerpt"), "atr")
+    keep = ann.sample < len(signal)
+    wfdb.wrann(name, "atr", ann.sample[keep], symbol=list(np.asarray(ann.symbol)[keep]), write_dir=str(tmp_path))
     return tmp_path / name
 
 

@@ -372,7 +372,9 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
     the ``wfdb.processing.xqrs_detect`` QRS detector (labels all -1). The last
     beat is dropped: it has no following R peak. A ``.atr`` file that is not
     valid WFDB annotations is an error (pass ``use_annotations=False`` to
-    detect the R peaks instead).
+    detect the R peaks instead), and so is one that cannot be this record's:
+    an annotation before its start, a beat after its end, two beats closer
+    than :data:`MIN_BEAT_SPACING_S`, another sampling rate than the header's.
 
     With ``check_quality`` the record's invalid, flat and saturated stretches
     are found first, in every lead read (:func:`ecgnet.quality.bad_stretches`);
