@@ -306,3 +306,9 @@ def test_download_into_a_data_folder_that_is_a_file_is_refused_before_the_networ
     monkeypatch.setenv("ECGNET_PHYSIONET_URL", "http://127.0.0.1:9/")  # nothing listens there: a download would fail otherwise
     one_error_line(run_cli("download", "--database", "mitdb"), "the download folder (--out, or $ECGNET_DATA_DIR)",
                    "data/mitdb", "is a file, not a folder")
+
+
+def test_record_that_is_a_folder_and_raw_folder_that_is_a_file_are_named(tmp_path, run_cli, no_tensorflow):
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", FIXTURES), "fixtures: is a folder; name one record in it")
+    result = run_cli("prepare", "--raw", RECORD.with_suffix(".hea"), "--split", "kaggle", "--out", tmp_path / "out")
+    one_error_line(result, "208_excerpt.hea: is a file; --raw names the folder")

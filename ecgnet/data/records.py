@@ -196,6 +196,8 @@ def _read_leads(path, channel=None, second_lead=False):
     """``(signals, fs, names)``: the chosen lead's signal, then, with ``second_lead``, the other lead's, and their names."""
     import wfdb
 
+    if Path(path).is_dir():
+        raise DataFormatError(f"{path}: is a folder; name one record in it, without extension (e.g. {Path(path) / '100'})")
     _check_sampling_rate(path)  # first: wfdb refuses some rates with a message about syntax, or reads them as 250 Hz
     try:
         header = wfdb.rdheader(str(path))
@@ -462,6 +464,8 @@ def _mitbih_record(path, second_lead=False):
 def list_records(raw_dir):
     """Record names in ``raw_dir``: its ``RECORDS`` file, else every ``*.hea``."""
     raw_dir = Path(raw_dir)
+    if raw_dir.exists() and not raw_dir.is_dir():
+        raise DataFormatError(f"{raw_dir}: is a file; --raw names the folder that holds the records")
     if not raw_dir.is_dir():
         raise DataFormatError(f"{raw_dir}: no such folder of WFDB records")
     listing = raw_dir / "RECORDS"
