@@ -385,6 +385,12 @@ def read_labels(path):
     missing = [name for name in ("time_s", "label") if name not in header]
     if missing:
         raise DataFormatError(f"{path}: line 1: the header has no column {' or '.join(missing)} (found: {','.join(header)}); expected time_s,label")
+    repeated = sorted({name for name in ("time_s", "label") if header.count(name) > 1})
+    if repeated:
+        raise DataFormatError(
+            f"{path}: line 1: the header names the column {' and '.join(repeated)} twice; "
+            "which one should be read? Keep one column of each"
+        )
     at_time, at_label = header.index("time_s"), header.index("label")
     times, labels = [], []
     for line, row in enumerate(rows[1:], start=2):

@@ -312,3 +312,12 @@ def test_record_that_is_a_folder_and_raw_folder_that_is_a_file_are_named(tmp_pat
     one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", FIXTURES), "fixtures: is a folder; name one record in it")
     result = run_cli("prepare", "--raw", RECORD.with_suffix(".hea"), "--split", "kaggle", "--out", tmp_path / "out")
     one_error_line(result, "208_excerpt.hea: is a file; --raw names the folder")
+
+
+def test_labels_file_with_a_column_named_twice_is_refused(tmp_path):
+    from ecgnet.adaptation import read_labels
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("time_s,label,label\n0.4,N,V\n")
+    with pytest.raises(DataFormatError, match="labels.csv: line 1: the header names the column label twice"):
+        read_labels(labels)
