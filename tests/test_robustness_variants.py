@@ -106,7 +106,7 @@ def test_annotations_past_the_end_of_the_signal_are_refused(tmp_path):
     write_annotations(path, np.concatenate([samples, samples + 14400]), symbols + symbols)
     with pytest.raises(DataFormatError, match=r"rec.atr: 70 of its 140 beat annotations lie after the end of the signal \(14400 samples, 40.0 s\)"):
         beats_from_record(path)
-    write_annotations(path, samples + 20000, symbols)  # all of them: once read as "no annotations", detector
+    write_annotations(path, samples + 20000, symbols)  # all of them
     with pytest.raises(DataFormatError, match="70 of its 70 beat annotations lie after the end"):
         beats_from_record(path)
 
