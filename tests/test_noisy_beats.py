@@ -129,3 +129,54 @@ def test_bad_arguments_are_named(noise_dir, tmp_path):
 
     with pytest.raises(DataFormatError, match="no noise record 'bw'"):
         read_noise_records(tmp_path)
+
+
+def test_noisy_copy_follows_the_beats_given_row_for_row(noise_dir):
+    from ecgnet.data import concat_beats
+    from ecgnet.data.noisy import noisy_copy
+
+    noises = read_noise_records(noise_dir)
+    paths = {name: FIXTURES / name for name in ("208_excerpt", "233_excerpt")}
+    clean = concat_beats([beats_from_record(path, aami_only=True).beats for path in paths.values()])
+    shuffled = clean.subset(np.random.default_rng(0).permutation(len(clean))[: len(clean) // 2])
+    copy = noisy_copy(shuffled, paths, noises, snrs=(6,), stretch_seconds=(5, 10))
+    np.testing.assert_array_equal(copy.y, shuffled.y)
+    np.testing.assert_array_equal(copy.r_peak, shuffled.r_peak)
+    whole = {name: noisy_record_beats(path, noises, snrs=(6,), stretch_seconds=(5, 10)) for name, path in paths.items()}
+    for row in range(len(shuffled)):
+        record = whole[shuffled.record[row]]
+        np.testing.assert_array_equal(copy.x[row], record.x[record.r_peak == shuffled.r_peak[row]][0])
+    same = noisy_copy(shuffled, paths, noises, snrs=[np.inf], stretch_seconds=(5, 10))
+    np.testing.assert_array_equal(same.x, shuffled.x)
+
+
+def test_finetune_with_noise_keeps_the_frozen_layers_and_counts_the_beats(noise_dir):
+    import keras
+
+    from ecgnet.data import concat_beats
+    from ecgnet.data.noisy import noisy_copy
+    from ecgnet.models import build_named_model
+    from ecgnet.training import finetune_with_noise
+
+    noises = read_noise_records(noise_dir)
+    paths = {name: FIXTURES / name for name in ("208_excerpt", "233_excerpt")}
+    clean = concat_beats([beats_from_record(path, aami_only=True).beats for path in paths.values()])
+    keras.utils.set_random_seed(0)
+    model = build_named_model("small", recipe="kachuee:beat+rr=relative")
+    bn = next(layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+    dense = model.layers[-1]
+    before = {"bn": [w.copy() for w in bn.get_weights()], "dense": [w.copy() for w in dense.get_weights()]}
+    conv = next(layer for layer in model.layers if layer.name == "stem_conv")
+    conv_before = conv.get_weights()[0].copy()
+    result = finetune_with_noise(model, clean, lambda epoch: noisy_copy(clean, paths, noises, seed=epoch,
+                                                                        stretch_seconds=(5, 10)),
+                                 epochs=1, batch_size=64, keep_normal=0.5, frozen=(dense.name,), verbose=0)
+    for old, new in zip(before["bn"], bn.get_weights()):
+        np.testing.assert_array_equal(old, new)  # moving statistics and scale untouched
+    for old, new in zip(before["dense"], dense.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    assert not np.allclose(conv_before, conv.get_weights()[0])
+    normal = int((clean.y == 0).sum())
+    kept = result["beats_per_epoch"][0] // 2
+    assert len(clean) - normal <= kept < len(clean)  # every other beat, and part of the N beats, twice
+    assert result["beats_per_epoch"][0] % 2 == 0

@@ -231,3 +231,49 @@ def noisy_beats(paths, noise_dir, half="first", snrs=STRESS_SNRS, kinds=NOISE_KI
 
     noises = read_noise_records(noise_dir, kinds)
     return concat_beats([noisy_record_beats(path, noises, half, snrs, seed, stretch_seconds) for path in paths])
+
+
+def noisy_copy(beats, record_paths, noises, half="first", snrs=STRESS_SNRS, seed=0, stretch_seconds=STRETCH_SECONDS):
+    """A noisy copy of ``beats`` (of a prepared part, say), row for row: each beat cut again from its record with noise.
+
+    Args:
+        beats: :class:`ecgnet.data.Beats` with ``record`` and ``r_peak`` (beats of WFDB records, as ``prepare`` writes them).
+        record_paths: dict record name -> record path without extension.
+        noises: dict kind -> ``(noise, fs)`` (:func:`read_noise_records`).
+        half, snrs, seed, stretch_seconds: as :func:`noisy_record_beats`.
+
+    Returns:
+        :class:`ecgnet.data.Beats` of the same length and order: the same
+        labels, records, R peaks and R-R intervals, the windows cut from the noisy lead.
+
+    Raises:
+        DataFormatError: ``beats`` lack records or R peaks, a record has no path, or a beat is not in its record.
+    """
+    from ecgnet.data.container import Beats
+
+    if beats.record is None or beats.r_peak is None:
+        raise DataFormatError("noisy_copy: the beats carry no record names and R peaks (beats of WFDB records are needed)")
+    parts = {}
+    rows = np.empty(len(beats), dtype=np.int64)
+    offset = 0
+    for name in dict.fromkeys(beats.record.tolist()):
+        if name not in record_paths:
+            raise DataFormatError(f"noisy_copy: no path for record {name!r}")
+        noisy = noisy_record_beats(record_paths[name], noises, half, snrs, seed, stretch_seconds)
+        mine = np.flatnonzero(beats.record == name)
+        where = np.searchsorted(noisy.r_peak, beats.r_peak[mine])
+        where = np.minimum(where, len(noisy.r_peak) - 1)
+        if not (noisy.r_peak[where] == beats.r_peak[mine]).all():
+            missing = beats.r_peak[mine][noisy.r_peak[where] != beats.r_peak[mine]][0]
+            raise DataFormatError(f"noisy_copy: record {name!r} has no beat at R peak {missing} in {record_paths[name]}")
+        rows[mine] = offset + where
+        parts[name] = noisy
+        offset += len(noisy)
+    from ecgnet.data.container import concat_beats
+
+    every = concat_beats(list(parts.values()))
+    copy = every.subset(rows)
+    if not np.array_equal(copy.y, beats.y):
+        raise DataFormatError("noisy_copy: the labels cut again differ from the beats given (another version of the records?)")
+    return Beats(copy.x, beats.y, beats.record, beats.r_peak, beats.rr, None,
+                 None if beats.centred is None else copy.centred, source=beats.source)
