@@ -180,3 +180,10 @@ def test_finetune_with_noise_keeps_the_frozen_layers_and_counts_the_beats(noise_
     kept = result["beats_per_epoch"][0] // 2
     assert len(clean) - normal <= kept < len(clean)  # every other beat, and part of the N beats, twice
     assert result["beats_per_epoch"][0] % 2 == 0
+
+
+def test_no_stretch_is_shorter_than_the_shortest():
+    for n_samples in (11 * 360, 29 * 360 + 7, 61 * 360):
+        stretches = noise_stretches(n_samples, 360, {"bw": 200 * 360, "ma": 200 * 360}, (6,), 0, "x", (5, 10))
+        lengths = [s.stop - s.start for s in stretches]
+        assert sum(lengths) == n_samples and min(lengths) >= 5 * 360 and max(lengths) <= 20 * 360

@@ -56,11 +56,16 @@ PLANS = {
 MAX_MACRO_F1_DROP = 0.01
 
 
-def record_paths(*folders):
-    """``{record name: path}`` of every record in the folders given (None skipped)."""
+def record_paths(mitdb=None, svdb=None):
+    """``{record name: path}`` of every record in the folders given (None skipped), named as ``prepare`` names
+    them: mitdb records by their name, those of another database as ``svdb/NAME``."""
     from ecgnet.data import list_records
 
-    return {name: Path(folder) / name for folder in folders if folder for name in list_records(folder)}
+    paths = {}
+    for prefix, folder in (("", mitdb), ("svdb/", svdb)):
+        if folder:
+            paths.update({prefix + name: Path(folder) / name for name in list_records(folder)})
+    return paths
 
 
 def measure(model, clean, noisy):

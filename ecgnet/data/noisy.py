@@ -114,7 +114,8 @@ def noise_stretches(n_samples, fs, noise_lengths, snrs, seed, name, stretch_seco
         stretch_seconds: (shortest, longest) stretch, seconds.
 
     Returns:
-        list of :class:`NoiseStretch`, in order, covering ``0:n_samples``.
+        list of :class:`NoiseStretch`, in order, covering ``0:n_samples``; the last one runs to the end
+        rather than leave a stretch shorter than the shortest (so it may be up to twice as long).
     """
     low, high = stretch_seconds
     if not 0 < low <= high:
@@ -126,6 +127,8 @@ def noise_stretches(n_samples, fs, noise_lengths, snrs, seed, name, stretch_seco
     stretches, start = [], 0
     while start < n_samples:
         stop = min(n_samples, start + int(round(generator.uniform(low, high) * fs)))
+        if n_samples - stop < low * fs:  # no stretch shorter than `low` at the end: this one runs to the end
+            stop = n_samples
         kind = kinds[generator.integers(len(kinds))]
         snr = float(snrs[generator.integers(len(snrs))])
         length = stop - start
