@@ -7,13 +7,14 @@ shipped. The card keeps its fields and gets: the fine-tune appended to
 OUT/NAME.keras --data ... --out OUT/NAME-evaluation`` (the figures of the
 model before it in ``test_before_noise_finetune``); ``noise_finetune``: the
 recipe, its time, the validation figures before and after; and, with
-``--noise-json`` (``bench_noise --json`` of the old and the new model on the
-same records), ``noise_stress_test``: accuracy, V Se and V +P at each SNR,
+``--noise-json BEFORE AFTER`` (``bench_noise --json`` of the old and of the new
+model on the same records), ``noise_stress_test``: accuracy, V Se and V +P at each SNR,
 before and after.
 
 Usage:
     python -m benchmarks.release.ship_noise_finetune ecgnet-mitbih-interpatient --finetuned runs/noise-finetune \\
-        --fine-tune-command "python -m benchmarks.release.finetune_noise ..." --noise-json runs/noise-ds2.json
+        --fine-tune-command "python -m benchmarks.release.finetune_noise ..." \\
+        --noise-json runs/noise-ds2-old.json runs/noise-ds2-new.json
 """
 
 import argparse
@@ -24,15 +25,18 @@ from ecgnet.files import atomic_path, write_text_atomic
 from ecgnet.pretrained_models import WEIGHTS_DIR, load_model
 
 
-def noise_figures(path, old, new):
-    """``{noise: {SNR: {"before": {...}, "after": {...}}}}`` from ``bench_noise --json``, the old and the new model's columns."""
-    measured = json.loads(Path(path).read_text(encoding="utf-8"))
-    figures = {"records": measured["records"], "noise_half": measured["noise_half"], "beats_scored": measured["beats_scored"]}
-    for kind, rows in measured["rows"].items():
+def noise_figures(before_path, after_path, old, new):
+    """``{noise: {SNR: {"before": {...}, "after": {...}}}}`` from two ``bench_noise --json`` runs on the same
+    records: the old model's column (``old``) of the first, the new one's (``new``) of the second."""
+    before, after = (json.loads(Path(path).read_text(encoding="utf-8")) for path in (before_path, after_path))
+    if before["records"] != after["records"] or before["noise_half"] != after["noise_half"]:
+        raise SystemExit(f"{before_path} and {after_path} measured other records or noise")
+    figures = {"records": before["records"], "noise_half": before["noise_half"], "beats_scored": before["beats_scored"]}
+    for kind, rows in before["rows"].items():
         figures[kind] = {
-            snr: {side: {k: round(v, 4) for k, v in row[model].items() if k in ("accuracy", "V_se", "V_pp")}
-                  for side, model in (("before", old), ("after", new))}
-            for snr, row in rows.items()
+            snr: {side: {k: round(v, 4) for k, v in measured["rows"][kind][snr][model].items() if k in ("accuracy", "V_se", "V_pp")}
+                  for side, measured, model in (("before", before, old), ("after", after, new))}
+            for snr in rows
         }
     return figures
 
@@ -42,7 +46,8 @@ def main():
     parser.add_argument("name")
     parser.add_argument("--finetuned", type=Path, required=True, help="the --out folder of finetune_noise.py")
     parser.add_argument("--fine-tune-command", required=True, help="the finetune_noise.py command that made the model")
-    parser.add_argument("--noise-json", type=Path, help="bench_noise --json output with the old (NAME) and the new (its .keras path) model")
+    parser.add_argument("--noise-json", type=Path, nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="bench_noise --json of the old model (--models NAME) and of the new one (--models OUT/NAME.keras)")
     args = parser.parse_args()
 
     summary = json.loads((args.finetuned / f"{args.name}.json").read_text(encoding="utf-8"))
@@ -70,7 +75,7 @@ def main():
         "validation": summary["validation"], "before": summary["before"], "after": summary["after"],
     }
     if args.noise_json:
-        card["noise_stress_test"] = noise_figures(args.noise_json, args.name, str(new_path))
+        card["noise_stress_test"] = noise_figures(*args.noise_json, args.name, str(new_path))
     write_text_atomic(WEIGHTS_DIR / f"{args.name}.json", json.dumps(card, indent=2) + "\n")
     print(f"shipped {args.name}: test accuracy {old_test['accuracy']:.4f} -> {report['accuracy']:.4f}, "
           f"macro-F1 {old_test['macro_f1']:.4f} -> {report['macro_f1']:.4f}")
