@@ -575,3 +575,90 @@ def _read_history(csv_path):
         return {}
     log = pd.read_csv(csv_path).dropna(axis=1, how="all")  # Keras logs empty val_ columns without validation
     return {column: values.tolist() for column, values in log.items()}
+
+
+# --------------------------------------------------------------------------
+# Fine-tuning a trained model with real noise
+# --------------------------------------------------------------------------
+
+
+def _freeze(model, frozen_names):
+    """Freeze the batch normalisation layers (inference mode) and the layers named in ``frozen_names``, nested ones too."""
+    frozen = []
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization) or layer.name in frozen_names:
+            layer.trainable = False
+            frozen.append(layer.name)
+    return frozen
+
+
+def finetune_with_noise(model, clean, noisy_copy, *, epochs=2, learning_rate=1e-4, batch_size=256,
+                        imbalance="class_weight", keep_normal=1.0, frozen=(), seed=0, verbose=2):
+    """Fine-tune a trained model (an ensemble too) on its clean beats and a fresh noisy copy of them each epoch.
+
+    Each epoch fits ``model`` on the clean beats and ``noisy_copy(epoch)``
+    (the same beats with noise, row for row: :func:`ecgnet.data.noisy.noisy_copy`),
+    shuffled together, with Keras ``fit``. The learning rate decays from
+    ``learning_rate`` to 1 % of it (cosine) over the whole fine-tune. Batch
+    normalisation layers stay frozen (inference mode, the statistics of the
+    clean training), as Keras' transfer-learning guide does, and so do the
+    layers named in ``frozen`` (e.g. ``"rr_regression"``, the R-R logistic
+    regression of a fused model).
+
+    Args:
+        model: a compiled or uncompiled ``keras.Model`` of 5 class probabilities.
+        clean: :class:`ecgnet.data.Beats`, the training beats (with records:
+            the model's inputs are built by its recipe, per record).
+        noisy_copy: callable ``epoch -> Beats`` one to one with ``clean``.
+        epochs: int.
+        learning_rate: float, Adam's starting rate.
+        batch_size: int.
+        imbalance: ``"class_weight"`` (square-root damped, :func:`ecgnet.data.classes.class_weights`
+            of the beats of the epoch) or None (plain cross-entropy).
+        keep_normal: float in (0, 1]: each epoch keeps this random share of the N beats (a new draw per epoch).
+        frozen: names of layers that do not train.
+        seed: int, seeds the shuffling and the draws of N beats.
+        verbose: Keras ``fit`` verbosity.
+
+    Returns:
+        dict: ``seconds`` (wall time), ``epochs``, ``beats_per_epoch``, ``frozen`` (layer names), ``history`` (loss per epoch).
+
+    Example:
+        >>> result = finetune_with_noise(model, part, lambda epoch: noisy_copy(part, paths, noises, seed=epoch))
+    """
+    import time
+
+    from ecgnet.recipe import InputRecipe
+
+    if imbalance not in ("class_weight", None):
+        raise EcgnetError(f"finetune_with_noise takes imbalance='class_weight' or None. Received: imbalance={imbalance!r}")
+    if not 0 < keep_normal <= 1:
+        raise EcgnetError(f"keep_normal must be in (0, 1]. Received: keep_normal={keep_normal}")
+    started = time.perf_counter()
+    recipe = InputRecipe.from_model(model)
+    y = np.asarray(clean.y, dtype=np.int64)
+    generator = np.random.default_rng(seed)
+    expected = int(round((y != 0).sum() + keep_normal * (y == 0).sum()))
+    steps = epochs * math.ceil(2 * expected / batch_size)
+    frozen_layers = _freeze(model, set(frozen))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps), alpha=0.01)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=keras.losses.CategoricalCrossentropy())
+    clean_inputs = recipe.inputs(clean)
+    history, sizes = [], []
+    keras.utils.set_random_seed(seed)
+    for epoch in range(epochs):
+        noisy = noisy_copy(epoch)
+        if len(noisy) != len(clean) or not np.array_equal(noisy.y, clean.y):
+            raise EcgnetError(f"noisy_copy({epoch}) is not one to one with the clean beats ({len(noisy)} vs {len(clean)})")
+        noisy_inputs = recipe.inputs(noisy)  # record medians and previous beats from the noisy beats themselves
+        keep = np.flatnonzero((y != 0) | (generator.random(len(y)) < keep_normal))
+        order = generator.permutation(2 * len(keep))
+        inputs = {name: np.concatenate([clean_inputs[name][keep], noisy_inputs[name][keep]])[order] for name in clean_inputs}
+        labels = np.concatenate([y[keep], y[keep]])[order]
+        fit_kwargs = {"class_weight": classes.class_weights(labels)} if imbalance == "class_weight" else {}
+        fitted = model.fit(inputs, keras.utils.to_categorical(labels, 5), batch_size=batch_size, epochs=epoch + 1,
+                           initial_epoch=epoch, shuffle=False, verbose=verbose, **fit_kwargs)
+        history.append(float(fitted.history["loss"][-1]))
+        sizes.append(int(len(labels)))
+    return {"seconds": time.perf_counter() - started, "epochs": epochs, "beats_per_epoch": sizes,
+            "frozen": frozen_layers, "history": history}

@@ -120,6 +120,8 @@ def main(argv=None):
     parser.add_argument("--score-after", type=float, default=0.0, help="score only the beats after this many minutes")
     parser.add_argument("--gate", action="store_true",
                         help="also the beats ecgnet.plausibility leaves a class to, without and with the noise gate")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write every row to this JSON file (noise -> SNR -> model -> figures), for model cards")
     args = parser.parse_args(argv)
     for flag, folder, wanted in (("--mitdb", args.mitdb, "100.hea"), ("--noise", args.noise, "bw.hea")):
         if folder is None or not (Path(folder) / wanted).is_file():
@@ -168,18 +170,30 @@ def main(argv=None):
         f" | {m:^44s}" for m in models) + "\n" + f"{'':22s}" + " | {:>8s} {:>8s} {:>8s} {:>8s} {:>8s}".format(
         "accuracy", "S Se", "S +P", "V Se", "V +P") * len(models)
 
-    def lines(label, rows):
+    table = {}
+
+    def lines(label, rows, kind=None):
         for suffix, (coverage, row) in rows.items():
             cells = [row[i : i + 5] for i in range(0, len(row), 5)]
+            table.setdefault(kind, {})[label + suffix] = {"coverage": float(coverage), **{
+                model: dict(zip(("accuracy", "S_se", "S_pp", "V_se", "V_pp"), map(float, cell)))
+                for model, cell in zip(args.models, cells)}}
             print(f"{label + suffix:>13s} {100 * coverage:8.2f}"
                   + "".join(" | " + " ".join(f"{100 * v:8.2f}" for v in cell) for cell in cells), flush=True)
 
     for kind in args.noises:
         print(f"\nnoise {kind} ({NOISE_NAMES[kind]}); figures in %")
         print(header)
-        lines("clean", clean_rows)
+        lines("clean", clean_rows, kind)
         for snr in snrs:
-            lines(f"{snr:g}", measure(kind, snr)[1])
+            lines(f"{snr:g}", measure(kind, snr)[1], kind)
+    if args.json is not None:
+        import json
+
+        from ecgnet.files import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps({"records": records, "beats_scored": n_beats, "noise_half": args.noise_half,
+                                                 "score_after_minutes": args.score_after, "rows": table}, indent=1) + "\n")
     print(f"\n({time.perf_counter() - started:.0f} s; ecgnet-mitbih trained on about 80% of these beats: see the docstring)")
     return 0
 

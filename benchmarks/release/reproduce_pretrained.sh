@@ -58,3 +58,13 @@ python -m benchmarks.release.ship_pretrained ecgnet-mitbih runs/ecgnet-mitbih --
     "for s in 0 1 2; do python -m ecgnet train --data data/mitbih-kaggle --split kaggle --preset small --rr --no-augment --imbalance none --epochs 30 --seed \$s --validation-seed 0 --out runs/kaggle-rr-noaug-s\$s; done && python -m ecgnet ensemble --runs runs/kaggle-rr-noaug-s0 runs/kaggle-rr-noaug-s1 runs/kaggle-rr-noaug-s2 --data data/mitbih-kaggle --out runs/ecgnet-mitbih"
 python -m benchmarks.release.ship_pretrained ecgnet-mitbih-interpatient runs/ecgnet-mitbih-interpatient --train-command \
     "for s in 0 1 2; do python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative --previous-beat --rr-features relative --refit --epochs 12 --seed \$s --out runs/ip-prev-refit-s\$s; done && python -m ecgnet ensemble --runs runs/ip-prev-refit-s0 runs/ip-prev-refit-s1 runs/ip-prev-refit-s2 --data data/mitbih-interpatient --out runs/ecgnet-mitbih-interpatient"
+
+# 4. Fine-tune the inter-patient model with real noise (docs/results.md 9.1: $ECGNET_SVDB_DIR and
+#    $ECGNET_NSTDB_DIR set; its validation beats are the svdb records) and ship it where the rule says so.
+python -m ecgnet prepare --raw data/mitdb --raw data/svdb --split inter-patient --out data/mitbih-interpatient-svdb
+python -m benchmarks.release.finetune_noise ecgnet-mitbih-interpatient --data data/mitbih-interpatient \
+    --validation-data data/mitbih-interpatient-svdb --out runs/noise-finetune
+python -m ecgnet evaluate --model runs/noise-finetune/ecgnet-mitbih-interpatient.keras --data data/mitbih-interpatient \
+    --out runs/noise-finetune/ecgnet-mitbih-interpatient-evaluation
+python -m benchmarks.release.ship_noise_finetune ecgnet-mitbih-interpatient --finetuned runs/noise-finetune --fine-tune-command \
+    "python -m benchmarks.release.finetune_noise ecgnet-mitbih-interpatient --data data/mitbih-interpatient --validation-data data/mitbih-interpatient-svdb --out runs/noise-finetune"

@@ -6,6 +6,7 @@
 - :mod:`ecgnet.data.signals`    ``resample_to_125``, ``segment_beats``: beats cut the Kachuee et al. (2018) way, ``FS``, ``BEAT_LENGTH``
 - :mod:`ecgnet.data.features`   ``rr_intervals``, ``rr_features``, ``select_rr_features``, ``record_relative_beats``, ``previous_beats``
 - :mod:`ecgnet.data.records`    ``beats_from_record``, ``beats_from_signal``, ``build_mitbih_beats``, ``list_records`` (WFDB records)
+- :mod:`ecgnet.data.noisy`      ``noisy_beats``, ``noisy_record_beats``: the same beats cut from the lead with real recorded noise added
 - :mod:`ecgnet.data.prepared`   ``load_part`` (a part as ``Beats``), ``model_inputs``, ``BEAT_CHANNELS`` (a model's inputs)
 - :mod:`ecgnet.data.splits`     ``split_beats``, ``validation_indices``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``
 - :mod:`ecgnet.data.pipeline`   ``make_dataset``, ``balanced_dataset`` (TensorFlow is imported only when called)
@@ -26,6 +27,7 @@ from ecgnet.data.features import RR_FEATURE_SETS, previous_beats, record_relativ
 from ecgnet.data.manifest import check_manifest
 from ecgnet.data.pipeline import balanced_dataset, make_dataset
 from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, WINDOWS, beat_channels, load_part, model_inputs, require_beats
+from ecgnet.data.noisy import noisy_beats, noisy_record_beats
 from ecgnet.data.records import RecordBeats, beats_from_record, beats_from_signal, build_mitbih_beats, list_records
 from ecgnet.data.signals import BEAT_LENGTH, CENTRED_BEFORE, CENTRED_LENGTH, FS, centred_windows, resample_to_125, segment_beats
 from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices, validation_indices
@@ -39,5 +41,5 @@ __all__ = [
     "LOAD_SPLITS", "PHYSIONET_DATABASES", "SPLIT_FOLDERS", "check_manifest", "default_data_dir", "load_split", "sample_dir",
     "physionet_url", "prepare_split",
     "group_holdout_indices", "group_kfold_indices", "split_beats", "stratified_indices", "validation_indices", "write_beats_csv",
-    "balanced_dataset",
+    "balanced_dataset", "noisy_beats", "noisy_record_beats",
 ]
