@@ -30,6 +30,7 @@ them without TensorFlow.
 import dataclasses
 import math
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -583,12 +584,16 @@ def _read_history(csv_path):
 
 
 def _freeze(model, frozen_names):
-    """Freeze the batch normalisation layers (inference mode) and the layers named in ``frozen_names``, nested ones too."""
-    frozen = []
+    """Freeze the batch normalisation layers (inference mode) and the layers named in ``frozen_names``, nested ones too.
+
+    Returns ``{layer: trainable before}`` for every layer frozen, so that the caller can give the
+    model back with the flags it came with (a ``.keras`` file saves them).
+    """
+    frozen = {}
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, keras.layers.BatchNormalization) or layer.name in frozen_names:
+            frozen[layer] = layer.trainable
             layer.trainable = False
-            frozen.append(layer.name)
     return frozen
 
 
@@ -626,8 +631,6 @@ def finetune_with_noise(model, clean, noisy_copy, *, epochs=2, learning_rate=1e-
     Example:
         >>> result = finetune_with_noise(model, part, lambda epoch: noisy_copy(part, paths, noises, seed=epoch))
     """
-    import time
-
     from ecgnet.recipe import InputRecipe
 
     if imbalance not in ("class_weight", None):
@@ -640,7 +643,17 @@ def finetune_with_noise(model, clean, noisy_copy, *, epochs=2, learning_rate=1e-
     generator = np.random.default_rng(seed)
     expected = int(round((y != 0).sum() + keep_normal * (y == 0).sum()))
     steps = epochs * math.ceil(2 * expected / batch_size)
-    frozen_layers = _freeze(model, set(frozen))
+    flags = _freeze(model, set(frozen))
+    try:
+        return _finetune_epochs(model, recipe, clean, noisy_copy, y, generator, epochs, learning_rate, batch_size,
+                                imbalance, keep_normal, seed, verbose, steps, started, [layer.name for layer in flags])
+    finally:
+        for layer, trainable in flags.items():  # the model goes back with the trainable flags it came with
+            layer.trainable = trainable
+
+
+def _finetune_epochs(model, recipe, clean, noisy_copy, y, generator, epochs, learning_rate, batch_size, imbalance,
+                     keep_normal, seed, verbose, steps, started, frozen_layers):
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps), alpha=0.01)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=keras.losses.CategoricalCrossentropy())
     clean_inputs = recipe.inputs(clean)

@@ -176,6 +176,8 @@ def test_finetune_with_noise_keeps_the_frozen_layers_and_counts_the_beats(noise_
     for old, new in zip(before["dense"], dense.get_weights()):
         np.testing.assert_array_equal(old, new)
     assert not np.allclose(conv_before, conv.get_weights()[0])
+    assert {dense.name, bn.name} <= set(result["frozen"])
+    assert bn.trainable and dense.trainable  # handed back with the flags it came with (a .keras file saves them)
     normal = int((clean.y == 0).sum())
     kept = result["beats_per_epoch"][0] // 2
     assert len(clean) - normal <= kept < len(clean)  # every other beat, and part of the N beats, twice
