@@ -406,9 +406,10 @@ pd.DataFrame({
 # The controlled experiment above measured the drop with nothing but the split changed: S Se
 # 77.9% → 3.5%, V Se 96.1% → 81.2%, macro-F1 92.3% → 35.1%. The shipped inter-patient model is
 # not that recipe: it was built for new patients (the record-relative beat channel, the previous
-# beat, the 3 relative R-R features, 12 epochs, three networks averaged), so its row shows how
-# far such inputs go, not what the split does. On DS2 it reaches 93.8% accuracy and a macro-F1
-# of 52.0%, finds V well (Se 85.6%, +P 87.8%) and **S badly (Se 20.3%, +P 41.5%)**: more than 03's
+# beat, the 3 relative R-R features, 12 epochs, three networks averaged, then fine-tuned with real
+# recorded noise: `docs/results.md` §9.1), so its row shows how far such inputs go, not what the
+# split does. On DS2 it reaches 92.7% accuracy and a macro-F1 of 51.6%, finds V well (Se 90.2%,
+# +P 81.1%) and **S badly (Se 25.2%, +P 31.5%)**: more than 03's
 # recipe on DS1 (3.5%), far less than that recipe found on the kaggle split (77.9%), where the
 # test patients were training patients.
 #
@@ -417,11 +418,11 @@ pd.DataFrame({
 #   recipe keeps a V Se of 81.2% on DS2, though its +P falls to 66.8%).
 # - **S collapses**: its shape is normal, the patients that carry it differ between DS1 and DS2,
 #   and what a network learned about S on DS1's few S patients does not transfer. The plain
-#   R-R classifier finds about three times as many S beats as the shipped model (at a lower +P):
+#   R-R classifier finds more than twice as many S beats as the shipped model (at about its +P):
 #   on new patients, timing relative to the patient's rhythm is the most reliable S evidence we
 #   have.
 # - **F and Q**: fusion beats sit between N and V and look different from patient to patient
-#   (03's recipe finds none of DS2's, the shipped model 45.1%); Q has only a handful of beats
+#   (03's recipe finds none of DS2's, the shipped model 64.7%); Q has only a handful of beats
 #   once the paced records are gone, so its figures mean little: look at the beat counts before
 #   reading any row.
 #
@@ -577,19 +578,19 @@ pd.DataFrame({
 print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HARDWARE}")
 
 # %% [markdown]
-# On the full data (49,690 DS2 beats): **V is found far better** (Se 85.6% → 95.7%, +P 87.8% →
-# 88.6%): shape relative to the patient's own median window carries over to new patients.
-# **S is not solved** (Se 20.3% → 26.1%, +P 41.5% → 29.7%): the cross-validation's S figures came
+# On the full data (49,690 DS2 beats): **V is found better** (Se 90.2% → 95.7%, +P 81.1% →
+# 90.7%): shape relative to the patient's own median window carries over to new patients.
+# **S is not solved** (Se 25.2% → 29.0%, +P 31.5% → 31.7%): the cross-validation's S figures came
 # mostly from svdb's S beats, and on DS1's own records the networks found only 19–37% of them.
 # DS2's S patients behave like DS1's, and the plain R-R regression still finds the most S beats.
-# **F is lost** (Se 45.1% → 10.6%): the selection rule weighed S and V only. So the repository
-# ships both: `ecgnet-mitbih-svdb` for V, `ecgnet-mitbih-interpatient` for macro-F1, S +P and F.
+# **F is lost** (Se 64.7% → 14.2%): the selection rule weighed S and V only. So the repository
+# ships both: `ecgnet-mitbih-svdb` for V, `ecgnet-mitbih-interpatient` for macro-F1 and F.
 
 # %% [markdown]
 # ## Summary
 #
 # - Notebook 03's recipe, trained for 8 epochs on each split with nothing else changed (this
-#   whole notebook ran in 23.3 min on 2 CPU cores shared with other jobs): on the kaggle test
+#   whole notebook ran in 25.4 min on 2 CPU cores shared with other jobs): on the kaggle test
 #   part macro-F1 92.3% and S Se 77.9%; on DS2, new patients, macro-F1 35.1% and S Se 3.5%, V Se
 #   81.2% instead of 96.1%. On the kaggle split the test patients are training patients.
 # - Validation on held-out DS1 records warned of it without reading DS2 (macro-F1 41.5%);
@@ -600,14 +601,14 @@ print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HA
 #   notion. A logistic regression on the six R-R features (the intervals in seconds and divided by
 #   the patient's mean) finds 66.1% of DS2's S beats, at a +P of 33.0%.
 # - The shipped inter-patient network (relative beat channels, the previous beat, relative R-R)
-#   reaches 93.8% accuracy on DS2 but finds only 20.3% of the S beats: new patients remain the
+#   reaches 92.7% accuracy on DS2 but finds only 25.2% of the S beats: new patients remain the
 #   hard problem.
 # - More patients (svdb) help a flexible classifier find S beats in held-out patients; shape
 #   relative to the patient's own median beat helps V. Such choices are measured by record-wise
 #   cross-validation on the training records, never on DS2.
 # - A window centred on the R peak, which holds the P wave, beat Kachuee's cut in record-wise
 #   cross-validation over DS1 + svdb, and multiplying a network by an R-R regression helped both.
-#   The chosen model finds 95.7% of DS2's V beats, but S (26.1%) and F (10.6%) stay hard.
+#   The chosen model finds 95.7% of DS2's V beats, but S (29.0%) and F (14.2%) stay hard.
 #
 # ## Exercises
 #
@@ -691,9 +692,9 @@ print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HA
 # pd.DataFrame({"networks only": figures(network_report), "x R-R regression": figures(new_report)}).T.round(1)
 # ```
 #
-# Measured on the full split: the product raises S from Se 19.4% / +P 27.4% to 26.1% / 29.7%,
-# keeps V's Se at 95.7% while its +P rises from 84.8% to 88.6%, and moves F from 9.5 / 9.5 to
-# 10.6 / 10.0; macro-F1 43.7% → 49.3%. Where the regression rules a class out on rhythm, the
+# Measured on the full split: the product raises S from Se 20.6% / +P 25.1% to 29.0% / 31.7%,
+# V from 95.2% / 86.6% to 95.7% / 90.7%, and moves F from 14.2 / 11.2 to 14.2 / 11.6; macro-F1
+# 44.4% → 50.2%. Where the regression rules a class out on rhythm, the
 # product drops it, so the false alarms fall, as in the cross-validation of `docs/results.md`
 # §10.1.
 #

@@ -344,9 +344,10 @@ pd.DataFrame({"member_0 as shipped": figures(member_before),
 # moves depends on the learning rate and the number of epochs as well as on the data, and they
 # would have to be chosen for every patient, without a validation set; L-BFGS runs to the
 # minimum of the loss, so only the penalty decides that. How long each took is printed above: for
-# this one head, in the committed run, 0.9 s against 4.1 s, a smaller gap than the library's note
-# reports (15 to 30 s against under a second for the three heads of a model on 2 CPU cores). Time
-# measured on a shared machine varies; the reasons that do not vary are the two above.
+# this one head, in the committed run, 6.2 s against 4.7 s: here L-BFGS was the slower, unlike the
+# library's note (15 to 30 s against under a second for the three heads of a model on 2 CPU
+# cores). Time measured on a shared machine varies; the reasons that do not vary are the two
+# above.
 #
 # ## How far the head moves: the pull towards the shipped weights
 #
@@ -405,7 +406,7 @@ pd.DataFrame(rows).T[["accuracy %", "N Se", "N +P", "S Se", "S +P", "V Se", "V +
 
 # %% [markdown]
 # Without replay the head has seen no S beat and S drops out of its answers: every S beat after
-# the labelled span is missed. With replay the head keeps saying S, and finds more of them than
+# the labelled span is missed. With replay the head keeps saying S, and finds about as many as
 # the shipped head, but on this patient at the price of false S alarms among the N beats (read
 # S +P and N Se in the table): replay protects a class, it does not teach this patient's S. On the 39 svdb
 # records of the selection, adapting without replay missed all 216 S beats of the 8 patients who
@@ -487,7 +488,7 @@ print(f"this run: {'quick' if QUICK else 'full'} mode, {env.cpu_count} CPU cores
 # ## Summary
 #
 # - A model trained on other patients learns S from their S beats. Record 232's S beats carry the
-#   patient's own wide QRS, and the shipped inter-patient model finds only 13.7% of those after
+#   patient's own wide QRS, and the shipped inter-patient model finds only 17.3% of those after
 #   the first 5 minutes.
 # - Fine-tuning as the Keras guide teaches it: freeze the base (`layer.trainable = False`), train
 #   the head. With the base frozen, the head only sees the `concat` layer's output, so a
@@ -495,10 +496,10 @@ print(f"this run: {'quick' if QUICK else 'full'} mode, {env.cpu_count} CPU cores
 #   per network) is fitted on them: with `model.fit` on a `Dense` layer, or, as `ecgnet.adapt` does,
 #   by L-BFGS, which needs no learning rate or epoch count.
 # - A pull towards the shipped weights (L2-SP) keeps the head near what it learned on many
-#   patients: without it the head moved far (|W - W_shipped| 226.63) and N +P fell to 83.64%.
+#   patients: without it the head moved far (|W - W_shipped| 261.12) and N +P fell to 90.03%.
 # - Replay keeps every class alive: refitted on record 222's first 5 minutes alone, which hold no
-#   S beat, the head found 0.0% of its later S beats; with replay 33.5%, at a +P of 21.1%.
-# - Adapted on its first 5 minutes, the model finds 99.2% of record 232's later S beats at a +P of
+#   S beat, the head found 0.0% of its later S beats; with replay 48.8%, at a +P of 25.2%.
+# - Adapted on its first 5 minutes, the model finds 99.3% of record 232's later S beats at a +P of
 #   99.9%. Over all 22 DS2 records (`docs/results.md` §15, copied, not run here) S Se rises from
 #   24.6% to 86.7% and S +P from 30.8% to 68.7%.
 #
