@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data import DS2, concat_beats, model_inputs
+from ecgnet.data.noisy import noise_half
 from ecgnet.data.records import beats_from_signal
 from ecgnet.quality import add_noise
 
@@ -75,12 +76,6 @@ def read_noise(folder, name, fs):
     if abs(record.fs - fs) > 0.1 * fs:
         raise SystemExit(f"{folder / name}: noise at {record.fs} Hz, records at {fs} Hz (nst resamples; this script does not)")
     return record.p_signal[:, 0].astype(np.float64)
-
-
-def noise_part(noise, half):
-    """The first or second half of a noise record, or all of it (``half``: ``"first"``, ``"second"``, ``"whole"``)."""
-    middle = len(noise) // 2
-    return {"first": noise[:middle], "second": noise[middle:], "whole": noise}[half]
 
 
 def scores(y, predicted):
@@ -134,7 +129,7 @@ def main(argv=None):
     started = time.perf_counter()
     clean = {name: read_record(args.mitdb, name) for name in records}
     fs = next(iter(clean.values()))[1]
-    noises = {kind: noise_part(read_noise(args.noise, kind, fs), args.noise_half) for kind in args.noises if kind != "gauss"}
+    noises = {kind: noise_half(read_noise(args.noise, kind, fs), args.noise_half) for kind in args.noises if kind != "gauss"}
     if "gauss" in args.noises:
         noises["gauss"] = np.random.default_rng(0).normal(size=max(len(signal) for signal, *_ in clean.values()))
     models = {name: load_model(name) for name in args.models}
