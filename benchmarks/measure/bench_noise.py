@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data import DS2, concat_beats, model_inputs
-from ecgnet.data.noisy import noise_half
-from ecgnet.data.records import beats_from_signal
+from ecgnet.data.noisy import noise_half, read_noise_records
+from ecgnet.data.records import beats_from_signal, read_annotated_lead
 from ecgnet.quality import add_noise
 
 SNRS = (24, 18, 12, 6, 0, -6)
@@ -57,25 +57,6 @@ NOISE_NAMES = {"bw": "baseline wander", "ma": "muscle artifact", "gauss": "white
 MODELS = ("ecgnet-mitbih", "ecgnet-mitbih-interpatient")
 QUICK_RECORDS = ("100", "105", "213")
 QUICK_SNRS = (12, 0)
-
-
-def read_record(folder, name):
-    """(signal, fs, R peaks, AAMI labels) of a record, read as ``prepare`` reads it: the lead of
-    ``ecgnet.data.records.LEAD_PREFERENCE`` (MLII), the annotated beats in the AAMI classes."""
-    from ecgnet.data.records import _annotated_peaks, _read_leads
-
-    signals, fs, _ = _read_leads(Path(folder) / name)
-    peaks, labels = _annotated_peaks(Path(folder) / name, len(signals[0]), aami_only=True)
-    return signals[0], fs, peaks, labels
-
-
-def read_noise(folder, name, fs):
-    import wfdb
-
-    record = wfdb.rdrecord(str(folder / name), channels=[0])
-    if abs(record.fs - fs) > 0.1 * fs:
-        raise SystemExit(f"{folder / name}: noise at {record.fs} Hz, records at {fs} Hz (nst resamples; this script does not)")
-    return record.p_signal[:, 0].astype(np.float64)
 
 
 def scores(y, predicted):
@@ -127,9 +108,14 @@ def main(argv=None):
     from ecgnet.pretrained_models import load_model
 
     started = time.perf_counter()
-    clean = {name: read_record(args.mitdb, name) for name in records}
+    clean = {name: read_annotated_lead(Path(args.mitdb) / name) for name in records}
     fs = next(iter(clean.values()))[1]
-    noises = {kind: noise_half(read_noise(args.noise, kind, fs), args.noise_half) for kind in args.noises if kind != "gauss"}
+    noises = {}
+    for kind, (noise, noise_fs) in read_noise_records(args.noise, [k for k in args.noises if k != "gauss"]).items():
+        if abs(noise_fs - fs) > 0.1 * fs:
+            raise SystemExit(f"{Path(args.noise) / kind}: noise at {noise_fs:g} Hz, records at {fs:g} Hz "
+                             "(nst resamples; this script does not)")
+        noises[kind] = noise_half(noise, args.noise_half)
     if "gauss" in args.noises:
         noises["gauss"] = np.random.default_rng(0).normal(size=max(len(signal) for signal, *_ in clean.values()))
     models = {name: load_model(name) for name in args.models}

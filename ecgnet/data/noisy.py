@@ -192,15 +192,10 @@ def noisy_record_beats(path, noises, half="first", snrs=STRESS_SNRS, seed=0, str
         ``beats_from_record(path, aami_only=True)`` (``source``: the path);
         with ``return_stretches``, ``(beats, stretches)``.
     """
-    from ecgnet.data.records import _annotated_peaks, _read_leads, beats_from_signal
+    from ecgnet.data.records import beats_from_signal, read_annotated_lead
 
     path = Path(path)
-    signals, fs, _ = _read_leads(path)
-    signal = signals[0]
-    found = _annotated_peaks(path, len(signal), aami_only=True)
-    if found is None or not len(found[0]):
-        raise DataFormatError(f"{path}: no reference annotations ({path}.atr is missing or holds no beats)")
-    peaks, labels = found
+    signal, fs, peaks, labels = read_annotated_lead(path)
     at_rate = {kind: noise_half(resample_noise(noise, noise_fs, fs), half) for kind, (noise, noise_fs) in noises.items()}
     stretches = noise_stretches(len(signal), fs, {kind: len(n) for kind, n in at_rate.items()}, snrs, seed, path.name,
                                 stretch_seconds)

@@ -280,7 +280,7 @@ def record_duration(path):
     return samples / float(header.fs)
 
 
-def _annotated_peaks(path, n_samples, aami_only, fs=None):
+def _annotated_peaks(path, n_samples, aami_only, fs):
     import wfdb
 
     atr = Path(f"{path}.atr")
@@ -310,12 +310,28 @@ def _annotated_peaks(path, n_samples, aami_only, fs=None):
             "`predict --detect` finds the R peaks with the detector instead"
         )
     symbols = symbols.astype(str)
-    if fs is not None:
-        _check_annotation_times(atr, np.asarray(ann.sample, dtype=np.int64), symbols, n_samples, fs, ann.fs)
+    _check_annotation_times(atr, np.asarray(ann.sample, dtype=np.int64), symbols, n_samples, fs, ann.fs)
     keep = np.isin(symbols, list(AAMI_MAP if aami_only else BEAT_SYMBOLS))
     keep &= (ann.sample >= 0) & (ann.sample < n_samples)
     labels = np.array([AAMI_MAP.get(s, -1) for s in symbols[keep]], dtype=np.int8)
     return ann.sample[keep].astype(np.int64), labels
+
+
+def read_annotated_lead(path):
+    """``(signal, fs, R peaks, AAMI labels)`` of a record, read as ``prepare`` reads it: the lead of
+    :data:`LEAD_PREFERENCE`, its reference beat annotations in the AAMI classes (checked as
+    :func:`beats_from_record` checks them). For callers that change the signal before the beats are
+    cut (:mod:`ecgnet.data.noisy`, the noise stress test): :func:`beats_from_signal` cuts them.
+
+    Raises:
+        DataFormatError: the record holds no beat annotation in the AAMI classes.
+    """
+    path = Path(path)
+    signals, fs, _ = _read_leads(path)
+    found = _annotated_peaks(path, len(signals[0]), aami_only=True, fs=fs)
+    if found is None or not len(found[0]):
+        raise DataFormatError(f"{path}: no reference annotations ({path}.atr is missing or holds no beats)")
+    return signals[0], fs, found[0], found[1]
 
 
 def _detected_peaks(signal, fs):
