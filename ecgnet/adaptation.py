@@ -415,7 +415,7 @@ def read_labels(path):
     return np.asarray(times), np.asarray(labels, np.int64)
 
 
-def span_labels(record, beat_times, annotated, minutes, labels_file=None, min_beats=None):
+def span_labels(record, beat_times, annotated, minutes, labels_file=None, min_beats=None, argument="--minutes"):
     """Which beats adapt the model, and their labels: ``(used, labels)``, both over all beats.
 
     Args:
@@ -425,25 +425,24 @@ def span_labels(record, beat_times, annotated, minutes, labels_file=None, min_be
         minutes: float, the labelled span from the record's start.
         labels_file: None (the annotations label the span) or a labels CSV file.
         min_beats: int, fewest labelled beats accepted (default: :data:`MIN_BEATS`).
+        argument: the command-line option that gave ``minutes``, named in the messages.
 
     Raises:
         DataFormatError: a span longer than the record, no labelled beat in it,
             too few, or a labels row beyond the span or far from every R peak.
     """
-    from ecgnet.data.records import record_duration
+    from ecgnet.data.records import check_span
 
     min_beats = MIN_BEATS if min_beats is None else min_beats
-    duration = record_duration(record)  # the record was read before: its length is all that is needed here
+    check_span(record, minutes, argument)
     span = 60.0 * minutes
-    if span > duration:
-        raise DataFormatError(f"--minutes {minutes:g}: the record {record} lasts only {duration / 60:.2f} minutes")
     in_span = beat_times < span
     labels = np.full(len(beat_times), -1, np.int64)
     if labels_file is None:
         labels[in_span] = annotated[in_span]
         if not (labels >= 0).any():
             later = np.flatnonzero(annotated >= 0)
-            why = (f"the first annotated beat is at {beat_times[later[0]]:.2f} s; a longer span (--minutes)"
+            why = (f"the first annotated beat is at {beat_times[later[0]]:.2f} s; a longer span ({argument})"
                    if len(later) else f"no reference annotations {record}.atr, or none of an AAMI class")
             raise DataFormatError(
                 f"{record}: no annotated beat in the first {minutes:g} minutes ({why}); pass --labels FILE.csv"
@@ -453,7 +452,7 @@ def span_labels(record, beat_times, annotated, minutes, labels_file=None, min_be
         rows_of = {}  # the labels file's line of each labelled beat
         for row, (time_s, label) in enumerate(zip(times, given), start=2):
             if time_s >= span:
-                raise DataFormatError(f"{labels_file}: line {row}, column time_s: {time_s:g} s is after the first {minutes:g} minutes (--minutes)")
+                raise DataFormatError(f"{labels_file}: line {row}, column time_s: {time_s:g} s is after the first {minutes:g} minutes ({argument})")
             nearest = int(np.argmin(np.abs(beat_times - time_s))) if len(beat_times) else -1
             if nearest < 0 or abs(beat_times[nearest] - time_s) > LABEL_TOLERANCE_S:
                 raise DataFormatError(f"{labels_file}: line {row}, column time_s: no beat of {record} within "
@@ -497,18 +496,19 @@ def adapt_to_span(model, model_name, beats, used, labels, *, seed=0):
     return adapt(model, feed, np.asarray(labels)[used], seed=seed, replay=replay)
 
 
-def usable_span_labels(record, found, minutes, labels_file=None):
+def usable_span_labels(record, found, minutes, labels_file=None, argument="--minutes"):
     """:func:`span_labels` on a checked record, less its beats on bad signal: ``(used, labels)``.
 
     Args:
         record: the record path (for messages).
         found: ``ecgnet.data.beats_from_record(record, check_quality=True)``.
-        minutes, labels_file: as for :func:`span_labels`.
+        minutes, labels_file, argument: as for :func:`span_labels`.
 
     Raises:
         DataFormatError: as :func:`span_labels`, or every labelled beat touches bad signal.
     """
-    used, labels = span_labels(record, found.times, found.beats.y.astype(np.int64), minutes, labels_file)
+    used, labels = span_labels(record, found.times, found.beats.y.astype(np.int64), minutes, labels_file,
+                               argument=argument)
     used &= found.usable
     if not used.any():
         raise DataFormatError(f"{record}: every labelled beat of the first {minutes:g} minutes touches bad signal")

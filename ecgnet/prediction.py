@@ -53,15 +53,6 @@ def _no_annotations(record):
     return f"{atr.name} holds no beat annotation" if atr.exists() else "no annotations found"
 
 
-def _check_span(record, minutes):
-    """Refuse an adaptation span (``--adapt-minutes``) longer than the record, naming that argument."""
-    from ecgnet.data.records import record_duration
-
-    duration = record_duration(record)
-    if 60.0 * minutes > duration:
-        raise DataFormatError(f"--adapt-minutes {minutes:g}: the record {record} lasts only {duration / 60:.2f} minutes")
-
-
 def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labels=None, seed=0, batch_size=512):
     """Classify every beat of a WFDB record; beats cut from bad signal get no class.
 
@@ -151,7 +142,9 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
             "nothing can be classified"
         )
     if adapt_minutes is not None:
-        _check_span(record, adapt_minutes)
+        from ecgnet.data.records import check_span
+
+        check_span(record, adapt_minutes, "--adapt-minutes")  # before TensorFlow loads
     if not hasattr(model, "predict"):
         from ecgnet.pretrained_models import load_model
 
@@ -176,7 +169,7 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     if adapt_minutes is not None:
         from ecgnet.adaptation import adapt_to_span, usable_span_labels
 
-        used, span = usable_span_labels(record_path, found, adapt_minutes, labels)
+        used, span = usable_span_labels(record_path, found, adapt_minutes, labels, argument="--adapt-minutes")
         model = adapt_to_span(model, source, beats, used, span, seed=seed)
     from ecgnet.pretrained_models import check_probabilities
 

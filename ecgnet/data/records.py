@@ -280,6 +280,24 @@ def record_duration(path):
     return samples / float(header.fs)
 
 
+def check_span(record, minutes, argument="--minutes"):
+    """Refuse a labelled span of ``minutes`` from the start that is longer than the record.
+
+    Cheap (the header alone, without TensorFlow), so a command can refuse before it loads a model.
+
+    Args:
+        record: str or Path, the record.
+        minutes: float, the span.
+        argument: the command-line option that gave ``minutes``, named in the message.
+
+    Raises:
+        DataFormatError: the record is shorter than the span.
+    """
+    duration = record_duration(record)
+    if 60.0 * minutes > duration:
+        raise DataFormatError(f"{argument} {minutes:g}: the record {record} lasts only {duration / 60:.2f} minutes")
+
+
 def _annotated_peaks(path, n_samples, aami_only, fs):
     import wfdb
 
