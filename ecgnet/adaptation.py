@@ -488,10 +488,9 @@ def adapt_to_span(model, model_name, beats, used, labels, *, seed=0):
     Returns:
         The adapted copy.
     """
-    from ecgnet.recipe import InputRecipe
+    from ecgnet.data.prepared import model_inputs
 
-    inputs = InputRecipe.from_model(model).inputs(beats, used)
-    feed = inputs["beat"] if len(inputs) == 1 else inputs
+    feed = model_inputs(model, beats, used)  # checked against the model's inputs: another beat length is one clear line
     replay = str(model_name) if replay_path(str(model_name)).exists() else None
     return adapt(model, feed, np.asarray(labels)[used], seed=seed, replay=replay)
 

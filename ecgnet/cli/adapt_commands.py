@@ -64,13 +64,11 @@ def run_adapt(args):
           + ", ".join(f"{name} {count}" for name, count in zip(CLASS_NAMES, counts)))
 
     from ecgnet.adaptation import adapt_to_span
-    from ecgnet.data.prepared import model_inputs
     from ecgnet.files import atomic_path
     from ecgnet.pretrained_models import load_model
 
     model = load_model(args.model)
     found.beats.source = str(args.record)
-    model_inputs(model, found.beats, used)  # a model of another beat length or recipe: one clear line
     adapted = adapt_to_span(model, args.model, found.beats, used, labels, seed=args.seed)
     with atomic_path(args.out) as tmp:
         adapted.save(tmp)
