@@ -91,6 +91,27 @@ def test_errors_are_one_line(run_cli, tmp_path):
     assert "none: no such folder of WFDB records" in one_error_line(result)
 
 
+@pytest.mark.parametrize("argv, says", [
+    (["predict"], "python -m ecgnet predict: the following arguments are required: --model"),
+    (["predict", "--model", "m.keras", "--beats", "b.csv", "--adapt-minutes", "5min"],
+     "argument --adapt-minutes: expected a positive number, received '5min'"),
+    (["frob"], "argument COMMAND: invalid choice: 'frob'"),
+    (["info", "a.csv", "--nope"], "unrecognized arguments: --nope"),
+])
+def test_argument_mistakes_are_one_line(argv, says, capsys):
+    """argparse's own errors follow the rule of every other error: one line, no usage block, exit status 2."""
+    from ecgnet.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: python -m ecgnet") and says in lines[0], captured.err
+    assert lines[0].endswith("--help lists the options)")
+
+
 def test_inter_patient_needs_the_mitbih_records(run_cli, fixtures_dir, tmp_path):
     out = tmp_path / "o"
     result = run_cli("prepare", "--raw", fixtures_dir, "--split", "inter-patient", "--out", out)

@@ -27,10 +27,24 @@ from ecgnet.errors import EcgnetError
 from ecgnet.files import exit_cleanly_on_sigterm, quiet_tensorflow_import
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose mistakes are one line, like every other error of the command line.
+
+    argparse prints the whole usage before its ``error:`` line; here a wrong or
+    missing argument gets ``error: python -m ecgnet predict: argument --model
+    is required (python -m ecgnet predict --help lists the options)`` on
+    stderr and exit status 2, as argparse's own. Sub-parsers inherit the class
+    (``add_subparsers`` makes them with the parent's type).
+    """
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} ({self.prog} --help lists the options)\n")
+
+
 def build_parser():
     from ecgnet.cli import adapt_commands, data_commands, model_commands
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m ecgnet",
         description="ResNeXt-1D heartbeat classification on MIT-BIH (AAMI classes N, S, V, F, Q).",
     )
