@@ -114,3 +114,9 @@ def test_adapt_patients_af_gate_gates_the_marked_beats_only(monkeypatch):
     shown = np.ones(5, bool)
     assert list(_calls("af-gate", probabilities, None, None, None, shown, "r", marked)) == [0, 1]
     assert list(_calls("default", probabilities, None, None, None, shown, "r", marked)) == [1, 1]
+
+
+def test_rr_irregularity_of_a_record_shorter_than_its_window_matches_the_loop():
+    times = rhythms()["atrial fibrillation"][:10]  # every window reaches past an end of the record
+    np.testing.assert_allclose(rr_irregularity(times), reference(times, IRREGULAR_HALF_WIDTH, IRREGULAR_PERCENTILE),
+                               rtol=1e-9)
