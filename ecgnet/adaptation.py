@@ -297,6 +297,9 @@ def gate_irregular_rhythm(probabilities, irregular):
     flutter is N (or V), never S: a premature supraventricular beat needs an
     underlying regular atrial rhythm. An irregular rhythm makes normal beats
     come early, and a model that reads R-R intervals calls some of them S.
+    Not part of :data:`DEFAULTS`: on the svdb records, where the detector
+    also marks runs of supraventricular beats, the gate took more found S
+    beats away than false ones (docs/results.md, section 15, round 5).
 
     Args:
         probabilities: float array (n, 5), class probabilities (N, S, V, F, Q).

@@ -330,9 +330,9 @@ def rr_irregularity(times, half_width=IRREGULAR_HALF_WIDTH, percentile=IRREGULAR
     measure of its own and not one of theirs as published: on the DS1
     records, while this one was designed, Dash et al.'s three statistics
     (normalised RMSSD, turning-point ratio, Shannon entropy, the extreme
-    intervals trimmed) and the plain median of the differences marked
-    several times more non-AF beats (the frequent ventricular and atrial
-    premature beats of 106, 119, 201, 208) at the same share of AF beats.
+    intervals trimmed) and the median of the differences marked more
+    non-AF beats (the frequent ventricular and atrial premature beats of
+    106, 119, 201, 208) at the same share of AF beats.
 
     Args:
         times: float array (n,), the R-peak times of one record's beats in
@@ -387,7 +387,10 @@ def irregular_rhythm(times, threshold=IRREGULAR_THRESHOLD, **options):
     annotations (``(AFIB``, ``(AFL``) of the 22 DS1 records of MIT-BIH; its
     beat-wise sensitivity and specificity there and on DS2 are in
     docs/results.md, section 15. Flutter with a fixed conduction ratio has a
-    regular rhythm and is not found.
+    regular rhythm and is not found. Long runs of supraventricular beats at
+    a varying rate, or premature beats in more than about a third of the
+    beats, are marked too (on the svdb records 13 % of the S beats): which
+    is why :func:`ecgnet.adapt` does not gate on it by default.
 
     Why it matters: in the MIT-BIH (and AAMI) labelling, a beat inside atrial
     fibrillation or flutter is N (or V), never S: a premature supraventricular
