@@ -101,18 +101,23 @@ def main(argv=None):
         best = None
         for half_width, percentile in GRID:
             values = {r: rr_irregularity(t, half_width=half_width, percentile=percentile) for r, (t, _, _) in found.items()}
+            own = None  # this setting's best threshold
             for threshold in THRESHOLDS:
                 c = sum(counts(values[r] > threshold, found[r][2], found[r][1]) for r in records)
                 youden = c[0] / c[1] + c[2] / c[3]
-                if best is None or youden > best[0]:
-                    best = (youden, half_width, percentile, threshold, c)
-            at_best = [t for t in THRESHOLDS]
-            own = max(((sum(counts(values[r] > t, found[r][2], found[r][1]) for r in records), t) for t in at_best),
-                      key=lambda pair: pair[0][0] / pair[0][1] + pair[0][2] / pair[0][3])
-            print(line(f"h {half_width} p {percentile:g} > {own[1]:.3f}", own[0]))
+                if own is None or youden > own[0]:
+                    own = (youden, half_width, percentile, threshold, c)
+            print(line(f"h {half_width} p {percentile:g} > {own[3]:.3f}", own[4]))
+            if best is None or own[0] > best[0]:
+                best = own
         _, half_width, percentile, threshold, c = best
         print(f"\nchosen (highest Se + Sp): half_width {half_width}, percentile {percentile:g}, threshold {threshold:.3f}")
         print(line("DS1, pooled", c))
+        from ecgnet.data import features
+
+        library = (features.IRREGULAR_HALF_WIDTH, features.IRREGULAR_PERCENTILE, features.IRREGULAR_THRESHOLD)
+        same = library == (half_width, percentile, round(float(threshold), 3))
+        print(f"the library's setting (ecgnet.data.features.IRREGULAR_*): {library}{'' if same else ', not the one chosen here'}")
         return
     total = np.zeros(8, np.int64)
     for record, (times, labels, in_af) in found.items():
