@@ -290,6 +290,42 @@ def adapt(model, beats, labels, *, seed=0, replay=None, anchor=DEFAULTS["anchor"
     return adapted
 
 
+def gate_irregular_rhythm(probabilities, irregular):
+    """Beats in atrial fibrillation or flutter cannot be S: their S probability moves to N.
+
+    In the MIT-BIH (and AAMI) labelling a beat inside atrial fibrillation or
+    flutter is N (or V), never S: a premature supraventricular beat needs an
+    underlying regular atrial rhythm. An irregular rhythm makes normal beats
+    come early, and a model that reads R-R intervals calls some of them S.
+    Not part of :data:`DEFAULTS`: on the svdb records, where the detector
+    also marks runs of supraventricular beats, the gate took more found S
+    beats away than false ones (docs/results.md, section 15, round 5).
+
+    Args:
+        probabilities: float array (n, 5), class probabilities (N, S, V, F, Q).
+        irregular: bool array (n,), the beats in irregular rhythm
+            (:func:`ecgnet.data.features.irregular_rhythm` of the record's beat times).
+
+    Returns:
+        A new float array (n, 5): rows not marked unchanged; marked rows with
+        their S probability added to N and S set to 0 (each row still sums
+        as before).
+
+    Example:
+        >>> gate_irregular_rhythm(np.array([[0.3, 0.6, 0.1, 0, 0]]), np.array([True]))
+        array([[0.9, 0. , 0.1, 0. , 0. ]])
+    """
+    probabilities = np.array(probabilities, copy=True)
+    irregular = np.asarray(irregular, bool)
+    if probabilities.ndim != 2 or probabilities.shape[1] != NUM_CLASSES or irregular.shape != (len(probabilities),):
+        raise EcgnetError(f"gate_irregular_rhythm: probabilities must be (n, {NUM_CLASSES}) and irregular (n,). "
+                          f"Received: {probabilities.shape} and {irregular.shape}")
+    n_class, s_class = CLASS_NAMES.index("N"), CLASS_NAMES.index("S")
+    probabilities[irregular, n_class] += probabilities[irregular, s_class]
+    probabilities[irregular, s_class] = 0
+    return probabilities
+
+
 def _replay_features(network, replay):
     """The features of the replay beats for ``network``, computed once per network and replay set."""
     cache = _REPLAY_FEATURES.setdefault(network, {})

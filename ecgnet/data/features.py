@@ -6,7 +6,10 @@
 - :func:`record_relative_beats`: each beat minus its record's median beat;
 - :func:`previous_beats`: each beat's predecessor in its record;
 - :func:`rhythm_features`: how irregular the R-R intervals around each beat
-  are, and how premature the beat is against them.
+  are, and how premature the beat is against them;
+- :func:`rr_irregularity`, :func:`irregular_rhythm`: whether a beat lies in a
+  stretch of irregularly irregular rhythm (atrial fibrillation or flutter),
+  from the beat times alone.
 """
 
 import numpy as np
@@ -24,6 +27,16 @@ RHYTHM_FEATURE_NAMES = ("rr_cv", "rr_irregularity", "rr_prematurity", "rr_premat
 RHYTHM_IRREGULARITY_FLOOR = 0.02
 #: Bound of ``rr_prematurity_in_rhythm``.
 RHYTHM_PREMATURITY_BOUND = 10.0
+#: :func:`irregular_rhythm`: beats on each side of a beat whose R-R intervals it reads (65 intervals).
+IRREGULAR_HALF_WIDTH = 32
+#: :func:`irregular_rhythm`: the percentile of the window's R-R differences at each lag it reads.
+IRREGULAR_PERCENTILE = 25.0
+#: :func:`irregular_rhythm`: the lags (in beats) between the R-R intervals it compares.
+IRREGULAR_LAGS = (1, 2, 3)
+#: :func:`irregular_rhythm`: a beat lies in irregular rhythm above this :func:`rr_irregularity`,
+#: fitted with the window and percentile on the rhythm annotations of the 22 DS1 records
+#: (``benchmarks/experiments/fit_irregular_rhythm.py``; docs/results.md, section 15).
+IRREGULAR_THRESHOLD = 0.052
 
 
 def rr_intervals(r_peaks, fs):
@@ -289,3 +302,112 @@ def rhythm_features(rr, record, r_peak, half_width=RHYTHM_HALF_WIDTH):
                             -RHYTHM_PREMATURITY_BOUND, RHYTHM_PREMATURITY_BOUND)
         out[members] = np.stack([cv, irregularity, prematurity, in_rhythm], axis=1)
     return out.astype(np.float32)
+
+
+def rr_irregularity(times, half_width=IRREGULAR_HALF_WIDTH, percentile=IRREGULAR_PERCENTILE, lags=IRREGULAR_LAGS):
+    """How irregularly irregular the R-R intervals around each beat of one record are: float (n,).
+
+    In atrial fibrillation every R-R interval differs from the one before it,
+    and from the ones two and three before it, by a random amount; in a
+    regular rhythm with premature beats most intervals equal their
+    neighbours, and a repeating pattern (bigeminy, trigeminy) repeats at a
+    lag of 2 or 3 beats. For each beat, over the window of the previous R-R
+    interval of the beats from ``half_width`` before it to ``half_width``
+    after it (fewer at the record's ends):
+
+    - at each lag ``k`` of ``lags``, the ``percentile``-th percentile of
+      ``|RR[j] - RR[j - k]|`` over the pairs inside the window: a low
+      percentile (not the mean or the median) so that premature beats, even
+      one in three, and their pauses do not count: the sinus intervals
+      between them are enough to keep it small;
+    - the smallest of those over the lags (bigeminy is regular at lag 2,
+      trigeminy at lag 3), over the window's median interval.
+
+    The measure is the successive-difference statistics of the AF detectors
+    built on R-R intervals (RMSSD, Dash et al. 2009; the variation of
+    successive differences, Lake and Moorman 2011), made robust to ectopic
+    beats by the low percentile and the smallest over the lags. Why a
+    measure of its own and not one of theirs as published: on the DS1
+    records, while this one was designed, Dash et al.'s three statistics
+    (normalised RMSSD, turning-point ratio, Shannon entropy, the extreme
+    intervals trimmed) and the median of the differences marked more
+    non-AF beats (the frequent ventricular and atrial premature beats of
+    106, 119, 201, 208) at the same share of AF beats.
+
+    Args:
+        times: float array (n,), the R-peak times of one record's beats in
+            seconds, in increasing order (any sampling rate).
+        half_width: int >= 1, beats on each side in the window.
+        percentile: float in [0, 100].
+        lags: tuple of ints >= 1.
+
+    Returns:
+        float64 (n,); 0 where the window holds no pair at any lag (a record of
+        fewer than 3 beats).
+
+    Example:
+        >>> rr_irregularity(np.arange(10) * 0.8).round(2)
+        array([0., 0., 0., 0., 0., 0., 0., 0., 0., 0.])
+    """
+    times = np.asarray(times, np.float64)
+    if times.ndim != 1 or (len(times) > 1 and not np.all(np.diff(times) > 0)) or not np.all(np.isfinite(times)):
+        raise DataFormatError(f"rr_irregularity: times must be the increasing R-peak times of one record in seconds. "
+                              f"Received: shape {times.shape}")
+    if int(half_width) < 1 or not 0 <= percentile <= 100 or not lags or min(lags) < 1:
+        raise DataFormatError(f"rr_irregularity: half_width >= 1, percentile in [0, 100], lags >= 1. "
+                              f"Received: half_width={half_width}, percentile={percentile}, lags={lags}")
+    if len(times) < 3:
+        return np.zeros(len(times))
+    half_width = int(half_width)
+    steps = np.diff(times)
+    intervals = np.concatenate([steps[:1], steps])  # each beat's previous R-R; the first beat's is its next
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(intervals, half_width, constant_values=np.nan),
+                                                       2 * half_width + 1)
+    median = np.nanmedian(windows, axis=1)
+    found = np.full(len(times), np.inf)
+    for lag in lags:
+        if lag >= windows.shape[1]:
+            continue
+        differences = np.abs(windows[:, lag:] - windows[:, :-lag])  # NaN where a pair leaves the record
+        value = np.full(len(times), np.inf)
+        partial = np.isnan(differences).any(axis=1)  # the windows at the record's ends
+        value[~partial] = np.percentile(differences[~partial], percentile, axis=1)  # 20 times faster than nanpercentile
+        usable = partial & ~np.all(np.isnan(differences), axis=1)
+        if usable.any():
+            value[usable] = np.nanpercentile(differences[usable], percentile, axis=1)
+        found = np.minimum(found, value / median)
+    return np.where(np.isfinite(found), found, 0.0)
+
+
+def irregular_rhythm(times, threshold=IRREGULAR_THRESHOLD, **options):
+    """Whether each beat of one record lies in irregularly irregular rhythm (atrial fibrillation or flutter).
+
+    ``rr_irregularity(times, **options) > threshold``, from the beat times
+    alone (no labels, no signal). The threshold was fitted on the rhythm
+    annotations (``(AFIB``, ``(AFL``) of the 22 DS1 records of MIT-BIH; its
+    beat-wise sensitivity and specificity there and on DS2 are in
+    docs/results.md, section 15. Flutter with a fixed conduction ratio has a
+    regular rhythm and is not found. Long runs of supraventricular beats at
+    a varying rate, or premature beats in more than about a third of the
+    beats, are marked too (on the svdb records 13 % of the S beats): which
+    is why :func:`ecgnet.adapt` does not gate on it by default.
+
+    Why it matters: in the MIT-BIH (and AAMI) labelling, a beat inside atrial
+    fibrillation or flutter is N (or V), never S: a premature supraventricular
+    beat needs an underlying regular atrial rhythm to be premature against.
+
+    Args:
+        times: float array (n,), the R-peak times of one record's beats in
+            seconds, increasing.
+        threshold: float, see :data:`IRREGULAR_THRESHOLD`.
+        **options: ``half_width``, ``percentile``, ``lags`` of :func:`rr_irregularity`.
+
+    Returns:
+        bool (n,).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> irregular_rhythm(np.cumsum(rng.uniform(0.4, 1.2, 200)))[5:-5].all()
+        True
+    """
+    return rr_irregularity(times, **options) > threshold
