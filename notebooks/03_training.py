@@ -579,8 +579,9 @@ print(f"test accuracy {test_report['accuracy']:.2%}, macro-F1 {100 * test_report
 # `ecgnet.pretrained("ecgnet-mitbih")` was trained with the same settings as this notebook (the
 # `small` preset, the R-R features, no augmentation, no class weighting), but for up to 30 epochs,
 # three times with different seeds, and the three networks' probabilities averaged
-# (`python -m ecgnet ensemble`). Its model card records the exact commands and the figures
-# measured on the test part:
+# (`python -m ecgnet ensemble`), then fine-tuned for 2 epochs on its training beats with real
+# recorded noise added (`docs/results.md` §9.1). Its model card records the exact commands and
+# the figures measured on the test part, after the noise fine-tune and before it:
 
 # %%
 from ecgnet.pretrained_models import model_card
@@ -590,6 +591,8 @@ print("trained with:", card["train_command"])
 print(f"inputs: {', '.join(card['inputs'])}; {card['parameters']:,} parameters")
 print(f"test accuracy {card['test']['accuracy']:.2%}, macro-F1 {100 * card['test']['macro_f1']:.2f}% "
       f"on {card['test']['beats']:,} beats")
+card_before = card["test_before_noise_finetune"]
+print(f"before the noise fine-tune: test accuracy {card_before['accuracy']:.2%}, macro-F1 {100 * card_before['macro_f1']:.2f}%")
 shipped = pd.DataFrame(card["test"]["per_class"])  # one column per class: narrow
 shipped_table = (100 * shipped.drop(index="support")).round(2).astype(object).rename(index=lambda name: f"{name} %")
 shipped_table.loc["beats"] = shipped.loc["support"].astype(int)
@@ -608,7 +611,7 @@ print(f"notebook 03 {'(quick mode) ' if QUICK else ''}ran in {(time.perf_counter
 #   `training.train` packages the same steps in one call (the quick mode checks that both give the
 #   same weights).
 # - The run above, the beat plus its R-R features, plain cross-entropy, no augmentation: 12 epochs
-#   in 24.1 min on 2 CPU cores shared with other jobs (the whole notebook: 26.2 min), validation
+#   in 23.8 min on 2 CPU cores shared with other jobs (the whole notebook: 26.6 min), validation
 #   macro-F1 94.36%, test accuracy 98.86%, macro-F1 93.08% (6.4 minutes on 2 idle cores:
 #   `docs/results.md` §2).
 # - Class imbalance under one budget (a 2,885-parameter network, 20,000 beats, 4 epochs, one
