@@ -12,8 +12,8 @@ import pytest
 
 from conftest import REPO_ROOT
 from ecgnet.adaptation import gate_irregular_rhythm
-from ecgnet.data.features import (IRREGULAR_HALF_WIDTH, IRREGULAR_PERCENTILE, IRREGULAR_THRESHOLD, irregular_rhythm,
-                                  rr_irregularity)
+from ecgnet.data.features import (IRREGULAR_HALF_WIDTH, IRREGULAR_PERCENTILE, IRREGULAR_PREMATURITY_RATIO,
+                                  IRREGULAR_THRESHOLD, irregular_rhythm, rr_irregularity, rr_prematurity)
 from ecgnet.errors import DataFormatError, EcgnetError
 
 
@@ -120,3 +120,60 @@ def test_rr_irregularity_of_a_record_shorter_than_its_window_matches_the_loop():
     times = rhythms()["atrial fibrillation"][:10]  # every window reaches past an end of the record
     np.testing.assert_allclose(rr_irregularity(times), reference(times, IRREGULAR_HALF_WIDTH, IRREGULAR_PERCENTILE),
                                rtol=1e-9)
+
+
+def test_rr_prematurity_matches_a_loop():
+    for times in list(rhythms().values()) + [rhythms()["atrial fibrillation"][:10]]:
+        steps = np.diff(times)
+        intervals = np.concatenate([steps[:1], steps])
+        expected = [1 - intervals[i] / np.median(intervals[max(i - IRREGULAR_HALF_WIDTH, 0): i + IRREGULAR_HALF_WIDTH + 1])
+                    for i in range(len(times))]
+        np.testing.assert_allclose(rr_prematurity(times), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(rr_prematurity(rhythms()["premature beats"])[10:14], [0.375, -0.375, 0, 0])
+    np.testing.assert_array_equal(rr_prematurity([1.0]), [0.0])
+    with pytest.raises(DataFormatError, match="half_width=0"):
+        rr_prematurity([1.0, 2.0, 3.0], half_width=0)
+
+
+def test_the_prematurity_ratio_unmarks_the_beats_that_stand_out_of_the_rhythm():
+    rng = np.random.default_rng(2)
+    intervals = rng.uniform(0.5, 1.0, 300)  # atrial fibrillation
+    intervals[100:200:40] = 0.3  # and beats far earlier than the rhythm varies
+    times = np.cumsum(intervals)
+    irregularity, premature = rr_irregularity(times), rr_prematurity(times)
+    expected = [irregularity[i] > IRREGULAR_THRESHOLD and premature[i] < IRREGULAR_PREMATURITY_RATIO * irregularity[i]
+                for i in range(len(times))]  # written out, beat by beat
+    kept = irregular_rhythm(times, premature_ratio=IRREGULAR_PREMATURITY_RATIO)
+    np.testing.assert_array_equal(kept, expected)
+    assert irregular_rhythm(times)[100:200:40].all() and not kept[100:200:40].any()
+    assert kept[5:-5].sum() >= 0.9 * (len(times) - 10 - 3)
+    with pytest.raises(DataFormatError, match="premature_ratio=0"):
+        irregular_rhythm(times, premature_ratio=0)
+
+
+def test_adapt_patients_round_6_gates(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    from benchmarks.experiments.adapt_patients import AF_GATE_MIN_MARKED, _calls, gates_patient
+
+    probabilities = np.tile([[0.3, 0.6, 0.1, 0, 0]], (3, 1))
+    marked, kept = np.array([True, True, False]), np.array([True, False, False])
+    shown = np.ones(5, bool)
+    calls = {recipe: list(_calls(recipe, probabilities, None, None, None, shown, "r", marked, kept, gated))
+             for recipe, gated in [("af-gate-premature", False), ("af-gate-patient", True), ("af-gate-patient", False),
+                                   ("af-gate-patient-premature", True), ("af-gate-patient-premature", False)]}
+    assert calls == {"af-gate-premature": [0, 1, 1], "af-gate-patient": [1, 1, 1], "af-gate-patient-premature": [1, 1, 1]}
+    assert list(_calls("af-gate-patient", probabilities, None, None, None, shown, "r", marked, kept, True)) == [0, 0, 1]
+    assert list(_calls("af-gate-patient-premature", probabilities, None, None, None, shown, "r", marked, kept, True)) == [0, 1, 1]
+    labels = np.zeros(200, np.int64)
+    irregular = np.zeros(200, bool)
+    irregular[:AF_GATE_MIN_MARKED] = True
+    assert gates_patient(irregular, labels)
+    assert not gates_patient(irregular[1:], labels[1:])  # one marked beat too few
+    labels[AF_GATE_MIN_MARKED - 1] = 1
+    assert not gates_patient(irregular, labels)  # an S beat in 65 marked ones: above 1 %
+    labels[AF_GATE_MIN_MARKED - 1], labels[-1] = 0, 1
+    assert gates_patient(irregular, labels)  # an S beat outside the irregular rhythm does not count
+    irregular[:150], labels[[10, 100]] = True, 1
+    assert not gates_patient(irregular, labels)  # 2 of 150: above 1 %
+    irregular[:], labels[-1] = True, 0
+    assert gates_patient(irregular, labels)  # 2 of 200: 1 %, the most allowed
