@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
-from ecgnet.adaptation import gate_irregular_rhythm
+from ecgnet.adaptation import GATE_MIN_MARKED, gate_irregular_rhythm, gates_patient, rhythm_gate
 from ecgnet.data.features import (IRREGULAR_HALF_WIDTH, IRREGULAR_PERCENTILE, IRREGULAR_PREMATURITY_RATIO,
                                   IRREGULAR_THRESHOLD, irregular_rhythm, rr_irregularity, rr_prematurity)
 from ecgnet.errors import DataFormatError, EcgnetError
@@ -153,7 +153,7 @@ def test_the_prematurity_ratio_unmarks_the_beats_that_stand_out_of_the_rhythm():
 
 def test_adapt_patients_round_6_gates(monkeypatch):
     monkeypatch.syspath_prepend(str(REPO_ROOT))
-    from benchmarks.experiments.adapt_patients import AF_GATE_MIN_MARKED, _calls, gates_patient
+    from benchmarks.experiments.adapt_patients import _calls
 
     probabilities = np.tile([[0.3, 0.6, 0.1, 0, 0]], (3, 1))
     marked, kept = np.array([True, True, False]), np.array([True, False, False])
@@ -164,16 +164,66 @@ def test_adapt_patients_round_6_gates(monkeypatch):
     assert calls == {"af-gate-premature": [0, 1, 1], "af-gate-patient": [1, 1, 1], "af-gate-patient-premature": [1, 1, 1]}
     assert list(_calls("af-gate-patient", probabilities, None, None, None, shown, "r", marked, kept, True)) == [0, 0, 1]
     assert list(_calls("af-gate-patient-premature", probabilities, None, None, None, shown, "r", marked, kept, True)) == [0, 1, 1]
+
+
+def test_a_patient_is_gated_if_the_labelled_beats_show_irregular_rhythm_without_s():
     labels = np.zeros(200, np.int64)
     irregular = np.zeros(200, bool)
-    irregular[:AF_GATE_MIN_MARKED] = True
+    irregular[:GATE_MIN_MARKED] = True
+    assert GATE_MIN_MARKED == 65
     assert gates_patient(irregular, labels)
     assert not gates_patient(irregular[1:], labels[1:])  # one marked beat too few
-    labels[AF_GATE_MIN_MARKED - 1] = 1
+    labels[GATE_MIN_MARKED - 1] = 1
     assert not gates_patient(irregular, labels)  # an S beat in 65 marked ones: above 1 %
-    labels[AF_GATE_MIN_MARKED - 1], labels[-1] = 0, 1
+    labels[GATE_MIN_MARKED - 1], labels[-1] = 0, 1
     assert gates_patient(irregular, labels)  # an S beat outside the irregular rhythm does not count
     irregular[:150], labels[[10, 100]] = True, 1
     assert not gates_patient(irregular, labels)  # 2 of 150: above 1 %
     irregular[:], labels[-1] = True, 0
     assert gates_patient(irregular, labels)  # 2 of 200: 1 %, the most allowed
+
+
+def test_rhythm_gate_marks_the_irregular_beats_of_a_gated_patient_only():
+    rng = np.random.default_rng(3)
+    intervals = np.concatenate([rng.uniform(0.4, 1.1, 400), np.full(300, 0.8)])  # fibrillation, then sinus rhythm
+    times = np.cumsum(intervals)
+    labelled = times < 120.0
+    labels = np.zeros(len(times), np.int64)
+    marks = irregular_rhythm(times)
+    np.testing.assert_array_equal(rhythm_gate(times, labelled, labels), marks)
+    assert marks[:370].all() and not marks[430:].any()  # the edges: up to a quarter window
+    labels[np.flatnonzero(labelled & marks)[:2]] = 1  # 2 S beats among about 160 marked: above 1 %
+    assert not rhythm_gate(times, labelled, labels).any()
+    labels[:] = 0
+    assert not rhythm_gate(times, times < 20.0, labels).any()  # too few labelled beats
+    labels[-1] = 1  # an S beat outside the labelled span is not read
+    np.testing.assert_array_equal(rhythm_gate(times, labelled, labels), marks)
+    assert not rhythm_gate(np.r_[times[:10], times[9:]], np.r_[labelled[:10], labelled[9:]], np.r_[labels[:10], labels[9:]]).any()
+
+
+def test_predict_record_with_adaptation_gates_the_beats_rhythm_gate_marks(monkeypatch):
+    import ecgnet.adaptation as adaptation
+    from conftest import FIXTURES
+    from ecgnet.prediction import predict_record
+
+    seen, gated = {}, {}
+    real_gate = adaptation.gate_irregular_rhythm
+
+    def every_beat(times, labelled, labels):  # as if the labelled minutes showed fibrillation without S
+        seen.update(times=np.asarray(times), labelled=np.asarray(labelled), labels=np.asarray(labels))
+        return np.ones(len(times), bool)
+
+    def spy(probabilities, irregular):
+        gated.update(before=probabilities, marked=irregular, after=real_gate(probabilities, irregular))
+        return gated["after"]
+
+    monkeypatch.setattr(adaptation, "rhythm_gate", every_beat)
+    monkeypatch.setattr(adaptation, "gate_irregular_rhythm", spy)
+    table = predict_record("ecgnet-mitbih-interpatient", FIXTURES / "208_excerpt", adapt_minutes=0.5)
+    usable = (table["signal"] == "ok").to_numpy()
+    assert seen["labelled"].tolist() == (table["adaptation"] == "yes").tolist()
+    np.testing.assert_allclose(seen["times"], table["time_s"], atol=1e-3)
+    assert gated["marked"].all() and len(gated["marked"]) == usable.sum()
+    np.testing.assert_allclose(table["confidence"][usable], gated["after"].max(axis=1), rtol=1e-6)
+    assert not (table["predicted"] == "S").any()
+    assert table.attrs["rhythm_gate"] == usable.sum()

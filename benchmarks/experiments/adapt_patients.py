@@ -121,7 +121,7 @@ RECIPES = {
 #:   the beat's irregularity, the ratio fitted on DS1's marked AF/flutter beats against its marked S
 #:   beats outside AF, fit_irregular_rhythm --fit-prematurity);
 #: - "af-gate-patient": round 5's gate, but only for a patient whose labelled minutes hold at least
-#:   AF_GATE_MIN_MARKED marked beats, at most 1 % of them S (:func:`gates_patient`);
+#:   65 marked beats, at most 1 % of them S (ecgnet.adaptation.gates_patient);
 #: - "af-gate-patient-premature": both conditions.
 #: The rule: round 5's (the guards; chosen if its score is equal to or above the default's in the same
 #: run; the highest score among those that pass, a tie to the one listed first), with the V guard read
@@ -130,25 +130,6 @@ RECIPES = {
 #: default itself finds 1 of the 2 V beats of the records with no V beat in their first minutes.
 POST_PROCESSING = ("prior", "floor_power", "rhythm", "af_gate")
 FLOOR_KEEP_N, FLOOR_PATIENT_WEIGHT, FLOOR_SAMPLES = 0.15, 20.0, 36
-#: "af-gate-patient...": the fewest marked beats among the labelled ones that show irregular rhythm
-#: (one window of the detector, 65 beats, about a minute at most heart rates), and the largest share
-#: of S beats among them: inside atrial fibrillation or flutter DS1's annotators label a few beats S
-#: anyway (16 of its 3,804 AF/flutter beats, 0.4 %), so "no S beat" is read as at most 1 %.
-AF_GATE_MIN_MARKED, AF_GATE_MAX_S_SHARE = 65, 0.01
-
-
-def gates_patient(irregular, labels, min_marked=AF_GATE_MIN_MARKED, max_s_share=AF_GATE_MAX_S_SHARE):
-    """Whether "af-gate-patient" gates this patient: the labelled beats show irregular rhythm and no S beat in it.
-
-    Args:
-        irregular: bool (n,), the labelled beats the detector marks.
-        labels: int (n,), their classes (1: S).
-        min_marked: int, the fewest marked labelled beats.
-        max_s_share: float, the largest share of S beats among the marked labelled beats.
-    """
-    irregular = np.asarray(irregular, bool)
-    marked = int(irregular.sum())
-    return bool(marked >= min_marked and np.sum(np.asarray(labels)[irregular] == 1) <= max_s_share * marked)
 
 
 def floor_features(beats):
@@ -391,7 +372,7 @@ def main(argv=None):
 
     import ecgnet
     from ecgnet.adaptation import DEFAULTS, HEAD_LAYER, _heads, _record_inputs, _select, load_replay, predict, replay_path
-    from ecgnet.adaptation import gate_irregular_rhythm
+    from ecgnet.adaptation import gate_irregular_rhythm, gates_patient
     from ecgnet.data.features import IRREGULAR_PREMATURITY_RATIO, irregular_rhythm, rhythm_features
     from ecgnet.pretrained_models import load_model
 
@@ -515,7 +496,7 @@ def _calls(recipe, probabilities, floor_probabilities, floor_labels, labels, sho
     With ``af_gate``, the probabilities of the beats ``irregular`` (in irregular rhythm) first get
     their S probability moved to N (ecgnet.adaptation.gate_irregular_rhythm); "premature" gates
     ``irregular_premature`` instead (the marked beats kept by the prematurity ratio); "patient..."
-    gates only where ``patient_gated`` (:func:`gates_patient` of the labelled beats).
+    gates only where ``patient_gated`` (ecgnet.adaptation.gates_patient of the labelled beats).
     """
     from ecgnet.adaptation import gate_irregular_rhythm
 
