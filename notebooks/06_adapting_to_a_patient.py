@@ -443,11 +443,16 @@ pd.DataFrame({"unadapted": figures(before), "adapted": figures(after)}).T.round(
 # For a whole record in one call, `ecgnet.predict_record(model, record, adapt_minutes=5)` reads
 # the record, adapts on the usable beats of its first 5 minutes, classifies every beat and marks
 # those it learned from (`python -m ecgnet predict --record ... --adapt-minutes 5` from the
-# command line):
+# command line). One more step follows the adapted model: a beat inside atrial fibrillation or
+# flutter is never S in the MIT-BIH labelling, yet the irregular rhythm makes normal beats come
+# early. If the labelled minutes show such a rhythm (found from the beat times alone) and no S beat
+# in it, no beat in irregular rhythm is called S (`adaptation.rhythm_gate`; `docs/results.md` §15,
+# round 6). Record 232 has pauses and runs of S beats, not fibrillation, so nothing is gated here:
 
 # %%
 table = ecgnet.predict_record(model, record_path(RECORD), adapt_minutes=LABELLED_SECONDS[RECORD] / 60, seed=SEED)
-print(f"record {RECORD}: {len(table):,} beats, {(table['adaptation'] == 'yes').sum():,} used to adapt")
+print(f"record {RECORD}: {len(table):,} beats, {(table['adaptation'] == 'yes').sum():,} used to adapt, "
+      f"{table.attrs['rhythm_gate']} kept from S as irregular rhythm")
 rest = table[(table["adaptation"] != "yes") & (table["annotated"] != "")]
 pd.crosstab(rest["annotated"], rest["predicted"])
 

@@ -128,6 +128,9 @@ RECIPES = {
 #: against the default in the same run, not the unadapted model: a gate only moves S probability to N,
 #: so it cannot find a V beat the default missed, and with the weights fine-tuned with real noise the
 #: default itself finds 1 of the 2 V beats of the records with no V beat in their first minutes.
+#: Chosen: "af-gate-patient" (score 69.25 against the default's 69.24: it gated one record, 804, and
+#: turned 4 false calls there to N; "af-gate-premature" 67.78). Read once on DS2; it is now what
+#: ecgnet.predict_record does after adapting (ecgnet.adaptation.rhythm_gate).
 POST_PROCESSING = ("prior", "floor_power", "rhythm", "af_gate")
 FLOOR_KEEP_N, FLOOR_PATIENT_WEIGHT, FLOOR_SAMPLES = 0.15, 20.0, 36
 
