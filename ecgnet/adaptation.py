@@ -35,6 +35,15 @@ model never saw; docs/results.md, "Patient-adaptive evaluation"):
   who showed no S beat in the labelled minutes; with replay at half the
   weight it finds 20 points fewer of the other patients' S beats.
 
+After adapting, no S call in atrial fibrillation or flutter, where a
+patient's labelled minutes show it: in the MIT-BIH labelling a beat inside
+it is never S, yet its irregular rhythm makes normal beats come early.
+:func:`rhythm_gate` finds the beats in irregular rhythm from the record's
+beat times and gates them only for a patient whose labelled beats show that
+rhythm without S beats in it (a run of supraventricular beats looks
+irregular too); :func:`ecgnet.predict_record` with ``adapt_minutes`` applies
+it (:func:`gate_irregular_rhythm`). A saved adapted model does not carry it.
+
 The returned model is a copy; the model given is untouched. The copy keeps
 the structure of the original (ensemble average, R-R product, input
 recipe), so it predicts, saves and loads like the shipped file.
@@ -66,6 +75,11 @@ HEAD_LAYER, FEATURE_LAYER = "logits", "concat"
 #: The recipe (keyword arguments of :func:`adapt`), chosen on the svdb records by the
 #: rule written in docs/results.md before DS2 was read.
 DEFAULTS = {"anchor": 1e-3, "balance": 0.5, "patient_share": 0.9, "max_iterations": 200}
+#: :func:`rhythm_gate`: a patient is gated if at least this many of the labelled beats lie in irregular
+#: rhythm (one window of :func:`ecgnet.data.features.irregular_rhythm`), and at most this share of
+#: those are S (inside atrial fibrillation or flutter DS1's annotators label a few beats S anyway:
+#: 16 of 3,804). Chosen on the svdb records (docs/results.md, section 15, round 6).
+GATE_MIN_MARKED, GATE_MAX_S_SHARE = 65, 0.01
 #: Fewest labelled beats :func:`adapt` accepts.
 MIN_BEATS = 20
 #: How far a row of a labels file may lie from the R peak it labels, in seconds.
@@ -297,9 +311,11 @@ def gate_irregular_rhythm(probabilities, irregular):
     flutter is N (or V), never S: a premature supraventricular beat needs an
     underlying regular atrial rhythm. An irregular rhythm makes normal beats
     come early, and a model that reads R-R intervals calls some of them S.
-    Not part of :data:`DEFAULTS`: on the svdb records, where the detector
-    also marks runs of supraventricular beats, the gate took more found S
-    beats away than false ones (docs/results.md, section 15, round 5).
+    On every marked beat, the gate took more found S beats away than false
+    ones on the svdb records, where the detector also marks runs of
+    supraventricular beats (docs/results.md, section 15, round 5); an adapted
+    model is gated only for a patient whose labelled minutes show irregular
+    rhythm without S beats in it (:func:`rhythm_gate`, round 6).
 
     Args:
         probabilities: float array (n, 5), class probabilities (N, S, V, F, Q).
@@ -324,6 +340,63 @@ def gate_irregular_rhythm(probabilities, irregular):
     probabilities[irregular, n_class] += probabilities[irregular, s_class]
     probabilities[irregular, s_class] = 0
     return probabilities
+
+
+def gates_patient(irregular, labels, min_marked=GATE_MIN_MARKED, max_s_share=GATE_MAX_S_SHARE):
+    """Whether a patient's labelled beats show irregular rhythm and no S beat in it.
+
+    Args:
+        irregular: bool array (n,), the labelled beats in irregular rhythm.
+        labels: int array (n,), their classes (1: S).
+        min_marked: int, the fewest labelled beats in irregular rhythm.
+        max_s_share: float, the largest share of S beats among those.
+
+    Returns:
+        bool.
+
+    Example:
+        >>> gates_patient(np.ones(100, bool), np.zeros(100, int))
+        True
+    """
+    irregular = np.asarray(irregular, bool)
+    marked = int(irregular.sum())
+    return bool(marked >= min_marked and np.sum(np.asarray(labels)[irregular] == 1) <= max_s_share * marked)
+
+
+def rhythm_gate(times, labelled, labels):
+    """The beats of one record whose S probability an adapted model gives to N: bool (n,).
+
+    The beats in irregular rhythm (:func:`ecgnet.data.features.irregular_rhythm`
+    of the record's beat times), if the patient's labelled beats show irregular
+    rhythm and no S beat in it (:func:`gates_patient`); otherwise none. Why
+    per patient: the detector also marks runs of supraventricular beats and
+    frequent premature beats; a patient whose labelled minutes show them as
+    S beats is left alone. Chosen on the svdb records (docs/results.md,
+    section 15, round 6), where it gated one record of 39; a record whose
+    beat times repeat is not gated.
+
+    Args:
+        times: float array (n,), the R-peak times of the record's beats in seconds.
+        labelled: bool array (n,), the beats the model was adapted on.
+        labels: int array (n,), their classes where ``labelled`` (others are not read).
+
+    Returns:
+        bool (n,), for :func:`gate_irregular_rhythm`.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> times = np.cumsum(rng.uniform(0.4, 1.2, 600))
+        >>> rhythm_gate(times, times < 300, np.zeros(600, int))[5:-5].all()
+        True
+    """
+    from ecgnet.data.features import irregular_rhythm
+
+    times = np.asarray(times, np.float64)
+    labelled = np.asarray(labelled, bool)
+    if len(times) > 1 and not np.all(np.diff(times) > 0):
+        return np.zeros(len(times), bool)
+    marks = irregular_rhythm(times)
+    return marks if gates_patient(marks[labelled], np.asarray(labels)[labelled]) else np.zeros(len(times), bool)
 
 
 def _replay_features(network, replay):

@@ -79,7 +79,11 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
             (:func:`ecgnet.adapt`, in memory; the model given is untouched): on
             the usable beats of the record's first ``adapt_minutes`` minutes,
             labelled by its reference annotations or by ``labels``. The table
-            then has a column ``adaptation`` (``"yes"`` on those beats).
+            then has a column ``adaptation`` (``"yes"`` on those beats). If
+            those beats show irregular rhythm (atrial fibrillation or
+            flutter) without S beats in it, no beat in irregular rhythm is
+            called S (:func:`ecgnet.adaptation.rhythm_gate`); ``attrs``
+            ``rhythm_gate`` counts the beats so gated.
         labels: None, or a CSV file ``time_s,label`` that labels the beats of
             that span (:func:`ecgnet.adaptation.read_labels`).
         seed: int, the adaptation's seed.
@@ -175,6 +179,12 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
 
     probabilities = model.predict(feed, batch_size=batch_size, verbose=0)
     probabilities = check_probabilities(probabilities, source, beats=np.flatnonzero(usable))
+    gated = np.zeros(len(usable), bool)
+    if adapt_minutes is not None:
+        from ecgnet.adaptation import gate_irregular_rhythm, rhythm_gate
+
+        gated = rhythm_gate(found.times, used, span) & usable
+        probabilities = gate_irregular_rhythm(probabilities, gated[usable])
     predicted = np.full(len(usable), -1)
     predicted[usable] = probabilities.argmax(axis=1)
     confidence = np.full(len(usable), np.nan)
@@ -196,6 +206,8 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     table.attrs.update(record=str(record_path), peaks=found.source, fs=found.fs, stretches=list(found.stretches),
                        leads=2 if recipe.second_lead else 1, recipe=recipe.to_config(), lead=found.lead,
                        verdict=list(found.verdict))
+    if adapt_minutes is not None:
+        table.attrs["rhythm_gate"] = int(gated.sum())
     return table
 
 

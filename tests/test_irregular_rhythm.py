@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
-from ecgnet.adaptation import gate_irregular_rhythm
-from ecgnet.data.features import (IRREGULAR_HALF_WIDTH, IRREGULAR_PERCENTILE, IRREGULAR_THRESHOLD, irregular_rhythm,
-                                  rr_irregularity)
+from ecgnet.adaptation import GATE_MIN_MARKED, gate_irregular_rhythm, gates_patient, rhythm_gate
+from ecgnet.data.features import (IRREGULAR_HALF_WIDTH, IRREGULAR_PERCENTILE, IRREGULAR_PREMATURITY_RATIO,
+                                  IRREGULAR_THRESHOLD, irregular_rhythm, rr_irregularity, rr_prematurity)
 from ecgnet.errors import DataFormatError, EcgnetError
 
 
@@ -120,3 +120,110 @@ def test_rr_irregularity_of_a_record_shorter_than_its_window_matches_the_loop():
     times = rhythms()["atrial fibrillation"][:10]  # every window reaches past an end of the record
     np.testing.assert_allclose(rr_irregularity(times), reference(times, IRREGULAR_HALF_WIDTH, IRREGULAR_PERCENTILE),
                                rtol=1e-9)
+
+
+def test_rr_prematurity_matches_a_loop():
+    for times in list(rhythms().values()) + [rhythms()["atrial fibrillation"][:10]]:
+        steps = np.diff(times)
+        intervals = np.concatenate([steps[:1], steps])
+        expected = [1 - intervals[i] / np.median(intervals[max(i - IRREGULAR_HALF_WIDTH, 0): i + IRREGULAR_HALF_WIDTH + 1])
+                    for i in range(len(times))]
+        np.testing.assert_allclose(rr_prematurity(times), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(rr_prematurity(rhythms()["premature beats"])[10:14], [0.375, -0.375, 0, 0])
+    np.testing.assert_array_equal(rr_prematurity([1.0]), [0.0])
+    with pytest.raises(DataFormatError, match="half_width=0"):
+        rr_prematurity([1.0, 2.0, 3.0], half_width=0)
+
+
+def test_the_prematurity_ratio_unmarks_the_beats_that_stand_out_of_the_rhythm():
+    rng = np.random.default_rng(2)
+    intervals = rng.uniform(0.5, 1.0, 300)  # atrial fibrillation
+    intervals[100:200:40] = 0.3  # and beats far earlier than the rhythm varies
+    times = np.cumsum(intervals)
+    irregularity, premature = rr_irregularity(times), rr_prematurity(times)
+    expected = [irregularity[i] > IRREGULAR_THRESHOLD and premature[i] < IRREGULAR_PREMATURITY_RATIO * irregularity[i]
+                for i in range(len(times))]  # written out, beat by beat
+    kept = irregular_rhythm(times, premature_ratio=IRREGULAR_PREMATURITY_RATIO)
+    np.testing.assert_array_equal(kept, expected)
+    assert irregular_rhythm(times)[100:200:40].all() and not kept[100:200:40].any()
+    assert kept[5:-5].sum() >= 0.9 * (len(times) - 10 - 3)
+    with pytest.raises(DataFormatError, match="premature_ratio=0"):
+        irregular_rhythm(times, premature_ratio=0)
+
+
+def test_adapt_patients_round_6_gates(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    from benchmarks.experiments.adapt_patients import _calls
+
+    probabilities = np.tile([[0.3, 0.6, 0.1, 0, 0]], (3, 1))
+    marked, kept = np.array([True, True, False]), np.array([True, False, False])
+    shown = np.ones(5, bool)
+    calls = {recipe: list(_calls(recipe, probabilities, None, None, None, shown, "r", marked, kept, gated))
+             for recipe, gated in [("af-gate-premature", False), ("af-gate-patient", True), ("af-gate-patient", False),
+                                   ("af-gate-patient-premature", True), ("af-gate-patient-premature", False)]}
+    assert calls == {"af-gate-premature": [0, 1, 1], "af-gate-patient": [1, 1, 1], "af-gate-patient-premature": [1, 1, 1]}
+    assert list(_calls("af-gate-patient", probabilities, None, None, None, shown, "r", marked, kept, True)) == [0, 0, 1]
+    assert list(_calls("af-gate-patient-premature", probabilities, None, None, None, shown, "r", marked, kept, True)) == [0, 1, 1]
+
+
+def test_a_patient_is_gated_if_the_labelled_beats_show_irregular_rhythm_without_s():
+    labels = np.zeros(200, np.int64)
+    irregular = np.zeros(200, bool)
+    irregular[:GATE_MIN_MARKED] = True
+    assert GATE_MIN_MARKED == 65
+    assert gates_patient(irregular, labels)
+    assert not gates_patient(irregular[1:], labels[1:])  # one marked beat too few
+    labels[GATE_MIN_MARKED - 1] = 1
+    assert not gates_patient(irregular, labels)  # an S beat in 65 marked ones: above 1 %
+    labels[GATE_MIN_MARKED - 1], labels[-1] = 0, 1
+    assert gates_patient(irregular, labels)  # an S beat outside the irregular rhythm does not count
+    irregular[:150], labels[[10, 100]] = True, 1
+    assert not gates_patient(irregular, labels)  # 2 of 150: above 1 %
+    irregular[:], labels[-1] = True, 0
+    assert gates_patient(irregular, labels)  # 2 of 200: 1 %, the most allowed
+
+
+def test_rhythm_gate_marks_the_irregular_beats_of_a_gated_patient_only():
+    rng = np.random.default_rng(3)
+    intervals = np.concatenate([rng.uniform(0.4, 1.1, 400), np.full(300, 0.8)])  # fibrillation, then sinus rhythm
+    times = np.cumsum(intervals)
+    labelled = times < 120.0
+    labels = np.zeros(len(times), np.int64)
+    marks = irregular_rhythm(times)
+    np.testing.assert_array_equal(rhythm_gate(times, labelled, labels), marks)
+    assert marks[:370].all() and not marks[430:].any()  # the edges: up to a quarter window
+    labels[np.flatnonzero(labelled & marks)[:2]] = 1  # 2 S beats among about 160 marked: above 1 %
+    assert not rhythm_gate(times, labelled, labels).any()
+    labels[:] = 0
+    assert not rhythm_gate(times, times < 20.0, labels).any()  # too few labelled beats
+    labels[-1] = 1  # an S beat outside the labelled span is not read
+    np.testing.assert_array_equal(rhythm_gate(times, labelled, labels), marks)
+    assert not rhythm_gate(np.r_[times[:10], times[9:]], np.r_[labelled[:10], labelled[9:]], np.r_[labels[:10], labels[9:]]).any()
+
+
+def test_predict_record_with_adaptation_gates_the_beats_rhythm_gate_marks(monkeypatch):
+    import ecgnet.adaptation as adaptation
+    from conftest import FIXTURES
+    from ecgnet.prediction import predict_record
+
+    seen, gated = {}, {}
+    real_gate = adaptation.gate_irregular_rhythm
+
+    def every_beat(times, labelled, labels):  # as if the labelled minutes showed fibrillation without S
+        seen.update(times=np.asarray(times), labelled=np.asarray(labelled), labels=np.asarray(labels))
+        return np.ones(len(times), bool)
+
+    def spy(probabilities, irregular):
+        gated.update(before=probabilities, marked=irregular, after=real_gate(probabilities, irregular))
+        return gated["after"]
+
+    monkeypatch.setattr(adaptation, "rhythm_gate", every_beat)
+    monkeypatch.setattr(adaptation, "gate_irregular_rhythm", spy)
+    table = predict_record("ecgnet-mitbih-interpatient", FIXTURES / "208_excerpt", adapt_minutes=0.5)
+    usable = (table["signal"] == "ok").to_numpy()
+    assert seen["labelled"].tolist() == (table["adaptation"] == "yes").tolist()
+    np.testing.assert_allclose(seen["times"], table["time_s"], atol=1e-3)
+    assert gated["marked"].all() and len(gated["marked"]) == usable.sum()
+    np.testing.assert_allclose(table["confidence"][usable], gated["after"].max(axis=1), rtol=1e-6)
+    assert not (table["predicted"] == "S").any()
+    assert table.attrs["rhythm_gate"] == usable.sum()

@@ -15,6 +15,15 @@ setting and threshold are those of the highest Se + Sp (a tie to the
 first). Also printed: how many S beats outside AF/flutter each marks (the
 beats the S gate would wrongly move to N).
 
+``--fit-prematurity`` (the DS1 records only): among the beats the
+library's detector marks, the ratio ``k`` of ``premature_ratio`` (a marked
+beat stays marked only if its prematurity is below ``k`` times its
+irregularity; :data:`ecgnet.data.features.IRREGULAR_PREMATURITY_RATIO`):
+for each ``k`` of :data:`RATIOS`, the share of the marked beats in AF/flutter
+that come early (prematurity above 0: those an S call could fall on) kept
+marked, plus the share of the marked S beats outside AF/flutter left
+unmarked; the highest sum is chosen (a tie to the smallest ``k``).
+
 Without ``--fit``: the library's setting (its defaults) on ``--records``,
 the same figures, once per record and pooled: how DS2 is read, once, as a
 report, after the choice. ``--no-rhythm`` counts the beats marked in records
@@ -22,6 +31,7 @@ without rhythm annotations (svdb).
 
 Usage:
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --fit
+    python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --fit-prematurity
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --records $DS2
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/svdb --no-rhythm
 """
@@ -37,6 +47,8 @@ from ecgnet.data import DS1
 GRID = ((16, 10.0), (16, 25.0), (32, 10.0), (32, 25.0))
 #: The thresholds tried by ``--fit``.
 THRESHOLDS = np.round(np.arange(0.005, 0.1501, 0.001), 3)
+#: The ratios tried by ``--fit-prematurity``.
+RATIOS = np.round(np.arange(0.1, 20.01, 0.1), 1)
 AF_RHYTHMS = ("(AFIB", "(AFL")
 
 
@@ -72,17 +84,20 @@ def line(name, c):
 
 
 def main(argv=None):
-    from ecgnet.data.features import irregular_rhythm, rr_irregularity
+    from ecgnet.data.features import irregular_rhythm, rr_irregularity, rr_prematurity
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records-dir", required=True)
     parser.add_argument("--records", nargs="*", help="record names (default: DS1 with --fit, else every record)")
     parser.add_argument("--fit", action="store_true", help="choose the setting and threshold on these records (DS1 only)")
+    parser.add_argument("--fit-prematurity", action="store_true",
+                        help="choose the ratio of irregular_rhythm's premature_ratio on these records (DS1 only)")
     parser.add_argument("--no-rhythm", action="store_true", help="count the beats marked (records without rhythm annotations)")
     args = parser.parse_args(argv)
     folder = Path(args.records_dir)
-    records = args.records or (list(DS1) if args.fit else sorted(p.stem for p in folder.glob("*.atr")))
-    if args.fit and not set(records) <= set(DS1):
+    fitting = args.fit or args.fit_prematurity
+    records = args.records or (list(DS1) if fitting else sorted(p.stem for p in folder.glob("*.atr")))
+    if fitting and not set(records) <= set(DS1):
         parser.error(f"--fit reads DS1 records only; not: {sorted(set(records) - set(DS1))}")
     found = {record: record_rhythm(folder / record) for record in records}
     if args.no_rhythm:
@@ -97,6 +112,34 @@ def main(argv=None):
     missing = [record for record, (_, _, in_af) in found.items() if in_af is None]
     if missing:
         parser.error(f"no rhythm annotations in {', '.join(missing)} (--no-rhythm counts the beats marked)")
+    if args.fit_prematurity:
+        from ecgnet.data.features import IRREGULAR_PREMATURITY_RATIO
+
+        z, early_af, s_outside, s_inside = [], [], [], []
+        for times, labels, in_af in found.values():
+            marked = irregular_rhythm(times)
+            premature = rr_prematurity(times)[marked]
+            z.append(premature / np.maximum(rr_irregularity(times)[marked], 1e-12))
+            early_af.append(in_af[marked] & (premature > 0))
+            s_outside.append(~in_af[marked] & (labels[marked] == 1))
+            s_inside.append(in_af[marked] & (labels[marked] == 1))
+        z, early_af, s_outside, s_inside = map(np.concatenate, (z, early_af, s_outside, s_inside))
+        best = None
+        for ratio in RATIOS:
+            kept = z < ratio
+            value = kept[early_af].mean() + (~kept[s_outside]).mean()
+            if best is None or value > best[0]:
+                best = (value, ratio, kept)
+        _, ratio, kept = best
+        print(f"marked beats: {early_af.sum()} early in AF/flutter, {s_outside.sum()} S outside it, {s_inside.sum()} S inside it")
+        print(f"chosen ratio {ratio:.1f}: early AF/flutter beats kept marked {100 * kept[early_af].mean():.1f} % "
+              f"({kept[early_af].sum()}/{early_af.sum()}), S beats outside AF/flutter unmarked "
+              f"{100 * (~kept[s_outside]).mean():.1f} % ({(~kept[s_outside]).sum()}/{s_outside.sum()}), "
+              f"S beats inside it kept marked {kept[s_inside].sum()}/{s_inside.sum()}")
+        same = round(float(ratio), 1) == IRREGULAR_PREMATURITY_RATIO
+        print(f"the library's ratio (ecgnet.data.features.IRREGULAR_PREMATURITY_RATIO): {IRREGULAR_PREMATURITY_RATIO}"
+              f"{'' if same else ', not the one chosen here'}")
+        return
     if args.fit:
         best = None
         for half_width, percentile in GRID:

@@ -353,6 +353,9 @@ def run_predict(args):
         if "adaptation" in table:
             print(f"adapted to the {int((table['adaptation'] == 'yes').sum())} annotated beats of the first "
                   f"{args.adapt_minutes:g} minutes (ecgnet.adapt)")
+            if table.attrs.get("rhythm_gate"):
+                print(f"no S call on the {table.attrs['rhythm_gate']} beats in irregular rhythm: the labelled minutes "
+                      "show atrial fibrillation or flutter without S beats (ecgnet.adaptation.rhythm_gate)")
     else:
         beats = require_beats(load_part(args.beats, "test"))
         refuse_flat_beats(beats)  # before TensorFlow loads

@@ -9,7 +9,8 @@
   are, and how premature the beat is against them;
 - :func:`rr_irregularity`, :func:`irregular_rhythm`: whether a beat lies in a
   stretch of irregularly irregular rhythm (atrial fibrillation or flutter),
-  from the beat times alone.
+  from the beat times alone; :func:`rr_prematurity`: how early each beat
+  comes against the same window.
 """
 
 import numpy as np
@@ -37,6 +38,11 @@ IRREGULAR_LAGS = (1, 2, 3)
 #: fitted with the window and percentile on the rhythm annotations of the 22 DS1 records
 #: (``benchmarks/experiments/fit_irregular_rhythm.py``; docs/results.md, section 15).
 IRREGULAR_THRESHOLD = 0.052
+#: :func:`irregular_rhythm` with ``premature_ratio``: a marked beat whose :func:`rr_prematurity` is at or
+#: above this many times its :func:`rr_irregularity` stands out of the rhythm and is left unmarked; fitted
+#: on DS1's marked beats, those in atrial fibrillation or flutter that come early against those labelled S
+#: outside it (``benchmarks/experiments/fit_irregular_rhythm.py --fit-prematurity``; docs/results.md, section 15).
+IRREGULAR_PREMATURITY_RATIO = 4.4
 
 
 def rr_intervals(r_peaks, fs):
@@ -379,7 +385,47 @@ def rr_irregularity(times, half_width=IRREGULAR_HALF_WIDTH, percentile=IRREGULAR
     return np.where(np.isfinite(found), found, 0.0)
 
 
-def irregular_rhythm(times, threshold=IRREGULAR_THRESHOLD, **options):
+def rr_prematurity(times, half_width=IRREGULAR_HALF_WIDTH):
+    """How early each beat of one record comes against the R-R intervals around it: float (n,).
+
+    ``1 - RR / median``: the beat's previous R-R interval against the median
+    of the window :func:`rr_irregularity` reads (the previous R-R interval
+    of the beats from ``half_width`` before it to ``half_width`` after it;
+    the first beat's previous interval is its next one). 0.3: the beat comes
+    30 % early; negative: late. In atrial fibrillation every interval is
+    early or late by chance, by about as much as the rhythm varies; a
+    premature beat in a regular rhythm, even in a run of ectopic beats,
+    comes earlier than that.
+
+    Args:
+        times: float array (n,), the R-peak times of one record's beats in
+            seconds, increasing.
+        half_width: int >= 1, beats on each side in the window.
+
+    Returns:
+        float64 (n,); 0 for a record of fewer than 2 beats.
+
+    Example:
+        >>> rr_prematurity([0.0, 0.8, 1.6, 2.0, 3.2, 4.0]).round(2)
+        array([ 0. ,  0. ,  0. ,  0.5, -0.5,  0. ])
+    """
+    times = np.asarray(times, np.float64)
+    if times.ndim != 1 or (len(times) > 1 and not np.all(np.diff(times) > 0)) or not np.all(np.isfinite(times)):
+        raise DataFormatError(f"rr_prematurity: times must be the increasing R-peak times of one record in seconds. "
+                              f"Received: shape {times.shape}")
+    if int(half_width) < 1:
+        raise DataFormatError(f"rr_prematurity: half_width must be at least 1. Received: half_width={half_width}")
+    if len(times) < 2:
+        return np.zeros(len(times))
+    half_width = int(half_width)
+    steps = np.diff(times)
+    intervals = np.concatenate([steps[:1], steps])
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(intervals, half_width, constant_values=np.nan),
+                                                       2 * half_width + 1)
+    return 1.0 - intervals / np.nanmedian(windows, axis=1)
+
+
+def irregular_rhythm(times, threshold=IRREGULAR_THRESHOLD, premature_ratio=None, **options):
     """Whether each beat of one record lies in irregularly irregular rhythm (atrial fibrillation or flutter).
 
     ``rr_irregularity(times, **options) > threshold``, from the beat times
@@ -390,7 +436,9 @@ def irregular_rhythm(times, threshold=IRREGULAR_THRESHOLD, **options):
     regular rhythm and is not found. Long runs of supraventricular beats at
     a varying rate, or premature beats in more than about a third of the
     beats, are marked too (on the svdb records 13 % of the S beats): which
-    is why :func:`ecgnet.adapt` does not gate on it by default.
+    is why an adapted model is gated on it only for a patient whose
+    labelled beats show irregular rhythm without S beats in it
+    (:func:`ecgnet.adaptation.rhythm_gate`).
 
     Why it matters: in the MIT-BIH (and AAMI) labelling, a beat inside atrial
     fibrillation or flutter is N (or V), never S: a premature supraventricular
@@ -400,6 +448,12 @@ def irregular_rhythm(times, threshold=IRREGULAR_THRESHOLD, **options):
         times: float array (n,), the R-peak times of one record's beats in
             seconds, increasing.
         threshold: float, see :data:`IRREGULAR_THRESHOLD`.
+        premature_ratio: float > 0 or None (default: None, every beat above
+            the threshold is marked). With a ratio, a beat above the
+            threshold stays unmarked if its :func:`rr_prematurity` is at or
+            above ``premature_ratio`` times its :func:`rr_irregularity`: it
+            comes earlier than the rhythm around it varies
+            (:data:`IRREGULAR_PREMATURITY_RATIO`, fitted on DS1).
         **options: ``half_width``, ``percentile``, ``lags`` of :func:`rr_irregularity`.
 
     Returns:
@@ -410,4 +464,11 @@ def irregular_rhythm(times, threshold=IRREGULAR_THRESHOLD, **options):
         >>> irregular_rhythm(np.cumsum(rng.uniform(0.4, 1.2, 200)))[5:-5].all()
         True
     """
-    return rr_irregularity(times, **options) > threshold
+    irregularity = rr_irregularity(times, **options)
+    marked = irregularity > threshold
+    if premature_ratio is None:
+        return marked
+    if not premature_ratio > 0:
+        raise DataFormatError(f"irregular_rhythm: premature_ratio must be above 0. Received: premature_ratio={premature_ratio}")
+    half_width = options.get("half_width", IRREGULAR_HALF_WIDTH)
+    return marked & (rr_prematurity(times, half_width=half_width) < premature_ratio * irregularity)
