@@ -42,7 +42,9 @@ it is never S, yet its irregular rhythm makes normal beats come early.
 beat times and gates them only for a patient whose labelled beats show that
 rhythm without S beats in it (a run of supraventricular beats looks
 irregular too); :func:`ecgnet.predict_record` with ``adapt_minutes`` applies
-it (:func:`gate_irregular_rhythm`). A saved adapted model does not carry it.
+it (:func:`gate_irregular_rhythm`). A saved adapted model carries the beats it
+was adapted on (:func:`with_patient_record`), so that it applies the same gate
+when it labels its record again.
 
 The returned model is a copy; the model given is untouched. The copy keeps
 the structure of the original (ensemble average, R-R product, input
@@ -621,3 +623,82 @@ def usable_span_labels(record, found, minutes, labels_file=None, argument="--min
     if not used.any():
         raise DataFormatError(f"{record}: every labelled beat of the first {minutes:g} minutes touches bad signal")
     return used, labels
+
+
+#: Two R-peak times (seconds) closer than this are the same beat: times are saved rounded to 1 ms.
+SAME_BEAT_S = 0.002
+
+
+def with_patient_record(model, record, times, used, labels, minutes):
+    """``model`` ending in a :class:`ecgnet.layers.PatientAdaptation` layer that records its patient's beats.
+
+    What ``python -m ecgnet adapt`` saves: the adapted copy, and in it the
+    record, the minutes and the beats (times and labels) it was adapted on,
+    so that :func:`ecgnet.predict_record` with the saved file marks those
+    beats and applies :func:`rhythm_gate` as the in-memory adaptation does. A
+    model that already ends in such a layer has it replaced. The outputs are
+    unchanged.
+
+    Args:
+        model: the adapted ``keras.Model``.
+        record: str or Path of the record.
+        times: float (n,), R-peak times in seconds of the record's beats.
+        used: bool (n,), the beats adapted on.
+        labels: int (n,), their classes where ``used``.
+        minutes: float, the labelled span.
+
+    Returns:
+        A ``keras.Model`` with the same inputs, layers and weights.
+    """
+    import keras
+
+    from ecgnet.layers import PatientAdaptation
+
+    used = np.asarray(used, bool)
+    output = model.outputs[0]
+    if isinstance(model.layers[-1], PatientAdaptation):
+        output = model.layers[-1].input
+    layer = PatientAdaptation(record=Path(str(record)).name, minutes=float(minutes),
+                              times=np.asarray(times, np.float64)[used].tolist(),
+                              labels=[CLASS_NAMES[i] for i in np.asarray(labels)[used]], name="patient_adaptation")
+    return keras.Model(model.inputs, layer(output), name=model.name)
+
+
+def patient_record(model):
+    """The :class:`ecgnet.layers.PatientAdaptation` config that ends ``model``, or None (not adapted and saved)."""
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    return last.get_config() if type(last).__name__ == "PatientAdaptation" else None
+
+
+def saved_span(model, record, times):
+    """The beats of ``record`` a saved adapted model was adapted on: ``(used, labels, warning)``.
+
+    Args:
+        model: a ``keras.Model``; one without a patient record gives ``(None, None, None)``.
+        record: str or Path of the record being labelled.
+        times: float (n,), R-peak times of its beats in seconds.
+
+    Returns:
+        ``used`` (bool (n,)) and ``labels`` (int (n,), -1 where not used) if
+        the model was adapted on this record (its name, and a beat within
+        :data:`SAME_BEAT_S` of every labelled time); otherwise None and None,
+        and a warning sentence if the model was adapted on another record.
+    """
+    saved = patient_record(model)
+    if saved is None:
+        return None, None, None
+    times = np.asarray(times, np.float64)
+    name = Path(str(record)).name
+    where = f"the first {saved['minutes']:g} minutes of record {saved['record']}"
+    if saved["record"] != name:
+        return None, None, f"the model was adapted to {where}, not to {name}: its patient's rhythm gate is not applied"
+    used = np.zeros(len(times), bool)
+    labels = np.full(len(times), -1, np.int64)
+    if len(times):
+        for time_s, label in zip(saved["times"], saved["labels"]):
+            nearest = int(np.argmin(np.abs(times - time_s)))
+            if abs(times[nearest] - time_s) > SAME_BEAT_S:
+                return None, None, (f"the model was adapted to {where}, but no beat of this record lies at "
+                                    f"{time_s:.3f} s: its patient's rhythm gate is not applied")
+            used[nearest], labels[nearest] = True, CLASS_NAMES.index(label)
+    return used, labels, None

@@ -8,6 +8,8 @@
 - ``ResidualBlock1D``: the plain ResNet basic block (He et al. 2016).
 - ``InputRecipe``: an identity on the beat input that keeps, in the saved
   model, which beat channels and R-R features the model takes.
+- ``PatientAdaptation``: an identity on the probabilities that keeps, in a
+  model adapted to one patient, which beats of which record adapted it.
 
 All layers take ``(batch, steps, channels)`` inputs (channels last).
 """
@@ -832,4 +834,68 @@ class ProductOfExperts(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"epsilon": self.epsilon})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="ecgnet")
+class PatientAdaptation(keras.layers.Layer):
+    """Identity on the class probabilities that keeps, in an adapted model, the beats it was adapted on.
+
+    A model adapted to one patient (:func:`ecgnet.adapt`, ``python -m ecgnet
+    adapt``) is that patient's model: which record, how many minutes, which
+    beats (their R-peak times) and with which labels. Saved in the ``.keras``
+    file with it, they let :func:`ecgnet.predict_record` mark those beats and
+    apply the patient's rhythm gate (:func:`ecgnet.adaptation.rhythm_gate`)
+    when the saved model labels its record again, as it did when adapting in
+    memory. It has no weights and returns its input unchanged.
+
+    Args:
+        record: str, the record's name (its file name without extension).
+        minutes: float, the labelled span from the record's start.
+        times: list of float, the R-peak times in seconds of the beats the
+            model was adapted on (rounded to 1 ms).
+        labels: list of str, their classes (``"N"``, ``"S"``, ``"V"``, ``"F"`` or ``"Q"``).
+        **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        2D tensor ``(batch, classes)``, probabilities.
+
+    Output shape:
+        The input, unchanged: ``(batch, classes)``.
+
+    Example:
+
+    >>> layer = PatientAdaptation(record="232", minutes=5.0, times=[0.35, 1.2], labels=["N", "S"])
+    >>> layer.get_config()["labels"]
+    ['N', 'S']
+    >>> p = np.array([[0.9, 0.1]], "float32")
+    >>> keras.ops.convert_to_numpy(layer(p)).tolist() == p.tolist()
+    True
+    """
+
+    def __init__(self, record="", minutes=0.0, times=(), labels=(), **kwargs):
+        super().__init__(**kwargs)
+        from ecgnet.data.classes import CLASS_NAMES
+
+        times, labels = [round(float(t), 3) for t in times], [str(label) for label in labels]
+        if len(times) != len(labels):
+            raise EcgnetError(f"PatientAdaptation: {len(times)} times but {len(labels)} labels")
+        unknown = sorted(set(labels) - set(CLASS_NAMES))
+        if unknown:
+            raise EcgnetError(f"PatientAdaptation: labels must be among {', '.join(CLASS_NAMES)}. Received: {unknown}")
+        if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or not minutes >= 0:
+            raise EcgnetError(f"PatientAdaptation: minutes must be a number >= 0. Received: minutes={minutes!r}")
+        self.record, self.minutes, self.times, self.labels = str(record), float(minutes), times, labels
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"record": self.record, "minutes": self.minutes, "times": list(self.times),
+                       "labels": list(self.labels)})
         return config

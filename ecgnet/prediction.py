@@ -83,7 +83,12 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
             those beats show irregular rhythm (atrial fibrillation or
             flutter) without S beats in it, no beat in irregular rhythm is
             called S (:func:`ecgnet.adaptation.rhythm_gate`); ``attrs``
-            ``rhythm_gate`` counts the beats so gated.
+            ``rhythm_gate`` counts the beats so gated, ``adapted_minutes``
+            gives the span and ``adapted_in_memory`` whether it was adapted
+            here (True) or saved adapted (False). A model adapted and
+            saved (``python -m ecgnet adapt``) does the same on its own
+            record without ``adapt_minutes``: it carries the beats it was
+            adapted on (:func:`ecgnet.adaptation.saved_span`).
         labels: None, or a CSV file ``time_s,label`` that labels the beats of
             that span (:func:`ecgnet.adaptation.read_labels`).
         seed: int, the adaptation's seed.
@@ -170,17 +175,23 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     # itself be unusable (bad signal before its R peak) yet clean where it is used; their shapes are
     # checked against the model's inputs (a model of another beat length is one clear error)
     feed = model_inputs(model, beats, usable)
+    verdict = list(found.verdict)
     if adapt_minutes is not None:
         from ecgnet.adaptation import adapt_to_span, usable_span_labels
 
         used, span = usable_span_labels(record_path, found, adapt_minutes, labels, argument="--adapt-minutes")
         model = adapt_to_span(model, source, beats, used, span, seed=seed)
+    else:  # a saved adapted model labelling its own record: its labelled beats and rhythm gate, as when adapted
+        from ecgnet.adaptation import saved_span
+
+        used, span, warning = saved_span(model, record, found.times)
+        verdict += [warning] if warning else []
     from ecgnet.pretrained_models import check_probabilities
 
     probabilities = model.predict(feed, batch_size=batch_size, verbose=0)
     probabilities = check_probabilities(probabilities, source, beats=np.flatnonzero(usable))
     gated = np.zeros(len(usable), bool)
-    if adapt_minutes is not None:
+    if used is not None:
         from ecgnet.adaptation import gate_irregular_rhythm, rhythm_gate
 
         gated = rhythm_gate(found.times, used, span) & usable
@@ -200,14 +211,17 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     truth = found.beats.y.astype(np.int64)
     if (truth >= 0).any():
         columns["annotated"] = [CLASS_NAMES[i] if i >= 0 else "" for i in truth]
-    if adapt_minutes is not None:
+    if used is not None:
         columns["adaptation"] = np.where(used, "yes", "")
     table = pd.DataFrame(columns)
     table.attrs.update(record=str(record_path), peaks=found.source, fs=found.fs, stretches=list(found.stretches),
                        leads=2 if recipe.second_lead else 1, recipe=recipe.to_config(), lead=found.lead,
-                       verdict=list(found.verdict))
-    if adapt_minutes is not None:
-        table.attrs["rhythm_gate"] = int(gated.sum())
+                       verdict=verdict)
+    if used is not None:
+        from ecgnet.adaptation import patient_record
+
+        table.attrs.update(rhythm_gate=int(gated.sum()), adapted_in_memory=adapt_minutes is not None,
+                           adapted_minutes=adapt_minutes if adapt_minutes is not None else patient_record(model)["minutes"])
     return table
 
 

@@ -143,16 +143,6 @@ def test_adaptation_finds_a_new_patients_s_beats(svdb, shipped):
 # -- the command line ------------------------------------------------------------------------------------
 
 
-def test_adapt_command_writes_a_model_that_predicts(run_cli, fixtures_dir, tmp_path):
-    out = tmp_path / "adapted.keras"
-    result = run_cli("adapt", "--model", MODEL, "--record", fixtures_dir / "208_excerpt", "--minutes", "0.5", "--out", out)
-    assert result.returncode == 0, result.stderr
-    assert "N 25, S 0, V 20, F 7, Q 0" in result.stdout
-    model = load_model(out)
-    inputs, labels, times = _record_inputs(model, str(fixtures_dir / "208_excerpt"))
-    assert predict(model, inputs).shape == (len(labels), 5)
-
-
 def test_labels_from_a_csv_file_label_the_nearest_beats_of_the_span(fixtures_dir, tmp_path):
     from ecgnet.adaptation import span_labels
     from ecgnet.data.records import beats_from_record

@@ -4,8 +4,11 @@
 labels the beats of the first ``--minutes`` minutes with the record's
 reference annotations (or with ``--labels FILE.csv``, rows ``time_s,label``),
 adapts the model to them with :func:`ecgnet.adapt` and writes the adapted
-copy. ``predict --adapt-minutes 5`` does the same in memory
-(:func:`adapted_for_record`) and then labels the whole record.
+copy, which keeps the beats it was adapted on
+(:func:`ecgnet.adaptation.with_patient_record`). ``predict --adapt-minutes 5``
+does the same in memory and then labels the whole record; ``predict`` with
+the saved copy labels the record the same way, beat for beat (the labelled
+beats marked, the patient's rhythm gate applied).
 
 The record and the labels are read and checked before TensorFlow is imported,
 so a mistake is reported at once, as one line.
@@ -28,7 +31,9 @@ def add_parsers(subparsers):
         description=(
             "Adapt a model to one patient (ANSI/AAMI EC57 patient-specific protocol): the beats of the first "
             "--minutes minutes of the record, labelled by its reference annotations (.atr) or by --labels, "
-            "retrain the model's last layer (ecgnet.adapt); the adapted copy is written to --out."
+            "retrain the model's last layer (ecgnet.adapt); the adapted copy, which keeps the beats it was adapted on, "
+            "is written to --out. predict --model OUT --record PATH then labels the record as predict "
+            "--adapt-minutes does."
         ),
     )
     adapt.add_argument("--model", required=True, help="a pretrained model name (its replay set is used) or a .keras file")
@@ -63,14 +68,21 @@ def run_adapt(args):
     print(f"{int(used.sum())} labelled beats in the first {args.minutes:g} minutes of {args.record}: "
           + ", ".join(f"{name} {count}" for name, count in zip(CLASS_NAMES, counts)))
 
-    from ecgnet.adaptation import adapt_to_span
+    from ecgnet.adaptation import adapt_to_span, rhythm_gate, with_patient_record
     from ecgnet.files import atomic_path
     from ecgnet.pretrained_models import load_model
 
     model = load_model(args.model)
     found.beats.source = str(args.record)
     adapted = adapt_to_span(model, args.model, found.beats, used, labels, seed=args.seed)
+    adapted = with_patient_record(adapted, args.record, found.times, used, labels, args.minutes)
+    gated = int((rhythm_gate(found.times, used, labels) & found.usable).sum())
+    if gated:
+        print(f"rhythm gate: no S call on the {gated} beats of {args.record} in irregular rhythm (the labelled "
+              "minutes show atrial fibrillation or flutter without S beats; ecgnet.adaptation.rhythm_gate)")
     with atomic_path(args.out) as tmp:
         adapted.save(tmp)
-    print(f"adapted model written to {args.out}")
+    print(f"adapted model written to {args.out}; it keeps the beats it was adapted on: "
+          f"python -m ecgnet predict --model {args.out} --record {args.record} labels the record as "
+          f"--adapt-minutes {args.minutes:g} does")
     return 0

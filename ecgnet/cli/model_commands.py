@@ -351,8 +351,9 @@ def run_predict(args):
         for line in warnings:  # ecgnet.plausibility: what the record does not seem to be
             print(line, file=sys.stderr)
         if "adaptation" in table:
-            print(f"adapted to the {int((table['adaptation'] == 'yes').sum())} annotated beats of the first "
-                  f"{args.adapt_minutes:g} minutes (ecgnet.adapt)")
+            how = "ecgnet.adapt" if table.attrs["adapted_in_memory"] else f"saved in {args.model}"
+            print(f"adapted to the {int((table['adaptation'] == 'yes').sum())} labelled beats of the first "
+                  f"{table.attrs['adapted_minutes']:g} minutes ({how})")
             if table.attrs.get("rhythm_gate"):
                 print(f"no S call on the {table.attrs['rhythm_gate']} beats in irregular rhythm: the labelled minutes "
                       "show atrial fibrillation or flutter without S beats (ecgnet.adaptation.rhythm_gate)")
