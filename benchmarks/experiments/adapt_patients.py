@@ -148,6 +148,8 @@ RECIPES = {
 #: does after adapting since round 6: DEFAULTS and round 6's patient gate, the row "af-gate-patient"
 #: (the row "default", DEFAULTS ungated, is printed beside it); chosen if its score is equal to or
 #: above that row's in the same run.
+#: Not chosen: both scored 68.24 against the default's 69.25 (the atrial gate took 246 false S calls
+#: away and 247 of the S beats found, most in 854, 870, 868 and 867); DS2 was not read for it.
 POST_PROCESSING = ("prior", "floor_power", "rhythm", "af_gate")
 FLOOR_KEEP_N, FLOOR_PATIENT_WEIGHT, FLOOR_SAMPLES = 0.15, 20.0, 36
 
