@@ -119,8 +119,9 @@ def test_atrial_measure_refuses_bad_arguments():
     assert atrial_repetition(np.zeros(1000), 360.0, np.zeros(0, int)).shape == (0,)
 
 
-def test_atrial_measure_on_record_201_against_its_rhythm_annotations(mitdb):
+def test_atrial_measure_on_record_201_against_its_rhythm_annotations(mitdb, monkeypatch):
     """DS1's record 201: atrial fibrillation between sinus rhythm with frequent atrial premature beats."""
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
     from benchmarks.experiments.fit_irregular_rhythm import record_rhythm
     from ecgnet.data.features import irregular_rhythm
     from ecgnet.data.records import read_annotated_lead
