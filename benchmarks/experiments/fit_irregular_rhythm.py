@@ -24,6 +24,18 @@ that come early (prematurity above 0: those an S call could fall on) kept
 marked, plus the share of the marked S beats outside AF/flutter left
 unmarked; the highest sum is chosen (a tie to the smallest ``k``).
 
+``--fit-atrial`` (the DS1 records only): the threshold of
+:func:`ecgnet.data.atrial.atrial_activity_repeats`
+(:data:`ecgnet.data.atrial.ATRIAL_THRESHOLD`), from the lead's signal
+and the beats' R peaks: among the beats the library's detector marks, for
+each threshold of :data:`ATRIAL_THRESHOLDS`, the share of the marked beats
+in AF/flutter whose stretch shows no repeating atrial activity (those a gate
+on both keeps), plus the share of the marked S beats outside AF/flutter
+whose stretch does (those it leaves alone); the highest sum is chosen (a
+tie to the lowest threshold, which gates fewer beats). Also printed: the
+measure alone on every DS1 beat (AF/flutter Se, other beats Sp), and per
+record the beats marked, gated, and the S beats among them.
+
 Without ``--fit``: the library's setting (its defaults) on ``--records``,
 the same figures, once per record and pooled: how DS2 is read, once, as a
 report, after the choice. ``--no-rhythm`` counts the beats marked in records
@@ -32,6 +44,7 @@ without rhythm annotations (svdb).
 Usage:
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --fit
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --fit-prematurity
+    python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --fit-atrial
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --records $DS2
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/svdb --no-rhythm
 """
@@ -49,6 +62,8 @@ GRID = ((16, 10.0), (16, 25.0), (32, 10.0), (32, 25.0))
 THRESHOLDS = np.round(np.arange(0.005, 0.1501, 0.001), 3)
 #: The ratios tried by ``--fit-prematurity``.
 RATIOS = np.round(np.arange(0.1, 20.01, 0.1), 1)
+#: The thresholds tried by ``--fit-atrial``.
+ATRIAL_THRESHOLDS = np.round(np.arange(0.0, 1.0001, 0.01), 2)
 AF_RHYTHMS = ("(AFIB", "(AFL")
 
 
@@ -72,6 +87,22 @@ def record_rhythm(path):
     return np.asarray(times), beats.y.astype(np.int64), in_af
 
 
+def record_atrial(path, times):
+    """The atrial activity around each of a record's AAMI beats (ecgnet.data.atrial.atrial_repetition).
+
+    From the lead the beats are cut from and the beats' R peaks (the last
+    annotated beat, which has no beat after it, left out as the beats leave it).
+    """
+    from ecgnet.data.atrial import atrial_repetition
+    from ecgnet.data.records import read_annotated_lead
+
+    signal, fs, peaks, _ = read_annotated_lead(path)
+    peaks = peaks[: len(times)]
+    if not np.allclose(peaks / fs, times):
+        raise SystemExit(f"{path}: the lead's R peaks and the beats' times differ")
+    return atrial_repetition(signal, fs, peaks)
+
+
 def counts(marked, in_af, labels):
     return np.array([np.sum(marked & in_af), np.sum(in_af), np.sum(~marked & ~in_af), np.sum(~in_af),
                      np.sum(marked & ~in_af & (labels == 1)), np.sum(~in_af & (labels == 1)),
@@ -92,26 +123,83 @@ def main(argv=None):
     parser.add_argument("--fit", action="store_true", help="choose the setting and threshold on these records (DS1 only)")
     parser.add_argument("--fit-prematurity", action="store_true",
                         help="choose the ratio of irregular_rhythm's premature_ratio on these records (DS1 only)")
+    parser.add_argument("--fit-atrial", action="store_true",
+                        help="choose the threshold of ecgnet.data.atrial.atrial_activity_repeats on these records (DS1 only)")
+    parser.add_argument("--atrial", action="store_true",
+                        help="with --no-rhythm or on records with rhythm annotations: also the marked beats whose "
+                        "atrial activity does not repeat (the library's threshold)")
     parser.add_argument("--no-rhythm", action="store_true", help="count the beats marked (records without rhythm annotations)")
     args = parser.parse_args(argv)
     folder = Path(args.records_dir)
-    fitting = args.fit or args.fit_prematurity
+    fitting = args.fit or args.fit_prematurity or args.fit_atrial
     records = args.records or (list(DS1) if fitting else sorted(p.stem for p in folder.glob("*.atr")))
     if fitting and not set(records) <= set(DS1):
         parser.error(f"--fit reads DS1 records only; not: {sorted(set(records) - set(DS1))}")
     found = {record: record_rhythm(folder / record) for record in records}
     if args.no_rhythm:
-        total = marked_total = 0
+        from ecgnet.data.atrial import ATRIAL_THRESHOLD
+
+        total = marked_total = gated_total = gated_s = 0
         for record, (times, labels, _) in found.items():
             marked = irregular_rhythm(times)
             total, marked_total = total + len(times), marked_total + int(marked.sum())
+            atrial = ""
+            if args.atrial:
+                gated = marked & (record_atrial(folder / record, times) < ATRIAL_THRESHOLD)
+                gated_total, gated_s = gated_total + int(gated.sum()), gated_s + int((gated & (labels == 1)).sum())
+                atrial = (f"; with no repeating atrial activity {int(gated.sum())}, S beats among them "
+                          f"{int((gated & (labels == 1)).sum())}")
             print(f"{record}: {int(marked.sum())} of {len(times)} beats marked; S beats marked "
-                  f"{int((marked & (labels == 1)).sum())} of {int((labels == 1).sum())}")
-        print(f"all {len(records)} records: {marked_total} of {total} beats marked ({100 * marked_total / max(total, 1):.2f} %)")
+                  f"{int((marked & (labels == 1)).sum())} of {int((labels == 1).sum())}{atrial}")
+        print(f"all {len(records)} records: {marked_total} of {total} beats marked ({100 * marked_total / max(total, 1):.2f} %)"
+              + (f"; with no repeating atrial activity {gated_total}, S beats among them {gated_s}" if args.atrial else ""))
         return
     missing = [record for record, (_, _, in_af) in found.items() if in_af is None]
     if missing:
         parser.error(f"no rhythm annotations in {', '.join(missing)} (--no-rhythm counts the beats marked)")
+    if args.fit_atrial:
+        from ecgnet.data.atrial import ATRIAL_THRESHOLD
+
+        repetition = {record: record_atrial(folder / record, times) for record, (times, _, _) in found.items()}
+        marks = {record: irregular_rhythm(times) for record, (times, _, _) in found.items()}
+        value = np.concatenate([repetition[r] for r in records])
+        marked = np.concatenate([marks[r] for r in records])
+        in_af = np.concatenate([found[r][2] for r in records])
+        labels = np.concatenate([found[r][1] for r in records])
+        af, s_outside = marked & in_af, marked & ~in_af & (labels == 1)
+        best = None
+        for threshold in ATRIAL_THRESHOLDS:
+            gated = marked & (value < threshold)  # NaN: cannot be read, never gated
+            score = gated[af].mean() + (~gated[s_outside]).mean()
+            if best is None or score > best[0]:
+                best = (score, threshold)
+        threshold = best[1]
+        gated = marked & (value < threshold)
+        alone = value < threshold
+        print(f"marked beats: {af.sum()} in AF/flutter, {s_outside.sum()} S outside it, "
+              f"{(marked & in_af & (labels == 1)).sum()} S inside it, {(marked & ~in_af).sum()} outside it in all")
+        print(f"chosen threshold {threshold:.2f}: marked AF/flutter beats gated {100 * gated[af].mean():.1f} % "
+              f"({gated[af].sum()}/{af.sum()}), marked S beats outside AF/flutter left alone "
+              f"{100 * (~gated[s_outside]).mean():.1f} % ({(~gated[s_outside]).sum()}/{s_outside.sum()}), "
+              f"S beats inside it gated {(gated & in_af & (labels == 1)).sum()}/{(marked & in_af & (labels == 1)).sum()}, "
+              f"marked beats outside AF/flutter gated {(gated & ~in_af).sum()}/{(marked & ~in_af).sum()}")
+        print(f"the measure alone, every DS1 beat: AF/flutter Se {100 * alone[in_af].mean():.1f} % "
+              f"({alone[in_af].sum()}/{in_af.sum()}), other beats Sp {100 * (~alone[~in_af]).mean():.2f} % "
+              f"({(~alone[~in_af]).sum()}/{(~in_af).sum()}), S beats outside AF/flutter below it "
+              f"{(alone & ~in_af & (labels == 1)).sum()}/{(~in_af & (labels == 1)).sum()}")
+        for record in records:
+            times, own_labels, own_af = found[record]
+            own = marks[record] & (repetition[record] < threshold)
+            if marks[record].any():
+                print(f"  {record}: marked {marks[record].sum()}, gated {own.sum()} (AF/flutter {(own & own_af).sum()} "
+                      f"of {(marks[record] & own_af).sum()}); S outside AF/flutter marked "
+                      f"{(marks[record] & ~own_af & (own_labels == 1)).sum()}, gated {(own & ~own_af & (own_labels == 1)).sum()}; "
+                      f"median repetition in AF/flutter {np.nanmedian(repetition[record][own_af]) if own_af.any() else float('nan'):.2f}, "
+                      f"outside {np.nanmedian(repetition[record][~own_af]):.2f}")
+        same = round(float(threshold), 2) == ATRIAL_THRESHOLD
+        print(f"the library's threshold (ecgnet.data.atrial.ATRIAL_THRESHOLD): {ATRIAL_THRESHOLD}"
+              f"{'' if same else ', not the one chosen here'}")
+        return
     if args.fit_prematurity:
         from ecgnet.data.features import IRREGULAR_PREMATURITY_RATIO
 
