@@ -705,8 +705,18 @@ class ResidualBlock1D(_ResidualBase):
 
 
 
+class _Identity(keras.layers.Layer):
+    """A layer without weights that returns its input unchanged: the base of the layers that only keep facts."""
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 @keras.saving.register_keras_serializable(package="ecgnet")
-class InputRecipe(keras.layers.Layer):
+class InputRecipe(_Identity):
     """Identity on the beat input that keeps, in a saved model, which inputs the model needs.
 
     It holds an :class:`ecgnet.recipe.InputRecipe` (:attr:`recipe`): the
@@ -778,12 +788,6 @@ class InputRecipe(keras.layers.Layer):
     def rr_features(self):
         return self._recipe.rr_features
 
-    def call(self, inputs):
-        return inputs
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         config = super().get_config()
         config.update(self._recipe.to_config())
@@ -838,7 +842,7 @@ class ProductOfExperts(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="ecgnet")
-class PatientAdaptation(keras.layers.Layer):
+class PatientAdaptation(_Identity):
     """Identity on the class probabilities that keeps, in an adapted model, the beats it was adapted on.
 
     A model adapted to one patient (:func:`ecgnet.adapt`, ``python -m ecgnet
@@ -887,12 +891,6 @@ class PatientAdaptation(keras.layers.Layer):
             raise EcgnetError(f"PatientAdaptation: minutes must be a number >= 0. Received: minutes={minutes!r}")
         self.record, self.minutes, self.times, self.labels = str(record), float(minutes), times, labels
         self.supports_masking = True
-
-    def call(self, inputs):
-        return inputs
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         config = super().get_config()
