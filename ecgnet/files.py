@@ -423,6 +423,36 @@ def check_out_file(path, argument="--out"):
     _check_writable_parent(target.parent, argument, for_file=path)
 
 
+def check_not_an_input(path, inputs, argument="--out"):
+    """Refuse an output file that is one of the command's input files (or a link to one, or a hard link).
+
+    ``predict --beats beats.npz --out beats.npz`` would replace the beats
+    with the predictions once they are read: the input is lost, and the
+    atomic write (:func:`atomic_path`) only makes sure it is lost whole.
+
+    Args:
+        path: str or Path, the file to be written.
+        inputs: iterable of str or Path, the files the command reads (those
+            that do not exist are skipped).
+        argument: str, how the user named ``path``, for the message.
+
+    Raises:
+        EcgnetError: one line naming ``argument``, the file and the input it is.
+
+    Example:
+        >>> check_not_an_input("predictions.csv", ["beats.npz"])
+    """
+    target = output_file(path)
+    if not target.exists():
+        return
+    for source in inputs:
+        source = Path(source)
+        if source.exists() and os.path.samefile(target, source):
+            same = "" if Path(path) == source else f" (the same file as {source})"
+            raise EcgnetError(f"{argument} {path}: is an input of this command{same}; writing there would replace "
+                              "what is read; name another file")
+
+
 def _check_writable_parent(path, argument, for_file=None):
     existing = path
     while not existing.exists():

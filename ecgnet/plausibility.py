@@ -560,7 +560,8 @@ def check_record(signal, fs, r_peaks, lead=None):
         signal: 1-D array, the lead.
         fs: float, its sampling rate in Hz.
         r_peaks: int array of the R-peak samples (annotated or detected).
-        lead: str or None, the lead's name in the header (``"MLII"``, ``"V1"``).
+        lead: str or None, the lead's name in the header (``"MLII"``, ``"V1"``; any case), ``""`` for a
+            signal the header leaves unnamed, None to skip the lead's checks.
 
     Returns:
         :class:`RecordPlausibility` ``(reasons, verdict, contrast, agreement, heart_rate, upward)``.
@@ -608,8 +609,12 @@ def check_record(signal, fs, r_peaks, lead=None):
         verdict.append(f"polarity flips: the QRS points the other way from the rest of the record in {flipped.sum()} "
                        f"beats ({times.min():.1f} to {times.max():.1f} s); a lead reversed for a stretch?")
     if lead is not None:
-        if lead not in TRAINED_LEADS:
+        key = str(lead).strip().upper()  # the header's case and spaces do not matter: "mlii" is MLII
+        if not key:
+            verdict.append(f"lead unnamed: the header names no lead, so its first signal was read; the models were "
+                           f"trained on {', '.join(TRAINED_LEADS)}")
+        elif key not in TRAINED_LEADS:
             verdict.append(f"lead {lead!r} is not one the models were trained on ({', '.join(TRAINED_LEADS)})")
-        elif lead in POLARITY_LEADS and len(upward) and 1 - share_up > INVERTED and not unreadable:
-            verdict.append(f"inverted polarity: the QRS of lead {lead} points down in {1 - share_up:.0%} of the beats")
+        elif key in POLARITY_LEADS and len(upward) and 1 - share_up > INVERTED and not unreadable:
+            verdict.append(f"inverted polarity: the QRS of lead {key} points down in {1 - share_up:.0%} of the beats")
     return RecordPlausibility(reasons, verdict, contrast, agreement, heart_rate, share_up)

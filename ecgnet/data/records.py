@@ -40,6 +40,13 @@ BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 LEAD_PREFERENCE = ("MLII", "II", "ECG1")
 
 
+def lead_key(name):
+    """A lead name as :data:`LEAD_PREFERENCE` and :data:`ecgnet.plausibility.TRAINED_LEADS` compare it:
+    upper case, without spaces around it (``"mlii"``, ``" MLII"`` and ``"MLII"`` are one lead); ``""`` for
+    a signal the header leaves unnamed (wfdb reads its name as ``None``)."""
+    return str(name).strip().upper() if name is not None else ""
+
+
 class RecordBeats(NamedTuple):
     """What :func:`beats_from_record` returns: the beats, the R-peak source and beat times."""
 
@@ -206,9 +213,10 @@ def _read_leads(path, channel=None, second_lead=False):
     except Exception as error:  # wfdb raises plain exceptions for bad headers
         raise DataFormatError(f"{path}: not a readable WFDB header ({error})") from None
     _check_signal_files(path, header)
-    names = list(header.sig_name or [])
+    names = [name if name is not None else "" for name in header.sig_name or []]
     if channel is None:
-        channel = next((names.index(lead) for lead in LEAD_PREFERENCE if lead in names), 0)
+        keys = [lead_key(name) for name in names]
+        channel = next((keys.index(lead) for lead in LEAD_PREFERENCE if lead in keys), 0)
     elif isinstance(channel, str):
         if channel not in names:
             raise DataFormatError(f"{path}: no channel {channel!r} (has {names})")
@@ -223,7 +231,7 @@ def _read_leads(path, channel=None, second_lead=False):
     except Exception as error:
         raise DataFormatError(f"{path}: could not read the signal ({error})") from None
     signals = [rec.p_signal[:, i].astype(np.float64) for i in range(len(channels))]
-    return signals, float(rec.fs), [names[i] if i < len(names) else f"channel {i}" for i in channels]
+    return signals, float(rec.fs), [names[i] if i < len(names) else "" for i in channels]
 
 
 #: Two beat annotations closer than this (seconds) are one beat annotated twice: a QRS complex

@@ -1,0 +1,116 @@
+"""More variants of the bad inputs of docs/robustness.md, each checked against the unmodified input.
+
+Lead names in another case or none at all, a record's annotations that are not
+its own (a time-reversed signal, the other record of the same patient),
+``predict --out`` naming one of its own inputs. Everything here runs without
+TensorFlow: the inputs are refused, or read, before a model loads.
+"""
+
+import hashlib
+import shutil
+
+import numpy as np
+import pytest
+
+from ecgnet.data import beats_from_record, sample_dir
+from ecgnet.errors import DataFormatError, EcgnetError
+
+from conftest import FIXTURES
+from test_robustness import no_tensorflow, one_error_line  # noqa: F401  (a fixture, and the check of one error line)
+from test_robustness_variants import RECORD, copy_record
+
+
+# -- lead names ------------------------------------------------------------------------------------------------
+
+
+def test_lead_names_in_lower_case_are_the_trained_leads(tmp_path):
+    """``mlii`` is MLII: read without a lead warning, and found in the second channel as MLII is."""
+    lower = copy_record(tmp_path, "lower", lambda t: t.replace(" MLII", " mlii").replace(" V1", " v1"))
+    found = beats_from_record(lower, check_quality=True)
+    reference = beats_from_record(RECORD, check_quality=True)
+    assert found.lead == "mlii" and found.verdict == reference.verdict == []
+    np.testing.assert_array_equal(found.beats.x, reference.beats.x)
+    # the same names on the other channels: the lower-case mlii, now the second signal, is still the one read
+    swapped = copy_record(tmp_path, "swapped", lambda t: t.replace(" MLII", " v1 ").replace(" V1", " mlii"))
+    found = beats_from_record(swapped, check_quality=True)
+    assert found.lead == "mlii" and not any(line.startswith("lead") for line in found.verdict)
+    np.testing.assert_array_equal(found.beats.x, beats_from_record(RECORD, channel=1).beats.x)
+
+
+def test_a_header_that_names_no_lead_is_said(tmp_path):
+    """Signal lines without a description: the first signal is read, and the verdict says the lead is unnamed."""
+    unnamed = copy_record(tmp_path, "unnamed", lambda t: t.replace(" MLII", "").replace(" V1", ""))
+    found = beats_from_record(unnamed, check_quality=True)
+    assert found.lead == ""
+    assert [line for line in found.verdict if line.startswith("lead")] == [
+        "lead unnamed: the header names no lead, so its first signal was read; the models were trained on MLII, II, ECG1"]
+    np.testing.assert_array_equal(found.beats.x, beats_from_record(RECORD).beats.x)
+
+
+# -- annotations that are not the record's -----------------------------------------------------------------------
+
+
+def _record_with_signal(folder, name, signal, fs, samples, symbols):
+    import wfdb
+
+    wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["MLII"], p_signal=signal[:, None], fmt=["16"], write_dir=str(folder))
+    wfdb.wrann(name, "atr", np.asarray(samples), symbol=list(symbols), write_dir=str(folder))
+    return folder / name
+
+
+def test_predict_refuses_a_time_reversed_signal_with_its_annotations(tmp_path, run_cli, no_tensorflow):
+    """The 208 excerpt reversed in time keeps its QRS complexes, but no annotation sits on one: refused, as
+    ``prepare`` refuses it, before a model loads (every beat got a class before: N, from the beats that happened
+    to lie near a QRS)."""
+    import wfdb
+
+    record = wfdb.rdrecord(str(RECORD), channels=[0])
+    ann = wfdb.rdann(str(RECORD), "atr")
+    reversed_record = _record_with_signal(tmp_path, "reversed", record.p_signal[::-1, 0].copy(), record.fs,
+                                          ann.sample, ann.symbol)
+    with pytest.raises(DataFormatError, match="annotations off the QRS"):
+        beats_from_record(reversed_record, refuse_implausible=True)
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", reversed_record)
+    one_error_line(done, "reversed: annotations off the QRS", "nothing is classified", "--detect")
+    # the unmodified signal with the same annotations is read: the check is about the pair, not the file
+    found = beats_from_record(_record_with_signal(tmp_path, "forward", record.p_signal[:, 0].copy(), record.fs,
+                                                  ann.sample, ann.symbol), check_quality=True)
+    assert found.verdict == [] and found.usable.mean() > 0.95
+
+
+# -- output files ---------------------------------------------------------------------------------------------------
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_predict_out_that_is_its_own_input_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``predict --beats B --out B`` replaced the beats with the predictions (the atomic write made sure the
+    input was lost whole); the same through a link or a hard link, and a record's own files."""
+    beats = tmp_path / "beats.npz"
+    shutil.copyfile(sample_dir() / "mitbih_test.npz", beats)
+    (tmp_path / "link.npz").symlink_to(beats)
+    (tmp_path / "hard.npz").hardlink_to(beats)
+    before = _digest(beats)
+    for out, said in (("beats.npz", "is an input of this command"), ("link.npz", "(the same file as beats.npz)"),
+                      ("hard.npz", "(the same file as beats.npz)")):
+        done = run_cli("predict", "--model", "ecgnet-mitbih", "--beats", "beats.npz", "--out", out)
+        one_error_line(done, f"--out {out}: ", said, "name another file")
+    assert _digest(beats) == before
+    record = copy_record(tmp_path, "rec")
+    atr = _digest(record.with_suffix(".atr"))
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", "rec", "--out", "rec.atr")
+    one_error_line(done, "--out rec.atr: is an input of this command")
+    assert _digest(record.with_suffix(".atr")) == atr
+
+
+def test_check_not_an_input_lets_other_files_through(tmp_path):
+    from ecgnet.files import check_not_an_input
+
+    (tmp_path / "in.csv").write_text("1\n")
+    check_not_an_input(tmp_path / "out.csv", [tmp_path / "in.csv", tmp_path / "missing.csv"])  # new file: fine
+    (tmp_path / "out.csv").write_text("2\n")
+    check_not_an_input(tmp_path / "out.csv", [tmp_path / "in.csv"])  # another existing file: replaced, as before
+    with pytest.raises(EcgnetError, match="is an input of this command"):
+        check_not_an_input(tmp_path / "in.csv", [tmp_path / "in.csv"])
