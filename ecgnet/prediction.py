@@ -35,7 +35,7 @@ NOT_AN_ECG = ("no QRS complexes", "mostly implausible")
 #: their R-R intervals and their labels belong to no beat of this signal. The few annotations
 #: that fall on a QRS by chance would otherwise be classified (100 with 101's annotations:
 #: 984 of 1,864 beats; a signal reversed in time: 101 of 147, all N).
-NOT_ITS_ANNOTATIONS = ("annotations off the QRS",)
+NOT_ITS_ANNOTATIONS = ("annotations off the QRS", "annotations miss beats")
 
 #: What ``peaks`` in a table's ``attrs`` says, in words.
 PEAK_SOURCES = {
@@ -142,6 +142,10 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     peak_source = PEAK_SOURCES[found.source] + (
         "" if found.source == "annotations" else " (asked for)" if detect else f" ({_no_annotations(record)})")
     stretches = describe_stretches(found.stretches, found.fs, limit=10)
+    if len(found.usable) == 0 and found.source == "annotations":  # one annotated beat: it has no next R-R interval
+        atr = record.with_suffix(".atr") if record.suffix in (".hea", ".dat", ".atr") else Path(f"{record}.atr")
+        raise DataFormatError(f"{record_path}: no beat to classify: {atr.name} holds one beat annotation, and a beat is cut "
+                              "only with the next R peak (its R-R interval); `--detect` finds the R peaks with the detector")
     if len(found.usable) == 0:
         raise DataFormatError(f"{record_path}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else ""))
     unusable = [line for line in found.verdict if line.startswith(NOT_AN_ECG)]

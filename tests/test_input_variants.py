@@ -78,6 +78,55 @@ def test_predict_refuses_a_time_reversed_signal_with_its_annotations(tmp_path, r
     assert found.verdict == [] and found.usable.mean() > 0.95
 
 
+@pytest.mark.parametrize("shift_s", [0.1, -0.1])
+def test_annotations_shifted_by_a_tenth_of_a_second_are_refused(tmp_path, shift_s):
+    """0.1 s off (half the 0.2 s that test_plausibility checks): most R peaks still fall within the 0.1 s
+    search window of their QRS, so the share on the QRS passed; the median offset does not."""
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "shifted", atr=False)
+    moved = samples + int(shift_s * 360)
+    keep = (moved >= 0) & (moved < 14400)
+    write_annotations(record, moved[keep], np.asarray(symbols)[keep])
+    found = beats_from_record(record, check_quality=True)
+    assert len(found.verdict) == 1 and found.verdict[0].startswith("annotations off the QRS: "), found.verdict
+    if shift_s > 0:  # late: every R peak within 0.1 s of its QRS top, which the share on the QRS accepts
+        assert found.verdict[0].startswith("annotations off the QRS: the R peaks lie a median 0.097 s after the top")
+    with pytest.raises(DataFormatError, match="shifted: annotations off the QRS: "):
+        beats_from_record(record, refuse_implausible=True)  # what prepare calls
+    assert beats_from_record(RECORD, check_quality=True).verdict == []  # the same annotations, in place
+
+
+def test_annotations_of_every_other_beat_are_refused(tmp_path, run_cli, no_tensorflow):
+    """Every other annotation removed: each beat read is on its QRS (agreement 100 %), but its R-R interval
+    spans two beats; the intervals hold a QRS of their own, and the record is refused."""
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "thinned", atr=False)
+    write_annotations(record, samples[::2], symbols[::2])
+    found = beats_from_record(record, check_quality=True)
+    assert found.verdict[0].startswith("annotations miss beats: 91% of the intervals"), found.verdict  # 208: some R-R short
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", record)
+    one_error_line(done, "thinned: annotations miss beats", "--detect")
+    from ecgnet.plausibility import MISSED_RATIO, unannotated_qrs
+    import wfdb
+
+    signal = wfdb.rdrecord(str(RECORD), channels=[0]).p_signal[:, 0]
+    assert np.mean(unannotated_qrs(signal, 360, samples) > MISSED_RATIO) == 0  # all annotations: none missed
+
+
+def test_a_single_beat_annotation_says_why_no_beat_is_cut(tmp_path, run_cli, no_tensorflow):
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "one", atr=False)
+    write_annotations(record, samples[5:6], symbols[5:6])
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", record)
+    one_error_line(done, "one.atr holds one beat annotation", "the next R peak", "--detect")
+
+
 # -- output files ---------------------------------------------------------------------------------------------------
 
 

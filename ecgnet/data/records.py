@@ -76,7 +76,8 @@ class CheckedRecordBeats(NamedTuple):
 #: polarity that flips for a stretch, an inverted or untrained lead) are
 #: warnings: each can be a true record (MIT-BIH 207 changes its QRS shape
 #: for a stretch).
-REFUSED_VERDICTS = ("no QRS complexes", "mostly implausible", "annotations off the QRS", "heart rate")
+REFUSED_VERDICTS = ("no QRS complexes", "mostly implausible", "annotations off the QRS", "annotations miss beats",
+                    "heart rate")
 
 
 def refused(verdict):
