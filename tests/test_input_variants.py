@@ -163,3 +163,27 @@ def test_check_not_an_input_lets_other_files_through(tmp_path):
     check_not_an_input(tmp_path / "out.csv", [tmp_path / "in.csv"])  # another existing file: replaced, as before
     with pytest.raises(EcgnetError, match="is an input of this command"):
         check_not_an_input(tmp_path / "in.csv", [tmp_path / "in.csv"])
+
+
+# -- signal files ---------------------------------------------------------------------------------------------------
+
+
+def test_a_dat_in_another_storage_format_than_its_header_says(tmp_path, run_cli, no_tensorflow):
+    """The 208 excerpt's format-212 bytes under a header that says 16, and a format-16 copy under one that says 212:
+    the message names the format that fits (it said "shorter than its header says" / "declare the right number of
+    signals?"); the same header over a format-16 copy of the samples reads the same beats as the original."""
+    import wfdb
+
+    said_16 = copy_record(tmp_path, "said16", lambda t: t.replace(".dat 212 ", ".dat 16 "))
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", said_16)
+    one_error_line(done, "said16.dat: 43200 bytes, the size of its 2 signal(s) of 14400 samples in format 212",
+                   "said16.hea says format 16")
+    record = wfdb.rdrecord(str(RECORD), physical=False)
+    record.record_name, record.file_name, record.fmt = "as16", ["as16.dat"] * 2, ["16"] * 2
+    record.wrsamp(write_dir=str(tmp_path))
+    shutil.copyfile(RECORD.with_suffix(".atr"), tmp_path / "as16.atr")
+    np.testing.assert_array_equal(beats_from_record(tmp_path / "as16").beats.x, beats_from_record(RECORD).beats.x)
+    header = (tmp_path / "as16.hea").read_text()
+    (tmp_path / "as16.hea").write_text(header.replace(".dat 16", ".dat 212"))
+    with pytest.raises(DataFormatError, match=r"as16.dat: 57600 bytes, .* in format 16, but .*as16.hea says format 212"):
+        beats_from_record(tmp_path / "as16")

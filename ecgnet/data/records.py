@@ -182,6 +182,8 @@ def _check_signal_files(path, header):
         frame = sum(FORMAT_BYTES[str(header.fmt[i])] * (spf[i] or 1) for i in signals)
         expected = offset + int(np.ceil(header.sig_len * frame))
         fs = float(header.fs or 250.0)
+        if not expected <= size <= expected + int(np.ceil(frame)):
+            _refuse_another_format(path, dat, size, offset, header, signals, spf, formats)
         if size < expected:
             held = max(size - offset, 0) / frame
             raise DataFormatError(
@@ -198,6 +200,30 @@ def _check_signal_files(path, header):
                 f"of {header.sig_len} samples in format {'/'.join(sorted(formats))} ({expected} bytes){guess}; "
                 "does the header declare the right number of signals?"
             )
+
+
+#: The storage formats a header's is checked against: those of the PhysioNet ECG databases. Wider ones
+#: are left out, since their sizes are also those of more signals (one signal in format 24 takes the
+#: bytes of two in format 212): a header that declares too few signals is told so.
+MIXED_UP_FORMATS = ("16", "212")
+
+
+def _refuse_another_format(path, dat, size, offset, header, signals, spf, formats):
+    """Refuse a signal file whose size is that of the same signals in another storage format than the header's.
+
+    A ``.dat`` in format 16 under a header that says 212 (or the reverse) is
+    otherwise "larger" or "shorter than its header says", which points at the
+    number of signals or a truncated file.
+    """
+    samples = header.sig_len * sum(spf[i] or 1 for i in signals)
+    fits = [fmt for fmt, width in ((fmt, FORMAT_BYTES[fmt]) for fmt in MIXED_UP_FORMATS)
+            if fmt not in formats and 0 <= size - offset - int(np.ceil(samples * width)) <= int(np.ceil(width * len(signals)))]
+    if fits:
+        raise DataFormatError(
+            f"{dat}: {size} bytes, the size of its {len(signals)} signal(s) of {header.sig_len} samples in format "
+            f"{' or '.join(fits)}, but {path}.hea says format {'/'.join(sorted(formats))}: is the header's storage "
+            "format (the field after the file name) right?"
+        )
 
 
 def _read_leads(path, channel=None, second_lead=False):
