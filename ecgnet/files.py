@@ -58,11 +58,13 @@ def output_file(path):
 
     Returns:
         Path: ``path`` itself, or the final target of its chain of symbolic
-        links (a dangling link gives the file it would create).
+        links (a dangling link gives the file it would create, in a folder
+        that exists).
 
     Raises:
         EcgnetError: ``path`` (or its target) exists and is not a regular file
-            (a folder, a device such as ``/dev/null``, a named pipe, a socket).
+            (a folder, a device such as ``/dev/null``, a named pipe, a socket),
+            or is a dangling link into a folder that does not exist.
 
     Example:
         >>> output_file("report.json")
@@ -73,6 +75,9 @@ def output_file(path):
     try:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
+        if target != path and not target.parent.is_dir():  # folders are made for a path, never along a link
+            raise EcgnetError(f"{path}: is a link to {target}, whose folder {target.parent} does not exist; "
+                              "a dangling link is not followed into new folders, name a file") from None
         return target
     except NotADirectoryError:
         raise EcgnetError(f"{path}: a file is in the way of its folder") from None

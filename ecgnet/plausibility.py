@@ -272,9 +272,10 @@ def unannotated_qrs(signal, fs, r_peaks, envelope=None):
     peaks = np.maximum(np.minimum(beat_peaks[:-1], beat_peaks[1:]), np.finfo(float).tiny)
     guard = int(round(MISSED_GUARD_SECONDS * fs))
     ratios = np.zeros(len(r) - 1)
-    for i, (start, stop) in enumerate(zip(r[:-1] + guard, np.minimum(r[1:], len(envelope)) - guard)):
-        if stop > start:
-            ratios[i] = envelope[start:stop].max() / peaks[i]
+    with np.errstate(over="ignore"):  # beats without QRS energy (a flat stretch): any peak between them is infinitely more
+        for i, (start, stop) in enumerate(zip(r[:-1] + guard, np.minimum(r[1:], len(envelope)) - guard)):
+            if stop > start:
+                ratios[i] = envelope[start:stop].max() / peaks[i]
     return ratios
 
 

@@ -187,3 +187,18 @@ def test_a_dat_in_another_storage_format_than_its_header_says(tmp_path, run_cli,
     (tmp_path / "as16.hea").write_text(header.replace(".dat 16", ".dat 212"))
     with pytest.raises(DataFormatError, match=r"as16.dat: 57600 bytes, .* in format 16, but .*as16.hea says format 212"):
         beats_from_record(tmp_path / "as16")
+
+
+def test_out_through_a_dangling_link_makes_no_folders(tmp_path, run_cli, no_tensorflow):
+    """A link into a folder that does not exist was followed, and the folders along it made (as root: anywhere);
+    a dangling link into an existing folder is still written through."""
+    (tmp_path / "beats.npz").write_bytes((sample_dir() / "mitbih_test.npz").read_bytes())
+    (tmp_path / "away.csv").symlink_to(tmp_path / "gone" / "deeper" / "p.csv")
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--beats", "beats.npz", "--out", "away.csv")
+    one_error_line(done, "--out away.csv: is a link to", "whose folder", "does not exist")
+    assert not (tmp_path / "gone").exists() and (tmp_path / "away.csv").is_symlink()
+    from ecgnet.files import write_text_atomic
+
+    (tmp_path / "near.csv").symlink_to(tmp_path / "made.csv")
+    write_text_atomic(tmp_path / "near.csv", "made\n")
+    assert (tmp_path / "made.csv").read_text() == "made\n" and (tmp_path / "near.csv").is_symlink()
