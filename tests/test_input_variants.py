@@ -202,3 +202,26 @@ def test_out_through_a_dangling_link_makes_no_folders(tmp_path, run_cli, no_tens
     (tmp_path / "near.csv").symlink_to(tmp_path / "made.csv")
     write_text_atomic(tmp_path / "near.csv", "made\n")
     assert (tmp_path / "made.csv").read_text() == "made\n" and (tmp_path / "near.csv").is_symlink()
+
+
+# -- beat files -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field, change, message", [
+    ("x", lambda x: x * 1000, "x[0, 0] (beat 0, sample 0) is 889.8, outside 0..1"),
+    ("x", lambda x: x - 0.5, "outside 0..1"),
+    ("rr", lambda rr: np.where(np.arange(rr.size).reshape(rr.shape) == 13, -rr, rr), "rr[4, 1] (beat 4, column 1) is -"),
+    ("rr", lambda rr: np.where(np.arange(rr.size).reshape(rr.shape) == 13, 0.0, rr), "rr[4, 1] (beat 4, column 1) is 0:"),
+])
+def test_npz_beats_out_of_their_range_are_refused(tmp_path, run_cli, no_tensorflow, field, change, message):
+    """The CSV reader refuses samples outside 0..1; a .npz of beats x1000 (or in millivolts) was classified,
+    and a negative or zero R-R interval read as one. The sample file itself is read (the reference)."""
+    from ecgnet.data import load_beats_npz
+
+    arrays = dict(np.load(sample_dir() / "mitbih_test.npz"))
+    assert len(load_beats_npz(sample_dir() / "mitbih_test.npz")) == len(arrays["y"])
+    arrays[field] = change(arrays[field])
+    np.savez(tmp_path / "beats.npz", **arrays)
+    with pytest.raises(DataFormatError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        load_beats_npz(tmp_path / "beats.npz")
+    one_error_line(run_cli("info", "beats.npz"), "beats.npz: ", message)
