@@ -106,6 +106,9 @@ MISSED_RATIO = 0.5
 MISSED_SHARE = 0.25
 #: Heart rates (beats per minute) a human heart beats at; outside them the R peaks or the sampling rate are wrong.
 HEART_RATE_RANGE = (20.0, 300.0)
+#: Heart rates of the clean records (47 to 135 beats per minute in MIT-BIH and svdb) with a margin: outside them
+#: a record without QRS complexes is asked whether its header's sampling rate is the signal's (a hint, no check).
+USUAL_HEART_RATES = (40.0, 180.0)
 #: Leads the models here were trained on (:data:`ecgnet.data.records.LEAD_PREFERENCE`).
 TRAINED_LEADS = ("MLII", "II", "ECG1")
 #: Leads whose QRS points up in (almost) every record: the limb lead II and MIT-BIH's modified MLII.
@@ -632,8 +635,11 @@ def check_record(signal, fs, r_peaks, lead=None):
     median_contrast = float(np.median(contrast)) if len(contrast) else 0.0
     marked = float(np.mean(np.char.find(reasons.astype(str), "not QRS-like") >= 0)) if len(reasons) else 0.0
     if median_contrast < BEAT_CONTRAST:
+        low, high = USUAL_HEART_RATES
+        rate_hint = (f"; the R peaks imply {heart_rate:.0f} beats per minute: is the header's sampling rate, {fs:g} Hz, "
+                     "the signal's" if np.isfinite(heart_rate) and not low <= heart_rate <= high else "")
         verdict.append(f"no QRS complexes: the signal does not look like an ECG lead (median QRS contrast "
-                       f"{median_contrast:.1f}, under {BEAT_CONTRAST:g})")
+                       f"{median_contrast:.1f}, under {BEAT_CONTRAST:g}{rate_hint})")
     elif agreement < AGREEMENT:
         verdict.append(f"annotations off the QRS: only {agreement:.0%} of the annotated beats are on a QRS complex "
                        "(the annotations of another record, or shifted?)")

@@ -225,3 +225,21 @@ def test_npz_beats_out_of_their_range_are_refused(tmp_path, run_cli, no_tensorfl
     with pytest.raises(DataFormatError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
         load_beats_npz(tmp_path / "beats.npz")
     one_error_line(run_cli("info", "beats.npz"), "beats.npz: ", message)
+
+
+def test_no_qrs_at_an_unusual_heart_rate_asks_about_the_sampling_rate(tmp_path):
+    """The 208 excerpt (360 Hz) under a header claiming 1000 Hz: the QRS band lands on the wrong frequencies and the
+    heart runs at 28 beats per minute; the refusal says so instead of only "not an ECG lead"."""
+    claimed = copy_record(tmp_path, "claimed", lambda t: t.replace(" 2 360 ", " 2 1000 "), atr=False)
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    write_annotations(claimed, samples, symbols, fs=1000)
+    found = beats_from_record(claimed, check_quality=True)
+    assert found.verdict[0].startswith("no QRS complexes: ") and "is the header's sampling rate, 1000 Hz, the signal's" \
+        in found.verdict[0], found.verdict
+    from ecgnet.plausibility import check_record
+
+    noise = np.random.default_rng(0).normal(size=360 * 40)  # no QRS at 75 beats per minute: no question about the rate
+    verdict = check_record(noise, 360, np.arange(100, 360 * 39, 288), lead="MLII").verdict
+    assert verdict[0].startswith("no QRS complexes: ") and "sampling rate" not in verdict[0]
