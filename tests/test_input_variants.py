@@ -243,3 +243,19 @@ def test_no_qrs_at_an_unusual_heart_rate_asks_about_the_sampling_rate(tmp_path):
     noise = np.random.default_rng(0).normal(size=360 * 40)  # no QRS at 75 beats per minute: no question about the rate
     verdict = check_record(noise, 360, np.arange(100, 360 * 39, 288), lead="MLII").verdict
     assert verdict[0].startswith("no QRS complexes: ") and "sampling rate" not in verdict[0]
+
+
+@pytest.mark.parametrize("separator, name", [("\t", "tabs"), (";", "semicolons")])
+def test_a_csv_separated_otherwise_says_by_what(tmp_path, separator, name):
+    """A spreadsheet's export with tabs or semicolons: "got 1 field" named no cause."""
+    from ecgnet.data import load_mitbih_csv
+
+    rows = np.loadtxt(sample_dir() / "mitbih_test.csv.gz", delimiter=",", max_rows=3)
+    lines = [",".join(f"{v:g}" for v in row) for row in rows]
+    (tmp_path / "ok.csv").write_text("\n".join(lines) + "\n")
+    x, y = load_mitbih_csv(tmp_path / "ok.csv")  # the same rows with commas: read
+    np.testing.assert_allclose(np.asarray(x).reshape(3, -1), rows[:, :-1], atol=1e-6)
+    (tmp_path / "other.csv").write_text("\n".join(line.replace(",", separator) for line in lines) + "\n")
+    with pytest.raises(DataFormatError, match=f"line 1: expected 188 comma-separated fields .* got 1; its fields are "
+                                              f"separated by {name}: save it with commas"):
+        load_mitbih_csv(tmp_path / "other.csv")
