@@ -148,13 +148,11 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
                               "only with the next R peak (its R-R interval); `--detect` finds the R peaks with the detector")
     if len(found.usable) == 0:
         raise DataFormatError(f"{record_path}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else ""))
-    unusable = [line for line in found.verdict if line.startswith(NOT_AN_ECG)]
+    foreign = [line for line in found.verdict if line.startswith(NOT_ITS_ANNOTATIONS) and found.source == "annotations"]
+    unusable = foreign + [line for line in found.verdict if line.startswith(NOT_AN_ECG)]
     if unusable and not (found.stretches and not found.usable.any()):  # all bad signal: say that, below
-        raise DataFormatError(f"{record_path}: {'; '.join(unusable)}; nothing is classified")
-    foreign = [line for line in found.verdict if line.startswith(NOT_ITS_ANNOTATIONS)]
-    if foreign and found.source == "annotations":
-        raise DataFormatError(f"{record_path}: {'; '.join(foreign)}; nothing is classified; `--detect` finds the R peaks "
-                              "with the detector instead")
+        raise DataFormatError(f"{record_path}: {'; '.join(unusable)}; nothing is classified"
+                              + ("; `--detect` finds the R peaks with the detector instead" if foreign else ""))
     if not found.usable.any():
         raise DataFormatError(
             f"{record_path}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches or _reasons(found.problems)}); "

@@ -259,3 +259,17 @@ def test_a_csv_separated_otherwise_says_by_what(tmp_path, separator, name):
     with pytest.raises(DataFormatError, match=f"line 1: expected 188 comma-separated fields .* got 1; its fields are "
                                               f"separated by {name}: save it with commas"):
         load_mitbih_csv(tmp_path / "other.csv")
+
+
+def test_annotations_far_off_are_off_the_qrs_not_a_signal_without_one(tmp_path):
+    """0.3 s late (half of record 208's R-R interval; 0.5 s on record 100), no annotation sits on a QRS, which read
+    as "the signal does not look like an ECG lead"; the QRS complexes 0.3 s away say it is the annotations."""
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "late", atr=False)
+    keep = samples + 108 < 14400
+    write_annotations(record, samples[keep] + 108, np.asarray(symbols)[keep])
+    found = beats_from_record(record, check_quality=True)
+    assert found.verdict[0].startswith("annotations off the QRS: no R peak sits on a QRS complex"), found.verdict
+    assert not any(line.startswith("no QRS complexes") for line in found.verdict)
