@@ -125,7 +125,8 @@ def clean_database(folder, label):
           f"{plausibility.SHIFTED_SECONDS} s")
     print(f"  intervals holding a QRS of their own (over {plausibility.MISSED_RATIO} of the beats'), by record: "
           f"up to {max(missed)[0]:.2%} ({max(missed)[1]}); {sum(m > 0 for m, _ in missed)} records above 0; "
-          f"annotations miss beats over {plausibility.MISSED_SHARE:.0%}")
+          f"annotations miss beats over {plausibility.MISSED_SHARE:.0%} (where the median contrast is at least "
+          f"{plausibility.MISSED_MIN_CONTRAST:g})")
     print(f"  lowest median contrast of a record: {min(medians)[0]:.1f} ({min(medians)[1]})")
     print(f"  contrast quantiles: min {contrasts.min():.2f}, 0.01% {np.percentile(contrasts, 0.01):.2f}, "
           f"0.1% {np.percentile(contrasts, 0.1):.2f}, 1% {np.percentile(contrasts, 1):.2f}, median {np.median(contrasts):.0f}")
@@ -167,6 +168,7 @@ def not_what_they_claim(mitdb, nstdb):
         "100 with its annotations 0.2 s late": (signal, fs, peaks + int(0.2 * fs), lead),
         "100 with its annotations 0.1 s late": (signal, fs, peaks + int(0.1 * fs), lead),
         "100 with its annotations 0.05 s late": (signal, fs, peaks + int(0.05 * fs), lead),
+        "100 with its annotations 0.5 s late": (signal, fs, peaks + int(0.5 * fs), lead),
         "100 with every other annotation": (signal, fs, peaks[::2], lead),
         "100 reversed in time": (signal[::-1].copy(), fs, peaks, lead),
         "100, lead named 'mlii'": (signal, fs, peaks, "mlii"),
@@ -186,7 +188,7 @@ def not_what_they_claim(mitdb, nstdb):
             cases[f"nstdb {name} (noise record)"] = (noise, noise_fs, peaks, lead)
         ma = read(Path(nstdb) / "ma")[0]
         s118, fs118, lead118, p118 = read(Path(mitdb) / "118")
-        for snr in (12, 6, 0):
+        for snr in (12, 6, 0, -6):
             cases[f"118 + ma at {snr} dB"] = (add_noise(s118, ma, snr, fs118, p118), fs118, p118, lead118)
     for record in ("100", "119", "203", "207", "208", "217", "108"):
         x, rate, lead_name, r = read(Path(mitdb) / record)
