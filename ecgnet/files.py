@@ -458,6 +458,22 @@ def check_not_an_input(path, inputs, argument="--out"):
                               "what is read; name another file")
 
 
+def check_not_the_data_folder(folder, data, argument="--out"):
+    """Refuse an output folder that is the data folder a command reads (``train --data D --out D``).
+
+    A run's or a report's files written among a prepared split's would mix
+    the two: ``prepare`` then refuses the folder as one that "holds other
+    files", and the split's files are no longer the only ones its manifest lists.
+
+    Raises:
+        EcgnetError: one line naming ``argument`` and the folder.
+    """
+    folder, data = Path(folder), Path(data)
+    if folder.is_dir() and data.is_dir() and os.path.samefile(folder, data):
+        raise EcgnetError(f"{argument} {folder}: is the --data folder; write the run or report in a folder of its own "
+                          f"(e.g. {folder / 'run'})")
+
+
 def _check_writable_parent(path, argument, for_file=None):
     existing = path
     while not existing.exists():

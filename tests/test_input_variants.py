@@ -290,3 +290,16 @@ def test_annotations_far_off_are_off_the_qrs_not_a_signal_without_one(tmp_path):
     found = beats_from_record(record, check_quality=True)
     assert found.verdict[0].startswith("annotations off the QRS: no R peak sits on a QRS complex"), found.verdict
     assert not any(line.startswith("no QRS complexes") for line in found.verdict)
+
+
+def test_train_and_evaluate_refuse_to_write_into_their_data_folder(tmp_path, run_cli, no_tensorflow):
+    """A run or a report written among a prepared split's files mixed them (prepare then refused the folder as
+    one holding other files); the split is left as it was."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir(), data)
+    before = sorted(p.name for p in data.iterdir())
+    done = run_cli("train", "--data", "data", "--split", "kaggle", "--epochs", "1", "--out", "data/.")
+    one_error_line(done, "--out data: is the --data folder")
+    done = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", "data", "--out", "data")
+    one_error_line(done, "--out data: is the --data folder")
+    assert sorted(p.name for p in data.iterdir()) == before
