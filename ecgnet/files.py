@@ -58,11 +58,13 @@ def output_file(path):
 
     Returns:
         Path: ``path`` itself, or the final target of its chain of symbolic
-        links (a dangling link gives the file it would create).
+        links (a dangling link gives the file it would create, in a folder
+        that exists).
 
     Raises:
         EcgnetError: ``path`` (or its target) exists and is not a regular file
-            (a folder, a device such as ``/dev/null``, a named pipe, a socket).
+            (a folder, a device such as ``/dev/null``, a named pipe, a socket),
+            or is a dangling link into a folder that does not exist.
 
     Example:
         >>> output_file("report.json")
@@ -73,6 +75,9 @@ def output_file(path):
     try:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
+        if target != path and not target.parent.is_dir():  # folders are made for a path, never along a link
+            raise EcgnetError(f"{path}: is a link to {target}, whose folder {target.parent} does not exist; "
+                              "a dangling link is not followed into new folders, name a file") from None
         return target
     except NotADirectoryError:
         raise EcgnetError(f"{path}: a file is in the way of its folder") from None
@@ -421,6 +426,52 @@ def check_out_file(path, argument="--out"):
     except EcgnetError as error:
         raise EcgnetError(f"{argument} {error}") from None
     _check_writable_parent(target.parent, argument, for_file=path)
+
+
+def check_not_an_input(path, inputs, argument="--out"):
+    """Refuse an output file that is one of the command's input files (or a link to one, or a hard link).
+
+    ``predict --beats beats.npz --out beats.npz`` would replace the beats
+    with the predictions once they are read: the input is lost, and the
+    atomic write (:func:`atomic_path`) only makes sure it is lost whole.
+
+    Args:
+        path: str or Path, the file to be written.
+        inputs: iterable of str or Path, the files the command reads (those
+            that do not exist are skipped).
+        argument: str, how the user named ``path``, for the message.
+
+    Raises:
+        EcgnetError: one line naming ``argument``, the file and the input it is.
+
+    Example:
+        >>> check_not_an_input("predictions.csv", ["beats.npz"])
+    """
+    target = output_file(path)
+    if not target.exists():
+        return
+    for source in inputs:
+        source = Path(source)
+        if source.exists() and os.path.samefile(target, source):
+            same = "" if Path(path) == source else f" (the same file as {source})"
+            raise EcgnetError(f"{argument} {path}: is an input of this command{same}; writing there would replace "
+                              "what is read; name another file")
+
+
+def check_not_the_data_folder(folder, data, argument="--out"):
+    """Refuse an output folder that is the data folder a command reads (``train --data D --out D``).
+
+    A run's or a report's files written among a prepared split's would mix
+    the two: ``prepare`` then refuses the folder as one that "holds other
+    files", and the split's files are no longer the only ones its manifest lists.
+
+    Raises:
+        EcgnetError: one line naming ``argument`` and the folder.
+    """
+    folder, data = Path(folder), Path(data)
+    if folder.is_dir() and data.is_dir() and os.path.samefile(folder, data):
+        raise EcgnetError(f"{argument} {folder}: is the --data folder; write the run or report in a folder of its own "
+                          f"(e.g. {folder / 'run'})")
 
 
 def _check_writable_parent(path, argument, for_file=None):

@@ -49,6 +49,13 @@ Arrhythmia and Noise Stress Test records; full output in
   beats "not QRS-like";
 - record 100 with record 101's annotations: 25 % on the QRS, "annotations off
   the QRS"; shifted 0.2 s late: 0 %; inverted: "inverted polarity";
+- annotations 0.1 s late: a median offset from the QRS top of 0.069 to
+  0.097 s, against at most 0.055 s on the clean records (:data:`SHIFTED_SECONDS`);
+  0.3 to 0.5 s late: no QRS at the R peaks but QRS complexes within 0.4 s
+  (:data:`NEARBY_CONTRAST`); every other annotation removed: 83 % to 100 % of
+  the intervals hold a QRS of their own, at most 5.7 % on the clean records
+  (:data:`MISSED_SHARE`; noise at 0 dB makes 17 % to 41 %, hence
+  :data:`MISSED_MIN_CONTRAST`);
 - a header claiming twice or half the true rate: none of the 87 clean
   records is flagged at its true rate; at twice it 34 of the 48 MIT-BIH and
   15 of the 39 svdb records are, at half it 21 and 21 (the rest stay
@@ -92,8 +99,33 @@ BEAT_CONTRAST = 3.0
 MOSTLY = 0.5
 #: Share of beats that must sit on their QRS, else "annotations off the QRS".
 AGREEMENT = 0.5
+#: A median :func:`qrs_offset` beyond this (seconds) says the annotations are shifted, "annotations off the
+#: QRS". The clean records' medians span -0.025 to 0.044 s (MIT-BIH) and -0.031 to 0.055 s (svdb, 128 Hz);
+#: annotations 0.1 s late give -0.069 (232) to -0.097 s.
+SHIFTED_SECONDS = 0.065
+#: Between two annotated beats, more than this many seconds from each, an envelope peak of at least
+#: :data:`MISSED_RATIO` times the weaker of the two beats' is a QRS complex left unannotated (:func:`unannotated_qrs`).
+MISSED_GUARD_SECONDS = 0.2
+MISSED_RATIO = 0.5
+#: Share of the intervals between annotated beats holding a QRS left unannotated above which the annotations
+#: "miss beats": at most 5.7 % in the clean records (104; 3.5 % in svdb 865), 83 % to 100 % with every other
+#: beat's annotation removed. Noise raises it too (muscle noise at 0 dB: 31 % to 40 % on records 100, 118,
+#: 119, 208), so it is read only where the beats' median QRS contrast is at least :data:`MISSED_MIN_CONTRAST`:
+#: with bw, ma and white noise at 6, 0 and -6 dB on those records, the share stays under 16 % there.
+MISSED_SHARE = 0.5
+MISSED_MIN_CONTRAST = 10.0
 #: Heart rates (beats per minute) a human heart beats at; outside them the R peaks or the sampling rate are wrong.
 HEART_RATE_RANGE = (20.0, 300.0)
+#: Where no annotated R peak has QRS energy, the envelope's peak within this many seconds of each (median,
+#: over the record's median envelope) tells a signal with QRS complexes elsewhere from one without: with record
+#: 100's annotations, noise and the nstdb noise records give 1.8 to 7.9; eleven MIT-BIH records with their own
+#: annotations 0.2, 0.3 or 0.5 s late give 20 to 223. At or above :data:`NEARBY_CONTRAST` the annotations are
+#: off the QRS, not the signal without one.
+NEARBY_SECONDS = 0.4
+NEARBY_CONTRAST = 12.0
+#: Heart rates of the clean records (47 to 135 beats per minute in MIT-BIH and svdb) with a margin: outside them
+#: a record without QRS complexes is asked whether its header's sampling rate is the signal's (a hint, no check).
+USUAL_HEART_RATES = (40.0, 180.0)
 #: Leads the models here were trained on (:data:`ecgnet.data.records.LEAD_PREFERENCE`).
 TRAINED_LEADS = ("MLII", "II", "ECG1")
 #: Leads whose QRS points up in (almost) every record: the limb lead II and MIT-BIH's modified MLII.
@@ -236,6 +268,35 @@ def qrs_offset(signal, fs, r_peaks, envelope=None):
     index = r[:, None] + np.arange(-half, half + 1)
     values = np.where((index >= 0) & (index < n), envelope[np.clip(index, 0, n - 1)], -np.inf)
     return (values.argmax(axis=1) - half) / fs
+
+
+def unannotated_qrs(signal, fs, r_peaks, envelope=None):
+    """How strong a QRS complex lies between each two R peaks, against theirs: one left unannotated is near 1.
+
+    The envelope's maximum between two consecutive R peaks, more than
+    :data:`MISSED_GUARD_SECONDS` from both (so neither beat's QRS nor, mostly,
+    its T wave counts), over the smaller of the two beats' envelope peaks
+    (within :data:`SEARCH_SECONDS` of each R peak). On the clean records the
+    median is 0.004 to 0.26 (a T wave, noise); annotations that skip a beat
+    put a whole QRS there (1.0 to 1.7).
+
+    Returns:
+        float64 (n - 1,), one per interval; 0 for an interval too short to hold a beat.
+    """
+    x, fs, r = _checked(signal, fs, r_peaks)
+    r = np.sort(r)
+    if len(r) < 2:
+        return np.zeros(0)
+    envelope = qrs_envelope(x, fs) if envelope is None else envelope
+    beat_peaks = _peak_near(envelope, r, int(round(SEARCH_SECONDS * fs)))
+    peaks = np.maximum(np.minimum(beat_peaks[:-1], beat_peaks[1:]), np.finfo(float).tiny)
+    guard = int(round(MISSED_GUARD_SECONDS * fs))
+    ratios = np.zeros(len(r) - 1)
+    with np.errstate(over="ignore"):  # beats without QRS energy (a flat stretch): any peak between them is infinitely more
+        for i, (start, stop) in enumerate(zip(r[:-1] + guard, np.minimum(r[1:], len(envelope)) - guard)):
+            if stop > start:
+                ratios[i] = envelope[start:stop].max() / peaks[i]
+    return ratios
 
 
 def _qrs_windows(x, fs, r):
@@ -541,11 +602,19 @@ def check_record(signal, fs, r_peaks, lead=None):
     Verdicts (each a sentence that names the measurement):
 
     - ``"no QRS complexes"``: the beats' median contrast is below
-      :data:`BEAT_CONTRAST`: noise, a sine wave, random bytes;
+      :data:`BEAT_CONTRAST`: noise, a sine wave, random bytes (but where
+      QRS complexes lie within :data:`NEARBY_SECONDS` of the R peaks, the
+      verdict is ``"annotations off the QRS"``);
     - ``"mostly implausible"``: more than :data:`MOSTLY` of the beats are marked;
     - ``"annotations off the QRS"``: the signal has QRS complexes, but under
       :data:`AGREEMENT` of the beats sit on the top of their QRS energy (the
       annotations of another record, or shifted);
+      or their median :func:`qrs_offset` is beyond :data:`SHIFTED_SECONDS`
+      (annotations shifted);
+    - ``"annotations miss beats"``: over :data:`MISSED_SHARE` of the
+      intervals between R peaks hold a QRS complex of their own
+      (:func:`unannotated_qrs`; read where the median contrast is at least
+      :data:`MISSED_MIN_CONTRAST`): annotations thinned, or of some classes only;
     - ``"heart rate"``: the median R-R implies a rate outside
       :data:`HEART_RATE_RANGE` (wrong R peaks, or a wrong sampling rate);
     - ``"sampling rate"``: the rate given looks twice or half the true one
@@ -560,7 +629,8 @@ def check_record(signal, fs, r_peaks, lead=None):
         signal: 1-D array, the lead.
         fs: float, its sampling rate in Hz.
         r_peaks: int array of the R-peak samples (annotated or detected).
-        lead: str or None, the lead's name in the header (``"MLII"``, ``"V1"``).
+        lead: str or None, the lead's name in the header (``"MLII"``, ``"V1"``; any case), ``""`` for a
+            signal the header leaves unnamed, None to skip the lead's checks.
 
     Returns:
         :class:`RecordPlausibility` ``(reasons, verdict, contrast, agreement, heart_rate, upward)``.
@@ -584,12 +654,34 @@ def check_record(signal, fs, r_peaks, lead=None):
     verdict = []
     median_contrast = float(np.median(contrast)) if len(contrast) else 0.0
     marked = float(np.mean(np.char.find(reasons.astype(str), "not QRS-like") >= 0)) if len(reasons) else 0.0
-    if median_contrast < BEAT_CONTRAST:
+    nearby = float(np.median(_peak_near(envelope, r, int(round(NEARBY_SECONDS * fs))))) / max(float(np.median(envelope)),
+                                                                                              np.finfo(float).tiny) \
+        if len(r) and median_contrast < BEAT_CONTRAST else 0.0
+    if median_contrast < BEAT_CONTRAST and nearby >= NEARBY_CONTRAST:
+        verdict.append(f"annotations off the QRS: no R peak sits on a QRS complex (median QRS contrast "
+                       f"{median_contrast:.1f}), but QRS complexes lie within {NEARBY_SECONDS:g} s of them (median "
+                       f"contrast {nearby:.0f}): the annotations of another record, or shifted?")
+    elif median_contrast < BEAT_CONTRAST:
+        low, high = USUAL_HEART_RATES
+        rate_hint = (f"; the R peaks imply {heart_rate:.0f} beats per minute: is the header's sampling rate, {fs:g} Hz, "
+                     "the signal's" if np.isfinite(heart_rate) and not low <= heart_rate <= high else "")
         verdict.append(f"no QRS complexes: the signal does not look like an ECG lead (median QRS contrast "
-                       f"{median_contrast:.1f}, under {BEAT_CONTRAST:g})")
+                       f"{median_contrast:.1f}, under {BEAT_CONTRAST:g}{rate_hint})")
     elif agreement < AGREEMENT:
         verdict.append(f"annotations off the QRS: only {agreement:.0%} of the annotated beats are on a QRS complex "
                        "(the annotations of another record, or shifted?)")
+    elif len(r) and abs(shift := float(np.median(qrs_offset(x, fs, r, envelope)))) > SHIFTED_SECONDS:
+        verdict.append(f"annotations off the QRS: the R peaks lie a median {abs(shift):.3f} s "
+                       f"{'after' if shift < 0 else 'before'} the top of their QRS complex (over {SHIFTED_SECONDS:g} s; "
+                       "shifted annotations?)")
+    # R peaks on their QRS (else the QRS just past an early one reads as missed), in a signal clean enough that
+    # noise between the beats does not read as a QRS
+    if not verdict and len(r) > 1 and median_contrast >= MISSED_MIN_CONTRAST:
+        missed = float(np.mean(unannotated_qrs(x, fs, r, envelope) > MISSED_RATIO))
+        if missed > MISSED_SHARE:
+            verdict.append(f"annotations miss beats: {missed:.0%} of the intervals between the R peaks hold a QRS "
+                           f"complex of their own (over {MISSED_SHARE:.0%}; every other beat's annotation removed, or "
+                           "only some classes annotated?)")
     if len(r) and marked > MOSTLY:
         verdict.append(f"mostly implausible: {marked:.0%} of the beats are not QRS-like")
     low, high = HEART_RATE_RANGE
@@ -608,8 +700,12 @@ def check_record(signal, fs, r_peaks, lead=None):
         verdict.append(f"polarity flips: the QRS points the other way from the rest of the record in {flipped.sum()} "
                        f"beats ({times.min():.1f} to {times.max():.1f} s); a lead reversed for a stretch?")
     if lead is not None:
-        if lead not in TRAINED_LEADS:
+        key = str(lead).strip().upper()  # the header's case and spaces do not matter: "mlii" is MLII
+        if not key:
+            verdict.append(f"lead unnamed: the header names no lead, so its first signal was read; the models were "
+                           f"trained on {', '.join(TRAINED_LEADS)}")
+        elif key not in TRAINED_LEADS:
             verdict.append(f"lead {lead!r} is not one the models were trained on ({', '.join(TRAINED_LEADS)})")
-        elif lead in POLARITY_LEADS and len(upward) and 1 - share_up > INVERTED and not unreadable:
-            verdict.append(f"inverted polarity: the QRS of lead {lead} points down in {1 - share_up:.0%} of the beats")
+        elif key in POLARITY_LEADS and len(upward) and 1 - share_up > INVERTED and not unreadable:
+            verdict.append(f"inverted polarity: the QRS of lead {key} points down in {1 - share_up:.0%} of the beats")
     return RecordPlausibility(reasons, verdict, contrast, agreement, heart_rate, share_up)

@@ -26,10 +26,16 @@ from ecgnet.recipe import InputRecipe
 UNCLASSIFIABLE = "-"
 
 #: Plausibility verdicts (:func:`ecgnet.plausibility.check_record`, first words) that say the
-#: signal is no ECG with beats: such a record is refused. The other verdicts (annotations off
-#: the QRS, an implausible heart rate, an inverted or untrained lead) are kept in the table's
-#: ``attrs["verdict"]`` for the caller to show.
+#: signal is no ECG with beats: such a record is refused. The other verdicts (an implausible
+#: heart rate, an inverted or untrained lead) are kept in the table's ``attrs["verdict"]`` for
+#: the caller to show.
 NOT_AN_ECG = ("no QRS complexes", "mostly implausible")
+#: Verdicts that say the record's annotations are not its own (another record's, shifted, a
+#: reversed signal's): refused where the R peaks come from them, since the beats cut there,
+#: their R-R intervals and their labels belong to no beat of this signal. The few annotations
+#: that fall on a QRS by chance would otherwise be classified (100 with 101's annotations:
+#: 984 of 1,864 beats; a signal reversed in time: 101 of 147, all N).
+NOT_ITS_ANNOTATIONS = ("annotations off the QRS", "annotations miss beats")
 
 #: What ``peaks`` in a table's ``attrs`` says, in words.
 PEAK_SOURCES = {
@@ -112,14 +118,15 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
         :class:`ecgnet.quality.Stretch`), ``recipe`` (its ``to_config()``),
         ``lead`` (the name of the lead read) and ``verdict`` (what
         :func:`ecgnet.plausibility.check_record` finds implausible, as
-        sentences: annotations off the QRS, a sampling rate that looks twice
-        or half the true one, polarity that flips, an inverted or untrained
-        lead).
+        sentences: a sampling rate that looks twice or half the true one,
+        polarity that flips, an inverted, untrained or unnamed lead).
 
     Raises:
         DataFormatError: the record cannot be read, has no beats, no
             usable beat (in the lead or leads the model reads), or is no ECG
-            with beats (:data:`NOT_AN_ECG`).
+            with beats (:data:`NOT_AN_ECG`), or its annotations are not on
+            its QRS complexes (:data:`NOT_ITS_ANNOTATIONS`; ``detect=True``
+            reads it with the detector's R peaks).
         ModelFileError: no such model, not a heartbeat classifier, or its
             outputs are not probabilities.
 
@@ -140,11 +147,17 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     peak_source = PEAK_SOURCES[found.source] + (
         "" if found.source == "annotations" else " (asked for)" if detect else f" ({_no_annotations(record)})")
     stretches = describe_stretches(found.stretches, found.fs, limit=10)
+    if len(found.usable) == 0 and found.source == "annotations":  # one annotated beat: it has no next R-R interval
+        atr = record.with_suffix(".atr") if record.suffix in (".hea", ".dat", ".atr") else Path(f"{record}.atr")
+        raise DataFormatError(f"{record_path}: no beat to classify: {atr.name} holds one beat annotation, and a beat is cut "
+                              "only with the next R peak (its R-R interval); `--detect` finds the R peaks with the detector")
     if len(found.usable) == 0:
         raise DataFormatError(f"{record_path}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else ""))
-    unusable = [line for line in found.verdict if line.startswith(NOT_AN_ECG)]
+    foreign = [line for line in found.verdict if line.startswith(NOT_ITS_ANNOTATIONS) and found.source == "annotations"]
+    unusable = foreign + [line for line in found.verdict if line.startswith(NOT_AN_ECG)]
     if unusable and not (found.stretches and not found.usable.any()):  # all bad signal: say that, below
-        raise DataFormatError(f"{record_path}: {'; '.join(unusable)}; nothing is classified")
+        raise DataFormatError(f"{record_path}: {'; '.join(unusable)}; nothing is classified"
+                              + ("; `--detect` finds the R peaks with the detector instead" if foreign else ""))
     if not found.usable.any():
         raise DataFormatError(
             f"{record_path}: no usable beat: all {len(found.usable)} beats touch bad signal ({stretches or _reasons(found.problems)}); "
@@ -316,7 +329,8 @@ def record_lines(table, detect=False, limit=10):
     peak_source = PEAK_SOURCES[attrs["peaks"]]
     if attrs["peaks"] == "detector":
         peak_source += " (--detect)" if detect else f" ({_no_annotations(attrs['record'])})"
-    lines = [f"{len(table)} beats in {attrs['record']}: lead {attrs['lead']}, R peaks from {peak_source}"]
+    lead = attrs["lead"] or "unnamed (the header names none; its first signal)"
+    lines = [f"{len(table)} beats in {attrs['record']}: lead {lead}, R peaks from {peak_source}"]
     if attrs["stretches"]:
         leads = " in the two leads the model reads" if attrs["leads"] == 2 else ""
         lines.append(f"bad signal (ecgnet.quality){leads}: {describe_stretches(attrs['stretches'], attrs['fs'], limit=limit)}")

@@ -220,15 +220,16 @@ def test_predict_refuses_noise_with_real_annotations(tmp_path, run_cli):
     assert "Traceback" not in done.stderr
 
 
-def test_predict_names_the_lead_and_warns_on_another_records_annotations(tmp_path, run_cli):
+def test_predict_names_the_lead_and_refuses_another_records_annotations(tmp_path, run_cli):
     clean = _record_with(tmp_path, "clean", lambda s: s)
     other = _record_with(tmp_path, "other", lambda s: s, annotations_of="233")
     done = run_cli("predict", "--model", "ecgnet-mitbih-interpatient", "--record", str(clean), "--out", str(tmp_path / "c.csv"))
     assert done.returncode == 0, done.stderr
     assert "lead MLII" in done.stdout and "warning:" not in done.stderr
     done = run_cli("predict", "--model", "ecgnet-mitbih-interpatient", "--record", str(other), "--out", str(tmp_path / "o.csv"))
-    assert done.returncode == 0, done.stderr
-    assert "warning: annotations off the QRS" in done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: ") and "annotations off the QRS" in done.stderr and "--detect" in done.stderr
+    assert not (tmp_path / "o.csv").exists()
 
 
 def test_prepare_refuses_a_record_with_another_records_annotations(tmp_path):

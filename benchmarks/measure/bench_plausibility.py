@@ -87,6 +87,7 @@ def clean_database(folder, label):
     names = list_records(folder)
     total = marked = past = off = flips = noisy = noisy_only = 0
     contrasts, verdicts, worst, medians, flipped_in, indices = [], [], [], [], [], []
+    shifts, missed = [], []  # per record: median qrs_offset (s); share of intervals holding an unannotated QRS
     rates = {1.0: [], 2.0: [], 0.5: []}  # rate given / true rate -> the factor sampling_rate_factor finds
     for name in names:
         signal, fs, lead, peaks = read(Path(folder) / name)
@@ -97,7 +98,10 @@ def clean_database(folder, label):
         past += int((np.char.find(found.reasons.astype(str), "window past the end") >= 0).sum())
         contrasts.append(found.contrast)
         medians.append((float(np.median(found.contrast)), name))
-        off += int((np.abs(plausibility.qrs_offset(signal, fs, peaks)) > plausibility.SEARCH_SECONDS).sum())
+        offsets = plausibility.qrs_offset(signal, fs, peaks)
+        off += int((np.abs(offsets) > plausibility.SEARCH_SECONDS).sum())
+        shifts.append((float(np.median(offsets)), name))
+        missed.append((float(np.mean(plausibility.unannotated_qrs(signal, fs, peaks) > plausibility.MISSED_RATIO)), name))
         gated = np.char.find(found.reasons.astype(str), plausibility.NOISY) >= 0
         noisy += int(gated.sum())
         noisy_only += int((gated & ~not_qrs).sum())
@@ -116,6 +120,13 @@ def clean_database(folder, label):
     print(f"\n{label}: {len(names)} records, {total} annotated beats")
     print(f"  not QRS-like: {marked} beats ({marked / total:.3%}); window past the end: {past} beats (the last of a record)")
     print(f"  R peak more than {plausibility.SEARCH_SECONDS} s from the top of its QRS energy: {off} beats ({off / total:.3%})")
+    print(f"  median offset of the R peaks from the top of their QRS energy, by record: {min(shifts)[0]:+.3f} s "
+          f"({min(shifts)[1]}) .. {max(shifts)[0]:+.3f} s ({max(shifts)[1]}); shifted beyond "
+          f"{plausibility.SHIFTED_SECONDS} s")
+    print(f"  intervals holding a QRS of their own (over {plausibility.MISSED_RATIO} of the beats'), by record: "
+          f"up to {max(missed)[0]:.2%} ({max(missed)[1]}); {sum(m > 0 for m, _ in missed)} records above 0; "
+          f"annotations miss beats over {plausibility.MISSED_SHARE:.0%} (where the median contrast is at least "
+          f"{plausibility.MISSED_MIN_CONTRAST:g})")
     print(f"  lowest median contrast of a record: {min(medians)[0]:.1f} ({min(medians)[1]})")
     print(f"  contrast quantiles: min {contrasts.min():.2f}, 0.01% {np.percentile(contrasts, 0.01):.2f}, "
           f"0.1% {np.percentile(contrasts, 0.1):.2f}, 1% {np.percentile(contrasts, 1):.2f}, median {np.median(contrasts):.0f}")
@@ -155,10 +166,20 @@ def not_what_they_claim(mitdb, nstdb):
         "random bytes as format 212": ((rng.integers(-2048, 2048, n) / 200.0), fs, peaks, lead),
         "100 with the annotations of 101": (signal, fs, read(Path(mitdb) / "101")[3], lead),
         "100 with its annotations 0.2 s late": (signal, fs, peaks + int(0.2 * fs), lead),
+        "100 with its annotations 0.1 s late": (signal, fs, peaks + int(0.1 * fs), lead),
+        "100 with its annotations 0.05 s late": (signal, fs, peaks + int(0.05 * fs), lead),
+        "100 with its annotations 0.5 s late": (signal, fs, peaks + int(0.5 * fs), lead),
+        "100 with every other annotation": (signal, fs, peaks[::2], lead),
+        "100 reversed in time": (signal[::-1].copy(), fs, peaks, lead),
+        "100, lead named 'mlii'": (signal, fs, peaks, "mlii"),
+        "100, no lead name": (signal, fs, peaks, ""),
         "100 inverted": (-signal, fs, peaks, lead),
         "100, header claims 720 Hz": (signal, 2 * fs, peaks, lead),
         "100, header claims 180 Hz": (signal, fs / 2, peaks, lead),
     }
+    s201, _, lead201, _ = read(Path(mitdb) / "201")
+    p202 = read(Path(mitdb) / "202")[3]
+    cases["201 with the annotations of 202 (same patient)"] = (s201, fs, p202[p202 < len(s201)], lead201)
     v1, _, v1_lead, v1_peaks = read(Path(mitdb) / "101", lead="V1")
     cases["101, lead V1"] = (v1, fs, v1_peaks, v1_lead)
     if nstdb:
@@ -167,7 +188,7 @@ def not_what_they_claim(mitdb, nstdb):
             cases[f"nstdb {name} (noise record)"] = (noise, noise_fs, peaks, lead)
         ma = read(Path(nstdb) / "ma")[0]
         s118, fs118, lead118, p118 = read(Path(mitdb) / "118")
-        for snr in (12, 6, 0):
+        for snr in (12, 6, 0, -6):
             cases[f"118 + ma at {snr} dB"] = (add_noise(s118, ma, snr, fs118, p118), fs118, p118, lead118)
     for record in ("100", "119", "203", "207", "208", "217", "108"):
         x, rate, lead_name, r = read(Path(mitdb) / record)

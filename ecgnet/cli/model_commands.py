@@ -15,7 +15,7 @@ from ecgnet.data.datasets import sample_dir
 from ecgnet.data.prepared import load_part, require_beats
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
-from ecgnet.files import check_out_file, check_out_folder, folder_lock
+from ecgnet.files import check_not_an_input, check_not_the_data_folder, check_out_file, check_out_folder, folder_lock
 from ecgnet.prediction import UNCLASSIFIABLE, refuse_flat_beats
 from ecgnet.recipe import CHANNEL_NAMES, OPTION_FLAGS, RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
 from ecgnet.runs import parse_fold, validation_plan
@@ -253,6 +253,7 @@ def run_train(args):
         raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: "
                           f"it needs --rr (the recipe {recipe} has none)")
     check_out_folder(args.out)
+    check_not_the_data_folder(args.out, args.data)
     with folder_lock(args.out, "`train` (--out)"):  # two runs into one folder would mix their files
         return _train(args, recipe)
 
@@ -323,6 +324,7 @@ def run_evaluate(args):
     refuse_flat_beats(test_part)
     out = args.out or _default_report_dir(args.model)
     check_out_folder(out, "--out" if args.out else "the report folder (--out)")
+    check_not_the_data_folder(out, args.data, "--out" if args.out else "the report folder (--out)")
     from ecgnet.evaluation import report_test_part
 
     model = load_model(args.model)
@@ -339,6 +341,8 @@ def run_predict(args):
     model_path(args.model)
     if args.out is not None:
         check_out_file(args.out)
+        record_files = [] if args.record is None else [f"{args.record}{ext}" for ext in (".hea", ".dat", ".atr")]
+        check_not_an_input(args.out, [args.beats] if args.beats else record_files)
     if args.detect and args.record is None:
         raise EcgnetError("--detect finds R peaks in a --record; beats in a --beats file are already cut")
     if args.adapt_minutes is not None and (args.record is None or not args.adapt_minutes > 0):

@@ -142,7 +142,8 @@ def load_beats_npz(path):
         DataFormatError: the file is missing, not a whole NPZ archive (e.g.
             truncated), lacks a field, or holds a label that is not an
             integer in 0..4 (or -1, unknown), a sample or R-R interval that is
-            not finite or too large for float32; the message names the file
+            not finite or too large for float32, a beat sample outside 0..1,
+            an R-R interval that is not positive; the message names the file
             and the beat (0-based row) and sample (0-based column).
 
     Example:
@@ -200,7 +201,44 @@ def load_beats_npz(path):
                 f"{path}: {name}[{', '.join(map(str, where))}] ({place}) is {values[tuple(where)].item()!r}, "
                 f"not a finite float32 number; {int(broken.any(axis=tuple(range(1, broken.ndim))).sum())} beat(s) are affected"
             )
+    _check_ranges(path, arrays)
     try:
         return Beats(**arrays, source=path)
     except DataFormatError as error:
         raise DataFormatError(f"{path}: {error}") from None
+
+
+def _check_ranges(path, arrays):
+    """Refuse beats outside 0..1 and R-R intervals that are not positive, as the CSV reader refuses its samples.
+
+    ``prepare`` scales each beat (and the second lead's) to [0, 1] by its
+    10-second window, like the Kaggle CSV files; beats of another scale
+    (millivolts, or multiplied by 1000) were classified, confidently, like
+    any other. An R-R interval is a duration between two R peaks, in seconds.
+    """
+    from ecgnet.data.csv_files import RANGE_SLACK, SAMPLE_RANGE
+
+    low, high = SAMPLE_RANGE
+    for name in ("x", "second_lead"):
+        if name not in arrays or not arrays[name].size:
+            continue
+        values = np.asarray(arrays[name], dtype=np.float64)
+        outside = (values < low - RANGE_SLACK) | (values > high + RANGE_SLACK)
+        if outside.any():
+            where = tuple(np.argwhere(outside)[0])
+            raise DataFormatError(
+                f"{path}: {name}[{where[0]}, {where[1]}] (beat {where[0]}, sample {where[1]}) is {values[where]:g}, outside "
+                f"0..1, the range of a beat (each beat is scaled to [0, 1] by its 10-second window, as `prepare` writes "
+                f"it); {int(outside.any(axis=1).sum())} beat(s) are affected"
+            )
+    if "rr" in arrays and arrays["rr"].size:
+        rr = np.asarray(arrays["rr"], dtype=np.float64)
+        wrong = rr <= 0
+        if wrong.any():
+            where = tuple(np.argwhere(wrong)[0])
+            raise DataFormatError(
+                f"{path}: rr[{', '.join(map(str, where))}] (beat {where[0]}"
+                + (f", column {where[1]}" if len(where) > 1 else "")
+                + f") is {rr[where]:g}: R-R intervals are durations between R peaks, in seconds, above 0; "
+                f"{int(wrong.reshape(len(rr), -1).any(axis=1).sum())} beat(s) are affected"
+            )

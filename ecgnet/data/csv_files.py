@@ -115,9 +115,12 @@ def _locate_error(path, n_classes):
                 raise DataFormatError(f"{path}: line {line_no}: empty line (expected {N_FIELDS} comma-separated numbers)")
             fields = line.split(",")
             if len(fields) != N_FIELDS:
+                other = next((name for separator, name in (("\t", "tabs"), (";", "semicolons"))
+                              if len(line.split(separator)) == N_FIELDS), None)
                 raise DataFormatError(
                     f"{path}: line {line_no}: expected {N_FIELDS} comma-separated fields "
                     f"(187 samples and a label), got {len(fields)}"
+                    + (f"; its fields are separated by {other}: save it with commas" if other else "")
                 )
             for col, cell in enumerate(fields, start=1):
                 try:

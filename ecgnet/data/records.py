@@ -40,6 +40,13 @@ BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 LEAD_PREFERENCE = ("MLII", "II", "ECG1")
 
 
+def lead_key(name):
+    """A lead name as :data:`LEAD_PREFERENCE` and :data:`ecgnet.plausibility.TRAINED_LEADS` compare it:
+    upper case, without spaces around it (``"mlii"``, ``" MLII"`` and ``"MLII"`` are one lead); ``""`` for
+    a signal the header leaves unnamed (wfdb reads its name as ``None``)."""
+    return str(name).strip().upper() if name is not None else ""
+
+
 class RecordBeats(NamedTuple):
     """What :func:`beats_from_record` returns: the beats, the R-peak source and beat times."""
 
@@ -69,7 +76,8 @@ class CheckedRecordBeats(NamedTuple):
 #: polarity that flips for a stretch, an inverted or untrained lead) are
 #: warnings: each can be a true record (MIT-BIH 207 changes its QRS shape
 #: for a stretch).
-REFUSED_VERDICTS = ("no QRS complexes", "mostly implausible", "annotations off the QRS", "heart rate")
+REFUSED_VERDICTS = ("no QRS complexes", "mostly implausible", "annotations off the QRS", "annotations miss beats",
+                    "heart rate")
 
 
 def refused(verdict):
@@ -174,6 +182,8 @@ def _check_signal_files(path, header):
         frame = sum(FORMAT_BYTES[str(header.fmt[i])] * (spf[i] or 1) for i in signals)
         expected = offset + int(np.ceil(header.sig_len * frame))
         fs = float(header.fs or 250.0)
+        if not expected <= size <= expected + int(np.ceil(frame)):
+            _refuse_another_format(path, dat, size, offset, header, signals, spf, formats)
         if size < expected:
             held = max(size - offset, 0) / frame
             raise DataFormatError(
@@ -192,6 +202,30 @@ def _check_signal_files(path, header):
             )
 
 
+#: The storage formats a header's is checked against: those of the PhysioNet ECG databases. Wider ones
+#: are left out, since their sizes are also those of more signals (one signal in format 24 takes the
+#: bytes of two in format 212): a header that declares too few signals is told so.
+MIXED_UP_FORMATS = ("16", "212")
+
+
+def _refuse_another_format(path, dat, size, offset, header, signals, spf, formats):
+    """Refuse a signal file whose size is that of the same signals in another storage format than the header's.
+
+    A ``.dat`` in format 16 under a header that says 212 (or the reverse) is
+    otherwise "larger" or "shorter than its header says", which points at the
+    number of signals or a truncated file.
+    """
+    samples = header.sig_len * sum(spf[i] or 1 for i in signals)
+    fits = [fmt for fmt, width in ((fmt, FORMAT_BYTES[fmt]) for fmt in MIXED_UP_FORMATS)
+            if fmt not in formats and 0 <= size - offset - int(np.ceil(samples * width)) <= int(np.ceil(width * len(signals)))]
+    if fits:
+        raise DataFormatError(
+            f"{dat}: {size} bytes, the size of its {len(signals)} signal(s) of {header.sig_len} samples in format "
+            f"{' or '.join(fits)}, but {path}.hea says format {'/'.join(sorted(formats))}: is the header's storage "
+            "format (the field after the file name) right?"
+        )
+
+
 def _read_leads(path, channel=None, second_lead=False):
     """``(signals, fs, names)``: the chosen lead's signal, then, with ``second_lead``, the other lead's, and their names."""
     import wfdb
@@ -206,9 +240,10 @@ def _read_leads(path, channel=None, second_lead=False):
     except Exception as error:  # wfdb raises plain exceptions for bad headers
         raise DataFormatError(f"{path}: not a readable WFDB header ({error})") from None
     _check_signal_files(path, header)
-    names = list(header.sig_name or [])
+    names = [name if name is not None else "" for name in header.sig_name or []]
     if channel is None:
-        channel = next((names.index(lead) for lead in LEAD_PREFERENCE if lead in names), 0)
+        keys = [lead_key(name) for name in names]
+        channel = next((keys.index(lead) for lead in LEAD_PREFERENCE if lead in keys), 0)
     elif isinstance(channel, str):
         if channel not in names:
             raise DataFormatError(f"{path}: no channel {channel!r} (has {names})")
@@ -223,7 +258,7 @@ def _read_leads(path, channel=None, second_lead=False):
     except Exception as error:
         raise DataFormatError(f"{path}: could not read the signal ({error})") from None
     signals = [rec.p_signal[:, i].astype(np.float64) for i in range(len(channels))]
-    return signals, float(rec.fs), [names[i] if i < len(names) else f"channel {i}" for i in channels]
+    return signals, float(rec.fs), [names[i] if i < len(names) else "" for i in channels]
 
 
 #: Two beat annotations closer than this (seconds) are one beat annotated twice: a QRS complex

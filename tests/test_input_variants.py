@@ -1,0 +1,305 @@
+"""More variants of the bad inputs of docs/robustness.md, each checked against the unmodified input.
+
+Lead names in another case or none at all, a record's annotations that are not
+its own (a time-reversed signal, the other record of the same patient),
+``predict --out`` naming one of its own inputs. Everything here runs without
+TensorFlow: the inputs are refused, or read, before a model loads.
+"""
+
+import hashlib
+import shutil
+
+import numpy as np
+import pytest
+
+from ecgnet.data import beats_from_record, sample_dir
+from ecgnet.errors import DataFormatError, EcgnetError
+
+from conftest import FIXTURES
+from test_robustness import no_tensorflow, one_error_line  # noqa: F401  (a fixture, and the check of one error line)
+from test_robustness_variants import RECORD, copy_record
+
+
+# -- lead names ------------------------------------------------------------------------------------------------
+
+
+def test_lead_names_in_lower_case_are_the_trained_leads(tmp_path):
+    """``mlii`` is MLII: read without a lead warning, and found in the second channel as MLII is."""
+    lower = copy_record(tmp_path, "lower", lambda t: t.replace(" MLII", " mlii").replace(" V1", " v1"))
+    found = beats_from_record(lower, check_quality=True)
+    reference = beats_from_record(RECORD, check_quality=True)
+    assert found.lead == "mlii" and found.verdict == reference.verdict == []
+    np.testing.assert_array_equal(found.beats.x, reference.beats.x)
+    # the same names on the other channels: the lower-case mlii, now the second signal, is still the one read
+    swapped = copy_record(tmp_path, "swapped", lambda t: t.replace(" MLII", " v1 ").replace(" V1", " mlii"))
+    found = beats_from_record(swapped, check_quality=True)
+    assert found.lead == "mlii" and not any(line.startswith("lead") for line in found.verdict)
+    np.testing.assert_array_equal(found.beats.x, beats_from_record(RECORD, channel=1).beats.x)
+
+
+def test_a_header_that_names_no_lead_is_said(tmp_path):
+    """Signal lines without a description: the first signal is read, and the verdict says the lead is unnamed."""
+    unnamed = copy_record(tmp_path, "unnamed", lambda t: t.replace(" MLII", "").replace(" V1", ""))
+    found = beats_from_record(unnamed, check_quality=True)
+    assert found.lead == ""
+    assert [line for line in found.verdict if line.startswith("lead")] == [
+        "lead unnamed: the header names no lead, so its first signal was read; the models were trained on MLII, II, ECG1"]
+    np.testing.assert_array_equal(found.beats.x, beats_from_record(RECORD).beats.x)
+
+
+# -- annotations that are not the record's -----------------------------------------------------------------------
+
+
+def _record_with_signal(folder, name, signal, fs, samples, symbols):
+    import wfdb
+
+    wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["MLII"], p_signal=signal[:, None], fmt=["16"], write_dir=str(folder))
+    wfdb.wrann(name, "atr", np.asarray(samples), symbol=list(symbols), write_dir=str(folder))
+    return folder / name
+
+
+def test_predict_refuses_a_time_reversed_signal_with_its_annotations(tmp_path, run_cli, no_tensorflow):
+    """The 208 excerpt reversed in time keeps its QRS complexes, but no annotation sits on one: refused, as
+    ``prepare`` refuses it, before a model loads (every beat got a class before: N, from the beats that happened
+    to lie near a QRS)."""
+    import wfdb
+
+    record = wfdb.rdrecord(str(RECORD), channels=[0])
+    ann = wfdb.rdann(str(RECORD), "atr")
+    reversed_record = _record_with_signal(tmp_path, "reversed", record.p_signal[::-1, 0].copy(), record.fs,
+                                          ann.sample, ann.symbol)
+    with pytest.raises(DataFormatError, match="annotations off the QRS"):
+        beats_from_record(reversed_record, refuse_implausible=True)
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", reversed_record)
+    one_error_line(done, "reversed: annotations off the QRS", "nothing is classified", "--detect")
+    # the unmodified signal with the same annotations is read: the check is about the pair, not the file
+    found = beats_from_record(_record_with_signal(tmp_path, "forward", record.p_signal[:, 0].copy(), record.fs,
+                                                  ann.sample, ann.symbol), check_quality=True)
+    assert found.verdict == [] and found.usable.mean() > 0.95
+
+
+@pytest.mark.parametrize("shift_s", [0.1, -0.1])
+def test_annotations_shifted_by_a_tenth_of_a_second_are_refused(tmp_path, shift_s):
+    """0.1 s off (half the 0.2 s that test_plausibility checks): most R peaks still fall within the 0.1 s
+    search window of their QRS, so the share on the QRS passed; the median offset does not."""
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "shifted", atr=False)
+    moved = samples + int(shift_s * 360)
+    keep = (moved >= 0) & (moved < 14400)
+    write_annotations(record, moved[keep], np.asarray(symbols)[keep])
+    found = beats_from_record(record, check_quality=True)
+    assert len(found.verdict) == 1 and found.verdict[0].startswith("annotations off the QRS: "), found.verdict
+    if shift_s > 0:  # late: every R peak within 0.1 s of its QRS top, which the share on the QRS accepts
+        assert found.verdict[0].startswith("annotations off the QRS: the R peaks lie a median 0.097 s after the top")
+    with pytest.raises(DataFormatError, match="shifted: annotations off the QRS: "):
+        beats_from_record(record, refuse_implausible=True)  # what prepare calls
+    assert beats_from_record(RECORD, check_quality=True).verdict == []  # the same annotations, in place
+
+
+def test_annotations_of_every_other_beat_are_refused(tmp_path, run_cli, no_tensorflow):
+    """Every other annotation removed: each beat read is on its QRS (agreement 100 %), but its R-R interval
+    spans two beats; the intervals hold a QRS of their own, and the record is refused."""
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "thinned", atr=False)
+    write_annotations(record, samples[::2], symbols[::2])
+    found = beats_from_record(record, check_quality=True)
+    assert found.verdict[0].startswith("annotations miss beats: 91% of the intervals"), found.verdict  # 208: some R-R short
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", record)
+    one_error_line(done, "thinned: annotations miss beats", "--detect")
+    from ecgnet.plausibility import MISSED_RATIO, unannotated_qrs
+    import wfdb
+
+    signal = wfdb.rdrecord(str(RECORD), channels=[0]).p_signal[:, 0]
+    assert np.mean(unannotated_qrs(signal, 360, samples) > MISSED_RATIO) == 0  # all annotations: none missed
+
+
+@pytest.mark.parametrize("snr_db", [6, 0])
+def test_noise_between_the_beats_is_no_missed_beat(snr_db):
+    """White noise at 0 dB puts QRS-band peaks between the beats of record 208 (a third of its intervals): the
+    annotations are the record's own, so no verdict on them; the check reads only a clean enough signal."""
+    import wfdb
+
+    from ecgnet.plausibility import check_record
+    from ecgnet.quality import add_noise
+    from test_robustness_variants import excerpt_beats
+
+    samples, _ = excerpt_beats()
+    signal = wfdb.rdrecord(str(RECORD), channels=[0]).p_signal[:, 0]
+    noisy = add_noise(signal, np.random.default_rng(0).normal(size=len(signal)), snr_db, 360, samples)
+    verdict = check_record(noisy, 360, samples, lead="MLII").verdict
+    assert not any(line.startswith("annotations") for line in verdict), verdict
+
+
+def test_a_single_beat_annotation_says_why_no_beat_is_cut(tmp_path, run_cli, no_tensorflow):
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "one", atr=False)
+    write_annotations(record, samples[5:6], symbols[5:6])
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", record)
+    one_error_line(done, "one.atr holds one beat annotation", "the next R peak", "--detect")
+
+
+# -- output files ---------------------------------------------------------------------------------------------------
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_predict_out_that_is_its_own_input_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``predict --beats B --out B`` replaced the beats with the predictions (the atomic write made sure the
+    input was lost whole); the same through a link or a hard link, and a record's own files."""
+    beats = tmp_path / "beats.npz"
+    shutil.copyfile(sample_dir() / "mitbih_test.npz", beats)
+    (tmp_path / "link.npz").symlink_to(beats)
+    (tmp_path / "hard.npz").hardlink_to(beats)
+    before = _digest(beats)
+    for out, said in (("beats.npz", "is an input of this command"), ("link.npz", "(the same file as beats.npz)"),
+                      ("hard.npz", "(the same file as beats.npz)")):
+        done = run_cli("predict", "--model", "ecgnet-mitbih", "--beats", "beats.npz", "--out", out)
+        one_error_line(done, f"--out {out}: ", said, "name another file")
+    assert _digest(beats) == before
+    record = copy_record(tmp_path, "rec")
+    atr = _digest(record.with_suffix(".atr"))
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", "rec", "--out", "rec.atr")
+    one_error_line(done, "--out rec.atr: is an input of this command")
+    assert _digest(record.with_suffix(".atr")) == atr
+
+
+def test_check_not_an_input_lets_other_files_through(tmp_path):
+    from ecgnet.files import check_not_an_input
+
+    (tmp_path / "in.csv").write_text("1\n")
+    check_not_an_input(tmp_path / "out.csv", [tmp_path / "in.csv", tmp_path / "missing.csv"])  # new file: fine
+    (tmp_path / "out.csv").write_text("2\n")
+    check_not_an_input(tmp_path / "out.csv", [tmp_path / "in.csv"])  # another existing file: replaced, as before
+    with pytest.raises(EcgnetError, match="is an input of this command"):
+        check_not_an_input(tmp_path / "in.csv", [tmp_path / "in.csv"])
+
+
+# -- signal files ---------------------------------------------------------------------------------------------------
+
+
+def test_a_dat_in_another_storage_format_than_its_header_says(tmp_path, run_cli, no_tensorflow):
+    """The 208 excerpt's format-212 bytes under a header that says 16, and a format-16 copy under one that says 212:
+    the message names the format that fits (it said "shorter than its header says" / "declare the right number of
+    signals?"); the same header over a format-16 copy of the samples reads the same beats as the original."""
+    import wfdb
+
+    said_16 = copy_record(tmp_path, "said16", lambda t: t.replace(".dat 212 ", ".dat 16 "))
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", said_16)
+    one_error_line(done, "said16.dat: 43200 bytes, the size of its 2 signal(s) of 14400 samples in format 212",
+                   "said16.hea says format 16")
+    record = wfdb.rdrecord(str(RECORD), physical=False)
+    record.record_name, record.file_name, record.fmt = "as16", ["as16.dat"] * 2, ["16"] * 2
+    record.wrsamp(write_dir=str(tmp_path))
+    shutil.copyfile(RECORD.with_suffix(".atr"), tmp_path / "as16.atr")
+    np.testing.assert_array_equal(beats_from_record(tmp_path / "as16").beats.x, beats_from_record(RECORD).beats.x)
+    header = (tmp_path / "as16.hea").read_text()
+    (tmp_path / "as16.hea").write_text(header.replace(".dat 16", ".dat 212"))
+    with pytest.raises(DataFormatError, match=r"as16.dat: 57600 bytes, .* in format 16, but .*as16.hea says format 212"):
+        beats_from_record(tmp_path / "as16")
+
+
+def test_out_through_a_dangling_link_makes_no_folders(tmp_path, run_cli, no_tensorflow):
+    """A link into a folder that does not exist was followed, and the folders along it made (as root: anywhere);
+    a dangling link into an existing folder is still written through."""
+    (tmp_path / "beats.npz").write_bytes((sample_dir() / "mitbih_test.npz").read_bytes())
+    (tmp_path / "away.csv").symlink_to(tmp_path / "gone" / "deeper" / "p.csv")
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--beats", "beats.npz", "--out", "away.csv")
+    one_error_line(done, "--out away.csv: is a link to", "whose folder", "does not exist")
+    assert not (tmp_path / "gone").exists() and (tmp_path / "away.csv").is_symlink()
+    from ecgnet.files import write_text_atomic
+
+    (tmp_path / "near.csv").symlink_to(tmp_path / "made.csv")
+    write_text_atomic(tmp_path / "near.csv", "made\n")
+    assert (tmp_path / "made.csv").read_text() == "made\n" and (tmp_path / "near.csv").is_symlink()
+
+
+# -- beat files -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field, change, message", [
+    ("x", lambda x: x * 1000, "x[0, 0] (beat 0, sample 0) is 889.8, outside 0..1"),
+    ("x", lambda x: x - 0.5, "outside 0..1"),
+    ("rr", lambda rr: np.where(np.arange(rr.size).reshape(rr.shape) == 13, -rr, rr), "rr[4, 1] (beat 4, column 1) is -"),
+    ("rr", lambda rr: np.where(np.arange(rr.size).reshape(rr.shape) == 13, 0.0, rr), "rr[4, 1] (beat 4, column 1) is 0:"),
+])
+def test_npz_beats_out_of_their_range_are_refused(tmp_path, run_cli, no_tensorflow, field, change, message):
+    """The CSV reader refuses samples outside 0..1; a .npz of beats x1000 (or in millivolts) was classified,
+    and a negative or zero R-R interval read as one. The sample file itself is read (the reference)."""
+    from ecgnet.data import load_beats_npz
+
+    arrays = dict(np.load(sample_dir() / "mitbih_test.npz"))
+    assert len(load_beats_npz(sample_dir() / "mitbih_test.npz")) == len(arrays["y"])
+    arrays[field] = change(arrays[field])
+    np.savez(tmp_path / "beats.npz", **arrays)
+    with pytest.raises(DataFormatError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        load_beats_npz(tmp_path / "beats.npz")
+    one_error_line(run_cli("info", "beats.npz"), "beats.npz: ", message)
+
+
+def test_no_qrs_at_an_unusual_heart_rate_asks_about_the_sampling_rate(tmp_path):
+    """The 208 excerpt (360 Hz) under a header claiming 1000 Hz: the QRS band lands on the wrong frequencies and the
+    heart runs at 28 beats per minute; the refusal says so instead of only "not an ECG lead"."""
+    claimed = copy_record(tmp_path, "claimed", lambda t: t.replace(" 2 360 ", " 2 1000 "), atr=False)
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    write_annotations(claimed, samples, symbols, fs=1000)
+    found = beats_from_record(claimed, check_quality=True)
+    assert found.verdict[0].startswith("no QRS complexes: ") and "is the header's sampling rate, 1000 Hz, the signal's" \
+        in found.verdict[0], found.verdict
+    from ecgnet.plausibility import check_record
+
+    noise = np.random.default_rng(0).normal(size=360 * 40)  # no QRS at 75 beats per minute: no question about the rate
+    verdict = check_record(noise, 360, np.arange(100, 360 * 39, 288), lead="MLII").verdict
+    assert verdict[0].startswith("no QRS complexes: ") and "sampling rate" not in verdict[0]
+
+
+@pytest.mark.parametrize("separator, name", [("\t", "tabs"), (";", "semicolons")])
+def test_a_csv_separated_otherwise_says_by_what(tmp_path, separator, name):
+    """A spreadsheet's export with tabs or semicolons: "got 1 field" named no cause."""
+    from ecgnet.data import load_mitbih_csv
+
+    rows = np.loadtxt(sample_dir() / "mitbih_test.csv.gz", delimiter=",", max_rows=3)
+    lines = [",".join(f"{v:g}" for v in row) for row in rows]
+    (tmp_path / "ok.csv").write_text("\n".join(lines) + "\n")
+    x, y = load_mitbih_csv(tmp_path / "ok.csv")  # the same rows with commas: read
+    np.testing.assert_allclose(np.asarray(x).reshape(3, -1), rows[:, :-1], atol=1e-6)
+    (tmp_path / "other.csv").write_text("\n".join(line.replace(",", separator) for line in lines) + "\n")
+    with pytest.raises(DataFormatError, match=f"line 1: expected 188 comma-separated fields .* got 1; its fields are "
+                                              f"separated by {name}: save it with commas"):
+        load_mitbih_csv(tmp_path / "other.csv")
+
+
+def test_annotations_far_off_are_off_the_qrs_not_a_signal_without_one(tmp_path):
+    """0.3 s late (half of record 208's R-R interval; 0.5 s on record 100), no annotation sits on a QRS, which read
+    as "the signal does not look like an ECG lead"; the QRS complexes 0.3 s away say it is the annotations."""
+    from test_robustness_variants import excerpt_beats, write_annotations
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "late", atr=False)
+    keep = samples + 108 < 14400
+    write_annotations(record, samples[keep] + 108, np.asarray(symbols)[keep])
+    found = beats_from_record(record, check_quality=True)
+    assert found.verdict[0].startswith("annotations off the QRS: no R peak sits on a QRS complex"), found.verdict
+    assert not any(line.startswith("no QRS complexes") for line in found.verdict)
+
+
+def test_train_and_evaluate_refuse_to_write_into_their_data_folder(tmp_path, run_cli, no_tensorflow):
+    """A run or a report written among a prepared split's files mixed them (prepare then refused the folder as
+    one holding other files); the split is left as it was."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir(), data)
+    before = sorted(p.name for p in data.iterdir())
+    done = run_cli("train", "--data", "data", "--split", "kaggle", "--epochs", "1", "--out", "data/.")
+    one_error_line(done, "--out data: is the --data folder")
+    done = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", "data", "--out", "data")
+    one_error_line(done, "--out data: is the --data folder")
+    assert sorted(p.name for p in data.iterdir()) == before
