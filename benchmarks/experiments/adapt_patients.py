@@ -170,6 +170,10 @@ RECIPES = {
 #: The rule: round 7's (the same guards, the same default: DEFAULTS and round 6's patient gate, the
 #: row "af-gate-patient"; the highest score among those that pass, a tie to the one listed first,
 #: chosen if equal to or above the default's in the same run).
+#: Chosen: "af-gate-atrial-unless-shown" (score 69.33 against the default's 69.25, on a tie with
+#: "af-gate-atrial-readable-else-patient": the same calls on every svdb record; 99 false S calls
+#: removed, 27 S beats found lost, 21 of them in 867). Read once on DS2; it is now what
+#: ecgnet.adaptation.rhythm_gate decides.
 POST_PROCESSING = ("prior", "floor_power", "rhythm", "af_gate")
 FLOOR_KEEP_N, FLOOR_PATIENT_WEIGHT, FLOOR_SAMPLES = 0.15, 20.0, 36
 
