@@ -175,3 +175,20 @@ def test_adapt_patients_round_8_gates(monkeypatch):
     # a lead whose P waves cannot be read: round 6's patient gate where it applies, else none
     assert calls("af-gate-atrial-readable-else-patient", True, False, False) == [0, 0, 1]
     assert calls("af-gate-atrial-readable-else-patient", False, False, False) == [1, 1, 1]
+
+
+def test_read_lead_reads_the_lead_the_beats_were_cut_from(fixtures_dir):
+    from ecgnet.data.atrial import read_lead
+    from ecgnet.data.records import beats_from_record, read_annotated_lead
+
+    record = fixtures_dir / "208_excerpt"
+    found = beats_from_record(record, check_quality=True)
+    signal, fs = read_lead(record, found.lead)
+    reference, reference_fs, peaks, _ = read_annotated_lead(record)  # the lead prepare reads
+    assert fs == reference_fs == found.fs and np.array_equal(signal, reference)
+    assert np.array_equal(found.beats.r_peak, peaks[: len(found.times)])
+    assert np.array_equal(read_lead(f"{record}.hea", found.lead)[0], signal)
+    with pytest.raises(DataFormatError, match="no lead 'V9'"):
+        read_lead(record, "V9")
+    with pytest.raises(DataFormatError, match="not a readable WFDB record"):
+        read_lead(fixtures_dir / "no_such_record")
