@@ -35,14 +35,15 @@ model never saw; docs/results.md, "Patient-adaptive evaluation"):
   who showed no S beat in the labelled minutes; with replay at half the
   weight it finds 20 points fewer of the other patients' S beats.
 
-After adapting, no S call in atrial fibrillation or flutter, where a
-patient's labelled minutes show it: in the MIT-BIH labelling a beat inside
-it is never S, yet its irregular rhythm makes normal beats come early.
-:func:`rhythm_gate` finds the beats in irregular rhythm from the record's
-beat times and gates them only for a patient whose labelled beats show that
-rhythm without S beats in it (a run of supraventricular beats looks
-irregular too); :func:`ecgnet.predict_record` with ``adapt_minutes`` applies
-it (:func:`gate_irregular_rhythm`). A saved adapted model carries the beats it
+After adapting, no S call in atrial fibrillation: in the MIT-BIH labelling
+a beat inside it is never S, yet its irregular rhythm makes normal beats
+come early. :func:`rhythm_gate` finds the beats in irregular rhythm from the
+record's beat times, keeps those whose stretch shows no repeating P wave
+(the atrial activity read from the lead, :mod:`ecgnet.data.atrial`; a run
+of supraventricular beats looks irregular too, but its P waves repeat), and
+gates them for every patient but one whose labelled beats in irregular
+rhythm include S beats; :func:`ecgnet.predict_record` with ``adapt_minutes``
+applies it (:func:`gate_irregular_rhythm`). A saved adapted model carries the beats it
 was adapted on (:func:`with_patient_record`), so that it applies the same gate
 when it labels its record again.
 
@@ -77,10 +78,12 @@ HEAD_LAYER, FEATURE_LAYER = "logits", "concat"
 #: The recipe (keyword arguments of :func:`adapt`), chosen on the svdb records by the
 #: rule written in docs/results.md before DS2 was read.
 DEFAULTS = {"anchor": 1e-3, "balance": 0.5, "patient_share": 0.9, "max_iterations": 200}
-#: :func:`rhythm_gate`: a patient is gated if at least this many of the labelled beats lie in irregular
-#: rhythm (one window of :func:`ecgnet.data.features.irregular_rhythm`), and at most this share of
-#: those are S (inside atrial fibrillation or flutter DS1's annotators label a few beats S anyway:
-#: 16 of 3,804). Chosen on the svdb records (docs/results.md, section 15, round 6).
+#: :func:`rhythm_gate`: a patient whose labelled beats in irregular rhythm are more than
+#: ``GATE_MAX_S_SHARE`` S is never gated (inside atrial fibrillation or flutter DS1's annotators label a
+#: few beats S anyway: 16 of 3,804); without the lead, round 6's rule: a patient is gated if at least
+#: ``GATE_MIN_MARKED`` labelled beats lie in irregular rhythm (one window of
+#: :func:`ecgnet.data.features.irregular_rhythm`), at most that share of them S. Chosen on the svdb
+#: records (docs/results.md, section 15, rounds 6 and 8).
 GATE_MIN_MARKED, GATE_MAX_S_SHARE = 65, 0.01
 #: Fewest labelled beats :func:`adapt` accepts.
 MIN_BEATS = 20
@@ -316,8 +319,9 @@ def gate_irregular_rhythm(probabilities, irregular):
     On every marked beat, the gate took more found S beats away than false
     ones on the svdb records, where the detector also marks runs of
     supraventricular beats (docs/results.md, section 15, round 5); an adapted
-    model is gated only for a patient whose labelled minutes show irregular
-    rhythm without S beats in it (:func:`rhythm_gate`, round 6).
+    model is gated on the marked beats without a repeating P wave, unless the
+    patient's labelled beats in irregular rhythm include S beats
+    (:func:`rhythm_gate`, round 8).
 
     Args:
         probabilities: float array (n, 5), class probabilities (N, S, V, F, Q).
@@ -365,40 +369,99 @@ def gates_patient(irregular, labels, min_marked=GATE_MIN_MARKED, max_s_share=GAT
     return bool(marked >= min_marked and np.sum(np.asarray(labels)[irregular] == 1) <= max_s_share * marked)
 
 
-def rhythm_gate(times, labelled, labels):
+def shows_s_in_irregular_rhythm(irregular, labels, max_s_share=GATE_MAX_S_SHARE):
+    """Whether a patient's labelled beats in irregular rhythm include S beats: more than ``max_s_share`` of them.
+
+    A patient who showed S beats in a rhythm the detector takes for irregular
+    (a run of supraventricular beats, frequent atrial premature beats) keeps
+    every S call (:func:`rhythm_gate`). No labelled beat in irregular rhythm:
+    False.
+
+    Args:
+        irregular: bool array (n,), the labelled beats in irregular rhythm.
+        labels: int array (n,), their classes (1: S).
+        max_s_share: float, see :data:`GATE_MAX_S_SHARE`.
+
+    Returns:
+        bool.
+
+    Example:
+        >>> shows_s_in_irregular_rhythm(np.ones(22, bool), np.r_[np.zeros(21, int), 1])
+        True
+    """
+    irregular = np.asarray(irregular, bool)
+    return bool(np.sum(np.asarray(labels)[irregular] == 1) > max_s_share * int(irregular.sum()))
+
+
+def rhythm_gate(times, labelled, labels, *, lead=None, fs=None, r_peaks=None):
     """The beats of one record whose S probability an adapted model gives to N: bool (n,).
 
-    The beats in irregular rhythm (:func:`ecgnet.data.features.irregular_rhythm`
-    of the record's beat times), if the patient's labelled beats show irregular
-    rhythm and no S beat in it (:func:`gates_patient`); otherwise none. Why
-    per patient: the detector also marks runs of supraventricular beats and
-    frequent premature beats; a patient whose labelled minutes show them as
-    S beats is left alone. Chosen on the svdb records (docs/results.md,
-    section 15, round 6), where it gated one record of 39; a record whose
-    beat times repeat is not gated.
+    With the record's lead (``lead``, ``fs``): the beats in irregular rhythm
+    (:func:`ecgnet.data.features.irregular_rhythm` of the record's beat times)
+    whose stretch shows no repeating atrial activity
+    (:func:`ecgnet.data.atrial.atrial_activity_repeats`: no P wave that comes
+    back beat after beat, as in atrial fibrillation), on every patient but one
+    whose labelled beats in irregular rhythm include S beats
+    (:func:`shows_s_in_irregular_rhythm`): that patient keeps every S call.
+    Why: the detector also marks runs of supraventricular beats and frequent
+    premature beats, where a P wave repeats, and a patient who showed S beats
+    in such a rhythm is not gated at all; a patient whose labelled minutes show
+    no irregular rhythm is gated too, where fibrillation comes later. Chosen on
+    the svdb records (docs/results.md, section 15, round 8).
+
+    Without the lead: round 6's decision, from the beat times alone: every
+    beat in irregular rhythm, if the patient's labelled beats show irregular
+    rhythm (at least :data:`GATE_MIN_MARKED`) and no S beat in it
+    (:func:`gates_patient`); otherwise none.
+
+    A record whose beat times do not increase is not gated.
 
     Args:
         times: float array (n,), the R-peak times of the record's beats in seconds.
         labelled: bool array (n,), the beats the model was adapted on.
         labels: int array (n,), their classes where ``labelled`` (others are not read).
+        lead: None, or float array (samples,), the lead the beats were cut
+            from (:func:`ecgnet.data.atrial.read_lead`).
+        fs: float, the lead's sampling rate in Hz (needed with ``lead``).
+        r_peaks: None, or int array (n,), the beats' R peaks in samples of
+            ``lead`` (default: ``times * fs``, rounded).
 
     Returns:
         bool (n,), for :func:`gate_irregular_rhythm`.
+
+    Raises:
+        EcgnetError: ``lead`` without ``fs``, or ``r_peaks`` not one per beat.
 
     Example:
         >>> rng = np.random.default_rng(0)
         >>> times = np.cumsum(rng.uniform(0.4, 1.2, 600))
         >>> rhythm_gate(times, times < 300, np.zeros(600, int))[5:-5].all()
         True
+        >>> lead = rng.normal(size=int(times[-1] * 360) + 360)  # nothing before the QRS repeats
+        >>> rhythm_gate(times, times < 300, np.zeros(600, int), lead=lead, fs=360.0)[5:-5].all()
+        True
     """
     from ecgnet.data.features import irregular_rhythm
 
     times = np.asarray(times, np.float64)
     labelled = np.asarray(labelled, bool)
+    labels = np.asarray(labels)
+    if lead is not None and fs is None:
+        raise EcgnetError("rhythm_gate: a lead needs its sampling rate fs")
+    if r_peaks is not None and len(r_peaks) != len(times):
+        raise EcgnetError(f"rhythm_gate: r_peaks must give one R peak per beat. Received: {len(r_peaks)} for {len(times)} beats")
+    none = np.zeros(len(times), bool)
     if len(times) > 1 and not np.all(np.diff(times) > 0):
-        return np.zeros(len(times), bool)
+        return none
     marks = irregular_rhythm(times)
-    return marks if gates_patient(marks[labelled], np.asarray(labels)[labelled]) else np.zeros(len(times), bool)
+    if lead is None:
+        return marks if gates_patient(marks[labelled], labels[labelled]) else none
+    if shows_s_in_irregular_rhythm(marks[labelled], labels[labelled]) or not marks.any():
+        return none
+    from ecgnet.data.atrial import atrial_activity_repeats
+
+    r_peaks = np.round(times * fs).astype(np.int64) if r_peaks is None else np.asarray(r_peaks, np.int64)
+    return marks & ~atrial_activity_repeats(lead, fs, r_peaks)
 
 
 def _replay_features(network, replay):

@@ -85,10 +85,11 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
             (:func:`ecgnet.adapt`, in memory; the model given is untouched): on
             the usable beats of the record's first ``adapt_minutes`` minutes,
             labelled by its reference annotations or by ``labels``. The table
-            then has a column ``adaptation`` (``"yes"`` on those beats). If
-            those beats show irregular rhythm (atrial fibrillation or
-            flutter) without S beats in it, no beat in irregular rhythm is
-            called S (:func:`ecgnet.adaptation.rhythm_gate`); ``attrs``
+            then has a column ``adaptation`` (``"yes"`` on those beats). No
+            beat in irregular rhythm without a repeating P wave (atrial
+            fibrillation) is called S, unless the patient's labelled beats
+            in irregular rhythm include S beats
+            (:func:`ecgnet.adaptation.rhythm_gate`); ``attrs``
             ``rhythm_gate`` counts the beats so gated, ``adapted_minutes``
             gives the span and ``adapted_in_memory`` whether it was adapted
             here (True) or saved adapted (False). A model adapted and
@@ -206,8 +207,10 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     gated = np.zeros(len(usable), bool)
     if used is not None:
         from ecgnet.adaptation import gate_irregular_rhythm, rhythm_gate
+        from ecgnet.data.atrial import read_lead
 
-        gated = rhythm_gate(found.times, used, span) & usable
+        lead, fs = read_lead(record, found.lead)  # the gate reads the atrial activity before each R peak
+        gated = rhythm_gate(found.times, used, span, lead=lead, fs=fs, r_peaks=found.beats.r_peak) & usable
         probabilities = gate_irregular_rhythm(probabilities, gated[usable])
     predicted = np.full(len(usable), -1)
     predicted[usable] = probabilities.argmax(axis=1)

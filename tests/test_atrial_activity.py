@@ -152,3 +152,43 @@ def test_adapt_patients_round_7_gates(monkeypatch):
     assert calls("af-gate-atrial", False) == calls("af-gate-atrial", True) == [0, 1, 1]  # every patient, atrial beats
     assert calls("af-gate-atrial-or-patient", False) == [0, 1, 1]
     assert calls("af-gate-atrial-or-patient", True) == [0, 0, 1]  # the patient gate: every marked beat
+
+
+def test_adapt_patients_round_8_gates(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    from benchmarks.experiments.adapt_patients import _calls
+
+    probabilities = np.tile([[0.3, 0.6, 0.1, 0, 0]], (3, 1))
+    marked, atrial = np.array([True, True, False]), np.array([True, False, False])
+    shown = np.ones(5, bool)
+
+    def calls(recipe, gated, shown_s, lead_reads):
+        return list(_calls(recipe, probabilities, None, None, None, shown, "r", marked, None, gated, atrial,
+                           shown_s, lead_reads))
+
+    for gated in (False, True):  # the patient gate's verdict does not matter to the first
+        for lead_reads in (False, True):
+            assert calls("af-gate-atrial-unless-shown", gated, False, lead_reads) == [0, 1, 1]
+            assert calls("af-gate-atrial-unless-shown", gated, True, lead_reads) == [1, 1, 1]  # S shown: no gate
+            assert calls("af-gate-atrial-readable-else-patient", gated, True, lead_reads) == [1, 1, 1]
+        assert calls("af-gate-atrial-readable-else-patient", gated, False, True) == [0, 1, 1]  # the lead reads
+    # a lead whose P waves cannot be read: round 6's patient gate where it applies, else none
+    assert calls("af-gate-atrial-readable-else-patient", True, False, False) == [0, 0, 1]
+    assert calls("af-gate-atrial-readable-else-patient", False, False, False) == [1, 1, 1]
+
+
+def test_read_lead_reads_the_lead_the_beats_were_cut_from(fixtures_dir):
+    from ecgnet.data.atrial import read_lead
+    from ecgnet.data.records import beats_from_record, read_annotated_lead
+
+    record = fixtures_dir / "208_excerpt"
+    found = beats_from_record(record, check_quality=True)
+    signal, fs = read_lead(record, found.lead)
+    reference, reference_fs, peaks, _ = read_annotated_lead(record)  # the lead prepare reads
+    assert fs == reference_fs == found.fs and np.array_equal(signal, reference)
+    assert np.array_equal(found.beats.r_peak, peaks[: len(found.times)])
+    assert np.array_equal(read_lead(f"{record}.hea", found.lead)[0], signal)
+    with pytest.raises(DataFormatError, match="no lead 'V9'"):
+        read_lead(record, "V9")
+    with pytest.raises(DataFormatError, match="not a readable WFDB record"):
+        read_lead(fixtures_dir / "no_such_record")

@@ -4,14 +4,18 @@ The detector is checked against a plain loop over each beat's window, on
 synthetic R-R series of the rhythms it must tell apart: regular, regular
 with isolated premature beats, bigeminy, trigeminy, and irregularly
 irregular (atrial fibrillation). The gate is checked on hand-made
-probabilities: S moves to N on the marked beats, nothing moves elsewhere.
+probabilities: S moves to N on the marked beats, nothing moves elsewhere;
+which beats a patient's gate takes, on a synthetic lead whose stretches are
+built to be fibrillation or not, and on DS1's record 201 against its rhythm
+annotations.
 """
 
 import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
-from ecgnet.adaptation import GATE_MIN_MARKED, gate_irregular_rhythm, gates_patient, rhythm_gate
+from ecgnet.adaptation import (GATE_MIN_MARKED, gate_irregular_rhythm, gates_patient, rhythm_gate,
+                               shows_s_in_irregular_rhythm)
 from ecgnet.data.features import (IRREGULAR_HALF_WIDTH, IRREGULAR_PERCENTILE, IRREGULAR_PREMATURITY_RATIO,
                                   IRREGULAR_THRESHOLD, irregular_rhythm, rr_irregularity, rr_prematurity)
 from ecgnet.errors import DataFormatError, EcgnetError
@@ -209,8 +213,8 @@ def test_predict_record_with_adaptation_gates_the_beats_rhythm_gate_marks(monkey
     seen, gated = {}, {}
     real_gate = adaptation.gate_irregular_rhythm
 
-    def every_beat(times, labelled, labels):  # as if the labelled minutes showed fibrillation without S
-        seen.update(times=np.asarray(times), labelled=np.asarray(labelled), labels=np.asarray(labels))
+    def every_beat(times, labelled, labels, **signal):  # as if every beat lay in fibrillation
+        seen.update(times=np.asarray(times), labelled=np.asarray(labelled), labels=np.asarray(labels), **signal)
         return np.ones(len(times), bool)
 
     def spy(probabilities, irregular):
@@ -223,7 +227,112 @@ def test_predict_record_with_adaptation_gates_the_beats_rhythm_gate_marks(monkey
     usable = (table["signal"] == "ok").to_numpy()
     assert seen["labelled"].tolist() == (table["adaptation"] == "yes").tolist()
     np.testing.assert_allclose(seen["times"], table["time_s"], atol=1e-3)
+    # the lead the beats were cut from, and their R peaks in its samples
+    assert seen["fs"] == table.attrs["fs"] and len(seen["lead"]) > seen["r_peaks"][-1]
+    np.testing.assert_allclose(np.asarray(seen["r_peaks"]) / seen["fs"], seen["times"], atol=1e-9)
     assert gated["marked"].all() and len(gated["marked"]) == usable.sum()
     np.testing.assert_allclose(table["confidence"][usable], gated["after"].max(axis=1), rtol=1e-6)
     assert not (table["predicted"] == "S").any()
     assert table.attrs["rhythm_gate"] == usable.sum()
+
+
+FS = 360.0
+
+
+def synthetic_record(seed=5):
+    """Beat times, a lead at 360 Hz, and which stretch each beat lies in.
+
+    Stretches of 200 beats: sinus rhythm (0.8 s, a P wave 0.18 s before each
+    QRS), atrial fibrillation (irregular intervals, no P wave, fibrillatory
+    noise), sinus rhythm, a run of supraventricular beats at a varying rate
+    (irregular intervals, a P wave before each QRS), sinus rhythm.
+    """
+    rng = np.random.default_rng(seed)
+    kinds = ["sinus", "fibrillation", "sinus", "run", "sinus"]
+    intervals = np.concatenate([np.full(200, 0.8) if kind == "sinus" else rng.uniform(0.4, 1.1, 200) for kind in kinds])
+    stretch = np.repeat(kinds, 200)
+    times = 1.0 + np.cumsum(intervals)
+    t = np.arange(int((times[-1] + 1.0) * FS)) / FS
+    lead = 0.01 * rng.normal(size=len(t))
+    r_peaks = np.round(times * FS).astype(int)
+    for peak, kind in zip(r_peaks, stretch):
+        near = slice(max(peak - 150, 0), peak + 20)
+        lead[near] += np.exp(-((t[near] - peak / FS) / 0.012) ** 2)  # the QRS
+        if kind != "fibrillation":
+            lead[near] += 0.15 * np.exp(-((t[near] - peak / FS + 0.18) / 0.025) ** 2)  # its P wave
+    fibrillation = (t > times[199] + 0.1) & (t < times[399])
+    lead[fibrillation] += 0.08 * np.sin(2 * np.pi * 6 * t[fibrillation] + rng.uniform(0, 6.3, fibrillation.sum()).cumsum() / 60)
+    return times, lead, r_peaks, stretch
+
+
+def test_rhythm_gate_with_the_lead_gates_fibrillation_not_a_run_of_supraventricular_beats():
+    times, lead, r_peaks, stretch = synthetic_record()
+    inside = np.zeros(len(times), bool)  # 40 beats away from each stretch's edges (the windows' reach)
+    for start in range(0, len(times), 200):
+        inside[start + 40: start + 160] = True
+    marks = irregular_rhythm(times)
+    assert marks[inside & (stretch == "fibrillation")].all() and marks[inside & (stretch == "run")].all()
+    assert not marks[inside & (stretch == "sinus")].any()
+    labels = np.zeros(len(times), np.int64)
+    labelled = times < 120.0  # sinus rhythm only: the labelled minutes show no irregular rhythm
+    gated = rhythm_gate(times, labelled, labels, lead=lead, fs=FS, r_peaks=r_peaks)
+    # by hand: the fibrillation's beats, not the run's (its P waves repeat), nothing in sinus rhythm
+    assert gated[inside & (stretch == "fibrillation")].all()
+    assert not gated[stretch == "run"].any() and not gated[stretch == "sinus"].any()
+    np.testing.assert_array_equal(rhythm_gate(times, labelled, labels, lead=lead, fs=FS), gated)  # R peaks from times
+    # without the lead, round 6's rule: the labelled minutes show no irregular rhythm, so no gate
+    assert not rhythm_gate(times, labelled, labels).any()
+
+    # the patient showed S beats in irregular rhythm (the run's, labelled): every S call kept
+    labelled = times < times[699]
+    run = np.flatnonzero(labelled & marks & (stretch == "run"))
+    labels[run[:3]] = 1  # 3 of about 180 marked labelled beats: above 1 %
+    assert shows_s_in_irregular_rhythm(marks[labelled], labels[labelled])
+    assert not rhythm_gate(times, labelled, labels, lead=lead, fs=FS, r_peaks=r_peaks).any()
+    labels[run[:3]], labels[run[0]] = 0, 1  # 1 of those: at most 1 %, gated as before
+    assert not shows_s_in_irregular_rhythm(marks[labelled], labels[labelled])
+    np.testing.assert_array_equal(rhythm_gate(times, labelled, labels, lead=lead, fs=FS, r_peaks=r_peaks), gated)
+
+
+def test_shows_s_in_irregular_rhythm_counts_the_marked_labelled_beats_only():
+    marked = np.r_[np.ones(22, bool), np.zeros(10, bool)]
+    labels = np.zeros(32, np.int64)
+    assert not shows_s_in_irregular_rhythm(marked, labels)
+    labels[25] = 1  # an S beat outside the irregular rhythm
+    assert not shows_s_in_irregular_rhythm(marked, labels)
+    labels[3] = 1  # 1 of 22 marked
+    assert shows_s_in_irregular_rhythm(marked, labels)
+    assert not shows_s_in_irregular_rhythm(np.zeros(5, bool), np.ones(5, int))  # nothing marked
+
+
+def test_rhythm_gate_refuses_a_lead_without_its_rate_or_r_peaks_of_other_beats():
+    times = np.cumsum(np.full(100, 0.8))
+    with pytest.raises(EcgnetError, match="needs its sampling rate fs"):
+        rhythm_gate(times, times < 30, np.zeros(100, int), lead=np.zeros(30000))
+    with pytest.raises(EcgnetError, match="one R peak per beat"):
+        rhythm_gate(times, times < 30, np.zeros(100, int), lead=np.zeros(30000), fs=FS, r_peaks=[1, 2])
+
+
+def test_rhythm_gate_on_record_201_keeps_its_premature_beats_and_gates_its_fibrillation(mitdb, monkeypatch):
+    """DS1's record 201: atrial fibrillation in its first 5 minutes (2 S beats among 426 marked), then
+    sinus rhythm with atrial premature beats and more fibrillation (docs/results.md, section 15, rounds 7 and 8)."""
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    from benchmarks.experiments.fit_irregular_rhythm import record_rhythm
+    from ecgnet.adaptation import usable_span_labels
+    from ecgnet.data.atrial import read_lead
+    from ecgnet.data.records import beats_from_record
+
+    record = mitdb / "201"
+    found = beats_from_record(record, check_quality=True)
+    used, labels = usable_span_labels(record, found, 5)
+    lead, fs = read_lead(record, found.lead)
+    gated = rhythm_gate(found.times, used, labels, lead=lead, fs=fs, r_peaks=found.beats.r_peak)
+    times, annotated, in_af = record_rhythm(record)  # the AAMI beats and the rhythm annotations
+    at = np.searchsorted(found.times, times)
+    assert np.allclose(found.times[at], times)
+    later = times >= 300
+    s_outside = later & ~in_af & (annotated == 1)
+    assert s_outside.sum() == 114 and gated[at][s_outside].sum() <= 5  # round 7: 2 of its 94 marked ones
+    assert gated[at][later & in_af].mean() > 0.8
+    # round 6's rule (no lead) gates this patient's every marked beat, the premature ones too
+    assert rhythm_gate(found.times, used, labels)[at][s_outside].sum() > 80

@@ -36,6 +36,11 @@ tie to the lowest threshold, which gates fewer beats). Also printed: the
 measure alone on every DS1 beat (AF/flutter Se, other beats Sp), and per
 record the beats marked, gated, and the S beats among them.
 
+``--lead-repetition``: per record, the median
+:func:`ecgnet.data.atrial.atrial_repetition` of the beats the detector
+leaves unmarked: whether the lead shows a repeating P wave in its regular
+stretches (no rhythm annotation read).
+
 Without ``--fit``: the library's setting (its defaults) on ``--records``,
 the same figures, once per record and pooled: how DS2 is read, once, as a
 report, after the choice. ``--no-rhythm`` counts the beats marked in records
@@ -47,6 +52,7 @@ Usage:
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --fit-atrial
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --records $DS2
     python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/svdb --no-rhythm
+    python -m benchmarks.experiments.fit_irregular_rhythm --records-dir data/mitdb --records 101 106 ... 230 --lead-repetition
 """
 
 import argparse
@@ -129,6 +135,9 @@ def main(argv=None):
                         help="with --no-rhythm or on records with rhythm annotations: also the marked beats whose "
                         "atrial activity does not repeat (the library's threshold)")
     parser.add_argument("--no-rhythm", action="store_true", help="count the beats marked (records without rhythm annotations)")
+    parser.add_argument("--lead-repetition", action="store_true",
+                        help="per record, the median atrial repetition of the beats the detector leaves unmarked "
+                        "(whether the lead shows a repeating P wave in its regular stretches; no rhythm annotation read)")
     args = parser.parse_args(argv)
     folder = Path(args.records_dir)
     fitting = args.fit or args.fit_prematurity or args.fit_atrial
@@ -136,6 +145,18 @@ def main(argv=None):
     if fitting and not set(records) <= set(DS1):
         parser.error(f"--fit reads DS1 records only; not: {sorted(set(records) - set(DS1))}")
     found = {record: record_rhythm(folder / record) for record in records}
+    if args.lead_repetition:
+        from ecgnet.data.atrial import ATRIAL_THRESHOLD
+
+        for record, (times, labels, _) in found.items():
+            marked = irregular_rhythm(times)
+            repetition = record_atrial(folder / record, times)
+            regular = repetition[~marked]
+            median = float(np.nanmedian(regular)) if np.isfinite(regular).any() else float("nan")
+            print(f"{record}: median repetition of the {int((~marked).sum())} unmarked beats {median:.2f} "
+                  f"({'at or above' if median >= ATRIAL_THRESHOLD else 'below'} {ATRIAL_THRESHOLD}); "
+                  f"of the {int(marked.sum())} marked {np.nanmedian(repetition[marked]) if marked.any() else float('nan'):.2f}")
+        return
     if args.no_rhythm:
         from ecgnet.data.atrial import ATRIAL_THRESHOLD
 

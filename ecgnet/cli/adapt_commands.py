@@ -76,10 +76,14 @@ def run_adapt(args):
     found.beats.source = str(args.record)
     adapted = adapt_to_span(model, args.model, found.beats, used, labels, seed=args.seed)
     adapted = with_patient_record(adapted, args.record, found.times, used, labels, args.minutes)
-    gated = int((rhythm_gate(found.times, used, labels) & found.usable).sum())
+    from ecgnet.data.atrial import read_lead
+
+    lead, fs = read_lead(args.record, found.lead)
+    gated = int((rhythm_gate(found.times, used, labels, lead=lead, fs=fs, r_peaks=found.beats.r_peak)
+                 & found.usable).sum())
     if gated:
-        print(f"rhythm gate: no S call on the {gated} beats of {args.record} in irregular rhythm (the labelled "
-              "minutes show atrial fibrillation or flutter without S beats; ecgnet.adaptation.rhythm_gate)")
+        print(f"rhythm gate: no S call on the {gated} beats of {args.record} in irregular rhythm without a repeating "
+              "P wave (the labelled minutes show no S beat in irregular rhythm; ecgnet.adaptation.rhythm_gate)")
     with atomic_path(args.out) as tmp:
         adapted.save(tmp)
     print(f"adapted model written to {args.out}; it keeps the beats it was adapted on: "

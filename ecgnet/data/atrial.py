@@ -16,7 +16,9 @@ not repeat.
   correlations around each beat (above a value for at least half the beats:
   their pre-QRS shape repeats);
 - :func:`atrial_activity_repeats`: :func:`atrial_repetition` at or above
-  :data:`ATRIAL_THRESHOLD` (fitted on DS1's rhythm annotations).
+  :data:`ATRIAL_THRESHOLD` (fitted on DS1's rhythm annotations);
+- :func:`read_lead`: a record's lead, for callers that hold its beats
+  (:func:`ecgnet.data.records.beats_from_record`) but not its signal.
 
 From the lead's signal and the R peaks of the whole record; no label. Any
 sampling rate (the segment and the band are in seconds and hertz).
@@ -228,3 +230,48 @@ def atrial_activity_repeats(signal, fs, r_peaks, threshold=ATRIAL_THRESHOLD, **o
     """
     repetition = atrial_repetition(signal, fs, r_peaks, **options)
     return np.isnan(repetition) | (repetition >= threshold)
+
+
+def read_lead(record, lead=None):
+    """One lead of a WFDB record, in physical units: ``(signal, fs)``.
+
+    The lead ``beats_from_record`` read (``CheckedRecordBeats.lead`` names it),
+    so that its R peaks (``Beats.r_peak``, samples at ``fs``) index this
+    signal. Invalid samples stay NaN (:func:`pre_qrs_segments` leaves the
+    segments that touch them unread).
+
+    Args:
+        record: str or Path of the record, without extension.
+        lead: the lead's signal name, ``"channel i"`` for a lead without one,
+            or None (the first channel).
+
+    Returns:
+        ``(float64 (samples,), float)``.
+
+    Raises:
+        DataFormatError: the record cannot be read, or has no such lead.
+    """
+    import wfdb
+    from pathlib import Path
+
+    record = Path(record)
+    if record.suffix in (".hea", ".dat", ".atr"):
+        record = record.with_suffix("")
+    try:
+        header = wfdb.rdheader(str(record))
+    except Exception as error:  # wfdb raises plain exceptions for missing or bad headers
+        raise DataFormatError(f"{record}: not a readable WFDB record ({error})") from None
+    names = list(header.sig_name or [])
+    if lead is None:
+        channel = 0
+    elif lead in names:
+        channel = names.index(lead)
+    elif str(lead).startswith("channel ") and str(lead)[8:].isdigit() and int(str(lead)[8:]) < header.n_sig:
+        channel = int(str(lead)[8:])
+    else:
+        raise DataFormatError(f"{record}: no lead {lead!r} (has {names})")
+    try:
+        signal = wfdb.rdrecord(str(record), channels=[channel]).p_signal[:, 0]
+    except Exception as error:
+        raise DataFormatError(f"{record}: could not read the signal ({error})") from None
+    return np.asarray(signal, np.float64), float(header.fs)

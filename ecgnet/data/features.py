@@ -436,9 +436,9 @@ def irregular_rhythm(times, threshold=IRREGULAR_THRESHOLD, premature_ratio=None,
     regular rhythm and is not found. Long runs of supraventricular beats at
     a varying rate, or premature beats in more than about a third of the
     beats, are marked too (on the svdb records 13 % of the S beats): which
-    is why an adapted model is gated on it only for a patient whose
-    labelled beats show irregular rhythm without S beats in it
-    (:func:`ecgnet.adaptation.rhythm_gate`).
+    is why an adapted model is gated on it only where the atrial activity
+    does not repeat, and not for a patient whose labelled beats in irregular
+    rhythm include S beats (:func:`ecgnet.adaptation.rhythm_gate`).
 
     Why it matters: in the MIT-BIH (and AAMI) labelling, a beat inside atrial
     fibrillation or flutter is N (or V), never S: a premature supraventricular
