@@ -359,8 +359,8 @@ def run_predict(args):
             print(f"adapted to the {int((table['adaptation'] == 'yes').sum())} labelled beats of the first "
                   f"{table.attrs['adapted_minutes']:g} minutes ({how})")
             if table.attrs.get("rhythm_gate"):
-                print(f"no S call on the {table.attrs['rhythm_gate']} beats in irregular rhythm: the labelled minutes "
-                      "show atrial fibrillation or flutter without S beats (ecgnet.adaptation.rhythm_gate)")
+                print(f"no S call on the {table.attrs['rhythm_gate']} beats in irregular rhythm without a repeating "
+                      "P wave (the labelled minutes show no S beat in irregular rhythm; ecgnet.adaptation.rhythm_gate)")
     else:
         beats = require_beats(load_part(args.beats, "test"))
         refuse_flat_beats(beats)  # before TensorFlow loads
