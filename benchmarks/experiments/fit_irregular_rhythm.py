@@ -120,6 +120,12 @@ def line(name, c):
             f"({c[2]}/{c[3]})  S beats outside AF marked {c[4]}/{c[5]}, inside AF marked {c[6]}/{c[7]}")
 
 
+def say_library_value(what, name, value, chosen, digits):
+    """Print the library's constant ``name`` and whether this fit chose the same value (to ``digits``)."""
+    same = round(float(chosen), digits) == value
+    print(f"the library's {what} ({name}): {value}{'' if same else ', not the one chosen here'}")
+
+
 def main(argv=None):
     from ecgnet.data.features import irregular_rhythm, rr_irregularity, rr_prematurity
 
@@ -217,9 +223,7 @@ def main(argv=None):
                       f"{(marks[record] & ~own_af & (own_labels == 1)).sum()}, gated {(own & ~own_af & (own_labels == 1)).sum()}; "
                       f"median repetition in AF/flutter {np.nanmedian(repetition[record][own_af]) if own_af.any() else float('nan'):.2f}, "
                       f"outside {np.nanmedian(repetition[record][~own_af]):.2f}")
-        same = round(float(threshold), 2) == ATRIAL_THRESHOLD
-        print(f"the library's threshold (ecgnet.data.atrial.ATRIAL_THRESHOLD): {ATRIAL_THRESHOLD}"
-              f"{'' if same else ', not the one chosen here'}")
+        say_library_value("threshold", "ecgnet.data.atrial.ATRIAL_THRESHOLD", ATRIAL_THRESHOLD, threshold, 2)
         return
     if args.fit_prematurity:
         from ecgnet.data.features import IRREGULAR_PREMATURITY_RATIO
@@ -245,9 +249,7 @@ def main(argv=None):
               f"({kept[early_af].sum()}/{early_af.sum()}), S beats outside AF/flutter unmarked "
               f"{100 * (~kept[s_outside]).mean():.1f} % ({(~kept[s_outside]).sum()}/{s_outside.sum()}), "
               f"S beats inside it kept marked {kept[s_inside].sum()}/{s_inside.sum()}")
-        same = round(float(ratio), 1) == IRREGULAR_PREMATURITY_RATIO
-        print(f"the library's ratio (ecgnet.data.features.IRREGULAR_PREMATURITY_RATIO): {IRREGULAR_PREMATURITY_RATIO}"
-              f"{'' if same else ', not the one chosen here'}")
+        say_library_value("ratio", "ecgnet.data.features.IRREGULAR_PREMATURITY_RATIO", IRREGULAR_PREMATURITY_RATIO, ratio, 1)
         return
     if args.fit:
         best = None
