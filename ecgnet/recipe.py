@@ -382,6 +382,15 @@ class InputRecipe:
             >>> InputRecipe.from_model(ecgnet.pretrained("ecgnet-mitbih-interpatient"))
             InputRecipe(window='kachuee', beat_channels=3, rr_features=3)
         """
+        ranks = [len(tensor.shape) for tensor in model.inputs]
+        if len(ranks) == 2 and ranks == [2, 3]:  # (batch, features) first, (batch, steps, channels) second
+            names = [tensor.name.split(":")[0] for tensor in model.inputs]
+            raise ModelFileError(
+                f"model {model.name!r}: its inputs look swapped: the first ({names[0]!r}, shape "
+                f"{tuple(model.inputs[0].shape[1:])}) holds features and the second ({names[1]!r}, shape "
+                f"{tuple(model.inputs[1].shape[1:])}) a beat; ecgnet feeds the beat (steps, channels) first and "
+                "the R-R features second: build the model with its inputs in that order"
+            )
         shapes = {
             "window": window_of_length(model.inputs[0].shape[1]) or "kachuee",
             "beat_channels": model.inputs[0].shape[-1],

@@ -116,6 +116,17 @@ def test_inputs_outside_the_data_recipes_get_no_layer_and_are_refused_as_a_recip
         Recipe.from_model(model)
 
 
+def test_a_model_whose_inputs_come_in_the_other_order_is_told_so():
+    import keras
+
+    rr, beat = keras.Input((6,), name="rr"), keras.Input((187, 1), name="beat")
+    pooled = keras.layers.GlobalAveragePooling1D()(beat)
+    output = keras.layers.Dense(5, activation="softmax")(keras.layers.Concatenate()([pooled, rr]))
+    model = keras.Model([rr, beat], output, name="swapped")
+    with pytest.raises(ModelFileError, match=r"inputs look swapped: the first \('rr', shape \(6,\)\) holds features"):
+        Recipe.from_model(model)
+
+
 def _train_options(card):
     """The recipe that the card's `python -m ecgnet train` options (the shorthand flags) ask for, or None."""
     command = card["train_command"].split(" && ")[0]
