@@ -464,6 +464,25 @@ def rhythm_gate(times, labelled, labels, *, lead=None, fs=None, r_peaks=None):
     return marks & ~atrial_activity_repeats(lead, fs, r_peaks)
 
 
+def record_rhythm_gate(record, found, labelled, labels):
+    """:func:`rhythm_gate` on a checked record, its usable beats only: bool (n,).
+
+    The one place where a record's lead is read again for the gate
+    (:func:`ecgnet.data.atrial.read_lead`: ``found`` holds the lead's name and
+    the R peaks, not its samples), for :func:`ecgnet.predict_record` and the
+    ``adapt`` command alike.
+
+    Args:
+        record: str or Path of the record.
+        found: ``ecgnet.data.beats_from_record(record, check_quality=True)``.
+        labelled, labels: as for :func:`rhythm_gate`.
+    """
+    from ecgnet.data.atrial import read_lead
+
+    lead, fs = read_lead(record, found.lead)  # the gate reads the atrial activity before each R peak
+    return rhythm_gate(found.times, labelled, labels, lead=lead, fs=fs, r_peaks=found.beats.r_peak) & found.usable
+
+
 def _replay_features(network, replay):
     """The features of the replay beats for ``network``, computed once per network and replay set."""
     cache = _REPLAY_FEATURES.setdefault(network, {})

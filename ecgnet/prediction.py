@@ -52,10 +52,15 @@ def _reasons(problems):
     return ", ".join(f"{count} {reason}" for reason, count in counts.most_common())
 
 
+def _atr_path(record):
+    """The reference annotation file of a record named with or without an extension."""
+    record = Path(record)
+    return record.with_suffix(".atr") if record.suffix in (".hea", ".dat", ".atr") else Path(f"{record}.atr")
+
+
 def _no_annotations(record):
     """Why a record's R peaks come from the detector without ``--detect``: no ``.atr``, or one without beats."""
-    record = Path(record)
-    atr = record.with_suffix(".atr") if record.suffix in (".hea", ".dat", ".atr") else Path(f"{record}.atr")
+    atr = _atr_path(record)
     return f"{atr.name} holds no beat annotation" if atr.exists() else "no annotations found"
 
 
@@ -149,8 +154,7 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
         "" if found.source == "annotations" else " (asked for)" if detect else f" ({_no_annotations(record)})")
     stretches = describe_stretches(found.stretches, found.fs, limit=10)
     if len(found.usable) == 0 and found.source == "annotations":  # one annotated beat: it has no next R-R interval
-        atr = record.with_suffix(".atr") if record.suffix in (".hea", ".dat", ".atr") else Path(f"{record}.atr")
-        raise DataFormatError(f"{record_path}: no beat to classify: {atr.name} holds one beat annotation, and a beat is cut "
+        raise DataFormatError(f"{record_path}: no beat to classify: {_atr_path(record).name} holds one beat annotation, and a beat is cut "
                               "only with the next R peak (its R-R interval); `--detect` finds the R peaks with the detector")
     if len(found.usable) == 0:
         raise DataFormatError(f"{record_path}: no beats found by {peak_source}" + (f"; bad signal: {stretches}" if stretches else ""))
@@ -206,11 +210,9 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     probabilities = check_probabilities(probabilities, source, beats=np.flatnonzero(usable))
     gated = np.zeros(len(usable), bool)
     if used is not None:
-        from ecgnet.adaptation import gate_irregular_rhythm, rhythm_gate
-        from ecgnet.data.atrial import read_lead
+        from ecgnet.adaptation import gate_irregular_rhythm, record_rhythm_gate
 
-        lead, fs = read_lead(record, found.lead)  # the gate reads the atrial activity before each R peak
-        gated = rhythm_gate(found.times, used, span, lead=lead, fs=fs, r_peaks=found.beats.r_peak) & usable
+        gated = record_rhythm_gate(record, found, used, span)
         probabilities = gate_irregular_rhythm(probabilities, gated[usable])
     predicted = np.full(len(usable), -1)
     predicted[usable] = probabilities.argmax(axis=1)

@@ -68,7 +68,7 @@ def run_adapt(args):
     print(f"{int(used.sum())} labelled beats in the first {args.minutes:g} minutes of {args.record}: "
           + ", ".join(f"{name} {count}" for name, count in zip(CLASS_NAMES, counts)))
 
-    from ecgnet.adaptation import adapt_to_span, rhythm_gate, with_patient_record
+    from ecgnet.adaptation import adapt_to_span, record_rhythm_gate, with_patient_record
     from ecgnet.files import atomic_path
     from ecgnet.pretrained_models import load_model
 
@@ -76,11 +76,7 @@ def run_adapt(args):
     found.beats.source = str(args.record)
     adapted = adapt_to_span(model, args.model, found.beats, used, labels, seed=args.seed)
     adapted = with_patient_record(adapted, args.record, found.times, used, labels, args.minutes)
-    from ecgnet.data.atrial import read_lead
-
-    lead, fs = read_lead(args.record, found.lead)
-    gated = int((rhythm_gate(found.times, used, labels, lead=lead, fs=fs, r_peaks=found.beats.r_peak)
-                 & found.usable).sum())
+    gated = int(record_rhythm_gate(args.record, found, used, labels).sum())
     if gated:
         print(f"rhythm gate: no S call on the {gated} beats of {args.record} in irregular rhythm without a repeating "
               "P wave (the labelled minutes show no S beat in irregular rhythm; ecgnet.adaptation.rhythm_gate)")
