@@ -148,3 +148,38 @@ def test_pages_speak_of_the_project_only(page):
     text = page.read_text(encoding="utf-8")
     found = re.findall(WORK_LOG_WORDS, text)
     assert not found, f"{page.name}: {found}"
+
+
+def python_imports(path):
+    """``(module, name)`` of every ``from ecgnet... import ...`` line, and ``(module, None)`` of every
+    ``import ecgnet...`` line, in the ```python fenced blocks of a page."""
+    found, inside = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not inside and stripped.startswith("```python"):
+            inside = True
+        elif inside and stripped.startswith("```"):
+            inside = False
+        elif inside and (match := re.match(r"from (ecgnet[\w.]*) import (.+)", stripped)):
+            names = match.group(2).split("#")[0].strip("() ")
+            found += [(match.group(1), name.split(" as ")[0].strip()) for name in names.split(",") if name.strip()]
+        elif inside and (match := re.match(r"import (ecgnet[\w.]*)", stripped)):
+            found.append((match.group(1), None))
+    return found
+
+
+@pytest.mark.parametrize("page", [README, README_KO, ROOT / "data" / "README.md", *DOCS], ids=lambda p: p.name)
+def test_python_examples_import_what_exists(page):
+    """The examples a reader copies first must not stop at their imports."""
+    import importlib
+
+    missing = []
+    for module, name in python_imports(page):
+        try:
+            imported = importlib.import_module(module)
+        except ImportError as error:
+            missing.append(f"{module}: {error}")
+            continue
+        if name is not None and not hasattr(imported, name):
+            missing.append(f"{module}.{name}")
+    assert not missing, f"{page.name}: {missing}"
