@@ -362,6 +362,8 @@ def train(
         return _finished_run(paths)
     runs.claim_run_folder(out_dir, run, overwrite=overwrite)
     resuming = paths["backup_dir"].exists()
+    if resuming and verbose:  # Keras resumes silently, at "Epoch N/...": say so, or a resumed run's time reads as a whole one
+        print(f"resuming the interrupted run in {out_dir} from its backup ({paths['backup_dir'].name}/)", flush=True)
     if not resuming and paths["csv_log"].exists():
         paths["csv_log"].unlink()  # a finished earlier run: start a fresh log
 

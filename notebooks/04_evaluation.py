@@ -286,13 +286,15 @@ train_inputs = ecg_data.model_inputs(model, train_part)  # what the evaluated mo
 train_beats, train_rr = (train_inputs["beat"], train_inputs["rr"]) if isinstance(train_inputs, dict) else (train_inputs, None)
 rr_width = 0 if train_rr is None else train_rr.shape[1]
 started = time.perf_counter()
-baseline = training.train(lambda: build_kachuee2018(input_shape=train_beats.shape[1:], rr_features=rr_width),
-                          train_beats, train_part.y, rr=train_rr, epochs=BASELINE_EPOCHS, augment=False,
-                          imbalance=None, seed=SEED, out_dir=RUN_ROOT / "04_kachuee2018", overwrite=True,
-                          verbose=2).model
+baseline_run = training.train(lambda: build_kachuee2018(input_shape=train_beats.shape[1:], rr_features=rr_width),
+                              train_beats, train_part.y, rr=train_rr, epochs=BASELINE_EPOCHS, augment=False,
+                              imbalance=None, seed=SEED, out_dir=RUN_ROOT / "04_kachuee2018", overwrite=True,
+                              verbose=2)
+baseline = baseline_run.model
 print(f"baseline ({baseline.count_params():,} parameters, inputs "
       f"{[tensor.name.split(':')[0] for tensor in baseline.inputs]}) trained for up to {BASELINE_EPOCHS} epoch(s) "
-      f"on {len(train_part):,} beats in {(time.perf_counter() - started) / 60:.1f} min")
+      f"on {len(train_part):,} beats less its validation tenth in {(time.perf_counter() - started) / 60:.1f} min"
+      + (f" (resumed at epoch {baseline_run.initial_epoch + 1})" if baseline_run.initial_epoch else ""))
 baseline_report = metrics.evaluate_predictions(
     y_test, baseline.predict(ecg_data.model_inputs(baseline, test_part), batch_size=512, verbose=0).argmax(axis=1))
 
