@@ -104,11 +104,13 @@ def test_each_imbalance_option_trains(tmp_path, imbalance):
     assert np.isfinite(result.history["loss"][0])
 
 
-def test_interrupted_run_resumes_at_the_next_epoch(tmp_path):
+def test_interrupted_run_resumes_at_the_next_epoch(tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):
-        quick_train(tmp_path / "run", epochs=4, callbacks=[StopAfterEpoch(1)])
+        quick_train(tmp_path / "run", epochs=4, callbacks=[StopAfterEpoch(1)], verbose=2)
     assert (tmp_path / "run" / "backup").exists()
-    result = quick_train(tmp_path / "run", epochs=4)
+    assert "resuming" not in capsys.readouterr().out  # a fresh run says nothing of the kind
+    result = quick_train(tmp_path / "run", epochs=4, verbose=2)
+    assert "resuming the interrupted run in" in capsys.readouterr().out  # Keras itself would not say it
     assert result.initial_epoch == 2
     assert result.history["epoch"] == [0, 1, 2, 3]  # epochs 0-1 before, 2-3 after the interruption
     assert result.paths["model"].exists()
