@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ecgnet.data import CLASS_NAMES, load_mitbih_csv, sample_dir
-from ecgnet.errors import DataFormatError, ModelFileError
+from ecgnet.errors import DataFormatError, EcgnetError, ModelFileError
 from ecgnet.pretrained_models import available, load_model, pretrained
 
 from conftest import assert_one_line_error, tiny_model
@@ -276,3 +276,20 @@ def test_ensemble_of_refit_runs_has_no_validation_to_measure(tmp_path, run_cli):
     assert result.returncode == 0, result.stderr
     assert "no validation beats" in result.stdout
     assert json.loads((tmp_path / "e" / "training.json").read_text())["validation"] is None
+
+
+def test_demo_replaces_an_earlier_demo_never_another_run(tmp_path):
+    from ecgnet.cli.model_commands import DEMO_DATA, _refuse_another_run
+
+    assert _refuse_another_run(tmp_path / "fresh") is False  # nothing there: trained into, nothing replaced
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    (demo / "training.json").write_text(json.dumps({"preset": "small", "train_data": f"{DEMO_DATA} sample"}))
+    assert _refuse_another_run(demo) is True
+    other = tmp_path / "real-run"
+    other.mkdir()
+    card = json.dumps({"preset": "small", "train_data": "data/mitbih-kaggle"})
+    (other / "training.json").write_text(card)
+    with pytest.raises(EcgnetError, match=r"--out .*real-run: holds another run \(training.json\)"):
+        _refuse_another_run(other)
+    assert (other / "training.json").read_text() == card

@@ -18,7 +18,7 @@ from ecgnet.files import check_out_folder
 
 def add_parsers(subparsers):
     p = subparsers.add_parser("download", help="download raw records from PhysioNet (mitdb, svdb, incartdb) or the Kaggle CSVs")
-    p.add_argument("--source", choices=("physionet", "kaggle"), default="physionet", help="default physionet")
+    p.add_argument("--source", choices=("physionet", "kaggle"), default="physionet", help="physionet: the WFDB records; kaggle: the Kaggle CSVs of Kachuee et al. (default: physionet)")
     p.add_argument(
         "--database", choices=tuple(PHYSIONET_DATABASES), default="mitdb",
         help="PhysioNet database (default mitdb): mitdb MIT-BIH Arrhythmia, svdb MIT-BIH Supraventricular "
@@ -51,7 +51,7 @@ def add_parsers(subparsers):
     p.set_defaults(handler=run_prepare)
 
     p = subparsers.add_parser("info", help="class counts of a beat file (.csv, .csv.gz or .npz)")
-    p.add_argument("file")
+    p.add_argument("file", help="a beat file: .csv, .csv.gz (Kaggle layout) or .npz (from prepare)")
     p.set_defaults(handler=run_info)
 
 

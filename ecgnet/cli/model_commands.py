@@ -32,8 +32,8 @@ def add_parsers(subparsers):
     train.add_argument("--data", type=Path, required=True, help="folder from `prepare` (train.npz) or with mitbih_train.csv")
     train.add_argument("--split", choices=SPLITS, required=True, help="the split the folder holds (recorded in the model card)")
     train.add_argument("--preset", default="small", help="model preset: a build_ecgnet preset or 'kachuee2018' (default: small)")
-    train.add_argument("--epochs", type=_positive_int, default=30)
-    train.add_argument("--batch-size", type=_positive_int, default=128)
+    train.add_argument("--epochs", type=_positive_int, default=30, help="most epochs; early stopping may end sooner (default: 30)")
+    train.add_argument("--batch-size", type=_positive_int, default=128, help="beats per step (default: 128)")
     train.add_argument(
         "--recipe",
         type=_recipe,
@@ -105,7 +105,7 @@ def add_parsers(subparsers):
         default=None,
         help="how to handle class imbalance (default: the library's, class_weight)",
     )
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0, help="seed of the weights, the validation split and the shuffling (default: 0)")
     train.add_argument(
         "--validation-seed",
         type=int,
@@ -197,9 +197,10 @@ def add_parsers(subparsers):
         "--data", type=Path, default=None,
         help="folder with mitbih_train and mitbih_test (.csv, .csv.gz or .npz) (default: the sample in the package, ecgnet/data/sample)",
     )
-    demo.add_argument("--epochs", type=_positive_int, default=25)
-    demo.add_argument("--out", type=Path, default=Path("runs/demo"))
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--epochs", type=_positive_int, default=25, help="training epochs (default: 25)")
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"), metavar="FOLDER",
+                      help="run folder; a new demo replaces an earlier demo there, never another run (default: runs/demo)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.set_defaults(handler=run_demo)
 
 
@@ -380,6 +381,29 @@ def run_predict(args):
     return 0
 
 
+#: How the demo's training card names its data: the mark of a folder a new demo may replace.
+DEMO_DATA = "demo:"
+
+
+def _refuse_another_run(folder):
+    """Whether ``folder`` holds an earlier demo (a new one replaces it); refuse one that holds another run."""
+    import json
+
+    for name in ("training.json", "run.json"):
+        path = Path(folder) / name
+        if not path.is_file():
+            continue
+        try:
+            card = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            card = None
+        if not (isinstance(card, dict) and str(card.get("train_data", "")).startswith(DEMO_DATA)):
+            raise EcgnetError(f"--out {folder}: holds another run ({path.name}), which the demo would replace; "
+                              "choose another --out")
+        return True
+    return False
+
+
 def run_demo(args):
     """Train the small preset on the committed sample and evaluate it on the sample's test part."""
     started = time.perf_counter()
@@ -391,11 +415,12 @@ def run_demo(args):
     from ecgnet.models import build_ecgnet
     from ecgnet.training import train
 
+    earlier_demo = _refuse_another_run(args.out)
     print(f"demo: {len(train_part)} training and {len(test_part)} test beats from {data} "
           "(a small real sample of MIT-BIH; see its README.md)")
     result = train(lambda: build_ecgnet("small"), train_part.x, train_part.y, epochs=args.epochs, seed=args.seed,
-                   out_dir=args.out, verbose=2,
-                   overwrite=True)  # the demo's folder is a scratch folder: a new demo replaces the last one
+                   out_dir=args.out, verbose=2, card={"preset": "small", "train_data": f"{DEMO_DATA} {data}"},
+                   overwrite=earlier_demo)  # a new demo replaces the last one, never another run
     report = report_test_part(result.model, test_part, args.out)
     print(report["classification_report"] + f"\naccuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}")
     print(f"demo finished in {time.perf_counter() - started:.0f} s; report and confusion matrix in {args.out}/ "
