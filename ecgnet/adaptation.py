@@ -348,6 +348,87 @@ def gate_irregular_rhythm(probabilities, irregular):
     return probabilities
 
 
+#: :func:`patient_neighbours`: how many of the patient's labelled beats vote on each beat.
+NEIGHBOURS = 3
+
+
+def patient_neighbours(probabilities, features, labelled, labels, *, k=NEIGHBOURS, power=1.0):
+    """The adapted model's probabilities times the vote of the patient's own labelled beats (a second expert).
+
+    Each beat's ``k`` nearest labelled beats, in the space of the features the
+    heads read (each network's ``concat`` output, standardised by the labelled
+    beats' mean and spread, Euclidean distance), vote for their labels,
+    weighted by the inverse of the distance (scikit-learn's
+    ``KNeighborsClassifier(weights="distance")``); one more vote is spread
+    evenly over the classes the patient showed, so that no class gets a
+    probability of 0: ``q = (k * vote + 1) / (k + shown)``. Where the model
+    calls a class the patient showed, the probability it gives the shown
+    classes is shared among them in proportion to ``p * q ** power``; the
+    probability of a class the patient did not show is never changed, and a
+    beat the model calls such a class is left as it is. A beat the model calls
+    V whose nearest labelled beats are the patient's N beats goes back to N;
+    one it calls N among the patient's labelled S beats becomes S.
+
+    Args:
+        probabilities: float array (n, 5), the adapted model's probabilities of the record's beats.
+        features: float array (n, d), or a list of them (one per network of an
+            ensemble, each standardised apart, then put side by side).
+        labelled: bool array (n,), the beats the model was adapted on.
+        labels: int array (n,), their classes where ``labelled`` (others are not read).
+        k: int >= 1, the neighbours that vote (fewer if fewer beats are labelled).
+        power: float >= 0, the weight of the vote (0: no change).
+
+    Returns:
+        A new float array (n, 5); every row sums as before.
+
+    Raises:
+        EcgnetError: shapes that disagree, no labelled beat, or ``k`` below 1.
+
+    Example:
+        >>> features = np.array([[0.0], [0.1], [1.0], [1.1], [0.05], [1.05]])
+        >>> labelled = np.array([True, True, True, True, False, False])
+        >>> calls = np.array([[0.4, 0, 0.6, 0, 0]] * 6)  # the model says V everywhere
+        >>> patient_neighbours(calls, features, labelled, np.array([0, 0, 2, 2, 0, 0]), k=2).argmax(1)[4:]
+        array([0, 2])
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    probabilities = np.array(probabilities, dtype=np.float64, copy=True)
+    labelled = np.asarray(labelled, bool)
+    labels = np.asarray(labels)
+    parts = [np.asarray(f, np.float64) for f in (features if isinstance(features, (list, tuple)) else [features])]
+    n = len(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[1] != NUM_CLASSES or labelled.shape != (n,) or len(labels) != n \
+            or any(f.ndim != 2 or len(f) != n for f in parts):
+        raise EcgnetError(f"patient_neighbours: probabilities must be (n, {NUM_CLASSES}), features (n, d), labelled and "
+                          f"labels (n,). Received: {probabilities.shape}, {[f.shape for f in parts]}, {labelled.shape}, "
+                          f"{np.shape(labels)}")
+    if not labelled.any():
+        raise EcgnetError("patient_neighbours: no labelled beat to vote")
+    if int(k) < 1 or power < 0:
+        raise EcgnetError(f"patient_neighbours: k must be at least 1 and power 0 or more. Received: k={k}, power={power}")
+    space = np.concatenate([StandardScaler().fit(f[labelled]).transform(f) for f in parts], axis=1)
+    own = labels[labelled].astype(np.int64)
+    shown = np.zeros(NUM_CLASSES, bool)
+    shown[np.unique(own)] = True
+    vote = np.zeros((n, NUM_CLASSES))
+    if shown.sum() == 1:
+        vote[:, shown] = 1.0
+    else:
+        neighbours = KNeighborsClassifier(n_neighbors=min(int(k), len(own)), weights="distance").fit(space[labelled], own)
+        vote[:, neighbours.classes_] = neighbours.predict_proba(space)
+    count = min(int(k), len(own))
+    q = (count * vote + 1.0) / (count + shown.sum())
+    rows = shown[probabilities.argmax(axis=1)]
+    mass = probabilities[:, shown].sum(axis=1, keepdims=True)
+    weighted = probabilities[:, shown] * q[:, shown] ** power
+    total = weighted.sum(axis=1, keepdims=True)
+    share = np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0) * mass
+    probabilities[np.ix_(rows, shown)] = share[rows]
+    return probabilities
+
+
 def gates_patient(irregular, labels, min_marked=GATE_MIN_MARKED, max_s_share=GATE_MAX_S_SHARE):
     """Whether a patient's labelled beats show irregular rhythm and no S beat in it.
 
