@@ -179,7 +179,7 @@ RECIPES = {
 #: removed, 27 S beats found lost, 21 of them in 867). Read once on DS2; it is now what
 #: ecgnet.adaptation.rhythm_gate decides.
 #: Round 9, fixed before it ran (docs/results.md, section 15): the patient's labelled beats as a second
-#: expert (ecgnet.adaptation.patient_neighbours, :func:`patient_vote`): each beat's k nearest labelled
+#: expert (:func:`patient_neighbours`, :func:`patient_vote`): each beat's k nearest labelled
 #: beats in the space of the features the heads read (each network's concat output, standardised by
 #: the labelled beats), distance-weighted, one more vote spread over the shown classes; the adapted
 #: model's probability of the shown classes shared among them by p * q ** power where it calls a shown
@@ -192,6 +192,9 @@ RECIPES = {
 #: the unadapted model's, V Se on those with no V beat not below the default's; the highest score among
 #: those that pass, a tie to the one listed first, chosen if equal to or above the default's in the same
 #: run), where the default is DEFAULTS and round 8's gate, the row "af-gate-atrial-unless-shown".
+#: Not chosen: every candidate passed the guards, none reached the default's score (patient-knn 69.31,
+#: patient-knn-half 69.25, patient-knn-1 68.84, against 69.33: patient-knn took 306 false S and 102
+#: false V calls away and 149 found S and 44 found V beats); DS2 was not read for it.
 POST_PROCESSING = ("prior", "floor_power", "rhythm", "af_gate", "neighbours_power", "neighbours_k")
 FLOOR_KEEP_N, FLOOR_PATIENT_WEIGHT, FLOOR_SAMPLES = 0.15, 20.0, 36
 
@@ -285,6 +288,87 @@ def shown_product(probabilities, other, power, shown):
     among = np.flatnonzero(shown)
     restricted = among[product(probabilities, other, power)[:, among].argmax(axis=1)]
     return np.where(np.asarray(shown)[calls], restricted, calls)
+
+
+#: :func:`patient_neighbours`: how many of the patient's labelled beats vote on each beat (round 9's ``k``).
+NEIGHBOURS = 3
+
+
+def patient_neighbours(probabilities, features, labelled, labels, *, k=NEIGHBOURS, power=1.0):
+    """The adapted model's probabilities times the vote of the patient's own labelled beats (a second expert).
+
+    Each beat's ``k`` nearest labelled beats, in the space of the features the
+    heads read (each network's ``concat`` output, standardised by the labelled
+    beats' mean and spread, Euclidean distance), vote for their labels,
+    weighted by the inverse of the distance (scikit-learn's
+    ``KNeighborsClassifier(weights="distance")``); one more vote is spread
+    evenly over the classes the patient showed, so that no class gets a
+    probability of 0: ``q = (k * vote + 1) / (k + shown)``. Where the model
+    calls a class the patient showed, the probability it gives the shown
+    classes is shared among them in proportion to ``p * q ** power``; the
+    probability of a class the patient did not show is never changed, and a
+    beat the model calls such a class is left as it is. A beat the model calls
+    V whose nearest labelled beats are the patient's N beats goes back to N;
+    one it calls N among the patient's labelled S beats becomes S.
+
+    Args:
+        probabilities: float array (n, 5), the adapted model's probabilities of the record's beats.
+        features: float array (n, d), or a list of them (one per network of an
+            ensemble, each standardised apart, then put side by side).
+        labelled: bool array (n,), the beats the model was adapted on.
+        labels: int array (n,), their classes where ``labelled`` (others are not read).
+        k: int >= 1, the neighbours that vote (fewer if fewer beats are labelled).
+        power: float >= 0, the weight of the vote (0: no change).
+
+    Returns:
+        A new float array (n, 5); every row sums as before.
+
+    Raises:
+        ValueError: shapes that disagree, no labelled beat, or ``k`` below 1.
+
+    Example:
+        >>> features = np.array([[0.0], [0.1], [1.0], [1.1], [0.05], [1.05]])
+        >>> labelled = np.array([True, True, True, True, False, False])
+        >>> calls = np.array([[0.4, 0, 0.6, 0, 0]] * 6)  # the model says V everywhere
+        >>> patient_neighbours(calls, features, labelled, np.array([0, 0, 2, 2, 0, 0]), k=2).argmax(1)[4:]
+        array([0, 2])
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    probabilities = np.array(probabilities, dtype=np.float64, copy=True)
+    labelled = np.asarray(labelled, bool)
+    labels = np.asarray(labels)
+    parts = [np.asarray(f, np.float64) for f in (features if isinstance(features, (list, tuple)) else [features])]
+    n = len(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(CLASS_NAMES) or labelled.shape != (n,) or len(labels) != n \
+            or any(f.ndim != 2 or len(f) != n for f in parts):
+        raise ValueError(f"patient_neighbours: probabilities must be (n, {len(CLASS_NAMES)}), features (n, d), labelled and "
+                          f"labels (n,). Received: {probabilities.shape}, {[f.shape for f in parts]}, {labelled.shape}, "
+                          f"{np.shape(labels)}")
+    if not labelled.any():
+        raise ValueError("patient_neighbours: no labelled beat to vote")
+    if int(k) < 1 or power < 0:
+        raise ValueError(f"patient_neighbours: k must be at least 1 and power 0 or more. Received: k={k}, power={power}")
+    space = np.concatenate([StandardScaler().fit(f[labelled]).transform(f) for f in parts], axis=1)
+    own = labels[labelled].astype(np.int64)
+    shown = np.zeros(len(CLASS_NAMES), bool)
+    shown[np.unique(own)] = True
+    vote = np.zeros((n, len(CLASS_NAMES)))
+    if shown.sum() == 1:
+        vote[:, shown] = 1.0
+    else:
+        neighbours = KNeighborsClassifier(n_neighbors=min(int(k), len(own)), weights="distance").fit(space[labelled], own)
+        vote[:, neighbours.classes_] = neighbours.predict_proba(space)
+    count = min(int(k), len(own))
+    q = (count * vote + 1.0) / (count + shown.sum())
+    rows = shown[probabilities.argmax(axis=1)]
+    mass = probabilities[:, shown].sum(axis=1, keepdims=True)
+    weighted = probabilities[:, shown] * q[:, shown] ** power
+    total = weighted.sum(axis=1, keepdims=True)
+    share = np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0) * mass
+    probabilities[np.ix_(rows, shown)] = share[rows]
+    return probabilities
 
 
 _RECORD_BEATS = {}
@@ -423,7 +507,7 @@ def vote_check(folder, records, name, minutes):
     """Whether a patient's labelled beats tell each other's class in the heads' feature space (run it on DS1 only).
 
     On each record, the beats of the first ``minutes`` (the labelled beats), each network's ``concat``
-    features standardised by those beats and put side by side (as ecgnet.adaptation.patient_neighbours
+    features standardised by those beats and put side by side (as :func:`patient_neighbours`
     does); each beat's ``k`` nearest other labelled beats vote, distance-weighted (leave one out).
     Printed per ``k`` of :data:`VOTE_CHECK_K`: the vote's S and V Se / +P pooled over the records.
     On DS1, the shipped ecgnet-mitbih-interpatient's training records, the features separate the
@@ -652,13 +736,11 @@ def main(argv=None):
 
 
 def patient_vote(probabilities, features, first, labels, power, k):
-    """ecgnet.adaptation.patient_neighbours on the scored beats: ``probabilities`` (those after ``first``) voted on.
+    """:func:`patient_neighbours` on the scored beats: ``probabilities`` (those after ``first``) voted on.
 
     ``features`` (one array per network) and ``labels`` cover every beat of the record; the beats
     ``first`` are the labelled ones.
     """
-    from ecgnet.adaptation import patient_neighbours
-
     full = np.full((len(first), len(CLASS_NAMES)), 1.0 / len(CLASS_NAMES))
     full[~first] = probabilities
     return patient_neighbours(full, features, first, labels, k=k, power=power)[~first]
