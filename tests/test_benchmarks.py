@@ -108,6 +108,52 @@ def test_adapt_patients_product_is_the_product_of_experts_layer(benchmarks_impor
     np.testing.assert_allclose(product(p, q, 0.5), half / half.sum(axis=1, keepdims=True), atol=1e-6)
 
 
+def test_adapt_patients_vote_of_the_patients_beats_by_hand(benchmarks_importable):
+    """Labelled beats N at 0 and 2, V at 10 (one feature), k 2: round 9's vote worked out by hand."""
+    from benchmarks.experiments.adapt_patients import patient_neighbours
+
+    features = np.array([[0.0], [2.0], [10.0], [1.0], [8.0], [9.0]])
+    labelled = np.array([True, True, True, False, False, False])
+    labels = np.array([0, 0, 2, -1, -1, -1])
+    model = np.array([[0.2, 0, 0.8, 0, 0], [0.2, 0, 0.8, 0, 0], [0.2, 0, 0.8, 0, 0],
+                      [0.3, 0, 0.6, 0.1, 0], [0.5, 0, 0.4, 0.1, 0], [0.3, 0, 0.2, 0.5, 0]])
+    voted = patient_neighbours(model, features, labelled, labels, k=2)
+    # beat at 1: its 2 nearest labelled beats are both N (distances 1 and 1): q = (2 * 1 + 1) / (2 + 2) for N,
+    # 1 / 4 for V; the shown mass 0.9 shared as 0.3 * 3/4 : 0.6 * 1/4; F (not shown) keeps 0.1
+    np.testing.assert_allclose(voted[3], [0.9 * 0.225 / 0.375, 0, 0.9 * 0.15 / 0.375, 0.1, 0], atol=1e-12)
+    # beat at 8: V at distance 2, N at distance 6 (weights 1/2 and 1/6): vote V 3/4, N 1/4, q V 5/8, N 3/8
+    n, v = 0.5 * 3 / 8, 0.4 * 5 / 8
+    np.testing.assert_allclose(voted[4], [0.9 * n / (n + v), 0, 0.9 * v / (n + v), 0.1, 0], atol=1e-12)
+    assert voted[3].argmax() == 0 and voted[4].argmax() == 2
+    np.testing.assert_array_equal(voted[5], model[5])  # called F, which the patient did not show: left alone
+    np.testing.assert_allclose(patient_neighbours(model, features, labelled, labels, k=2, power=0.0), model, atol=1e-12)
+
+
+def test_adapt_patients_vote_is_scikit_learns_neighbours_and_never_touches_an_unshown_class(benchmarks_importable):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from benchmarks.experiments.adapt_patients import patient_neighbours
+
+    rng = np.random.default_rng(4)
+    features = [rng.normal(size=(300, 6)) * rng.uniform(0.1, 10, 6), rng.normal(size=(300, 4))]
+    labelled = np.arange(300) < 120
+    labels = np.where(rng.random(300) < 0.7, 0, 2)  # the patient showed N and V only
+    model = rng.dirichlet(np.ones(5), size=300)
+    voted = patient_neighbours(model, features, labelled, labels, k=3)
+    np.testing.assert_allclose(voted.sum(1), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(voted[:, [1, 3, 4]], model[:, [1, 3, 4]])  # S, F, Q never changed
+    unshown = ~np.isin(model.argmax(1), [0, 2])
+    assert unshown.any() and np.array_equal(voted[unshown], model[unshown])
+    # the reference: scikit-learn's vote on the features standardised by the labelled beats, by hand
+    space = np.concatenate([(f - f[labelled].mean(0)) / f[labelled].std(0) for f in features], axis=1)
+    reference = KNeighborsClassifier(3, weights="distance").fit(space[labelled], labels[labelled]).predict_proba(space)
+    q = (3 * reference + 1) / (3 + 2)
+    shown = ~unshown
+    product = model[:, [0, 2]] * q
+    expected = product / product.sum(1, keepdims=True) * model[:, [0, 2]].sum(1, keepdims=True)
+    np.testing.assert_allclose(voted[shown][:, [0, 2]], expected[shown], atol=1e-10)
+
+
 def test_adapt_patients_prior_takes_the_class_weights_back_out(benchmarks_importable):
     """A head fitted with the patient's class weights count ** -balance, plus prior_offsets, is the unweighted fit.
 

@@ -80,6 +80,10 @@ RECIPES = {
     # round 8 (as round 7: --records-dir records with their signal)
     "af-gate-atrial-unless-shown": {"af_gate": "atrial-unless-shown"},
     "af-gate-atrial-readable-else-patient": {"af_gate": "atrial-readable-else-patient"},
+    # round 9 (round 8's gate after the patient's own labelled beats have voted)
+    "patient-knn": {"af_gate": "atrial-unless-shown", "neighbours_power": 1.0, "neighbours_k": 3},
+    "patient-knn-half": {"af_gate": "atrial-unless-shown", "neighbours_power": 0.5, "neighbours_k": 3},
+    "patient-knn-1": {"af_gate": "atrial-unless-shown", "neighbours_power": 1.0, "neighbours_k": 1},
 }
 #: Round 3, fixed before it ran (docs/results.md, section 15): the candidates "unbalanced",
 #: "prior", "floor-product" and "floor-product-half" (all on top of DEFAULTS), scored by the
@@ -174,7 +178,24 @@ RECIPES = {
 #: "af-gate-atrial-readable-else-patient": the same calls on every svdb record; 99 false S calls
 #: removed, 27 S beats found lost, 21 of them in 867). Read once on DS2; it is now what
 #: ecgnet.adaptation.rhythm_gate decides.
-POST_PROCESSING = ("prior", "floor_power", "rhythm", "af_gate")
+#: Round 9, fixed before it ran (docs/results.md, section 15): the patient's labelled beats as a second
+#: expert (:func:`patient_neighbours`, :func:`patient_vote`): each beat's k nearest labelled
+#: beats in the space of the features the heads read (each network's concat output, standardised by
+#: the labelled beats), distance-weighted, one more vote spread over the shown classes; the adapted
+#: model's probability of the shown classes shared among them by p * q ** power where it calls a shown
+#: class; then round 8's gate. On top of DEFAULTS, the same 39 svdb records:
+#: - "patient-knn": k 3 (the most right leave-one-out votes among DS1's labelled beats,
+#:   --vote-check), power 1;
+#: - "patient-knn-half": k 3, power 0.5;
+#: - "patient-knn-1": k 1 (DS1's highest S Se), power 1.
+#: The rule: round 8's (the guards: S Se on the records with no S beat in their first minutes not below
+#: the unadapted model's, V Se on those with no V beat not below the default's; the highest score among
+#: those that pass, a tie to the one listed first, chosen if equal to or above the default's in the same
+#: run), where the default is DEFAULTS and round 8's gate, the row "af-gate-atrial-unless-shown".
+#: Not chosen: every candidate passed the guards, none reached the default's score (patient-knn 69.31,
+#: patient-knn-half 69.25, patient-knn-1 68.84, against 69.33: patient-knn took 306 false S and 102
+#: false V calls away and 149 found S and 44 found V beats); DS2 was not read for it.
+POST_PROCESSING = ("prior", "floor_power", "rhythm", "af_gate", "neighbours_power", "neighbours_k")
 FLOOR_KEEP_N, FLOOR_PATIENT_WEIGHT, FLOOR_SAMPLES = 0.15, 20.0, 36
 
 
@@ -269,6 +290,87 @@ def shown_product(probabilities, other, power, shown):
     return np.where(np.asarray(shown)[calls], restricted, calls)
 
 
+#: :func:`patient_neighbours`: how many of the patient's labelled beats vote on each beat (round 9's ``k``).
+NEIGHBOURS = 3
+
+
+def patient_neighbours(probabilities, features, labelled, labels, *, k=NEIGHBOURS, power=1.0):
+    """The adapted model's probabilities times the vote of the patient's own labelled beats (a second expert).
+
+    Each beat's ``k`` nearest labelled beats, in the space of the features the
+    heads read (each network's ``concat`` output, standardised by the labelled
+    beats' mean and spread, Euclidean distance), vote for their labels,
+    weighted by the inverse of the distance (scikit-learn's
+    ``KNeighborsClassifier(weights="distance")``); one more vote is spread
+    evenly over the classes the patient showed, so that no class gets a
+    probability of 0: ``q = (k * vote + 1) / (k + shown)``. Where the model
+    calls a class the patient showed, the probability it gives the shown
+    classes is shared among them in proportion to ``p * q ** power``; the
+    probability of a class the patient did not show is never changed, and a
+    beat the model calls such a class is left as it is. A beat the model calls
+    V whose nearest labelled beats are the patient's N beats goes back to N;
+    one it calls N among the patient's labelled S beats becomes S.
+
+    Args:
+        probabilities: float array (n, 5), the adapted model's probabilities of the record's beats.
+        features: float array (n, d), or a list of them (one per network of an
+            ensemble, each standardised apart, then put side by side).
+        labelled: bool array (n,), the beats the model was adapted on.
+        labels: int array (n,), their classes where ``labelled`` (others are not read).
+        k: int >= 1, the neighbours that vote (fewer if fewer beats are labelled).
+        power: float >= 0, the weight of the vote (0: no change).
+
+    Returns:
+        A new float array (n, 5); every row sums as before.
+
+    Raises:
+        ValueError: shapes that disagree, no labelled beat, or ``k`` below 1.
+
+    Example:
+        >>> features = np.array([[0.0], [0.1], [1.0], [1.1], [0.05], [1.05]])
+        >>> labelled = np.array([True, True, True, True, False, False])
+        >>> calls = np.array([[0.4, 0, 0.6, 0, 0]] * 6)  # the model says V everywhere
+        >>> patient_neighbours(calls, features, labelled, np.array([0, 0, 2, 2, 0, 0]), k=2).argmax(1)[4:]
+        array([0, 2])
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    probabilities = np.array(probabilities, dtype=np.float64, copy=True)
+    labelled = np.asarray(labelled, bool)
+    labels = np.asarray(labels)
+    parts = [np.asarray(f, np.float64) for f in (features if isinstance(features, (list, tuple)) else [features])]
+    n = len(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(CLASS_NAMES) or labelled.shape != (n,) or len(labels) != n \
+            or any(f.ndim != 2 or len(f) != n for f in parts):
+        raise ValueError(f"patient_neighbours: probabilities must be (n, {len(CLASS_NAMES)}), features (n, d), labelled and "
+                          f"labels (n,). Received: {probabilities.shape}, {[f.shape for f in parts]}, {labelled.shape}, "
+                          f"{np.shape(labels)}")
+    if not labelled.any():
+        raise ValueError("patient_neighbours: no labelled beat to vote")
+    if int(k) < 1 or power < 0:
+        raise ValueError(f"patient_neighbours: k must be at least 1 and power 0 or more. Received: k={k}, power={power}")
+    space = np.concatenate([StandardScaler().fit(f[labelled]).transform(f) for f in parts], axis=1)
+    own = labels[labelled].astype(np.int64)
+    shown = np.zeros(len(CLASS_NAMES), bool)
+    shown[np.unique(own)] = True
+    vote = np.zeros((n, len(CLASS_NAMES)))
+    if shown.sum() == 1:
+        vote[:, shown] = 1.0
+    else:
+        neighbours = KNeighborsClassifier(n_neighbors=min(int(k), len(own)), weights="distance").fit(space[labelled], own)
+        vote[:, neighbours.classes_] = neighbours.predict_proba(space)
+    count = min(int(k), len(own))
+    q = (count * vote + 1.0) / (count + shown.sum())
+    rows = shown[probabilities.argmax(axis=1)]
+    mass = probabilities[:, shown].sum(axis=1, keepdims=True)
+    weighted = probabilities[:, shown] * q[:, shown] ** power
+    total = weighted.sum(axis=1, keepdims=True)
+    share = np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0) * mass
+    probabilities[np.ix_(rows, shown)] = share[rows]
+    return probabilities
+
+
 _RECORD_BEATS = {}
 
 
@@ -321,7 +423,7 @@ def replay_rhythm(name, replay, mitdb):
     return np.concatenate(rhythm)
 
 
-def heads_only(model, inputs, first, labels, replay, recipes, rhythm=None, replay_rhythm_features=None):
+def heads_only(model, inputs, first, labels, replay, recipes, rhythm=None, replay_rhythm_features=None, features=None):
     """Each recipe's probabilities on the beats after ``first``, from the frozen features, for an averaging ensemble.
 
     What :func:`ecgnet.adapt` and predicting with the adapted copy give (the
@@ -339,7 +441,7 @@ def heads_only(model, inputs, first, labels, replay, recipes, rhythm=None, repla
     from ecgnet.adaptation import DEFAULTS, _features, _fit_head, _fit_heads, _heads, _replay_features, _sample_weights
 
     networks = _heads(model)
-    features = [_features(network, inputs) for network in networks]
+    features = [_features(network, inputs) for network in networks] if features is None else features
     replay_features = [_replay_features(network, replay) for network in networks]
     found = {}
     for recipe in recipes:
@@ -349,6 +451,8 @@ def heads_only(model, inputs, first, labels, replay, recipes, rhythm=None, repla
         options.pop("floor_power", None)  # applied by main, to these probabilities
         options.pop("shown_only", None)
         options.pop("af_gate", None)
+        options.pop("neighbours_power", None)
+        options.pop("neighbours_k", None)
         offsets = prior_offsets(labels[first], options["balance"]) if prior else 0.0
         if options.pop("rhythm", False):
             center = replay_rhythm_features.mean(axis=0)
@@ -380,6 +484,61 @@ def heads_only(model, inputs, first, labels, replay, recipes, rhythm=None, repla
     return found
 
 
+#: Round 9's check of ``k`` (``--vote-check``): the neighbour counts compared.
+VOTE_CHECK_K = (1, 3, 5, 9, 15)
+
+
+def leave_one_out(space, labels, k):
+    """The distance-weighted vote of each beat's ``k`` nearest *other* beats in ``space``: int (n,)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    count = min(k, len(labels) - 1)
+    model = KNeighborsClassifier(n_neighbors=count + 1, weights="distance").fit(space, labels)
+    distance, index = model.kneighbors(space)
+    calls = np.empty(len(labels), np.int64)
+    for i in range(len(labels)):
+        others = index[i] != i
+        d, j = distance[i][others][:count], index[i][others][:count]
+        calls[i] = np.bincount(labels[j], weights=1.0 / np.maximum(d, 1e-12), minlength=len(CLASS_NAMES)).argmax()
+    return calls
+
+
+def vote_check(folder, records, name, minutes):
+    """Whether a patient's labelled beats tell each other's class in the heads' feature space (run it on DS1 only).
+
+    On each record, the beats of the first ``minutes`` (the labelled beats), each network's ``concat``
+    features standardised by those beats and put side by side (as :func:`patient_neighbours`
+    does); each beat's ``k`` nearest other labelled beats vote, distance-weighted (leave one out).
+    Printed per ``k`` of :data:`VOTE_CHECK_K`: the vote's S and V Se / +P pooled over the records.
+    On DS1, the shipped ecgnet-mitbih-interpatient's training records, the features separate the
+    beats better than a new patient's: the figures say how ``k`` trades a rare class's few labelled
+    beats against noise, not how well the vote does on new patients.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    from ecgnet.adaptation import _features, _heads, _record_inputs, _select
+    from ecgnet.pretrained_models import load_model
+
+    model = load_model(name)
+    totals = {k: np.zeros((len(CLASS_NAMES),) * 2, np.int64) for k in VOTE_CHECK_K}
+    for record in records:
+        inputs, labels, times = _record_inputs(model, str(Path(folder) / record))
+        first = times < 60.0 * minutes
+        own = _select(inputs, first)
+        space = np.concatenate([StandardScaler().fit_transform(_features(n, own)) for n in _heads(model)], axis=1)
+        for k in VOTE_CHECK_K:
+            totals[k] += confusion_matrix(labels[first], leave_one_out(space, labels[first], k), num_classes=len(CLASS_NAMES))
+        print(f"{record}: {int(first.sum())} labelled beats (S {int((labels[first] == 1).sum())}, "
+              f"V {int((labels[first] == 2).sum())})", flush=True)
+    print(f"\n{len(records)} records, the labelled beats' vote on each other (leave one out)")
+    print(f"{'k':>3s}  {'S Se':>5s} {'S +P':>5s}  {'V Se':>5s} {'V +P':>5s}  right")
+    for k, cm in totals.items():
+        pc = evaluate_confusion_matrix(cm, CLASS_NAMES)["per_class"]
+        print(f"{k:3d}  {100 * pc['S']['sensitivity']:5.1f} {100 * pc['S']['positive_predictivity']:5.1f}  "
+              f"{100 * pc['V']['sensitivity']:5.1f} {100 * pc['V']['positive_predictivity']:5.1f}  "
+              f"{np.trace(cm)} of {cm.sum()}")
+
+
 def row(name, cm):
     report = evaluate_confusion_matrix(cm, CLASS_NAMES)
     pc = report["per_class"]
@@ -406,10 +565,14 @@ def main(argv=None):
                         help="the mitdb folder the replay set was drawn from (the rhythm recipes need its R-R series)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the confusion matrices per record and row here")
+    parser.add_argument("--vote-check", action="store_true",
+                        help="round 9: the labelled beats' leave-one-out vote on each other per k (vote_check; DS1 only)")
     parser.add_argument("--heads-only", action="store_true",
                         help="score the recipes from frozen features (heads_only), for an averaging ensemble; "
                         "checked against the adapted copy on the first record")
     args = parser.parse_args(argv)
+    if args.vote_check:
+        return vote_check(args.records_dir, args.records or list(DS1), args.model[0], args.minutes)
     special = [r for r in args.recipes if set(RECIPES[r]) & set(POST_PROCESSING)]
     if any("floor_power" in RECIPES[r] for r in args.recipes) and not args.floor:
         parser.error("--recipes floor-product...: only with --floor MITDB")
@@ -432,6 +595,8 @@ def main(argv=None):
     rhythmic = any("rhythm" in RECIPES[r] for r in args.recipes)
     gated = any(RECIPES[r].get("af_gate") for r in args.recipes)
     atrial = any(str(RECIPES[r].get("af_gate")).startswith("atrial") for r in args.recipes)
+    voting = any("neighbours_power" in RECIPES[r] for r in args.recipes)
+    from ecgnet.adaptation import _features
     from ecgnet.adaptation import GATE_MAX_S_SHARE
     from ecgnet.data.atrial import ATRIAL_THRESHOLD, atrial_repetition
     replay_rhythms = {name: replay_rhythm(name, replays[name], args.replay_mitdb) for name in args.model} if rhythmic else {}
@@ -496,6 +661,11 @@ def main(argv=None):
                 add(f"{name} unadapted (af-gate)", record, labels[~first],
                     gate_irregular_rhythm(unadapted, irregular).argmax(1))
             shown_classes = np.bincount(labels[first], minlength=len(CLASS_NAMES)) > 0
+            voters = None  # round 9: the features the heads read, of every beat, and the labelled beats
+            if voting:
+                tic = time.perf_counter()
+                voters = ([_features(network, inputs) for network in _heads(model)], first, labels)
+                seconds.setdefault(f"{name} the features of every beat, for the vote", []).append(time.perf_counter() - tic)
             if args.heads_only:
                 tic = time.perf_counter()
                 rhythm = None
@@ -503,7 +673,8 @@ def main(argv=None):
                     if not np.array_equal(beats.y.astype(np.int64), labels):
                         raise SystemExit(f"{record}: the rhythm's beats and the model's differ")
                     rhythm = rhythm_features(beats.rr, beats.record, beats.r_peak)
-                found = heads_only(model, inputs, first, labels, replays[name], args.recipes, rhythm, replay_rhythms.get(name))
+                found = heads_only(model, inputs, first, labels, replays[name], args.recipes, rhythm, replay_rhythms.get(name),
+                                   features=voters[0] if voters else None)
                 seconds.setdefault(f"{name} adapted (all recipes, heads only)", []).append(time.perf_counter() - tic)
                 plain = [r for r in args.recipes if r not in special]
                 if count == 1 and plain:  # the same as the adapted copy
@@ -514,7 +685,8 @@ def main(argv=None):
                     add(f"{name} adapted ({recipe})", record, labels[~first],
                         _calls(recipe, probabilities, floor_probabilities if floor_train is not None else None,
                                floor_labels if floor_train is not None else None, labels, shown_classes, record,
-                               irregular, irregular_premature, patient_gated, irregular_atrial, shown_s, lead_reads))
+                               irregular, irregular_premature, patient_gated, irregular_atrial, shown_s, lead_reads,
+                               voters))
                 continue
             for recipe in args.recipes:
                 options = dict(RECIPES[recipe])
@@ -523,6 +695,8 @@ def main(argv=None):
                 options.pop("floor_power", None)  # applied by _calls, to these probabilities
                 options.pop("shown_only", None)
                 options.pop("af_gate", None)
+                options.pop("neighbours_power", None)
+                options.pop("neighbours_k", None)
                 tic = time.perf_counter()
                 adapted = ecgnet.adapt(model, _select(inputs, first), labels[first], seed=args.seed, replay=replay, **options)
                 if prior:
@@ -533,7 +707,8 @@ def main(argv=None):
                 probabilities = predict(adapted, rest)
                 predicted = _calls(recipe, probabilities, floor_probabilities if floor_train is not None else None,
                                    floor_labels if floor_train is not None else None, labels, shown_classes, record,
-                                   irregular, irregular_premature, patient_gated, irregular_atrial, shown_s, lead_reads)
+                                   irregular, irregular_premature, patient_gated, irregular_atrial, shown_s, lead_reads,
+                                   voters)
                 seconds.setdefault(f"{name} adapted ({recipe})", []).append(time.perf_counter() - tic)
                 add(f"{name} adapted ({recipe})", record, labels[~first], predicted)
         gate_line = ""
@@ -560,8 +735,20 @@ def main(argv=None):
         }, indent=1), encoding="utf-8")
 
 
+def patient_vote(probabilities, features, first, labels, power, k):
+    """:func:`patient_neighbours` on the scored beats: ``probabilities`` (those after ``first``) voted on.
+
+    ``features`` (one array per network) and ``labels`` cover every beat of the record; the beats
+    ``first`` are the labelled ones.
+    """
+    full = np.full((len(first), len(CLASS_NAMES)), 1.0 / len(CLASS_NAMES))
+    full[~first] = probabilities
+    return patient_neighbours(full, features, first, labels, k=k, power=power)[~first]
+
+
 def _calls(recipe, probabilities, floor_probabilities, floor_labels, labels, shown, record, irregular=None,
-           irregular_premature=None, patient_gated=True, irregular_atrial=None, shown_s=False, lead_reads=True):
+           irregular_premature=None, patient_gated=True, irregular_atrial=None, shown_s=False, lead_reads=True,
+           voters=None):
     """A recipe's calls on the scored beats: the argmax, or that of its product with the floor.
 
     With ``af_gate``, the probabilities of the beats ``irregular`` (in irregular rhythm) first get
@@ -573,10 +760,14 @@ def _calls(recipe, probabilities, floor_probabilities, floor_labels, labels, sho
     ``irregular_atrial``. Round 8: "atrial-unless-shown" gates ``irregular_atrial`` unless ``shown_s``
     (the patient's labelled beats marked hold S beats); "atrial-readable-else-patient" gates
     ``irregular_atrial`` only if ``lead_reads`` (the lead's unmarked beats show a repeating P wave),
-    else ``irregular`` where ``patient_gated``.
+    else ``irregular`` where ``patient_gated``. Round 9: with ``neighbours_power``, the patient's
+    labelled beats vote first (:func:`patient_vote`; ``voters``: the features of every beat, the
+    labelled beats, the labels), then the gate.
     """
     from ecgnet.adaptation import gate_irregular_rhythm
 
+    if "neighbours_power" in RECIPES[recipe]:
+        probabilities = patient_vote(probabilities, *voters, RECIPES[recipe]["neighbours_power"], RECIPES[recipe]["neighbours_k"])
     gate = RECIPES[recipe].get("af_gate")
     if gate in ("atrial-unless-shown", "atrial-readable-else-patient"):
         if shown_s:
