@@ -340,7 +340,7 @@ print(f"balanced accuracy: {comparison.iat[1, 0]:.2f}% and {comparison.iat[1, 1]
 # mostly measures the N class: compare the macro-F1 and the Se and +P of S and F.
 #
 # In the committed run, on equal inputs and an equal budget, the ResNeXt-1D trails the Kachuee et
-# al. network by 0.54 points of macro-F1 (93.08% against 93.62%). That is one seed of each: how
+# al. network by 0.95 points of macro-F1 (93.08% against 94.03%). That is one seed of each: how
 # far seeds move the macro-F1 has not been measured for this pair, and on the 161 F test beats a
 # few beats move F's figures by points. Read the Se and +P of S and F before taking the gap as the
 # architectures' difference.
@@ -351,8 +351,8 @@ print(f"balanced accuracy: {comparison.iat[1, 0]:.2f}% and {comparison.iat[1, 1]
 # each beat once: 83% of the test beats are N, so it mostly measures N, and a network that finds
 # N well can score near 99% while missing a third of the F beats. An average over the classes counts
 # each class once, like the balanced accuracy of the table. Which of the two the paper averages,
-# its abstract does not say; the table shows both for both networks: here 98.99% over all beats
-# and 91.42% averaged over the classes for the Kachuee network. Either way 93.4% and our figures
+# its abstract does not say; the table shows both for both networks: here 99.04% over all beats
+# and 92.36% averaged over the classes for the Kachuee network. Either way 93.4% and our figures
 # are not the same measurement on the same beats, and no column of this table claims to beat the
 # paper: compare per-class figures.
 #
@@ -372,14 +372,14 @@ print(f"notebook 04 {'(quick mode) ' if QUICK else ''}ran in {(time.perf_counter
 #   then `ecgnet.explain`) show what the figures cannot: which mistakes are understandable, and
 #   what in a beat drives a prediction.
 # - On equal inputs (the beat and its R-R features) and an equal budget, the ResNeXt-1D reached a
-#   test macro-F1 of 93.08% and the Kachuee et al. network 93.62%, one seed each. Unequal inputs
+#   test macro-F1 of 93.08% and the Kachuee et al. network 94.03%, one seed each. Unequal inputs
 #   would have measured the R-R features too: they alone took the ResNeXt's macro-F1 from 90.99 to
 #   92.30 (`docs/results.md` §1).
 # - The paper's 93.4% is an "average accuracy" on its own split. Our accuracy over all test beats
-#   (98.86% and 98.99%) mostly measures N; the balanced accuracy, the mean of the five Se
-#   (90.55% and 91.42%), counts each class once. Compare per-class figures, not one accuracy
+#   (98.86% and 99.04%) mostly measures N; the balanced accuracy, the mean of the five Se
+#   (90.55% and 92.36%), counts each class once. Compare per-class figures, not one accuracy
 #   with another.
-# - This run took 18.1 min on 2 CPU cores shared with other jobs, 17.4 of them training the
+# - This run took 30.7 min on 2 CPU cores shared with other jobs, 29.0 of them training the
 #   baseline.
 #
 # ## Exercises
