@@ -233,6 +233,37 @@ def compare(conditions, model_names):
               f"coverage {100 * min(coverages, default=float('nan')):5.1f}")
 
 
+#: Where a confidence floor is tried (a stretch the gate's measures call noisy): not gate candidates, since the gate reads
+#: the signal before any model; they size what a floor on the model's confidence would give.
+FLOOR_STRETCHES = {
+    "stretch contrast < 8 or drift > 0.5": lambda m: (m["stretch_contrast"] < 8) | (m["stretch_drift"] > 0.5),
+    "stretch drift > 0.8": lambda m: m["stretch_drift"] > 0.8,
+}
+FLOORS = (0.6, 0.7, 0.8)
+
+
+def confidence_floors(conditions, model_names):
+    """At 6 dB: the beats of a noisy stretch whose class a model gives with confidence under a floor lose it."""
+    print("\nconfidence floors inside a noisy stretch, at 6 dB (model side, outside the rule): cells meeting the goal, "
+          "total shortfall (points), lowest coverage of a model")
+    for where, stretch in FLOOR_STRETCHES.items():
+        for floor in FLOORS:
+            met, short, coverages = 0, 0.0, []
+            for condition in ("bw_6", "ma_6"):
+                if condition not in conditions:
+                    continue
+                data, measures = conditions[condition]
+                base = data["scored"] & (measures["others"] == 0) & (measures["gated"] == 0)
+                for m in range(len(model_names)):
+                    p = data["probabilities"][m]
+                    kept = base & ~(stretch(measures) & (p.max(axis=1) < floor))
+                    c = cell(data["y"][kept], p[kept].argmax(axis=1))
+                    met, short = met + meets(*c), short + shortfall(*c)
+                    coverages.append(kept.sum() / data["scored"].sum())
+            print(f"  confidence under {floor:.1f}, {where:36s} {met} of {len(coverages)}  shortfall {100 * short:5.1f}  "
+                  f"coverage {100 * min(coverages, default=float('nan')):5.1f}")
+
+
 def clean_marks(folder, database):
     """How many beats of a clean database each candidate marks that no reason of beat_reasons marks."""
     from benchmarks.measure.bench_plausibility import read
@@ -304,6 +335,7 @@ def main(argv=None):
         if condition in conditions:
             diagnose(condition, *conditions[condition], args.models)
     compare(conditions, args.models)
+    confidence_floors(conditions, args.models)
     if args.figure is not None:
         figure(conditions, args.models, args.figure)
     for folder, database in ((args.mitdb, "mitdb"), (args.svdb, "svdb")):
