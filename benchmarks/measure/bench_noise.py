@@ -29,6 +29,12 @@ and the clean records; its figures are reported on the second half
 (``--noise-half second``), and on white Gaussian noise (``--noises gauss``),
 a noise no choice saw.
 
+With ``--beats-out DIR`` each noise and SNR also goes to ``DIR/KIND_SNR.npz``
+(``clean.npz`` for the clean signal): each record's noisy lead, and per beat
+its record, R peak, label, whether it is scored and every model's
+probabilities, for ``benchmarks/measure/bench_noise_gate.py`` to measure
+beat by beat.
+
 Usage:
     python -m benchmarks.measure.bench_noise --mitdb DIR --noise DIR            # the full test (minutes)
     python -m benchmarks.measure.bench_noise --mitdb DIR --noise DIR --quick    # 3 records, 2 SNRs, as a check
