@@ -291,6 +291,55 @@ def clean_marks(folder, database):
               f"({(gate + new.sum()) / n:.3%}); by record {', '.join(f'{r} {c}' for r, c in by_record.items()) or '-'}")
 
 
+def clean_floor_marks(folder, database, model_names):
+    """How many beats of a clean database each confidence floor of :data:`FLOORS` would take a class from.
+
+    Only the beats of a stretch that :data:`FLOOR_STRETCHES` calls noisy
+    and that no reason of ``beat_reasons`` marks can be; the models are run
+    on those beats alone (their inputs built from every beat of the record,
+    as ``prepare`` cuts them).
+    """
+    from ecgnet.data import model_inputs
+    from ecgnet.data.records import beats_from_signal, read_annotated_lead
+    from ecgnet.pretrained_models import load_model
+
+    models = [load_model(name) for name in model_names]
+    counts = {(where, floor, name): 0 for where in FLOOR_STRETCHES for floor in FLOORS for name in model_names}
+    candidates = {where: 0 for where in FLOOR_STRETCHES}
+    n = 0
+    for header in sorted(Path(folder).glob("*.hea")):
+        if not header.with_suffix(".atr").is_file():
+            continue
+        signal, fs, peaks, labels = read_annotated_lead(header.with_suffix(""))
+        measures = with_stretches(beat_measures(signal, fs, peaks), np.zeros(len(peaks)))
+        unmarked = (measures["others"] == 0) & (measures["gated"] == 0)
+        n += len(peaks)
+        noisy = {where: stretch(measures) & unmarked for where, stretch in FLOOR_STRETCHES.items()}
+        anywhere = np.logical_or.reduce(list(noisy.values()))
+        if not anywhere.any():
+            continue
+        beats = beats_from_signal([signal], fs, peaks, labels, header.stem).beats  # a beat is cut only with its next R-R
+        at_peak = np.searchsorted(peaks, beats.r_peak)
+        chosen = anywhere[at_peak]
+        for model, name in zip(models, model_names):
+            confidence = np.ones(len(peaks))  # a beat that is not cut gets no class to lose
+            if chosen.any():
+                confidence[at_peak[chosen]] = model.predict(model_inputs(model, beats, chosen), verbose=0).max(axis=1)
+            for where, at in noisy.items():
+                for floor in FLOORS:
+                    counts[(where, floor, name)] += int((at & (confidence < floor)).sum())
+        for where, at in noisy.items():
+            candidates[where] += int(at.sum())
+    print(f"\n{database}: {n} beats; confidence floors inside a noisy stretch, beats that would lose their class "
+          "(no other reason marks them)")
+    for where in FLOOR_STRETCHES:
+        print(f"  {where}: {candidates[where]} beats in such stretches ({candidates[where] / max(n, 1):.3%})")
+        for floor in FLOORS:
+            print(f"    confidence under {floor:.1f}: " + ", ".join(
+                f"{name} {counts[(where, floor, name)]} ({counts[(where, floor, name)] / max(n, 1):.3%})"
+                for name in model_names))
+
+
 def figure(conditions, model_names, path):
     """Histograms of neighbour correlation, high band and confidence at 6 dB: beats called V wrongly against rightly."""
     import matplotlib.pyplot as plt
@@ -326,6 +375,8 @@ def main(argv=None):
     parser.add_argument("--mitdb", default=os.environ.get("ECGNET_MITDB_DIR"), help="clean MIT-BIH records (marks counted)")
     parser.add_argument("--svdb", default=os.environ.get("ECGNET_SVDB_DIR"), help="clean svdb records (marks counted)")
     parser.add_argument("--figure", type=Path, default=None, help="also save histograms of the measures at 6 dB here")
+    parser.add_argument("--floors-on-clean", action="store_true",
+                        help="also run the models on the clean records' beats in noisy stretches: the confidence floors' marks")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     conditions = {c: found for c in CONDITIONS if (found := read_condition(args.beats, c)) is not None}
@@ -341,6 +392,8 @@ def main(argv=None):
     for folder, database in ((args.mitdb, "mitdb"), (args.svdb, "svdb")):
         if folder:
             clean_marks(folder, database)
+            if args.floors_on_clean:
+                clean_floor_marks(folder, database, args.models)
     print(f"\n({time.perf_counter() - started:.0f} s)")
     return 0
 
