@@ -608,14 +608,16 @@ def check_record(signal, fs, r_peaks, lead=None):
     - ``"mostly implausible"``: more than :data:`MOSTLY` of the beats are marked;
     - ``"annotations off the QRS"``: the signal has QRS complexes, but under
       :data:`AGREEMENT` of the beats sit on the top of their QRS energy (the
-      annotations of another record, or shifted); where no QRS within
-      :data:`NEARBY_SECONDS` of the R peaks stands out either (median contrast
-      under :data:`NEARBY_CONTRAST`), the verdict is ``"mostly implausible:
-      too noisy to read"``: noise of the QRS complexes' size (a clean record
-      with another record's annotations or shifted ones: 115 to 150; records
-      100, 118, 119, 208 under muscle noise at -6 dB: 4.0 to 4.4);
+      annotations of another record, or shifted);
       or their median :func:`qrs_offset` is beyond :data:`SHIFTED_SECONDS`
       (annotations shifted);
+    - ``"mostly implausible: too noisy to read"``: under :data:`AGREEMENT`
+      of the beats sit on the top of their QRS energy, and no QRS within
+      :data:`NEARBY_SECONDS` of the R peaks stands out either (median
+      contrast under :data:`NEARBY_CONTRAST`): noise of the QRS complexes'
+      size, not misplaced annotations (a clean record with another record's
+      or shifted annotations: 115 to 150; records 100, 118, 119, 208 under
+      muscle noise at -6 dB: 4.0 to 4.4);
     - ``"annotations miss beats"``: over :data:`MISSED_SHARE` of the
       intervals between R peaks hold a QRS complex of their own
       (:func:`unannotated_qrs`; read where the median contrast is at least
