@@ -611,6 +611,13 @@ def check_record(signal, fs, r_peaks, lead=None):
       annotations of another record, or shifted);
       or their median :func:`qrs_offset` is beyond :data:`SHIFTED_SECONDS`
       (annotations shifted);
+    - ``"mostly implausible: too noisy to read"``: under :data:`AGREEMENT`
+      of the beats sit on the top of their QRS energy, and no QRS within
+      :data:`NEARBY_SECONDS` of the R peaks stands out either (median
+      contrast under :data:`NEARBY_CONTRAST`): noise of the QRS complexes'
+      size, not misplaced annotations (a clean record with another record's
+      or shifted annotations: 115 to 150; records 100, 118, 119, 208 under
+      muscle noise at -6 dB: 4.0 to 4.4);
     - ``"annotations miss beats"``: over :data:`MISSED_SHARE` of the
       intervals between R peaks hold a QRS complex of their own
       (:func:`unannotated_qrs`; read where the median contrast is at least
@@ -656,7 +663,7 @@ def check_record(signal, fs, r_peaks, lead=None):
     marked = float(np.mean(np.char.find(reasons.astype(str), "not QRS-like") >= 0)) if len(reasons) else 0.0
     nearby = float(np.median(_peak_near(envelope, r, int(round(NEARBY_SECONDS * fs))))) / max(float(np.median(envelope)),
                                                                                               np.finfo(float).tiny) \
-        if len(r) and median_contrast < BEAT_CONTRAST else 0.0
+        if len(r) else 0.0
     if median_contrast < BEAT_CONTRAST and nearby >= NEARBY_CONTRAST:
         verdict.append(f"annotations off the QRS: no R peak sits on a QRS complex (median QRS contrast "
                        f"{median_contrast:.1f}), but QRS complexes lie within {NEARBY_SECONDS:g} s of them (median "
@@ -667,6 +674,11 @@ def check_record(signal, fs, r_peaks, lead=None):
                      "the signal's" if np.isfinite(heart_rate) and not low <= heart_rate <= high else "")
         verdict.append(f"no QRS complexes: the signal does not look like an ECG lead (median QRS contrast "
                        f"{median_contrast:.1f}, under {BEAT_CONTRAST:g}{rate_hint})")
+    elif agreement < AGREEMENT and nearby < NEARBY_CONTRAST:  # no QRS stands out near them either: noise, not annotations
+        verdict.append(f"mostly implausible: too noisy to read: only {agreement:.0%} of the beats stand out of the signal "
+                       f"at their R peak, and no QRS complex within {NEARBY_SECONDS:g} s of them stands out more (median "
+                       f"contrast {nearby:.1f}, under {NEARBY_CONTRAST:g}): noise as large as the QRS complexes, "
+                       "not misplaced annotations")
     elif agreement < AGREEMENT:
         verdict.append(f"annotations off the QRS: only {agreement:.0%} of the annotated beats are on a QRS complex "
                        "(the annotations of another record, or shifted?)")

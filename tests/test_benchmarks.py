@@ -38,7 +38,7 @@ def test_a_package_of_three_groups_without_path_tricks():
     assert {p.name for p in BENCHMARKS.iterdir() if p.is_dir() and p.name != "__pycache__"} == {"measure", "experiments", "release"}
     for folder in (BENCHMARKS, *(p for p in BENCHMARKS.iterdir() if p.is_dir() and p.name != "__pycache__")):
         assert (folder / "__init__.py").is_file(), folder
-    assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == ["__init__.py"] and len(MODULES) == 23
+    assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == ["__init__.py"] and len(MODULES) == 24
     for path in [*BENCHMARKS.rglob("*.py"), *SCRIPTS]:
         assert "sys.path" not in path.read_text(encoding="utf-8"), path
 
@@ -175,3 +175,46 @@ def test_adapt_patients_prior_takes_the_class_weights_back_out(benchmarks_import
     # softmax weights are known up to a constant added to every class: compare each class with N
     np.testing.assert_allclose(kernel[:, 1:3] - kernel[:, :1], plain_kernel[:, 1:3] - plain_kernel[:, :1], atol=0.15)
     np.testing.assert_allclose(corrected[1:3] - corrected[0], plain_bias[1:3] - plain_bias[0], atol=0.15)
+
+
+def test_noise_gate_neighbour_correlation_is_the_best_pairwise_correlation_nearby(benchmarks_importable):
+    """Against np.corrcoef over every pair within the neighbourhood; a beat unlike the rest has no look-alike."""
+    from benchmarks.measure.bench_noise_gate import neighbour_correlation
+
+    rng = np.random.default_rng(0)
+    windows = rng.normal(size=(40, 30)) + np.sin(np.linspace(0, 6, 30))
+    pairs = np.corrcoef(windows)
+    far = np.abs(np.subtract.outer(np.arange(40), np.arange(40)))
+    reference = np.where((far >= 1) & (far <= 3), pairs, -np.inf).max(axis=1)
+    np.testing.assert_allclose(neighbour_correlation(windows, neighbours=3), reference, atol=1e-9)
+    t = np.linspace(-1, 1, 60)
+    beats = np.tile(np.exp(-(t / 0.1) ** 2), (11, 1))  # the same QRS eleven times, one replaced by a slow swing
+    beats[5] = np.sin(np.pi * t)
+    found = neighbour_correlation(beats, neighbours=5)
+    assert found[5] < 0.2 and np.allclose(np.delete(found, 5), 1.0)
+
+
+def test_noise_gate_stretch_median_is_the_median_of_the_beats_around_within_a_record(benchmarks_importable):
+    from benchmarks.measure.bench_noise_gate import stretch_median
+
+    values = np.array([5.0, 1, 9, 2, 7, 3, 100, 100, 100])
+    records = np.array(["a"] * 6 + ["b"] * 3)
+    padded = lambda v, i, k: np.concatenate([[v[0]] * k, v, [v[-1]] * k])[i : i + 2 * k + 1]  # ends repeated
+    expected = [np.median(padded(values[:6], i, 2)) for i in range(6)] + [100.0] * 3
+    np.testing.assert_allclose(stretch_median(values, records, beats=2), expected)
+
+
+def test_bench_noise_writes_each_beat_with_its_noisy_lead_and_probabilities(benchmarks_importable, tmp_path):
+    from types import SimpleNamespace
+
+    from benchmarks.measure.bench_noise import write_beats
+
+    part = SimpleNamespace(record=np.array(["106", "106", "208"]), r_peak=np.array([10, 400, 20]), y=np.array([0, 2, 0]))
+    probabilities = [np.eye(5)[[0, 2, 0]], np.full((3, 5), 0.2)]
+    signals = {"106": np.arange(500.0), "208": np.ones(300)}
+    write_beats(tmp_path, "ma", 6.0, signals, part, np.array([False, True, True]), probabilities)
+    written = np.load(tmp_path / "ma_6.npz")
+    assert written["probabilities"].shape == (2, 3, 5) and written["scored"].tolist() == [False, True, True]
+    assert written["record"].tolist() == ["106", "106", "208"] and written["r_peak"].tolist() == [10, 400, 20]
+    np.testing.assert_array_equal(written["signal_106"], np.arange(500.0, dtype=np.float32))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ma_6.npz"]  # written whole, no temporary left

@@ -232,6 +232,40 @@ def test_predict_names_the_lead_and_refuses_another_records_annotations(tmp_path
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_predict_names_noise_as_large_as_the_qrs_too_noisy_not_misplaced_annotations(tmp_path, run_cli, nstdb):
+    """Muscle noise as large as the QRS: under half the R peaks stand out, as with another record's annotations,
+    but no QRS within 0.4 s stands out either; the cause named is the noise, and `--detect` is not offered."""
+    import wfdb
+
+    from ecgnet.quality import add_noise
+
+    _, peaks = excerpt("208")
+    ma = wfdb.rdrecord(str(nstdb / "ma"), channels=[0]).p_signal[:, 0]  # scaled by the whole record's RMS, as nst does
+    noisy = _record_with(tmp_path, "noisy", lambda s: add_noise(s, ma, -1, FS, peaks))
+    signal = wfdb.rdrecord(str(noisy)).p_signal[:, 0]
+    found = plausibility.check_record(signal, FS, peaks, lead="MLII")
+    assert found.agreement < plausibility.AGREEMENT and np.median(found.contrast) >= plausibility.BEAT_CONTRAST
+    assert found.verdict[0].startswith("mostly implausible: too noisy to read"), found.verdict
+    assert not any(line.startswith("annotations off the QRS") for line in found.verdict)
+    done = run_cli("predict", "--model", "ecgnet-mitbih-interpatient", "--record", str(noisy), "--out", str(tmp_path / "n.csv"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "too noisy to read" in done.stderr and "annotations off the QRS" not in done.stderr and "--detect" not in done.stderr
+    assert not (tmp_path / "n.csv").exists()
+
+
+def test_record_118_under_muscle_noise_at_minus_6_db_is_too_noisy_and_another_records_annotations_are_off(mitdb, nstdb):
+    from benchmarks.measure.bench_plausibility import read
+    from ecgnet.quality import add_noise
+
+    signal, fs, lead, peaks = read(mitdb / "118")
+    found = plausibility.check_record(add_noise(signal, read(nstdb / "ma")[0], -6, fs, peaks), fs, peaks, lead=lead)
+    assert found.verdict and found.verdict[0].startswith("mostly implausible: too noisy to read"), found.verdict
+    assert not any(line.startswith("annotations off the QRS") for line in found.verdict)
+    other = plausibility.check_record(signal, fs, read(mitdb / "101")[3], lead=lead)  # clean signal, foreign R peaks
+    assert other.verdict[0].startswith("annotations off the QRS: only"), other.verdict
+
+
 def test_prepare_refuses_a_record_with_another_records_annotations(tmp_path):
     from ecgnet.data.records import build_mitbih_beats
 

@@ -29,6 +29,12 @@ and the clean records; its figures are reported on the second half
 (``--noise-half second``), and on white Gaussian noise (``--noises gauss``),
 a noise no choice saw.
 
+With ``--beats-out DIR`` each noise and SNR also goes to ``DIR/KIND_SNR.npz``
+(``clean.npz`` for the clean signal): each record's noisy lead, and per beat
+its record, R peak, label, whether it is scored and every model's
+probabilities, for ``benchmarks/measure/bench_noise_gate.py`` to measure
+beat by beat.
+
 Usage:
     python -m benchmarks.measure.bench_noise --mitdb DIR --noise DIR            # the full test (minutes)
     python -m benchmarks.measure.bench_noise --mitdb DIR --noise DIR --quick    # 3 records, 2 SNRs, as a check
@@ -79,6 +85,18 @@ def kept_beats(signal, fs, peaks):
     return ~others, ~others & ~gated
 
 
+def write_beats(folder, noise_kind, snr, signals, part, scored, probabilities):
+    """One ``.npz`` per noise and SNR: each record's noisy lead (``signal_NAME``), and per beat its record, R peak,
+    label, whether it is scored, and each model's probabilities (``probabilities``: models x beats x classes)."""
+    from ecgnet.files import atomic_path
+
+    label = "clean" if noise_kind is None else f"{noise_kind}_{snr:g}"
+    with atomic_path(Path(folder) / f"{label}.npz") as tmp:
+        np.savez_compressed(tmp, record=np.asarray(part.record), r_peak=part.r_peak, y=part.y, scored=scored,
+                            probabilities=np.stack(probabilities).astype(np.float32),
+                            **{f"signal_{name}": np.asarray(signal, np.float32) for name, signal in signals.items()})
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mitdb", type=Path, default=os.environ.get("ECGNET_MITDB_DIR"),
@@ -96,6 +114,9 @@ def main(argv=None):
     parser.add_argument("--score-after", type=float, default=0.0, help="score only the beats after this many minutes")
     parser.add_argument("--gate", action="store_true",
                         help="also the beats ecgnet.plausibility leaves a class to, without and with the noise gate")
+    parser.add_argument("--beats-out", type=Path, default=None,
+                        help="also write, per noise and SNR, each record's noisy lead, R peaks, labels, scored beats "
+                             "and every model's probabilities to an .npz in this folder (to study the gate beat by beat)")
     parser.add_argument("--json", type=Path, default=None,
                         help="also write every row to this JSON file (noise -> SNR -> model -> figures), for model cards")
     args = parser.parse_args(argv)
@@ -122,12 +143,13 @@ def main(argv=None):
 
     def measure(noise_kind=None, snr=None):
         """(beats scored, {row name: (coverage, scores of every model)})."""
-        parts, scored, marks, gate = [], [], [], []
+        parts, scored, marks, gate, signals = [], [], [], [], {}
         for name, (signal, rate, peaks, labels) in clean.items():
             if noise_kind is not None:
                 signal = add_noise(signal, noises[noise_kind], snr, rate, peaks[labels == 0])
             beats = beats_from_signal([signal], rate, peaks, labels, name).beats
             parts.append(beats)
+            signals[name] = signal
             scored.append(beats.r_peak >= args.score_after * 60 * rate)
             if args.gate:
                 without, with_gate = kept_beats(signal, rate, beats.r_peak)
@@ -137,8 +159,10 @@ def main(argv=None):
         scored = np.concatenate(scored)
         rows = {"": scored} if not args.gate else {
             "": scored, " marks": scored & np.concatenate(marks), " gate": scored & np.concatenate(gate)}
-        predicted = [model.predict(model_inputs(model, part), batch_size=1024, verbose=0).argmax(axis=1)
-                     for model in models.values()]
+        probabilities = [model.predict(model_inputs(model, part), batch_size=1024, verbose=0) for model in models.values()]
+        predicted = [p.argmax(axis=1) for p in probabilities]
+        if args.beats_out is not None:
+            write_beats(args.beats_out, noise_kind, snr, signals, part, scored, probabilities)
         return int(scored.sum()), {label: (keep.sum() / max(scored.sum(), 1),
                                            sum((scores(part.y[keep], p[keep]) for p in predicted), []))
                                    for label, keep in rows.items()}
