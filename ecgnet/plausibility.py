@@ -103,6 +103,16 @@ AGREEMENT = 0.5
 #: QRS". The clean records' medians span -0.025 to 0.044 s (MIT-BIH) and -0.031 to 0.055 s (svdb, 128 Hz);
 #: annotations 0.1 s late give -0.069 (232) to -0.097 s.
 SHIFTED_SECONDS = 0.065
+#: A spread (median absolute deviation) of the :func:`qrs_offset` beyond this (seconds) says the annotations are
+#: off their QRS: at most 0.025 s on the clean records (MIT-BIH 222; svdb 0.016 s, 848), where each annotation
+#: sits at the same point of its QRS. Annotations shifted by about one R-R interval land near the next (or the
+#: previous) beat's QRS, at an offset that varies as the R-R intervals do: 0.011 to 0.125 s on the 87 records
+#: (:func:`offset_spread`; measured in docs/robustness.md).
+SPREAD_SECONDS = 0.04
+#: Annotations that "miss beats" (:data:`MISSED_SHARE`) with fewer than this share of their R peaks on the top of a
+#: QRS are shifted by about one beat rather than thinned: thinned annotations keep every R peak on its QRS (100 %
+#: with every other annotation removed), where the clean records keep at least 97 % (MIT-BIH) and 83 % (svdb 848).
+ONE_BEAT_AGREEMENT = 0.9
 #: Between two annotated beats, more than this many seconds from each, an envelope peak of at least
 #: :data:`MISSED_RATIO` times the weaker of the two beats' is a QRS complex left unannotated (:func:`unannotated_qrs`).
 MISSED_GUARD_SECONDS = 0.2
@@ -268,6 +278,31 @@ def qrs_offset(signal, fs, r_peaks, envelope=None):
     index = r[:, None] + np.arange(-half, half + 1)
     values = np.where((index >= 0) & (index < n), envelope[np.clip(index, 0, n - 1)], -np.inf)
     return (values.argmax(axis=1) - half) / fs
+
+
+def offset_spread(signal, fs, r_peaks, envelope=None):
+    """How much the R peaks' :func:`qrs_offset` varies from beat to beat: its median absolute deviation, seconds.
+
+    An annotation sits at the same point of each QRS (its R peak), so on a
+    clean record the offsets barely vary: 0 to 0.025 s on the 48 MIT-BIH and
+    39 svdb records. Annotations shifted by about one R-R interval land near
+    the next beat's QRS, before or after it as the R-R intervals vary, and the
+    offsets spread with them (0.04 s or more on 28 of the 48 MIT-BIH records
+    shifted by their median R-R interval). A shift of every annotation by the
+    same time does not move it.
+
+    Returns:
+        float, seconds (0 without beats).
+
+    Example:
+        >>> offset_spread(ecg, 360, peaks)  # its own annotations
+        0.0
+    """
+    x, fs, r = _checked(signal, fs, r_peaks)
+    if len(r) == 0:
+        return 0.0
+    offsets = qrs_offset(x, fs, r, envelope)
+    return float(np.median(np.abs(offsets - np.median(offsets))))
 
 
 def unannotated_qrs(signal, fs, r_peaks, envelope=None):
@@ -674,11 +709,20 @@ def check_record(signal, fs, r_peaks, lead=None):
         verdict.append(f"annotations off the QRS: the R peaks lie a median {abs(shift):.3f} s "
                        f"{'after' if shift < 0 else 'before'} the top of their QRS complex (over {SHIFTED_SECONDS:g} s; "
                        "shifted annotations?)")
+    elif len(r) and (spread := offset_spread(x, fs, r, envelope)) > SPREAD_SECONDS:
+        verdict.append(f"annotations off the QRS: the R peaks' offsets from the top of their QRS complex vary by a "
+                       f"median {spread:.3f} s from beat to beat (over {SPREAD_SECONDS:g} s, where each annotation sits "
+                       "at the same point of its QRS): annotations shifted by about one beat (an R-R interval), or "
+                       "another record's?")
     # R peaks on their QRS (else the QRS just past an early one reads as missed), in a signal clean enough that
     # noise between the beats does not read as a QRS
     if not verdict and len(r) > 1 and median_contrast >= MISSED_MIN_CONTRAST:
         missed = float(np.mean(unannotated_qrs(x, fs, r, envelope) > MISSED_RATIO))
-        if missed > MISSED_SHARE:
+        if missed > MISSED_SHARE and agreement < ONE_BEAT_AGREEMENT:  # not thinned: most R peaks are off their QRS
+            verdict.append(f"annotations off the QRS: only {agreement:.0%} of the R peaks sit on the top of their QRS "
+                           f"complex, and {missed:.0%} of the intervals between them hold a QRS complex of their own: "
+                           "annotations shifted by about one beat (an R-R interval)?")
+        elif missed > MISSED_SHARE:
             verdict.append(f"annotations miss beats: {missed:.0%} of the intervals between the R peaks hold a QRS "
                            f"complex of their own (over {MISSED_SHARE:.0%}; every other beat's annotation removed, or "
                            "only some classes annotated?)")
@@ -707,5 +751,6 @@ def check_record(signal, fs, r_peaks, lead=None):
         elif key not in TRAINED_LEADS:
             verdict.append(f"lead {lead!r} is not one the models were trained on ({', '.join(TRAINED_LEADS)})")
         elif key in POLARITY_LEADS and len(upward) and 1 - share_up > INVERTED and not unreadable:
-            verdict.append(f"inverted polarity: the QRS of lead {key} points down in {1 - share_up:.0%} of the beats")
+            verdict.append(f"inverted polarity: the QRS of lead {key} points down in {1 - share_up:.0%} of the beats "
+                           f"(the lead inverted, or another lead, such as V1, named {lead.strip()}?)")
     return RecordPlausibility(reasons, verdict, contrast, agreement, heart_rate, share_up)

@@ -87,7 +87,8 @@ def clean_database(folder, label):
     names = list_records(folder)
     total = marked = past = off = flips = noisy = noisy_only = 0
     contrasts, verdicts, worst, medians, flipped_in, indices = [], [], [], [], [], []
-    shifts, missed = [], []  # per record: median qrs_offset (s); share of intervals holding an unannotated QRS
+    shifts, missed, spreads = [], [], []  # per record: median qrs_offset (s); share of intervals holding an
+    # unannotated QRS; offset_spread (s)
     rates = {1.0: [], 2.0: [], 0.5: []}  # rate given / true rate -> the factor sampling_rate_factor finds
     for name in names:
         signal, fs, lead, peaks = read(Path(folder) / name)
@@ -101,6 +102,7 @@ def clean_database(folder, label):
         offsets = plausibility.qrs_offset(signal, fs, peaks)
         off += int((np.abs(offsets) > plausibility.SEARCH_SECONDS).sum())
         shifts.append((float(np.median(offsets)), name))
+        spreads.append((plausibility.offset_spread(signal, fs, peaks), name))
         missed.append((float(np.mean(plausibility.unannotated_qrs(signal, fs, peaks) > plausibility.MISSED_RATIO)), name))
         gated = np.char.find(found.reasons.astype(str), plausibility.NOISY) >= 0
         noisy += int(gated.sum())
@@ -123,6 +125,8 @@ def clean_database(folder, label):
     print(f"  median offset of the R peaks from the top of their QRS energy, by record: {min(shifts)[0]:+.3f} s "
           f"({min(shifts)[1]}) .. {max(shifts)[0]:+.3f} s ({max(shifts)[1]}); shifted beyond "
           f"{plausibility.SHIFTED_SECONDS} s")
+    print(f"  spread of the offsets (median absolute deviation), by record: {min(spreads)[0]:.3f} s ({min(spreads)[1]}) "
+          f".. {max(spreads)[0]:.3f} s ({max(spreads)[1]}); off the QRS beyond {plausibility.SPREAD_SECONDS} s")
     print(f"  intervals holding a QRS of their own (over {plausibility.MISSED_RATIO} of the beats'), by record: "
           f"up to {max(missed)[0]:.2%} ({max(missed)[1]}); {sum(m > 0 for m, _ in missed)} records above 0; "
           f"annotations miss beats over {plausibility.MISSED_SHARE:.0%} (where the median contrast is at least "
@@ -153,6 +157,12 @@ def clean_database(folder, label):
         print("    " + line)
 
 
+def _moved(peaks, samples, length):
+    """R peaks moved by ``samples`` (rounded), those left inside a signal of ``length`` samples."""
+    moved = peaks + int(round(samples))
+    return moved[(moved >= 0) & (moved < length)]
+
+
 def not_what_they_claim(mitdb, nstdb):
     from ecgnet.quality import add_noise
 
@@ -170,6 +180,7 @@ def not_what_they_claim(mitdb, nstdb):
         "100 with its annotations 0.05 s late": (signal, fs, peaks + int(0.05 * fs), lead),
         "100 with its annotations 0.5 s late": (signal, fs, peaks + int(0.5 * fs), lead),
         "100 with every other annotation": (signal, fs, peaks[::2], lead),
+        "100 with its annotations one R-R late": (signal, fs, _moved(peaks, np.median(np.diff(peaks)), n), lead),
         "100 reversed in time": (signal[::-1].copy(), fs, peaks, lead),
         "100, lead named 'mlii'": (signal, fs, peaks, "mlii"),
         "100, no lead name": (signal, fs, peaks, ""),
@@ -180,6 +191,10 @@ def not_what_they_claim(mitdb, nstdb):
     s201, _, lead201, _ = read(Path(mitdb) / "201")
     p202 = read(Path(mitdb) / "202")[3]
     cases["201 with the annotations of 202 (same patient)"] = (s201, fs, p202[p202 < len(s201)], lead201)
+    for record in ("208", "119", "232"):  # irregular rhythms (208, 119: ventricular bigeminy; 232: pauses)
+        x, rate, lead_name, r = read(Path(mitdb) / record)
+        cases[f"{record} with its annotations 0.5 s late"] = (x, rate, _moved(r, 0.5 * rate, len(x)), lead_name)
+        cases[f"{record} with its annotations one R-R late"] = (x, rate, _moved(r, np.median(np.diff(r)), len(x)), lead_name)
     v1, _, v1_lead, v1_peaks = read(Path(mitdb) / "101", lead="V1")
     cases["101, lead V1"] = (v1, fs, v1_peaks, v1_lead)
     if nstdb:
@@ -201,7 +216,7 @@ def not_what_they_claim(mitdb, nstdb):
               f"'polarity flipped', {flipped[~inside].sum()} others")
     for name, (x, rate, r, lead_name) in cases.items():
         found = plausibility.check_record(x, rate, r, lead=lead_name)
-        print("  " + summary(name, found, len(r)))
+        print("  " + summary(name, found, len(r)) + f"  spread {plausibility.offset_spread(x, rate, r):.3f} s")
         for line in found.verdict:
             print(f"      {line}")
 
