@@ -112,6 +112,12 @@ def _check_sampling_rate(path):
     record_line = next((line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")), [])
     if not record_line:
         raise DataFormatError(f"{hea}: holds no record line (the file is empty or all comments); not a WFDB header")
+    _check_names(hea)
+    if len(record_line) > 1 and not record_line[1].isdigit():
+        raise DataFormatError(
+            f"{hea}: the record line {' '.join(record_line)!r} does not read as NAME SIGNALS RATE LENGTH: "
+            f"{record_line[1]!r} is not a number of signals (a record name holds no spaces)"
+        )
     if len(record_line) < 3:
         return  # no rate given: WFDB's default of 250 Hz applies
     field = record_line[2].split("/")[0].split("(")[0]
@@ -132,6 +138,33 @@ def _check_sampling_rate(path):
             f"{hea}: number of samples {record_line[3]!r} on the record line is not a whole number; "
             "give the length of each signal in samples (or leave the field out to read the file to its end)"
         )
+
+
+def _check_names(hea):
+    """Refuse a signal file name in a header that holds characters other than ASCII.
+
+    wfdb reads the header as ASCII and drops what is not, so a header naming
+    ``récörd.dat`` has its signals read from ``rcrd.dat``: a file that is
+    missing, or another record's.
+    """
+    try:
+        text = hea.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        text = hea.read_bytes().decode("latin-1")
+    lines = [(number, line.split()) for number, line in enumerate(text.splitlines(), start=1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        return
+    n_signals = int(lines[0][1][1]) if len(lines[0][1]) > 1 and lines[0][1][1].isdigit() else 0
+    for number, fields in lines[1: 1 + n_signals]:
+        name = fields[0]
+        if not name.isascii():
+            odd = "".join(sorted({c for c in name if not c.isascii()}))
+            raise DataFormatError(
+                f"{hea}: line {number}: the signal file name {name!r} holds characters other than ASCII ({odd}); WFDB reads "
+                f"it without them, as {''.join(c for c in name if c.isascii())!r}: rename the record's files and the "
+                "names in its header with ASCII letters, digits, '-' and '_'"
+            )
 
 
 def _check_signal_files(path, header):
