@@ -303,3 +303,106 @@ def test_train_and_evaluate_refuse_to_write_into_their_data_folder(tmp_path, run
     done = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", "data", "--out", "data")
     one_error_line(done, "--out data: is the --data folder")
     assert sorted(p.name for p in data.iterdir()) == before
+
+
+# -- annotations about one beat off -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shift", [180, 197, -197])  # 0.5 s late; one median R-R interval (0.547 s) late, early
+def test_annotations_about_one_beat_off_are_off_the_qrs(tmp_path, shift):
+    """Each annotation near the next (previous) beat's QRS: most sit within 0.1 s of a QRS and their median offset
+    is small, so the shift passed, or was called "annotations miss beats" (a QRS left between them where the rhythm
+    runs faster). Their offsets vary with the R-R intervals (0.042 to 0.047 s here; 0.008 s with the annotations in
+    place), which names the cause; ``prepare`` refuses the record."""
+    from ecgnet.plausibility import offset_spread
+    from test_robustness_variants import excerpt_beats, write_annotations
+    import wfdb
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "moved", atr=False)
+    keep = (samples + shift >= 0) & (samples + shift < 14400)
+    write_annotations(record, samples[keep] + shift, np.asarray(symbols)[keep])
+    found = beats_from_record(record, check_quality=True)
+    assert [line.split(":")[0] for line in found.verdict] == ["annotations off the QRS"], found.verdict
+    assert "shifted by about one beat" in found.verdict[0] and "miss beats" not in found.verdict[0]
+    with pytest.raises(DataFormatError, match="moved: annotations off the QRS: .* shifted by about one beat"):
+        beats_from_record(record, refuse_implausible=True)  # what prepare calls
+    signal = wfdb.rdrecord(str(RECORD), channels=[0]).p_signal[:, 0]
+    assert offset_spread(signal, 360, samples) < 0.01 and beats_from_record(RECORD, check_quality=True).verdict == []
+
+
+def test_annotations_one_beat_late_that_leave_a_qrs_between_them_are_not_called_thinned():
+    """The 232 excerpt (a slow rhythm with pauses) one R-R interval late: a QRS lies between most annotations,
+    which read as "annotations miss beats"; but only 65 % of them sit on a QRS, where thinned annotations keep
+    every one on its QRS (the test of every other annotation above)."""
+    import wfdb
+
+    from ecgnet.plausibility import check_record
+
+    record = FIXTURES / "232_excerpt"
+    signal = wfdb.rdrecord(str(record), channels=[0]).p_signal[:, 0]
+    ann = wfdb.rdann(str(record), "atr")
+    samples = ann.sample[np.isin(ann.symbol, list("NLRBAaJSVrFejnE/fQ?"))]
+    assert check_record(signal, 360, samples, lead="MLII").verdict == []
+    late = samples + 261
+    found = check_record(signal, 360, late[late < len(signal)], lead="MLII")
+    assert found.verdict[0].startswith("annotations off the QRS: only 65% of the R peaks sit on the top of their QRS "
+                                       "complex, and 64% of the intervals"), found.verdict
+    assert found.verdict[0].endswith("annotations shifted by about one beat (an R-R interval)?")
+    thinned = check_record(signal, 360, samples[::2], lead="MLII").verdict  # every R peak on its QRS: thinned
+    assert thinned[0].startswith("annotations miss beats: 100% of the intervals"), thinned
+
+
+# -- names a WFDB header cannot hold -------------------------------------------------------------------------------
+
+
+def test_a_signal_file_name_with_letters_beyond_ascii_is_named(tmp_path, run_cli, no_tensorflow):
+    """wfdb reads a header as ASCII and drops the rest: a header naming ``récörd.dat`` had its signal looked for
+    in ``rcrd.dat`` ("rcrd.dat: missing; récörd.hea names it", which it does not), or read from another record's
+    file of that name. The same copy with an ASCII name is read as the original."""
+    for name in ("récörd", "plain"):
+        copy_record(tmp_path, name)
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", "récörd")
+    one_error_line(done, "récörd.hea: line 2: the signal file name 'récörd.dat' holds characters other than ASCII (éö)",
+                   "as 'rcrd.dat'", "rename")
+    np.testing.assert_array_equal(beats_from_record(tmp_path / "plain").beats.x, beats_from_record(RECORD).beats.x)
+
+
+def test_a_record_line_with_spaces_in_its_name_is_named(tmp_path):
+    """``rec with space 2 360 14400``: the message was "sampling rate 'space' on the record line"."""
+    spaced = copy_record(tmp_path, "spaced", lambda t: t.replace("spaced 2 360", "spaced out 2 360", 1))
+    with pytest.raises(DataFormatError, match=r"spaced.hea: the record line 'spaced out 2 360 14400' does not read as "
+                                              r"NAME SIGNALS RATE LENGTH: 'out' is not a number of signals"):
+        beats_from_record(spaced)
+
+
+# -- commands given the wrong kind of file --------------------------------------------------------------------------
+
+
+def test_info_on_a_model_file_says_it_is_a_model(tmp_path, run_cli, no_tensorflow):
+    """``info`` counts the classes of beat files; on a .keras (a model, or a zip of anything) it said "binary data
+    (NUL bytes), not lines of comma-separated numbers"."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "notes.keras", "w") as archive:
+        archive.writestr("notes.txt", "not a model\n")
+    one_error_line(run_cli("info", "notes.keras"), "notes.keras: a .keras file is a model, not beats", ".csv, .csv.gz or .npz")
+    shutil.copyfile(sample_dir() / "mitbih_test.npz", tmp_path / "beats.npz")
+    assert run_cli("info", "beats.npz").returncode == 0
+
+
+@pytest.mark.parametrize("label, hint", [("A", "'A' is a MIT-BIH beat symbol, of AAMI class S: write S"),
+                                         ("/", "'/' is a MIT-BIH beat symbol, of AAMI class Q: write Q"),
+                                         ("L", "'L' is a MIT-BIH beat symbol, of AAMI class N: write N"),
+                                         ("v", "the classes are upper case: 'V'"), ("x", "")])
+def test_a_labels_cell_in_mitbih_symbols_names_its_aami_class(tmp_path, label, hint):
+    from ecgnet.adaptation import read_labels
+    from ecgnet.data.classes import AAMI_MAP, CLASS_NAMES
+
+    (tmp_path / "labels.csv").write_text(f"time_s,label\n1.0,N\n2.0,{label}\n")
+    message = f"labels.csv: line 3, column 2 (label): '{label}' is not one of N, S, V, F, Q" + (f"; {hint}" if hint else "")
+    with pytest.raises(DataFormatError) as error:
+        read_labels(tmp_path / "labels.csv")
+    assert str(error.value).endswith(message), str(error.value)
+    if label in AAMI_MAP:  # the hint names the class of ecgnet's own map
+        assert hint.endswith(f"write {CLASS_NAMES[AAMI_MAP[label]]}")
