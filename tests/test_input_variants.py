@@ -406,3 +406,15 @@ def test_a_labels_cell_in_mitbih_symbols_names_its_aami_class(tmp_path, label, h
     assert str(error.value).endswith(message), str(error.value)
     if label in AAMI_MAP:  # the hint names the class of ecgnet's own map
         assert hint.endswith(f"write {CLASS_NAMES[AAMI_MAP[label]]}")
+
+
+def test_predict_out_onto_its_model_file_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``predict --model m.keras --out m.keras`` wrote the predictions over the model (exit 0, the model lost)."""
+    from ecgnet.pretrained_models import model_path
+
+    shutil.copyfile(model_path("ecgnet-mitbih"), tmp_path / "m.keras")
+    shutil.copyfile(sample_dir() / "mitbih_test.npz", tmp_path / "beats.npz")
+    before = _digest(tmp_path / "m.keras")
+    done = run_cli("predict", "--model", "m.keras", "--beats", "beats.npz", "--out", "m.keras")
+    one_error_line(done, "--out m.keras: is an input of this command", "name another file")
+    assert _digest(tmp_path / "m.keras") == before == _digest(model_path("ecgnet-mitbih"))
