@@ -379,14 +379,19 @@ def test_a_record_line_with_spaces_in_its_name_is_named(tmp_path):
 # -- commands given the wrong kind of file --------------------------------------------------------------------------
 
 
-def test_info_on_a_model_file_says_it_is_a_model(tmp_path, run_cli, no_tensorflow):
-    """``info`` counts the classes of beat files; on a .keras (a model, or a zip of anything) it said "binary data
-    (NUL bytes), not lines of comma-separated numbers"."""
+def test_a_model_file_given_as_beats_says_it_is_a_model(tmp_path, run_cli, no_tensorflow):
+    """``info``, ``predict --beats`` and ``train --data`` read beat files; a .keras (a model, or a zip of anything)
+    was "binary data (NUL bytes), not lines of comma-separated numbers", and the same zip under a .csv name too."""
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "notes.keras", "w") as archive:
         archive.writestr("notes.txt", "not a model\n")
-    one_error_line(run_cli("info", "notes.keras"), "notes.keras: a .keras file is a model, not beats", ".csv, .csv.gz or .npz")
+    said = ("notes.keras: a .keras file is a model, not beats", ".csv, .csv.gz or .npz")
+    one_error_line(run_cli("info", "notes.keras"), *said)
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--beats", "notes.keras"), *said)
+    one_error_line(run_cli("train", "--data", "notes.keras", "--split", "kaggle", "--epochs", "1", "--out", "run"), *said)
+    shutil.copyfile(tmp_path / "notes.keras", tmp_path / "beats.csv")
+    one_error_line(run_cli("info", "beats.csv"), "beats.csv: is a zip archive, not lines of comma-separated numbers")
     shutil.copyfile(sample_dir() / "mitbih_test.npz", tmp_path / "beats.npz")
     assert run_cli("info", "beats.npz").returncode == 0
 

@@ -16,10 +16,6 @@ from ecgnet.errors import EcgnetError
 from ecgnet.files import check_out_folder
 
 
-#: File names of models (Keras' formats), which ``info`` does not read.
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
-
-
 def add_parsers(subparsers):
     p = subparsers.add_parser("download", help="download raw records from PhysioNet (mitdb, svdb, incartdb) or the Kaggle CSVs")
     p.add_argument("--source", choices=("physionet", "kaggle"), default="physionet", help="default physionet")
@@ -98,9 +94,6 @@ def run_info(args):
     from ecgnet.data.manifest import class_counts
 
     path = Path(args.file)
-    if path.suffix.lower() in MODEL_SUFFIXES:  # read as a CSV it was "binary data (NUL bytes)", true but no help
-        raise EcgnetError(f"{path}: a {path.suffix} file is a model, not beats; `info` counts the classes of a beat "
-                          "file (.csv, .csv.gz or .npz), such as the test.npz of a `prepare` folder")
     if path.suffix == ".npz":
         y = load_beats_npz(path).y
     else:
