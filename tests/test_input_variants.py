@@ -423,3 +423,29 @@ def test_predict_out_onto_its_model_file_is_refused(tmp_path, run_cli, no_tensor
     done = run_cli("predict", "--model", "m.keras", "--beats", "beats.npz", "--out", "m.keras")
     one_error_line(done, "--out m.keras: is an input of this command", "name another file")
     assert _digest(tmp_path / "m.keras") == before == _digest(model_path("ecgnet-mitbih"))
+
+
+# -- a sampling rate twice or half the true one, read from the heart rate alone ----------------------------------
+
+
+def test_a_heart_rate_beyond_the_clean_records_says_the_rate_looks_wrong():
+    """Where the rate index stays within the clean records' range (a wide QRS at twice the rate looks like a narrow
+    one at the true rate: svdb records under 256 Hz), a heart rate over 180 for the whole record (135 at most on the
+    87 clean records) still says twice; the five excerpts at their true rate are not flagged."""
+    import wfdb
+
+    from ecgnet.plausibility import sampling_rate_factor
+
+    for name in ("208", "114", "217", "232", "233"):
+        record = FIXTURES / f"{name}_excerpt"
+        signal = wfdb.rdrecord(str(record), channels=[0]).p_signal[:, 0]
+        ann = wfdb.rdann(str(record), "atr")
+        samples = ann.sample[np.isin(ann.symbol, list("NLRBAaJSVrFejnE/fQ?"))]
+        assert sampling_rate_factor(signal, 360, samples) == (1.0, ""), name
+        if name == "233":  # 103 beats per minute: 207 at "720 Hz", with a rate index (105) inside the clean range
+            factor, evidence = sampling_rate_factor(signal, 720, samples)
+            assert factor == 2.0 and evidence == ("heart rate 207 with a QRS 33 ms wide (rate index 105 per s²; a heart "
+                                                  "rate over 180 for the whole record)")
+        if name == "217":  # 72 beats per minute: 36 at "180 Hz", with a rate index (7) under the range as well
+            factor, evidence = sampling_rate_factor(signal, 180, samples)
+            assert factor == 0.5 and evidence.startswith("heart rate 36 with a QRS"), evidence
