@@ -138,7 +138,8 @@ HEART_RATE_RANGE = (20.0, 300.0)
 NEARBY_SECONDS = 0.4
 NEARBY_CONTRAST = 12.0
 #: Heart rates of the clean records (47 to 135 beats per minute in MIT-BIH and svdb) with a margin: outside them
-#: a record without QRS complexes is asked whether its header's sampling rate is the signal's (a hint, no check).
+#: a record without QRS complexes is asked whether its header's sampling rate is the signal's (a hint, no check),
+#: and a record with them is said to look at twice or half its rate (:func:`sampling_rate_factor`, a warning).
 USUAL_HEART_RATES = (40.0, 180.0)
 #: Leads the models here were trained on (:data:`ecgnet.data.records.LEAD_PREFERENCE`).
 TRAINED_LEADS = ("MLII", "II", "ECG1")
@@ -482,11 +483,15 @@ def line_ratios(signal, fs, frequencies=(25.0, 30.0, 50.0, 60.0, 100.0, 120.0)):
 def sampling_rate_factor(signal, fs, r_peaks):
     """Whether the sampling rate given looks twice (2.0) or half (0.5) the true one, else 1.0; and why.
 
-    Two clocks of known rate are read in the signal:
+    Clocks of known rate are read in the signal:
 
     - the rate index (:func:`rate_index`): heart rate over QRS width, which a
       wrong factor of two moves by a factor of four; outside
       :data:`RATE_INDEX_RANGE` it names the factor;
+    - the heart rate alone, where the mains line says nothing and the rate
+      index stays in range: over the top of :data:`USUAL_HEART_RATES` (180)
+      for the whole record says twice, under its bottom (40) half (the clean
+      records: 47 to 135);
     - the mains line (:func:`line_ratios`): where a line stands at 50 or 60
       Hz, the rate is taken as right. A line at 100 or 120 Hz with none at 50
       or 60 Hz says twice, at 25 or 30 Hz half, when the rate index agrees
@@ -497,7 +502,8 @@ def sampling_rate_factor(signal, fs, r_peaks):
     clean MIT-BIH and 39 svdb records is flagged at its true rate; at twice
     or half its rate, see docs/robustness.md. A slow heart with a wide QRS at
     a rate given as half looks like a fast heart with a narrow QRS at the
-    true rate: the two clocks together find about half of the wrong rates.
+    true rate: the clocks together find 58 of the 87 records at twice their
+    rate and 57 at half.
 
     Returns:
         (factor, evidence): float, and a str that names the measurements.

@@ -7,7 +7,9 @@ claim: the noise records of the MIT-BIH Noise Stress Test Database (``bw``,
 ``ma``) with real annotations, Gaussian noise, a sine wave and random bytes
 with real annotations, a record with another record's annotations, an
 inverted lead, the V1 lead, a header claiming twice or half the sampling
-rate, a clean record with muscle noise added at 12, 6 and 0 dB, and
+rate, annotations 0.05, 0.1, 0.2 or 0.5 s or one R-R interval late (100,
+and 208, 119 and 232), a clean record with muscle noise added at 12, 6, 0
+and -6 dB, and
 records with minutes 10 to 15 reversed. Each database's records are also
 read at twice and half their sampling rate (what the sampling-rate check
 says). Then the svdb records (128 Hz), if given.
@@ -27,18 +29,22 @@ were set from this run, the full output is in docs/robustness.md):
   in a record 97.0 %; heart rates 50..112; rate index 18.9..111.6, no
   record said to have a wrong sampling rate; verdicts only on the V5 lead
   of 102 and 104 and the polarity of 207.
-- at twice the true sampling rate 34 of the 48 mitdb records are said to be
-  at twice it (20 by the mains line), at half 21 are said to be at half.
+- at twice the true sampling rate 35 of the 48 mitdb records are said to be
+  at twice it (20 by the mains line), at half 33 are said to be at half.
+- the spread of the R peaks' offsets from their QRS (offset_spread): 0 to
+  0.025 s by record (222); annotations one R-R interval late: 0.058 s on
+  208, 0.053 s on 119, "annotations off the QRS"; 0.025 s on 100 and
+  0.022 s on 232 (regular rhythms: not found).
 - svdb, 39 records at 128 Hz, 96,971 beats: "not QRS-like" 1,033 (1.07 %),
-  718 of them in 848 and 259 in 865; no verdict; at twice its rate 15 of 39
-  found, at half 21.
+  718 of them in 848 and 259 in 865; no verdict; spread at most 0.016 s
+  (848); at twice its rate 23 of 39 found, at half 24.
 - with record 100's annotations: Gaussian noise 87 %, sine 99.9 %, random
   bytes 89 %, nstdb bw 69 %, ma 54 % of the beats "not QRS-like", verdict
   "no QRS complexes"; record 100 with 101's annotations: 25 % on their QRS,
   "annotations off the QRS"; 100 inverted: "inverted polarity"; 101's V1
   lead: named; 118 with muscle noise at 12 / 6 / 0 dB: 0 / 1 / 59 beats
   not QRS-like, no verdict; 100 with a header claiming 720 Hz: "sampling
-  rate", 180 Hz: not found; minutes 10 to 15 reversed: all their beats
+  rate", 180 Hz: "sampling rate" (its heart rate, 38); minutes 10 to 15 reversed: all their beats
   "polarity flipped" in 100, 119, 207, 60 % to 69 % in 203, 208, 217, none
   in 108.
 """
