@@ -449,3 +449,21 @@ def test_a_heart_rate_beyond_the_clean_records_says_the_rate_looks_wrong():
         if name == "217":  # 72 beats per minute: 36 at "180 Hz", with a rate index (7) under the range as well
             factor, evidence = sampling_rate_factor(signal, 180, samples)
             assert factor == 0.5 and evidence.startswith("heart rate 36 with a QRS"), evidence
+
+
+def test_predict_out_onto_a_file_of_its_record_named_with_an_extension_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``--record rec.hea --out rec.atr`` replaced the annotations with the predictions (exit 0): the record's files
+    were taken as ``rec.hea.atr`` and the like. The signal file a header names (another record's ``.dat`` here) is
+    an input too."""
+    record = copy_record(tmp_path, "rec")
+    header = record.with_suffix(".hea").read_text()
+    (tmp_path / "other.hea").write_text(header.replace("rec", "other").replace("other.dat", "rec.dat"))
+    digests = {name: _digest(tmp_path / name) for name in ("rec.atr", "rec.dat", "rec.hea")}
+    for given, out in (("rec.hea", "rec.atr"), ("rec.atr", "rec.dat"), ("rec.dat", "rec.hea"), ("other", "rec.dat")):
+        done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", given, "--out", out)
+        one_error_line(done, f"--out {out}: is an input of this command")
+    assert digests == {name: _digest(tmp_path / name) for name in digests}
+    from ecgnet.data.records import record_files
+
+    assert record_files(tmp_path / "rec.hea") == [tmp_path / "rec.hea", tmp_path / "rec.atr", tmp_path / "rec.dat"]
+    assert record_files(tmp_path / "other")[-1] == tmp_path / "rec.dat"

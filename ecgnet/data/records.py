@@ -335,14 +335,40 @@ def _check_annotation_times(atr, samples, symbols, n_samples, fs, ann_fs):
         )
 
 
+#: File name endings of a WFDB record's files, which a record path may be given with (``100.hea`` is record ``100``).
+RECORD_SUFFIXES = (".hea", ".dat", ".atr")
+
+
+def record_base(path):
+    """A record's path without the extension it may be given with: ``mitdb/100.hea`` -> ``mitdb/100``."""
+    path = Path(path)
+    return path.with_suffix("") if path.suffix in RECORD_SUFFIXES else path
+
+
+def record_files(path):
+    """The files a record is read from: its header, its reference annotations and the signal files its header
+    names (``REC.dat`` where the header cannot be read), whether or not they exist.
+
+    A command that writes a file checks it against these (:func:`ecgnet.files.check_not_an_input`), so that
+    ``--record 100.hea --out 100.atr`` does not replace the annotations it reads.
+    """
+    import wfdb
+
+    base = record_base(path)
+    files = [Path(f"{base}.hea"), Path(f"{base}.atr")]
+    try:
+        names = wfdb.rdheader(str(base)).file_name or []
+    except Exception:  # noqa: BLE001 - an unreadable header is the reader's to report; here the usual name serves
+        names = [f"{base.name}.dat"]
+    return files + [base.parent / name for name in dict.fromkeys(names) if name and name != "-"]
+
+
 def record_duration(path):
     """The length of a WFDB record in seconds: its header's number of samples over its sampling rate,
     or, where the header leaves the number out, the length of the signal read."""
     import wfdb
 
-    path = Path(path)
-    if path.suffix in (".hea", ".dat", ".atr"):
-        path = path.with_suffix("")
+    path = record_base(path)
     header = wfdb.rdheader(str(path))
     samples = header.sig_len if header.sig_len is not None else wfdb.rdrecord(str(path), channels=[0]).sig_len
     return samples / float(header.fs)
@@ -518,9 +544,7 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
         >>> found.usable.all(), found.source
         (True, 'annotations')
     """
-    path = Path(path)
-    if path.suffix in (".hea", ".dat", ".atr"):
-        path = path.with_suffix("")
+    path = record_base(path)
     signals, fs, names = _read_leads(path, channel, second_lead)
     if check_quality:
         from ecgnet.quality import bad_stretches, beat_problems, fill_invalid
