@@ -467,3 +467,21 @@ def test_predict_out_onto_a_file_of_its_record_named_with_an_extension_is_refuse
 
     assert record_files(tmp_path / "rec.hea") == [tmp_path / "rec.hea", tmp_path / "rec.atr", tmp_path / "rec.dat"]
     assert record_files(tmp_path / "other")[-1] == tmp_path / "rec.dat"
+
+
+def test_prepare_refuses_one_record_under_two_names(tmp_path, run_cli, no_tensorflow):
+    """A raw folder holding a record and its copy under another name: both were prepared, and the kaggle split put
+    the same beats in train and in test (exit 0). The folder without the copy is prepared."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    copy_record(raw, "rec")
+    copy_record(raw, "twin")
+    done = run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out")
+    one_error_line(done, "twin: its signal (twin.dat) is the same as that of", "rec (rec.dat)", "remove the copy")
+    assert not (tmp_path / "out").exists()
+    from ecgnet.data.datasets import _refuse_copies
+
+    copy_record(raw, "other", header=lambda t: t)  # the same header text, another signal: not a copy
+    (raw / "other.dat").write_bytes((raw / "rec.dat").read_bytes()[::-1])
+    (raw / "twin.dat").unlink()
+    _refuse_copies([(raw, ["rec", "other", "twin"])])  # twin's signal is missing: the reader's to report
