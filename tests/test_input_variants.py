@@ -485,3 +485,24 @@ def test_prepare_refuses_one_record_under_two_names(tmp_path, run_cli, no_tensor
     (raw / "other.dat").write_bytes((raw / "rec.dat").read_bytes()[::-1])
     (raw / "twin.dat").unlink()
     _refuse_copies([(raw, ["rec", "other", "twin"])])  # twin's signal is missing: the reader's to report
+
+
+@pytest.mark.parametrize("made", ["folder", "device"])
+def test_a_signal_or_annotation_file_that_is_not_a_file_is_named(tmp_path, made):
+    """A folder named REC.dat read as 4096 bytes "shorter than its header says", /dev/zero as 0 bytes; a folder
+    named REC.atr gave Python's "Is a directory"."""
+    record = copy_record(tmp_path, "rec")
+    for ext, what in (("dat", "a signal file"), ("atr", "an annotation file")):
+        target = tmp_path / f"rec.{ext}"
+        saved = target.read_bytes()
+        target.unlink()
+        if made == "folder":
+            target.mkdir()
+        else:
+            target.symlink_to("/dev/zero")
+        kind = "a folder" if made == "folder" else "a character device"
+        with pytest.raises(DataFormatError, match=f"rec.{ext}: is {kind}, not {what}"):
+            beats_from_record(record)
+        target.rmdir() if made == "folder" else target.unlink()
+        target.write_bytes(saved)
+    np.testing.assert_array_equal(beats_from_record(record).beats.x, beats_from_record(RECORD).beats.x)

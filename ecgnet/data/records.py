@@ -19,6 +19,7 @@ in :mod:`ecgnet.data.signals`; the other is here:
 
 import functools
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +31,7 @@ from ecgnet.data.container import Beats, concat_beats
 from ecgnet.data.features import rr_intervals
 from ecgnet.data.signals import FS, centred_windows, resample_to_125, segment_beats
 from ecgnet.errors import DataFormatError, EcgnetError
+from ecgnet.files import kind_of
 
 # WFDB symbols of QRS complexes (beats); those outside the AAMI map get label -1.
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
@@ -208,9 +210,13 @@ def _check_signal_files(path, header):
             continue
         dat = folder / file_name
         try:
-            size = dat.stat().st_size
+            status = dat.stat()
         except OSError:
             raise DataFormatError(f"{dat}: missing; {path}.hea names it as the file of {len(signals)} signal(s)") from None
+        if not stat.S_ISREG(status.st_mode):  # a folder read as 4096 bytes "shorter than its header says"
+            raise DataFormatError(f"{dat}: is {kind_of(status.st_mode)}, not a signal file; {path}.hea names it as the "
+                                  f"file of {len(signals)} signal(s)")
+        size = status.st_size
         offset = int((header.byte_offset or [None] * len(names))[signals[0]] or 0)
         frame = sum(FORMAT_BYTES[str(header.fmt[i])] * (spf[i] or 1) for i in signals)
         expected = offset + int(np.ceil(header.sig_len * frame))
@@ -398,6 +404,9 @@ def _annotated_peaks(path, n_samples, aami_only, fs):
     atr = Path(f"{path}.atr")
     if not atr.exists():
         return None
+    if not atr.is_file():
+        raise DataFormatError(f"{atr}: is {kind_of(atr.stat().st_mode)}, not an annotation file; `predict --detect` "
+                              "finds the R peaks with the detector instead")
     # A WFDB annotation file is a sequence of 16-bit words that ends with the word 0;
     # random or truncated bytes are refused rather than read as made-up beats.
     raw = atr.read_bytes()
