@@ -60,8 +60,8 @@ Arrhythmia and Noise Stress Test records; full output in
   where the rhythm is irregular (:func:`offset_spread`,
   :data:`SPREAD_SECONDS`; at most 0.025 s on the clean records);
 - a header claiming twice or half the true rate: none of the 87 clean
-  records is flagged at its true rate; at twice it 34 of the 48 MIT-BIH and
-  15 of the 39 svdb records are, at half it 21 and 21 (the rest stay
+  records is flagged at its true rate; at twice it 35 of the 48 MIT-BIH and
+  23 of the 39 svdb records are, at half it 33 and 24 (the rest stay
   human: a slow heart with a wide QRS looks like a fast one with a narrow
   QRS at half the rate);
 - a stretch of reversed polarity (minutes 10 to 15 of a record): all its
