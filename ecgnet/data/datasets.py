@@ -292,7 +292,7 @@ def _refuse_copies(listings):
                 raise DataFormatError(
                     f"{folder / name}: its signal ({', '.join(f.name for f in signal_files)}) is the same as that of "
                     f"{first} ({', '.join(f.name for f in first_files)}): one record under two names, whose beats "
-                    "would be prepared twice (in train and in test, by the kaggle split); remove the copy"
+                    "would be prepared twice (the same beats in train and in test, or one patient counted twice); remove the copy"
                 )
             seen[key] = (folder / name, signal_files)
 
