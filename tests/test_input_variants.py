@@ -392,6 +392,11 @@ def test_a_model_file_given_as_beats_says_it_is_a_model(tmp_path, run_cli, no_te
     one_error_line(run_cli("train", "--data", "notes.keras", "--split", "kaggle", "--epochs", "1", "--out", "run"), *said)
     shutil.copyfile(tmp_path / "notes.keras", tmp_path / "beats.csv")
     one_error_line(run_cli("info", "beats.csv"), "beats.csv: is a zip archive, not lines of comma-separated numbers")
+    from ecgnet.pretrained_models import model_path
+
+    shutil.copyfile(model_path("ecgnet-mitbih"), tmp_path / "model.npz")  # a real model under a .npz name
+    one_error_line(run_cli("info", "model.npz"), "model.npz: not a Beats file, missing x, y", "(a .keras model under "
+                                                 "another name?)")
     shutil.copyfile(sample_dir() / "mitbih_test.npz", tmp_path / "beats.npz")
     assert run_cli("info", "beats.npz").returncode == 0
 
