@@ -559,6 +559,17 @@ def _record_inputs(model, record):
     return model_inputs(model, beats), beats.y.astype(np.int64), times
 
 
+def _label_hint(label):
+    """What a labels cell that is not an AAMI class may have meant: a MIT-BIH beat symbol, or a class in lower case."""
+    from ecgnet.data.classes import AAMI_MAP
+
+    if label in AAMI_MAP:
+        return f"; {label!r} is a MIT-BIH beat symbol, of AAMI class {CLASS_NAMES[AAMI_MAP[label]]}: write {CLASS_NAMES[AAMI_MAP[label]]}"
+    if label.upper() in CLASS_NAMES:
+        return f"; the classes are upper case: {label.upper()!r}"
+    return ""
+
+
 def read_labels(path):
     """``(times, labels)`` of a labels CSV file: header ``time_s,label``, one row per beat.
 
@@ -600,7 +611,8 @@ def read_labels(path):
             raise DataFormatError(f"{path}: line {line}, column {at_time + 1} (time_s): {cell!r} is not a time in seconds >= 0")
         label = row[at_label].strip()
         if label not in CLASS_NAMES:
-            raise DataFormatError(f"{path}: line {line}, column {at_label + 1} (label): {label!r} is not one of {', '.join(CLASS_NAMES)}")
+            raise DataFormatError(f"{path}: line {line}, column {at_label + 1} (label): {label!r} is not one of "
+                                  f"{', '.join(CLASS_NAMES)}{_label_hint(label)}")
         times.append(time_s)
         labels.append(CLASS_NAMES.index(label))
     if not times:

@@ -42,7 +42,9 @@ TEMPORARY_MARK = "ecgnet"
 _TEMPORARY = re.compile(rf"^\.(?P<name>.+)\.{TEMPORARY_MARK}-(?P<pid>\d+)-[^.]+\.(tmp|old)")
 
 
-def _kind_of(mode):
+def kind_of(mode):
+    """What a file that is not a regular file is, from its ``os.stat`` mode: ``"a folder"``, ``"a character
+    device"``, ...; ``"not a regular file"`` for anything else."""
     for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket")):
         if test(mode):
@@ -87,7 +89,7 @@ def output_file(path):
         raise
     if not stat.S_ISREG(mode):
         shown = f"{path} (a link to {target})" if target != path else str(path)
-        raise EcgnetError(f"{shown}: is {_kind_of(mode)}, not a regular file; ecgnet writes only regular files, name one")
+        raise EcgnetError(f"{shown}: is {kind_of(mode)}, not a regular file; ecgnet writes only regular files, name one")
     return target
 
 

@@ -54,8 +54,9 @@ def _reasons(problems):
 
 def _atr_path(record):
     """The reference annotation file of a record named with or without an extension."""
-    record = Path(record)
-    return record.with_suffix(".atr") if record.suffix in (".hea", ".dat", ".atr") else Path(f"{record}.atr")
+    from ecgnet.data.records import record_base
+
+    return Path(f"{record_base(record)}.atr")
 
 
 def _no_annotations(record):

@@ -68,16 +68,22 @@ def test_prepare_and_info(run_cli, fixtures_dir, tmp_path):
 
 def test_several_databases_inter_patient(run_cli, fixtures_dir, tmp_path):
     """mitdb records keep their names and split DS1/DS2; another database's records all go to training."""
-    mitdb = as_records(fixtures_dir, tmp_path / "mitdb")
+    mitdb = as_records(fixtures_dir, tmp_path / "mitdb", names=("114", "232", "233"))
+    extra = as_records(fixtures_dir, tmp_path / "extra", names=("208", "217"))
     out = tmp_path / "ip"
-    result = run_cli("prepare", "--raw", mitdb, "--raw", f"extra={fixtures_dir}", "--split", "inter-patient", "--out", out)
+    result = run_cli("prepare", "--raw", mitdb, "--raw", f"extra={extra}", "--split", "inter-patient", "--out", out)
     assert result.returncode == 0, result.stderr
-    assert "mitdb (5 records), extra (5 records)" in result.stdout
+    assert "mitdb (3 records), extra (2 records)" in result.stdout
     train, test = load_part(out, "train"), load_part(out, "test")
     assert sorted(set(test.record)) == ["232", "233"]  # DS2, untouched
-    assert sorted(set(train.record)) == ["114", "208"] + sorted(f"extra/{r}_excerpt" for r in EXCERPT_BEATS)
+    assert sorted(set(train.record)) == ["114", "extra/208", "extra/217"]
     assert len(test.y) == EXCERPT_BEATS["232"] + EXCERPT_BEATS["233"]
-    assert len(train.y) == EXCERPT_BEATS["114"] + EXCERPT_BEATS["208"] + sum(EXCERPT_BEATS.values())
+    assert len(train.y) == EXCERPT_BEATS["114"] + EXCERPT_BEATS["208"] + EXCERPT_BEATS["217"]
+    # the DS2 records again as another database's would put the test records in training
+    copies = run_cli("prepare", "--raw", mitdb, "--raw", f"extra={fixtures_dir}", "--split", "inter-patient",
+                     "--out", tmp_path / "leak")
+    said = one_error_line(copies)
+    assert "114_excerpt: its signal (114_excerpt.dat) is the same as that of" in said and "mitdb/114 (114.dat)" in said
     # two folders of one database would collide
     twice = run_cli("prepare", "--raw", mitdb, "--raw", mitdb, "--split", "kaggle", "--out", tmp_path / "x")
     assert "two raw folders are both database 'mitdb'" in one_error_line(twice)

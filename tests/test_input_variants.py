@@ -303,3 +303,211 @@ def test_train_and_evaluate_refuse_to_write_into_their_data_folder(tmp_path, run
     done = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", "data", "--out", "data")
     one_error_line(done, "--out data: is the --data folder")
     assert sorted(p.name for p in data.iterdir()) == before
+
+
+# -- annotations about one beat off -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shift", [180, 197, -197])  # 0.5 s late; one median R-R interval (0.547 s) late, early
+def test_annotations_about_one_beat_off_are_off_the_qrs(tmp_path, shift):
+    """Each annotation near the next (previous) beat's QRS: most sit within 0.1 s of a QRS and their median offset
+    is small, so the shift passed, or was called "annotations miss beats" (a QRS left between them where the rhythm
+    runs faster). Their offsets vary with the R-R intervals (0.042 to 0.047 s here; 0.008 s with the annotations in
+    place), which names the cause; ``prepare`` refuses the record."""
+    from ecgnet.plausibility import offset_spread
+    from test_robustness_variants import excerpt_beats, write_annotations
+    import wfdb
+
+    samples, symbols = excerpt_beats()
+    record = copy_record(tmp_path, "moved", atr=False)
+    keep = (samples + shift >= 0) & (samples + shift < 14400)
+    write_annotations(record, samples[keep] + shift, np.asarray(symbols)[keep])
+    found = beats_from_record(record, check_quality=True)
+    assert [line.split(":")[0] for line in found.verdict] == ["annotations off the QRS"], found.verdict
+    assert "shifted by about one beat" in found.verdict[0] and "miss beats" not in found.verdict[0]
+    with pytest.raises(DataFormatError, match="moved: annotations off the QRS: .* shifted by about one beat"):
+        beats_from_record(record, refuse_implausible=True)  # what prepare calls
+    signal = wfdb.rdrecord(str(RECORD), channels=[0]).p_signal[:, 0]
+    assert offset_spread(signal, 360, samples) < 0.01 and beats_from_record(RECORD, check_quality=True).verdict == []
+
+
+def test_annotations_one_beat_late_that_leave_a_qrs_between_them_are_not_called_thinned():
+    """The 232 excerpt (a slow rhythm with pauses) one R-R interval late: a QRS lies between most annotations,
+    which read as "annotations miss beats"; but only 65 % of them sit on a QRS, where thinned annotations keep
+    every one on its QRS (the test of every other annotation above)."""
+    import wfdb
+
+    from ecgnet.plausibility import check_record
+
+    record = FIXTURES / "232_excerpt"
+    signal = wfdb.rdrecord(str(record), channels=[0]).p_signal[:, 0]
+    ann = wfdb.rdann(str(record), "atr")
+    samples = ann.sample[np.isin(ann.symbol, list("NLRBAaJSVrFejnE/fQ?"))]
+    assert check_record(signal, 360, samples, lead="MLII").verdict == []
+    late = samples + 261
+    found = check_record(signal, 360, late[late < len(signal)], lead="MLII")
+    assert found.verdict[0].startswith("annotations off the QRS: only 65% of the R peaks sit on the top of their QRS "
+                                       "complex, and 64% of the intervals"), found.verdict
+    assert found.verdict[0].endswith("annotations shifted by about one beat (an R-R interval)?")
+    thinned = check_record(signal, 360, samples[::2], lead="MLII").verdict  # every R peak on its QRS: thinned
+    assert thinned[0].startswith("annotations miss beats: 100% of the intervals"), thinned
+
+
+# -- names a WFDB header cannot hold -------------------------------------------------------------------------------
+
+
+def test_a_signal_file_name_with_letters_beyond_ascii_is_named(tmp_path, run_cli, no_tensorflow):
+    """wfdb reads a header as ASCII and drops the rest: a header naming ``récörd.dat`` had its signal looked for
+    in ``rcrd.dat`` ("rcrd.dat: missing; récörd.hea names it", which it does not), or read from another record's
+    file of that name. The same copy with an ASCII name is read as the original."""
+    for name in ("récörd", "plain"):
+        copy_record(tmp_path, name)
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", "récörd")
+    one_error_line(done, "récörd.hea: line 2: the signal file name 'récörd.dat' holds characters other than ASCII (éö)",
+                   "as 'rcrd.dat'", "rename")
+    np.testing.assert_array_equal(beats_from_record(tmp_path / "plain").beats.x, beats_from_record(RECORD).beats.x)
+
+
+def test_a_record_line_with_spaces_in_its_name_is_named(tmp_path):
+    """``rec with space 2 360 14400``: the message was "sampling rate 'space' on the record line"."""
+    spaced = copy_record(tmp_path, "spaced", lambda t: t.replace("spaced 2 360", "spaced out 2 360", 1))
+    with pytest.raises(DataFormatError, match=r"spaced.hea: the record line 'spaced out 2 360 14400' does not read as "
+                                              r"NAME SIGNALS RATE LENGTH: 'out' is not a number of signals"):
+        beats_from_record(spaced)
+
+
+# -- commands given the wrong kind of file --------------------------------------------------------------------------
+
+
+def test_a_model_file_given_as_beats_says_it_is_a_model(tmp_path, run_cli, no_tensorflow):
+    """``info``, ``predict --beats`` and ``train --data`` read beat files; a .keras (a model, or a zip of anything)
+    was "binary data (NUL bytes), not lines of comma-separated numbers", and the same zip under a .csv name too."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "notes.keras", "w") as archive:
+        archive.writestr("notes.txt", "not a model\n")
+    said = ("notes.keras: a .keras file is a model, not beats", ".csv, .csv.gz or .npz")
+    one_error_line(run_cli("info", "notes.keras"), *said)
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--beats", "notes.keras"), *said)
+    one_error_line(run_cli("train", "--data", "notes.keras", "--split", "kaggle", "--epochs", "1", "--out", "run"), *said)
+    shutil.copyfile(tmp_path / "notes.keras", tmp_path / "beats.csv")
+    one_error_line(run_cli("info", "beats.csv"), "beats.csv: is a zip archive, not lines of comma-separated numbers")
+    from ecgnet.pretrained_models import model_path
+
+    shutil.copyfile(model_path("ecgnet-mitbih"), tmp_path / "model.npz")  # a real model under a .npz name
+    one_error_line(run_cli("info", "model.npz"), "model.npz: not a Beats file, missing x, y", "(a .keras model under "
+                                                 "another name?)")
+    shutil.copyfile(sample_dir() / "mitbih_test.npz", tmp_path / "beats.npz")
+    assert run_cli("info", "beats.npz").returncode == 0
+
+
+@pytest.mark.parametrize("label, hint", [("A", "'A' is a MIT-BIH beat symbol, of AAMI class S: write S"),
+                                         ("/", "'/' is a MIT-BIH beat symbol, of AAMI class Q: write Q"),
+                                         ("L", "'L' is a MIT-BIH beat symbol, of AAMI class N: write N"),
+                                         ("v", "the classes are upper case: 'V'"), ("x", "")])
+def test_a_labels_cell_in_mitbih_symbols_names_its_aami_class(tmp_path, label, hint):
+    from ecgnet.adaptation import read_labels
+    from ecgnet.data.classes import AAMI_MAP, CLASS_NAMES
+
+    (tmp_path / "labels.csv").write_text(f"time_s,label\n1.0,N\n2.0,{label}\n")
+    message = f"labels.csv: line 3, column 2 (label): '{label}' is not one of N, S, V, F, Q" + (f"; {hint}" if hint else "")
+    with pytest.raises(DataFormatError) as error:
+        read_labels(tmp_path / "labels.csv")
+    assert str(error.value).endswith(message), str(error.value)
+    if label in AAMI_MAP:  # the hint names the class of ecgnet's own map
+        assert hint.endswith(f"write {CLASS_NAMES[AAMI_MAP[label]]}")
+
+
+def test_predict_out_onto_its_model_file_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``predict --model m.keras --out m.keras`` wrote the predictions over the model (exit 0, the model lost)."""
+    from ecgnet.pretrained_models import model_path
+
+    shutil.copyfile(model_path("ecgnet-mitbih"), tmp_path / "m.keras")
+    shutil.copyfile(sample_dir() / "mitbih_test.npz", tmp_path / "beats.npz")
+    before = _digest(tmp_path / "m.keras")
+    done = run_cli("predict", "--model", "m.keras", "--beats", "beats.npz", "--out", "m.keras")
+    one_error_line(done, "--out m.keras: is an input of this command", "name another file")
+    assert _digest(tmp_path / "m.keras") == before == _digest(model_path("ecgnet-mitbih"))
+
+
+# -- a sampling rate twice or half the true one, read from the heart rate alone ----------------------------------
+
+
+def test_a_heart_rate_beyond_the_clean_records_says_the_rate_looks_wrong():
+    """Where the rate index stays within the clean records' range (a wide QRS at twice the rate looks like a narrow
+    one at the true rate: svdb records under 256 Hz), a heart rate over 180 for the whole record (135 at most on the
+    87 clean records) still says twice; the five excerpts at their true rate are not flagged."""
+    import wfdb
+
+    from ecgnet.plausibility import sampling_rate_factor
+
+    for name in ("208", "114", "217", "232", "233"):
+        record = FIXTURES / f"{name}_excerpt"
+        signal = wfdb.rdrecord(str(record), channels=[0]).p_signal[:, 0]
+        ann = wfdb.rdann(str(record), "atr")
+        samples = ann.sample[np.isin(ann.symbol, list("NLRBAaJSVrFejnE/fQ?"))]
+        assert sampling_rate_factor(signal, 360, samples) == (1.0, ""), name
+        if name == "233":  # 103 beats per minute: 207 at "720 Hz", with a rate index (105) inside the clean range
+            factor, evidence = sampling_rate_factor(signal, 720, samples)
+            assert factor == 2.0 and evidence == ("heart rate 207 with a QRS 33 ms wide (rate index 105 per s²; a heart "
+                                                  "rate over 180 for the whole record)")
+        if name == "217":  # 72 beats per minute: 36 at "180 Hz", with a rate index (7) under the range as well
+            factor, evidence = sampling_rate_factor(signal, 180, samples)
+            assert factor == 0.5 and evidence.startswith("heart rate 36 with a QRS"), evidence
+
+
+def test_predict_out_onto_a_file_of_its_record_named_with_an_extension_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``--record rec.hea --out rec.atr`` replaced the annotations with the predictions (exit 0): the record's files
+    were taken as ``rec.hea.atr`` and the like. The signal file a header names (another record's ``.dat`` here) is
+    an input too."""
+    record = copy_record(tmp_path, "rec")
+    header = record.with_suffix(".hea").read_text()
+    (tmp_path / "other.hea").write_text(header.replace("rec", "other").replace("other.dat", "rec.dat"))
+    digests = {name: _digest(tmp_path / name) for name in ("rec.atr", "rec.dat", "rec.hea")}
+    for given, out in (("rec.hea", "rec.atr"), ("rec.atr", "rec.dat"), ("rec.dat", "rec.hea"), ("other", "rec.dat")):
+        done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", given, "--out", out)
+        one_error_line(done, f"--out {out}: is an input of this command")
+    assert digests == {name: _digest(tmp_path / name) for name in digests}
+    from ecgnet.data.records import record_files
+
+    assert record_files(tmp_path / "rec.hea") == [tmp_path / "rec.hea", tmp_path / "rec.atr", tmp_path / "rec.dat"]
+    assert record_files(tmp_path / "other")[-1] == tmp_path / "rec.dat"
+
+
+def test_prepare_refuses_one_record_under_two_names(tmp_path, run_cli, no_tensorflow):
+    """A raw folder holding a record and its copy under another name: both were prepared, and the kaggle split put
+    the same beats in train and in test (exit 0). The folder without the copy is prepared."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    copy_record(raw, "rec")
+    copy_record(raw, "twin")
+    done = run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out")
+    one_error_line(done, "twin: its signal (twin.dat) is the same as that of", "rec (rec.dat)", "remove the copy")
+    assert not (tmp_path / "out").exists()
+    from ecgnet.data.datasets import _refuse_copies
+
+    copy_record(raw, "other", header=lambda t: t)  # the same header text, another signal: not a copy
+    (raw / "other.dat").write_bytes((raw / "rec.dat").read_bytes()[::-1])
+    (raw / "twin.dat").unlink()
+    _refuse_copies([(raw, ["rec", "other", "twin"])])  # twin's signal is missing: the reader's to report
+
+
+@pytest.mark.parametrize("made", ["folder", "device"])
+def test_a_signal_or_annotation_file_that_is_not_a_file_is_named(tmp_path, made):
+    """A folder named REC.dat read as 4096 bytes "shorter than its header says", /dev/zero as 0 bytes; a folder
+    named REC.atr gave Python's "Is a directory"."""
+    record = copy_record(tmp_path, "rec")
+    for ext, what in (("dat", "a signal file"), ("atr", "an annotation file")):
+        target = tmp_path / f"rec.{ext}"
+        saved = target.read_bytes()
+        target.unlink()
+        if made == "folder":
+            target.mkdir()
+        else:
+            target.symlink_to("/dev/zero")
+        kind = "a folder" if made == "folder" else "a character device"
+        with pytest.raises(DataFormatError, match=f"rec.{ext}: is {kind}, not {what}"):
+            beats_from_record(record)
+        target.rmdir() if made == "folder" else target.unlink()
+        target.write_bytes(saved)
+    np.testing.assert_array_equal(beats_from_record(record).beats.x, beats_from_record(RECORD).beats.x)

@@ -7,7 +7,9 @@ claim: the noise records of the MIT-BIH Noise Stress Test Database (``bw``,
 ``ma``) with real annotations, Gaussian noise, a sine wave and random bytes
 with real annotations, a record with another record's annotations, an
 inverted lead, the V1 lead, a header claiming twice or half the sampling
-rate, a clean record with muscle noise added at 12, 6 and 0 dB, and
+rate, annotations 0.05, 0.1, 0.2 or 0.5 s or one R-R interval late (100,
+and 208, 119 and 232), a clean record with muscle noise added at 12, 6, 0
+and -6 dB, and
 records with minutes 10 to 15 reversed. Each database's records are also
 read at twice and half their sampling rate (what the sampling-rate check
 says). Then the svdb records (128 Hz), if given.
@@ -27,11 +29,15 @@ were set from this run, the full output is in docs/robustness.md):
   in a record 97.0 %; heart rates 50..112; rate index 18.9..111.6, no
   record said to have a wrong sampling rate; verdicts only on the V5 lead
   of 102 and 104 and the polarity of 207.
-- at twice the true sampling rate 34 of the 48 mitdb records are said to be
-  at twice it (20 by the mains line), at half 21 are said to be at half.
+- at twice the true sampling rate 35 of the 48 mitdb records are said to be
+  at twice it (20 by the mains line), at half 33 are said to be at half.
+- the spread of the R peaks' offsets from their QRS (offset_spread): 0 to
+  0.025 s by record (222); annotations one R-R interval late: 0.058 s on
+  208, 0.053 s on 119, "annotations off the QRS"; 0.025 s on 100 and
+  0.022 s on 232 (regular rhythms: not found).
 - svdb, 39 records at 128 Hz, 96,971 beats: "not QRS-like" 1,033 (1.07 %),
-  718 of them in 848 and 259 in 865; no verdict; at twice its rate 15 of 39
-  found, at half 21.
+  718 of them in 848 and 259 in 865; no verdict; spread at most 0.016 s
+  (848); at twice its rate 23 of 39 found, at half 24.
 - with record 100's annotations: Gaussian noise 87 %, sine 99.9 %, random
   bytes 89 %, nstdb bw 69 %, ma 54 % of the beats "not QRS-like", verdict
   "no QRS complexes"; record 100 with 101's annotations: 25 % on their QRS,
@@ -40,7 +46,7 @@ were set from this run, the full output is in docs/robustness.md):
   not QRS-like, no verdict; at -6 dB "mostly implausible: too noisy to
   read" (38 % on their QRS, and no QRS within 0.4 s stands out: median
   contrast 4.0); 100 with a header claiming 720 Hz: "sampling
-  rate", 180 Hz: not found; minutes 10 to 15 reversed: all their beats
+  rate", 180 Hz: "sampling rate" (its heart rate, 38); minutes 10 to 15 reversed: all their beats
   "polarity flipped" in 100, 119, 207, 60 % to 69 % in 203, 208, 217, none
   in 108.
 """
@@ -89,7 +95,8 @@ def clean_database(folder, label):
     names = list_records(folder)
     total = marked = past = off = flips = noisy = noisy_only = 0
     contrasts, verdicts, worst, medians, flipped_in, indices = [], [], [], [], [], []
-    shifts, missed = [], []  # per record: median qrs_offset (s); share of intervals holding an unannotated QRS
+    shifts, missed, spreads = [], [], []  # per record: median qrs_offset (s); share of intervals holding an
+    # unannotated QRS; offset_spread (s)
     rates = {1.0: [], 2.0: [], 0.5: []}  # rate given / true rate -> the factor sampling_rate_factor finds
     for name in names:
         signal, fs, lead, peaks = read(Path(folder) / name)
@@ -103,6 +110,7 @@ def clean_database(folder, label):
         offsets = plausibility.qrs_offset(signal, fs, peaks)
         off += int((np.abs(offsets) > plausibility.SEARCH_SECONDS).sum())
         shifts.append((float(np.median(offsets)), name))
+        spreads.append((plausibility.offset_spread(signal, fs, peaks), name))
         missed.append((float(np.mean(plausibility.unannotated_qrs(signal, fs, peaks) > plausibility.MISSED_RATIO)), name))
         gated = np.char.find(found.reasons.astype(str), plausibility.NOISY) >= 0
         noisy += int(gated.sum())
@@ -125,6 +133,8 @@ def clean_database(folder, label):
     print(f"  median offset of the R peaks from the top of their QRS energy, by record: {min(shifts)[0]:+.3f} s "
           f"({min(shifts)[1]}) .. {max(shifts)[0]:+.3f} s ({max(shifts)[1]}); shifted beyond "
           f"{plausibility.SHIFTED_SECONDS} s")
+    print(f"  spread of the offsets (median absolute deviation), by record: {min(spreads)[0]:.3f} s ({min(spreads)[1]}) "
+          f".. {max(spreads)[0]:.3f} s ({max(spreads)[1]}); off the QRS beyond {plausibility.SPREAD_SECONDS} s")
     print(f"  intervals holding a QRS of their own (over {plausibility.MISSED_RATIO} of the beats'), by record: "
           f"up to {max(missed)[0]:.2%} ({max(missed)[1]}); {sum(m > 0 for m, _ in missed)} records above 0; "
           f"annotations miss beats over {plausibility.MISSED_SHARE:.0%} (where the median contrast is at least "
@@ -155,6 +165,12 @@ def clean_database(folder, label):
         print("    " + line)
 
 
+def _moved(peaks, samples, length):
+    """R peaks moved by ``samples`` (rounded), those left inside a signal of ``length`` samples."""
+    moved = peaks + int(round(samples))
+    return moved[(moved >= 0) & (moved < length)]
+
+
 def not_what_they_claim(mitdb, nstdb):
     from ecgnet.quality import add_noise
 
@@ -172,6 +188,7 @@ def not_what_they_claim(mitdb, nstdb):
         "100 with its annotations 0.05 s late": (signal, fs, peaks + int(0.05 * fs), lead),
         "100 with its annotations 0.5 s late": (signal, fs, peaks + int(0.5 * fs), lead),
         "100 with every other annotation": (signal, fs, peaks[::2], lead),
+        "100 with its annotations one R-R late": (signal, fs, _moved(peaks, np.median(np.diff(peaks)), n), lead),
         "100 reversed in time": (signal[::-1].copy(), fs, peaks, lead),
         "100, lead named 'mlii'": (signal, fs, peaks, "mlii"),
         "100, no lead name": (signal, fs, peaks, ""),
@@ -182,6 +199,10 @@ def not_what_they_claim(mitdb, nstdb):
     s201, _, lead201, _ = read(Path(mitdb) / "201")
     p202 = read(Path(mitdb) / "202")[3]
     cases["201 with the annotations of 202 (same patient)"] = (s201, fs, p202[p202 < len(s201)], lead201)
+    for record in ("208", "119", "232"):  # irregular rhythms (208, 119: ventricular bigeminy; 232: pauses)
+        x, rate, lead_name, r = read(Path(mitdb) / record)
+        cases[f"{record} with its annotations 0.5 s late"] = (x, rate, _moved(r, 0.5 * rate, len(x)), lead_name)
+        cases[f"{record} with its annotations one R-R late"] = (x, rate, _moved(r, np.median(np.diff(r)), len(x)), lead_name)
     v1, _, v1_lead, v1_peaks = read(Path(mitdb) / "101", lead="V1")
     cases["101, lead V1"] = (v1, fs, v1_peaks, v1_lead)
     if nstdb:
@@ -203,7 +224,7 @@ def not_what_they_claim(mitdb, nstdb):
               f"'polarity flipped', {flipped[~inside].sum()} others")
     for name, (x, rate, r, lead_name) in cases.items():
         found = plausibility.check_record(x, rate, r, lead=lead_name)
-        print("  " + summary(name, found, len(r)))
+        print("  " + summary(name, found, len(r)) + f"  spread {plausibility.offset_spread(x, rate, r):.3f} s")
         for line in found.verdict:
             print(f"      {line}")
 

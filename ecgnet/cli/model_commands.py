@@ -339,11 +339,13 @@ def run_predict(args):
     from ecgnet.pretrained_models import model_path
     from ecgnet.prediction import predict_beats, predict_record, record_lines, summary_lines
 
-    model_path(args.model)
+    model_file = model_path(args.model)
     if args.out is not None:
         check_out_file(args.out)
-        record_files = [] if args.record is None else [f"{args.record}{ext}" for ext in (".hea", ".dat", ".atr")]
-        check_not_an_input(args.out, [args.beats] if args.beats else record_files)
+        from ecgnet.data.records import record_files  # the header's signal files too, the record named with or without .hea
+
+        inputs = [args.beats] if args.beats else record_files(args.record)
+        check_not_an_input(args.out, [model_file] + inputs)
     if args.detect and args.record is None:
         raise EcgnetError("--detect finds R peaks in a --record; beats in a --beats file are already cut")
     if args.adapt_minutes is not None and (args.record is None or not args.adapt_minutes > 0):

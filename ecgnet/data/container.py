@@ -162,7 +162,8 @@ def load_beats_npz(path):
             required = ("x", "y", "record", "r_peak", "rr")  # what prepare writes
             missing = [name for name in required if name not in data.files]
             if missing:
-                raise DataFormatError(f"{path}: not a Beats file, missing {', '.join(missing)} (has {data.files})")
+                model = " (a .keras model under another name?)" if "config.json" in data.files else ""
+                raise DataFormatError(f"{path}: not a Beats file, missing {', '.join(missing)} (has {data.files}){model}")
             arrays = {name: data[name] for name in ARRAY_FIELDS if name in data.files}
     except DataFormatError as error:
         if str(path) in str(error):

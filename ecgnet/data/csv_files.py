@@ -57,8 +57,16 @@ def _cache_key(path, n_classes):
     return f"{digest.hexdigest()}-{n_classes}-v2"
 
 
+#: File names of models (Keras' formats): not beats.
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
 def _check_compression(path):
-    """Refuse a gzip file whose name does not end in ``.gz`` (it would read as a few fields of binary)."""
+    """Refuse a gzip file whose name does not end in ``.gz`` (it would read as a few fields of binary), a model
+    file, a zip archive or other binary data: each is named for what it is."""
+    if path.suffix.lower() in MODEL_SUFFIXES:  # it read as "binary data (NUL bytes)": true, but no help
+        raise DataFormatError(f"{path}: a {path.suffix} file is a model, not beats; beats are read from a .csv, "
+                              ".csv.gz or .npz file (the test.npz of a `prepare` folder)")
     if path.suffix != ".gz":
         with open(path, "rb") as handle:
             start = handle.read(4096)
@@ -67,6 +75,9 @@ def _check_compression(path):
                 f"{path}: is gzip-compressed but its name does not end in .gz; rename it {path.name}.gz "
                 "(or decompress it)"
             )
+        if start[:4] == b"PK\x03\x04":
+            raise DataFormatError(f"{path}: is a zip archive, not lines of comma-separated numbers (a .keras model "
+                                  "or .npz beats under another name?)")
         if start[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in start:  # numbers as text never hold a NUL byte
             what = "UTF-16 text" if start[:2] in (b"\xff\xfe", b"\xfe\xff") else "binary data (NUL bytes)"
             raise DataFormatError(

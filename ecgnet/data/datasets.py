@@ -232,6 +232,7 @@ def _prepare_locked(sources, split, out, seed, second_lead, progress, processes)
     from ecgnet.data.splits import split_beats
 
     parts, listed = [], []
+    _refuse_copies([(Path(folder), list_records(folder)) for _, folder in sources])
     for database, folder in sources:
         records = list_records(folder)
         beats = build_mitbih_beats(folder, records=records, progress=progress, processes=processes, second_lead=second_lead)
@@ -261,6 +262,39 @@ def _prepare_locked(sources, split, out, seed, second_lead, progress, processes)
         )
         replace_folder(tmp, out)
     return manifest
+
+
+def _refuse_copies(listings):
+    """Refuse two records of the raw folders whose signal files hold the same bytes (one record under two names).
+
+    Its beats would be prepared twice: the kaggle split puts copies of the
+    same beats in train and test, and any split counts the patient twice.
+    A record whose signal file is missing is left to the reader to report.
+
+    Args:
+        listings: list of ``(folder, record names)``.
+
+    Raises:
+        DataFormatError: naming both records and their signal files.
+    """
+    from ecgnet.data.manifest import sha256_file
+    from ecgnet.data.records import record_files
+
+    seen = {}
+    for folder, names in listings:
+        for name in names:
+            signal_files = [f for f in record_files(folder / name)[2:] if f.is_file()]
+            if not signal_files:
+                continue
+            key = tuple(sha256_file(f) for f in signal_files)
+            if key in seen:
+                first, first_files = seen[key]
+                raise DataFormatError(
+                    f"{folder / name}: its signal ({', '.join(f.name for f in signal_files)}) is the same as that of "
+                    f"{first} ({', '.join(f.name for f in first_files)}): one record under two names, whose beats "
+                    "would be prepared twice (the same beats in train and in test, or one patient counted twice); remove the copy"
+                )
+            seen[key] = (folder / name, signal_files)
 
 
 def _missing_records(folder):

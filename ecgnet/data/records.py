@@ -19,6 +19,7 @@ in :mod:`ecgnet.data.signals`; the other is here:
 
 import functools
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +31,7 @@ from ecgnet.data.container import Beats, concat_beats
 from ecgnet.data.features import rr_intervals
 from ecgnet.data.signals import FS, centred_windows, resample_to_125, segment_beats
 from ecgnet.errors import DataFormatError, EcgnetError
+from ecgnet.files import kind_of
 
 # WFDB symbols of QRS complexes (beats); those outside the AAMI map get label -1.
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
@@ -112,6 +114,12 @@ def _check_sampling_rate(path):
     record_line = next((line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")), [])
     if not record_line:
         raise DataFormatError(f"{hea}: holds no record line (the file is empty or all comments); not a WFDB header")
+    _check_names(hea)
+    if len(record_line) > 1 and not record_line[1].isdigit():
+        raise DataFormatError(
+            f"{hea}: the record line {' '.join(record_line)!r} does not read as NAME SIGNALS RATE LENGTH: "
+            f"{record_line[1]!r} is not a number of signals (a record name holds no spaces)"
+        )
     if len(record_line) < 3:
         return  # no rate given: WFDB's default of 250 Hz applies
     field = record_line[2].split("/")[0].split("(")[0]
@@ -132,6 +140,33 @@ def _check_sampling_rate(path):
             f"{hea}: number of samples {record_line[3]!r} on the record line is not a whole number; "
             "give the length of each signal in samples (or leave the field out to read the file to its end)"
         )
+
+
+def _check_names(hea):
+    """Refuse a signal file name in a header that holds characters other than ASCII.
+
+    wfdb reads the header as ASCII and drops what is not, so a header naming
+    ``récörd.dat`` has its signals read from ``rcrd.dat``: a file that is
+    missing, or another record's.
+    """
+    try:
+        text = hea.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        text = hea.read_bytes().decode("latin-1")
+    lines = [(number, line.split()) for number, line in enumerate(text.splitlines(), start=1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        return
+    n_signals = int(lines[0][1][1]) if len(lines[0][1]) > 1 and lines[0][1][1].isdigit() else 0
+    for number, fields in lines[1: 1 + n_signals]:
+        name = fields[0]
+        if not name.isascii():
+            odd = "".join(sorted({c for c in name if not c.isascii()}))
+            raise DataFormatError(
+                f"{hea}: line {number}: the signal file name {name!r} holds characters other than ASCII ({odd}); WFDB reads "
+                f"it without them, as {''.join(c for c in name if c.isascii())!r}: rename the record's files and the "
+                "names in its header with ASCII letters, digits, '-' and '_'"
+            )
 
 
 def _check_signal_files(path, header):
@@ -175,9 +210,13 @@ def _check_signal_files(path, header):
             continue
         dat = folder / file_name
         try:
-            size = dat.stat().st_size
+            status = dat.stat()
         except OSError:
             raise DataFormatError(f"{dat}: missing; {path}.hea names it as the file of {len(signals)} signal(s)") from None
+        if not stat.S_ISREG(status.st_mode):  # a folder read as 4096 bytes "shorter than its header says"
+            raise DataFormatError(f"{dat}: is {kind_of(status.st_mode)}, not a signal file; {path}.hea names it as the "
+                                  f"file of {len(signals)} signal(s)")
+        size = status.st_size
         offset = int((header.byte_offset or [None] * len(names))[signals[0]] or 0)
         frame = sum(FORMAT_BYTES[str(header.fmt[i])] * (spf[i] or 1) for i in signals)
         expected = offset + int(np.ceil(header.sig_len * frame))
@@ -302,14 +341,40 @@ def _check_annotation_times(atr, samples, symbols, n_samples, fs, ann_fs):
         )
 
 
+#: File name endings of a WFDB record's files, which a record path may be given with (``100.hea`` is record ``100``).
+RECORD_SUFFIXES = (".hea", ".dat", ".atr")
+
+
+def record_base(path):
+    """A record's path without the extension it may be given with: ``mitdb/100.hea`` -> ``mitdb/100``."""
+    path = Path(path)
+    return path.with_suffix("") if path.suffix in RECORD_SUFFIXES else path
+
+
+def record_files(path):
+    """The files a record is read from: its header, its reference annotations and the signal files its header
+    names (``REC.dat`` where the header cannot be read), whether or not they exist.
+
+    A command that writes a file checks it against these (:func:`ecgnet.files.check_not_an_input`), so that
+    ``--record 100.hea --out 100.atr`` does not replace the annotations it reads.
+    """
+    import wfdb
+
+    base = record_base(path)
+    files = [Path(f"{base}.hea"), Path(f"{base}.atr")]
+    try:
+        names = wfdb.rdheader(str(base)).file_name or []
+    except Exception:  # noqa: BLE001 - an unreadable header is the reader's to report; here the usual name serves
+        names = [f"{base.name}.dat"]
+    return files + [base.parent / name for name in dict.fromkeys(names) if name and name != "-"]
+
+
 def record_duration(path):
     """The length of a WFDB record in seconds: its header's number of samples over its sampling rate,
     or, where the header leaves the number out, the length of the signal read."""
     import wfdb
 
-    path = Path(path)
-    if path.suffix in (".hea", ".dat", ".atr"):
-        path = path.with_suffix("")
+    path = record_base(path)
     header = wfdb.rdheader(str(path))
     samples = header.sig_len if header.sig_len is not None else wfdb.rdrecord(str(path), channels=[0]).sig_len
     return samples / float(header.fs)
@@ -339,6 +404,9 @@ def _annotated_peaks(path, n_samples, aami_only, fs):
     atr = Path(f"{path}.atr")
     if not atr.exists():
         return None
+    if not atr.is_file():
+        raise DataFormatError(f"{atr}: is {kind_of(atr.stat().st_mode)}, not an annotation file; `predict --detect` "
+                              "finds the R peaks with the detector instead")
     # A WFDB annotation file is a sequence of 16-bit words that ends with the word 0;
     # random or truncated bytes are refused rather than read as made-up beats.
     raw = atr.read_bytes()
@@ -485,9 +553,7 @@ def beats_from_record(path, use_annotations=True, channel=None, aami_only=False,
         >>> found.usable.all(), found.source
         (True, 'annotations')
     """
-    path = Path(path)
-    if path.suffix in (".hea", ".dat", ".atr"):
-        path = path.with_suffix("")
+    path = record_base(path)
     signals, fs, names = _read_leads(path, channel, second_lead)
     if check_quality:
         from ecgnet.quality import bad_stretches, beat_problems, fill_invalid
