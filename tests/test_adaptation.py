@@ -5,6 +5,8 @@ whole record needs the Supraventricular Arrhythmia records ($ECGNET_SVDB_DIR),
 which the inter-patient model never saw, and is skipped without them.
 """
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ from ecgnet.adaptation import HEAD_LAYER, MIN_BEATS, _fit_head, _heads, _record_
 from ecgnet.data import DS1, DS2
 from ecgnet.errors import EcgnetError
 from ecgnet.metrics import evaluate_predictions
-from ecgnet.pretrained_models import load_model
+from ecgnet.pretrained_models import load_model, model_path
 
 from conftest import assert_one_line_error
 
@@ -156,6 +158,16 @@ def test_labels_from_a_csv_file_label_the_nearest_beats_of_the_span(fixtures_dir
                                tmp_path / "labels.csv", min_beats=5)
     assert np.array_equal(np.flatnonzero(used), chosen)
     assert np.array_equal(labels[chosen], np.where(given == "S", 1, 0))
+
+
+def test_adapt_refuses_to_write_over_the_model_it_adapts(run_cli, fixtures_dir, tmp_path):
+    model = tmp_path / "model.keras"
+    shutil.copy(model_path(MODEL), model)
+    before = model.read_bytes()
+    result = run_cli("adapt", "--model", model, "--record", fixtures_dir / "208_excerpt", "--minutes", "0.5",
+                     "--out", model)
+    assert_one_line_error(result, f"--out {model}", "input")
+    assert model.read_bytes() == before
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ import numpy as np
 from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.cli.model_commands import positive_float
 from ecgnet.errors import DataFormatError, EcgnetError
-from ecgnet.files import check_out_file
+from ecgnet.files import check_not_an_input, check_out_file
 
 
 def add_parsers(subparsers):
@@ -54,12 +54,13 @@ def run_adapt(args):
     from ecgnet.adaptation import usable_span_labels
     from ecgnet.data.records import beats_from_record
 
-    model_path(args.model)
+    model_file = model_path(args.model)
     if args.out.suffix != ".keras":
         raise EcgnetError(f"--out {args.out}: name a .keras file (the adapted model is a Keras model file)")
     if args.out.is_dir():
         raise EcgnetError(f"--out {args.out}: is a folder; name the .keras file to write")
     check_out_file(args.out)  # a device, a pipe or a loop of links is refused before any work
+    check_not_an_input(args.out, [model_file] + ([args.labels] if args.labels else []))  # the model it adapts kept
     found = beats_from_record(args.record, check_quality=True)
     if len(found.times) == 0:
         raise DataFormatError(f"{args.record}: no beats found")
