@@ -27,18 +27,23 @@ DEMO_COMMAND = "pip install -e . && python -m ecgnet demo"
 TEST_COMMAND = 'pip install -e ".[test]" && python -m pytest'
 
 
-def bash_lines(path):
-    """The non-blank lines of every ```bash fenced block, in order."""
+def fenced_lines(path, language):
+    """The non-blank, stripped lines of every ```LANGUAGE fenced block of a page, in order."""
     lines, inside = [], False
     for line in path.read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
-        if not inside and stripped.startswith("```bash"):
+        if not inside and stripped.startswith("```" + language):
             inside = True
         elif inside and stripped.startswith("```"):
             inside = False
         elif inside and stripped:
             lines.append(stripped)
     return lines
+
+
+def bash_lines(path):
+    """The non-blank lines of every ```bash fenced block, in order."""
+    return fenced_lines(path, "bash")
 
 
 def notebook_links(path):
@@ -153,17 +158,12 @@ def test_pages_speak_of_the_project_only(page):
 def python_imports(path):
     """``(module, name)`` of every ``from ecgnet... import ...`` line, and ``(module, None)`` of every
     ``import ecgnet...`` line, in the ```python fenced blocks of a page."""
-    found, inside = [], False
-    for line in path.read_text(encoding="utf-8").splitlines():
-        stripped = line.strip()
-        if not inside and stripped.startswith("```python"):
-            inside = True
-        elif inside and stripped.startswith("```"):
-            inside = False
-        elif inside and (match := re.match(r"from (ecgnet[\w.]*) import (.+)", stripped)):
+    found = []
+    for stripped in fenced_lines(path, "python"):
+        if match := re.match(r"from (ecgnet[\w.]*) import (.+)", stripped):
             names = match.group(2).split("#")[0].strip("() ")
             found += [(match.group(1), name.split(" as ")[0].strip()) for name in names.split(",") if name.strip()]
-        elif inside and (match := re.match(r"import (ecgnet[\w.]*)", stripped)):
+        elif match := re.match(r"import (ecgnet[\w.]*)", stripped):
             found.append((match.group(1), None))
     return found
 
