@@ -323,9 +323,9 @@ pd.DataFrame({"member_0 as shipped": figures(member_before),
 # to two thousand fixed feature vectors, with a quadratic penalty. `ecgnet.adapt` minimises the same
 # loss with SciPy's L-BFGS, written out with its gradient in NumPy (`adaptation._fit_head`). The
 # measured reason is noted beside it: on 2 CPU cores Keras took 15 to 30 s to fit the three heads
-# of a model (its per-step overhead, not the arithmetic), L-BFGS well under a second, and it has no
-# randomness and no learning rate or epoch count to choose: it stops at the minimum. The same fit
-# here:
+# of a model (its per-step overhead, not the arithmetic), L-BFGS a few seconds at most, and it has
+# no randomness and no learning rate or epoch count to choose: it stops at the minimum. The same
+# fit here:
 
 # %%
 tic = time.perf_counter()
@@ -343,11 +343,9 @@ pd.DataFrame({"member_0 as shipped": figures(member_before),
 # Both fits land on nearly the same head here (the tables above). With Adam, how far the head
 # moves depends on the learning rate and the number of epochs as well as on the data, and they
 # would have to be chosen for every patient, without a validation set; L-BFGS runs to the
-# minimum of the loss, so only the penalty decides that. How long each took is printed above: for
-# this one head, in the committed run, 6.2 s against 4.7 s: here L-BFGS was the slower, unlike the
-# library's note (15 to 30 s against under a second for the three heads of a model on 2 CPU
-# cores). Time measured on a shared machine varies; the reasons that do not vary are the two
-# above.
+# minimum of the loss, so only the penalty decides that. How long each took for this one head is
+# printed above; time measured on a shared machine varies from run to run, and the reasons that do
+# not vary are the two above.
 #
 # ## How far the head moves: the pull towards the shipped weights
 #
@@ -447,7 +445,7 @@ pd.DataFrame({"unadapted": figures(before), "adapted": figures(after)}).T.round(
 # never S in the MIT-BIH labelling, yet the irregular rhythm makes normal beats come early. A beat
 # in irregular rhythm (found from the beat times) whose stretch shows no repeating P wave (read from
 # the lead before each QRS) is not called S, unless the patient's labelled beats in irregular rhythm
-# include S beats (`adaptation.rhythm_gate`; `docs/results.md` §15, round 8). Record 232 has pauses
+# include S beats (`adaptation.rhythm_gate`; `docs/results.md` §15). Record 232 has pauses
 # and runs of S beats, not fibrillation, so nothing is gated here:
 
 # %%
@@ -460,7 +458,7 @@ pd.crosstab(rest["annotated"], rest["predicted"])
 # %% [markdown]
 # ## All of DS2
 #
-# Copied from `docs/results.md` §15 (the shipped weights, fine-tuned with real noise; round 8),
+# Copied from `docs/results.md` §15 (the shipped weights, fine-tuned with real noise; the gate of its round 8),
 # not computed here (the 22 records take a few minutes on 2 CPU cores): every DS2 record adapted on
 # its first 5 minutes, then gated in irregular rhythm as `predict_record` does, the rest scored,
 # 41,493 beats in all (N 36,905, S 1,607, V 2,686, F 288, Q 7). The recipe and the gate were
