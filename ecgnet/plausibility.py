@@ -306,10 +306,12 @@ def offset_spread(signal, fs, r_peaks, envelope=None):
         0.0
     """
     x, fs, r = _checked(signal, fs, r_peaks)
-    if len(r) == 0:
-        return 0.0
-    offsets = qrs_offset(x, fs, r, envelope)
-    return float(np.median(np.abs(offsets - np.median(offsets))))
+    return _spread(qrs_offset(x, fs, r, envelope))
+
+
+def _spread(offsets):
+    """The median absolute deviation of R-peak offsets (seconds): :func:`offset_spread` of offsets already measured."""
+    return float(np.median(np.abs(offsets - np.median(offsets)))) if len(offsets) else 0.0
 
 
 def unannotated_qrs(signal, fs, r_peaks, envelope=None):
@@ -708,7 +710,8 @@ def check_record(signal, fs, r_peaks, lead=None):
     envelope = qrs_envelope(x, fs)
     contrast = beat_contrast(x, fs, r, envelope)
     reasons = beat_reasons(x, fs, r, envelope)
-    on_qrs = (np.abs(qrs_offset(x, fs, r, envelope)) <= SEARCH_SECONDS) & (contrast >= BEAT_CONTRAST)
+    offsets = qrs_offset(x, fs, r, envelope)  # measured once: agreement, shift and spread all read it
+    on_qrs = (np.abs(offsets) <= SEARCH_SECONDS) & (contrast >= BEAT_CONTRAST)
     agreement = float(on_qrs.mean()) if len(r) else 0.0
     rr = np.diff(np.sort(r)) / fs
     heart_rate = float(60.0 / np.median(rr)) if len(rr) and np.median(rr) > 0 else float("nan")
@@ -720,7 +723,7 @@ def check_record(signal, fs, r_peaks, lead=None):
     marked = float(np.mean(np.char.find(reasons.astype(str), "not QRS-like") >= 0)) if len(reasons) else 0.0
     nearby = float(np.median(_peak_near(envelope, r, int(round(NEARBY_SECONDS * fs))))) / max(float(np.median(envelope)),
                                                                                               np.finfo(float).tiny) \
-        if len(r) else 0.0
+        if len(r) and (median_contrast < BEAT_CONTRAST or agreement < AGREEMENT) else 0.0  # read by those verdicts only
     if median_contrast < BEAT_CONTRAST and nearby >= NEARBY_CONTRAST:
         verdict.append(f"annotations off the QRS: no R peak sits on a QRS complex (median QRS contrast "
                        f"{median_contrast:.1f}), but QRS complexes lie within {NEARBY_SECONDS:g} s of them (median "
@@ -739,11 +742,11 @@ def check_record(signal, fs, r_peaks, lead=None):
     elif agreement < AGREEMENT:
         verdict.append(f"annotations off the QRS: only {agreement:.0%} of the annotated beats are on a QRS complex "
                        "(the annotations of another record, or shifted?)")
-    elif len(r) and abs(shift := float(np.median(qrs_offset(x, fs, r, envelope)))) > SHIFTED_SECONDS:
+    elif len(r) and abs(shift := float(np.median(offsets))) > SHIFTED_SECONDS:
         verdict.append(f"annotations off the QRS: the R peaks lie a median {abs(shift):.3f} s "
                        f"{'after' if shift < 0 else 'before'} the top of their QRS complex (over {SHIFTED_SECONDS:g} s; "
                        "shifted annotations?)")
-    elif len(r) and (spread := offset_spread(x, fs, r, envelope)) > SPREAD_SECONDS:
+    elif (spread := _spread(offsets)) > SPREAD_SECONDS:
         verdict.append(f"annotations off the QRS: the R peaks' offsets from the top of their QRS complex vary by a "
                        f"median {spread:.3f} s from beat to beat (over {SPREAD_SECONDS:g} s, where each annotation sits "
                        "at the same point of its QRS): annotations shifted by about one beat (an R-R interval), or "

@@ -122,8 +122,8 @@ def claim_run_folder(out_dir, run, overwrite=False):
     run = _jsonable(run)
     problem = None
     backup = out_dir / "backup"
-    recorded = _read_json(out_dir / RUN_FILE)
-    card = _read_json(out_dir / CARD_FILE)
+    recorded = read_json(out_dir / RUN_FILE)
+    card = read_json(out_dir / CARD_FILE)
     same = isinstance(recorded, dict) and not _differences(recorded, run, _compared(recorded, run))
     if not same and (backup.exists() or isinstance(card, dict)):
         what = "the backup of an interrupted run" if backup.exists() else "a finished run (training.json)"
@@ -167,9 +167,9 @@ def holds_finished_run(out_dir, run):
     """
     out_dir = Path(out_dir)
     run = _jsonable(run)
-    recorded = _read_json(out_dir / RUN_FILE)
+    recorded = read_json(out_dir / RUN_FILE)
     return (isinstance(recorded, dict) and not _differences(recorded, run, _compared(recorded, run))
-            and (out_dir / "model.keras").is_file() and isinstance(_read_json(out_dir / CARD_FILE), dict)
+            and (out_dir / "model.keras").is_file() and isinstance(read_json(out_dir / CARD_FILE), dict)
             and not (out_dir / "backup").exists())
 
 
@@ -178,7 +178,7 @@ def _compared(recorded, run):
     return [key for key in sorted(set(recorded) | set(run)) if key != "train_data"]
 
 
-def _read_json(path):
+def read_json(path):
     """The JSON in ``path``, or None where it is missing or not JSON."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))

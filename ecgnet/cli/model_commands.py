@@ -389,16 +389,13 @@ DEMO_DATA = "demo:"
 
 def _refuse_another_run(folder):
     """Whether ``folder`` holds an earlier demo (a new one replaces it); refuse one that holds another run."""
-    import json
+    from ecgnet.runs import CARD_FILE, RUN_FILE, read_json
 
-    for name in ("training.json", "run.json"):
+    for name in (CARD_FILE, RUN_FILE):
         path = Path(folder) / name
         if not path.is_file():
             continue
-        try:
-            card = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            card = None
+        card = read_json(path)
         if not (isinstance(card, dict) and str(card.get("train_data", "")).startswith(DEMO_DATA)):
             raise EcgnetError(f"--out {folder}: holds another run ({path.name}), which the demo would replace; "
                               "choose another --out")

@@ -232,9 +232,9 @@ def _prepare_locked(sources, split, out, seed, second_lead, progress, processes)
     from ecgnet.data.splits import split_beats
 
     parts, listed = [], []
-    _refuse_copies([(Path(folder), list_records(folder)) for _, folder in sources])
-    for database, folder in sources:
-        records = list_records(folder)
+    listings = [(database, Path(folder), list_records(folder)) for database, folder in sources]  # listed once
+    _refuse_copies([(folder, records) for _, folder, records in listings])
+    for database, folder, records in listings:
         beats = build_mitbih_beats(folder, records=records, progress=progress, processes=processes, second_lead=second_lead)
         if database != "mitdb":
             beats.record = np.char.add(f"{database}/", beats.record.astype(str))

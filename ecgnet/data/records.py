@@ -149,10 +149,11 @@ def _check_names(hea):
     ``récörd.dat`` has its signals read from ``rcrd.dat``: a file that is
     missing, or another record's.
     """
+    raw = hea.read_bytes()
     try:
-        text = hea.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = hea.read_bytes().decode("latin-1")
+        text = raw.decode("latin-1")
     lines = [(number, line.split()) for number, line in enumerate(text.splitlines(), start=1)
              if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
