@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ecgnet
-from ecgnet.adaptation import _Tail, predict, tail_layers
+from ecgnet.adaptation import _tail, predict, tail_layers
 from ecgnet.ensembles import build_ensemble
 from ecgnet.errors import EcgnetError
 from ecgnet.models import build_ecgnet
@@ -50,16 +50,21 @@ def replay():
     return synthetic_beats(80, [0, 1, 2, 3, 4], seed=1)
 
 
+@pytest.fixture(scope="module")
+def tail_adapted(ensemble, patient, replay):
+    """The ensemble adapted with 3 epochs of the tail refit, seed 5."""
+    return ecgnet.adapt(ensemble, *patient, replay=replay, tail_epochs=3, tail_learning_rate=1e-2, seed=5)
+
+
 def weights_by_path(model):
     """``{member name/weight path: array}`` (a member's weight paths do not name the member)."""
     return {f"{member.name}/{variable.path}": np.asarray(variable)
             for member in model.layers if member.weights for variable in member.weights}
 
 
-def test_only_the_tail_layers_change_and_their_batch_normalisation_stays(ensemble, patient, replay):
+def test_only_the_tail_layers_change_and_their_batch_normalisation_stays(ensemble, tail_adapted):
     before = weights_by_path(ensemble)
-    adapted = ecgnet.adapt(ensemble, *patient, replay=replay, tail_epochs=3, tail_learning_rate=1e-2)
-    after = weights_by_path(adapted)
+    after = weights_by_path(tail_adapted)
     assert after.keys() == before.keys() and len(before) == len(ensemble.weights)
     tail = tuple(tail_layers(ensemble.get_layer("member_0")))
     assert tail == ("stage3_block1", "rr_dense", "logits")
@@ -70,27 +75,51 @@ def test_only_the_tail_layers_change_and_their_batch_normalisation_stays(ensembl
     assert all(np.array_equal(before[path], value) for path, value in weights_by_path(ensemble).items())  # untouched
 
 
+def test_a_fused_model_keeps_its_rr_regression(ensemble, patient, replay):
+    """Networks times a frozen R-R regression (as ``ecgnet-mitbih-svdb``): the networks' tails train, the regression stays."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ecgnet.adaptation import _heads
+    from ecgnet.ensembles import fuse_with_rr_regression, logistic_regression_model
+
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression()).fit(replay[0]["rr"], replay[1])
+    fused = fuse_with_rr_regression(ensemble, logistic_regression_model(pipeline))
+    adapted = ecgnet.adapt(fused, *patient, replay=replay, tail_epochs=1, tail_learning_rate=1e-2)
+    trained = {id(v) for network in _heads(adapted) for name in tail_layers(network)
+               for v in network.get_layer(name).weights if "bn" not in v.path.split("/")[-2]}
+    assert len(_heads(adapted)) == 2 and len(trained) == 24
+    changed = {id(mine) for mine, theirs in zip(adapted.weights, fused.weights)
+               if not np.array_equal(np.asarray(mine), np.asarray(theirs))}
+    assert changed == trained
+    rr = fused.get_layer("rr_regression")
+    assert all(np.array_equal(a, b) for a, b in zip(adapted.get_layer("rr_regression").get_weights(), rr.get_weights()))
+
+
 def test_with_a_vanishing_learning_rate_the_tail_keeps_the_refitted_head(ensemble, patient, replay):
-    heads = ecgnet.adapt(ensemble, *patient, replay=replay)
-    tail = ecgnet.adapt(ensemble, *patient, replay=replay, tail_epochs=1, tail_learning_rate=1e-12)
-    for path, value in weights_by_path(heads).items():
-        np.testing.assert_allclose(weights_by_path(tail)[path], value, atol=1e-9, err_msg=path)
+    network = ensemble.get_layer("member_0")  # its tail already built and traced: seconds saved
+    heads = ecgnet.adapt(network, *patient, replay=replay)
+    tail = ecgnet.adapt(network, *patient, replay=replay, tail_epochs=1, tail_learning_rate=1e-12)
+    assert len(heads.weights) == len(tail.weights) == len(network.weights)
+    for mine, theirs in zip(tail.weights, heads.weights):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), atol=1e-9, err_msg=mine.path)
 
 
-def test_the_tail_refit_is_deterministic_with_a_seed(ensemble, patient, replay):
-    one, two, other = (ecgnet.adapt(ensemble, *patient, replay=replay, tail_epochs=2, tail_learning_rate=1e-2, seed=seed)
-                       for seed in (5, 5, 6))
-    a, b, c = (weights_by_path(model) for model in (one, two, other))
+def test_the_tail_refit_is_deterministic_with_a_seed(ensemble, patient, replay, tail_adapted):
+    two, other = (ecgnet.adapt(ensemble, *patient, replay=replay, tail_epochs=3, tail_learning_rate=1e-2, seed=seed)
+                  for seed in (5, 6))
+    a, b, c = (weights_by_path(model) for model in (tail_adapted, two, other))
     assert all(np.array_equal(a[path], b[path]) for path in a)
     assert any(not np.array_equal(a[path], c[path]) for path in a)  # another seed, another order of the beats
 
 
-def test_one_step_is_keras_own_adam_step(patient):
+def test_one_step_is_keras_own_adam_step(ensemble, patient):
     """One Adam step on one batch, without the pull, equals ``train_on_batch`` of the same layers compiled by Keras."""
     import keras
 
-    network = tiny_network(2)
-    tail = _Tail(network)
+    network = ensemble.get_layer("member_1")
+    tail = _tail(network)  # built once per network (adapt builds the same)
     cut = tail.cut(patient[0])
     weights = np.linspace(0.5, 1.5, len(patient[1])).astype(np.float32)
     start = {name: network.get_layer(name).get_weights() for name in tail.names}
@@ -112,9 +141,9 @@ def test_one_step_is_keras_own_adam_step(patient):
             np.testing.assert_allclose(mine, theirs, atol=1e-6, err_msg=name)
 
 
-def test_replay_keeps_a_class_the_patient_did_not_show(replay):
+def test_replay_keeps_a_class_the_patient_did_not_show(ensemble, replay):
     """The patient shows N and S only; with replay the tail still calls the V beats V, without it never."""
-    network = tiny_network(3)
+    network = ensemble.get_layer("member_1")
     patient = synthetic_beats(80, [0, 0, 1], seed=2)
     unseen, labels = synthetic_beats(200, [0, 2], seed=3)
     calls = {}
@@ -125,10 +154,10 @@ def test_replay_keeps_a_class_the_patient_did_not_show(replay):
     assert not (calls["none"] == 2).any()
 
 
-def test_the_adapted_tail_saves_and_loads(ensemble, patient, replay, tmp_path):
+def test_the_adapted_tail_saves_and_loads(tail_adapted, patient, tmp_path):
     from ecgnet.pretrained_models import load_model
 
-    adapted = ecgnet.adapt(ensemble, *patient, replay=replay, tail_epochs=1, tail_learning_rate=1e-2)
+    adapted = tail_adapted
     adapted.save(tmp_path / "adapted.keras")
     np.testing.assert_allclose(predict(load_model(tmp_path / "adapted.keras"), patient[0]), predict(adapted, patient[0]),
                                atol=1e-6)
