@@ -16,7 +16,10 @@ fine-tuning the last residual block too: the few labelled beats of one
 patient (about 350 to 500, often only a handful of S or V) cannot constrain
 the 82,000 weights of a residual block, while the 1,045 weights of a head can
 be fitted in seconds on 2 CPU cores; and the features were already trained
-to separate the classes on many patients. How the head is trained
+to separate the classes on many patients. Training the last block too
+(``tail_epochs``: each network's :func:`tail_layers` trained by Adam after
+its head) was measured on the svdb records and scored below the heads alone
+(docs/results.md, section 15, round 10): it stays an option. How the head is trained
 (see :data:`DEFAULTS`, chosen on the svdb records, which the inter-patient
 model never saw; docs/results.md, "Patient-adaptive evaluation"):
 
