@@ -511,3 +511,68 @@ def test_a_signal_or_annotation_file_that_is_not_a_file_is_named(tmp_path, made)
         target.rmdir() if made == "folder" else target.unlink()
         target.write_bytes(saved)
     np.testing.assert_array_equal(beats_from_record(record).beats.x, beats_from_record(RECORD).beats.x)
+
+
+# -- file names in another case ----------------------------------------------------------------------------------
+
+
+def _recase(record, endings):
+    """Rename the files of ``record`` whose ending is in ``endings`` to the upper-case ending (``.atr`` -> ``.ATR``)."""
+    for ending in endings:
+        source = record.with_name(record.name + ending)
+        source.rename(source.with_name(record.name + ending.upper()))
+
+
+def test_record_files_in_another_case_are_named_not_read_as_missing(tmp_path, run_cli, no_tensorflow):
+    """WFDB reads a record's files by their lower-case endings. ``REC.ATR`` beside ``REC.hea`` was read as a
+    record without annotations: `predict` found the R peaks with the detector (48 beats, no word of the 69
+    annotated) and said "no annotations found"; ``REC.HEA`` was "no such WFDB record (expected REC.hea)"."""
+    annotations = copy_record(tmp_path, "atr")
+    _recase(annotations, [".atr"])
+    with pytest.raises(DataFormatError, match=r"atr.atr is missing, but .*atr.ATR is there: WFDB reads"):
+        beats_from_record(annotations)
+    assert beats_from_record(annotations, use_annotations=False).source == "detector"  # --detect: the .ATR is not read
+    header = copy_record(tmp_path, "hea")
+    _recase(header, [".hea", ".dat", ".atr"])
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", tmp_path / "hea.HEA")
+    one_error_line(done, "hea.hea is missing, but", "hea.HEA is there", "rename it hea.hea")
+    signal = copy_record(tmp_path, "dat")
+    _recase(signal, [".dat"])
+    with pytest.raises(DataFormatError, match=r"dat.dat: missing; .* dat.DAT is there, in another case"):
+        beats_from_record(signal)
+    # renamed back, each reads as the excerpt
+    for record in (annotations, header, signal):
+        for path in record.parent.glob(record.name + ".*"):
+            path.rename(path.with_suffix(path.suffix.lower()))
+        np.testing.assert_array_equal(beats_from_record(record).beats.x, beats_from_record(RECORD).beats.x)
+
+
+def test_prepare_refuses_a_raw_folder_with_a_header_in_another_case(tmp_path, run_cli, no_tensorflow):
+    """A record whose files end in ``.HEA``/``.DAT``/``.ATR`` was left out of the split without a word
+    (``*.hea`` did not list it): the split held one record of two."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    copy_record(raw, "kept")
+    _recase(copy_record(raw, "upper"), [".hea", ".dat", ".atr"])
+    done = run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out")
+    one_error_line(done, "raw: 1 header(s) end in another case than .hea (upper.HEA)", "lower-case endings")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["BEATS.CSV", "beats.CSV.GZ", "beats.csv.GZ", "beats.NPZ"])
+def test_beat_files_with_endings_in_upper_case_are_read(tmp_path, name):
+    """``.CSV.GZ`` was "gzip-compressed but its name does not end in .gz; rename it beats.CSV.GZ.gz", and
+    ``.NPZ`` "a zip archive, not lines of comma-separated numbers": the same files as ``.csv.gz`` and ``.npz``."""
+    from ecgnet.data import load_part
+
+    sample = sample_dir()
+    source = sample / ("mitbih_test.npz" if name.endswith("NPZ") else "mitbih_test.csv.gz")
+    data = source.read_bytes()
+    if name.upper().endswith(".CSV"):
+        import gzip
+
+        data = gzip.decompress(data)
+    (tmp_path / name).write_bytes(data)
+    found, reference = load_part(tmp_path / name, "test"), load_part(source, "test")
+    np.testing.assert_array_equal(found.x, reference.x)
+    np.testing.assert_array_equal(found.y, reference.y)

@@ -94,7 +94,7 @@ def run_info(args):
     from ecgnet.data.manifest import class_counts
 
     path = Path(args.file)
-    if path.suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         y = load_beats_npz(path).y
     else:
         _, y = load_mitbih_csv(path)

@@ -213,7 +213,11 @@ def _check_signal_files(path, header):
         try:
             status = dat.stat()
         except OSError:
-            raise DataFormatError(f"{dat}: missing; {path}.hea names it as the file of {len(signals)} signal(s)") from None
+            found = other_case(dat)
+            elsewhere = (f"; {found.name} is there, in another case: name the file as the header does, case and all"
+                         if found is not None else "")
+            raise DataFormatError(f"{dat}: missing; {path}.hea names it as the file of {len(signals)} signal(s)"
+                                  f"{elsewhere}") from None
         if not stat.S_ISREG(status.st_mode):  # a folder read as 4096 bytes "shorter than its header says"
             raise DataFormatError(f"{dat}: is {kind_of(status.st_mode)}, not a signal file; {path}.hea names it as the "
                                   f"file of {len(signals)} signal(s)")
@@ -276,6 +280,10 @@ def _read_leads(path, channel=None, second_lead=False):
     try:
         header = wfdb.rdheader(str(path))
     except FileNotFoundError:
+        found = other_case(f"{path}.hea")
+        if found is not None:
+            raise DataFormatError(f"{path}: no such WFDB record: {_in_another_case(f'{path}.hea', found)} "
+                                  "(and the .dat and .atr files)") from None
         raise DataFormatError(f"{path}: no such WFDB record (expected {path}.hea)") from None
     except Exception as error:  # wfdb raises plain exceptions for bad headers
         raise DataFormatError(f"{path}: not a readable WFDB header ({error})") from None
@@ -347,9 +355,31 @@ RECORD_SUFFIXES = (".hea", ".dat", ".atr")
 
 
 def record_base(path):
-    """A record's path without the extension it may be given with: ``mitdb/100.hea`` -> ``mitdb/100``."""
+    """A record's path without the extension it may be given with: ``mitdb/100.hea`` -> ``mitdb/100``
+    (``100.HEA`` too: its files are then looked for, and named, by :func:`other_case`)."""
     path = Path(path)
-    return path.with_suffix("") if path.suffix in RECORD_SUFFIXES else path
+    return path.with_suffix("") if path.suffix.lower() in RECORD_SUFFIXES else path
+
+
+def other_case(path):
+    """The file beside ``path`` whose name is ``path``'s in another case (``100.HEA`` for ``100.hea``), or None.
+
+    WFDB reads a record's files by their lower-case endings, so ``100.HEA`` or ``100.ATR`` (copied from a
+    case-insensitive disk, or renamed by hand) would read as a missing record or, worse, as a record without
+    annotations; the messages name the file that is there instead.
+    """
+    path = Path(path)
+    wanted = path.name.lower()
+    try:
+        return next((p for p in sorted(path.parent.iterdir()) if p.name.lower() == wanted and p.name != path.name), None)
+    except OSError:
+        return None
+
+
+def _in_another_case(path, found):
+    """The end of a message about a missing ``path`` where ``found`` (:func:`other_case`) is there instead."""
+    return (f"{path} is missing, but {found} is there: WFDB reads a record's files by their lower-case endings "
+            f"(.hea, .dat, .atr); rename it {Path(path).name}")
 
 
 def record_files(path):
@@ -404,6 +434,10 @@ def _annotated_peaks(path, n_samples, aami_only, fs):
 
     atr = Path(f"{path}.atr")
     if not atr.exists():
+        found = other_case(atr)
+        if found is not None:  # read as "no annotations", the detector's R peaks would replace the reference's
+            raise DataFormatError(f"{path}: {_in_another_case(atr, found)}; or let `predict --detect` find the R "
+                                  "peaks without it")
         return None
     if not atr.is_file():
         raise DataFormatError(f"{atr}: is {kind_of(atr.stat().st_mode)}, not an annotation file; `predict --detect` "
@@ -608,6 +642,13 @@ def list_records(raw_dir):
     if listing.is_file():
         return listing.read_text().split()
     names = sorted(p.stem for p in raw_dir.glob("*.hea"))
+    others = sorted(p.name for p in raw_dir.iterdir() if p.suffix.lower() == ".hea" and p.suffix != ".hea")
+    if others:  # left out without a word, a record would be missing from the split
+        listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise DataFormatError(
+            f"{raw_dir}: {len(others)} header(s) end in another case than .hea ({listed}), so WFDB would not read "
+            "them as records: rename the record's files with lower-case endings (.hea, .dat, .atr)"
+        )
     if not names:
         raise DataFormatError(f"{raw_dir}: no WFDB records (*.hea) and no RECORDS file")
     return names
@@ -678,7 +719,9 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2, second
     names = list_records(raw_dir) if records is None else [str(r) for r in records]
     for name in names:
         if not (raw_dir / f"{name}.hea").is_file():
-            raise DataFormatError(f"{raw_dir}: record {name!r} not found ({name}.hea missing)")
+            found = other_case(raw_dir / f"{name}.hea")
+            why = _in_another_case(f"{name}.hea", found.name) if found is not None else f"{name}.hea missing"
+            raise DataFormatError(f"{raw_dir}: record {name!r} not found ({why})")
     paths = [raw_dir / name for name in names]
     import scipy.signal  # noqa: F401  slow imports (seconds): once here, inherited by forked workers
     import wfdb  # noqa: F401
