@@ -576,3 +576,16 @@ def test_beat_files_with_endings_in_upper_case_are_read(tmp_path, name):
     found, reference = load_part(tmp_path / name, "test"), load_part(source, "test")
     np.testing.assert_array_equal(found.x, reference.x)
     np.testing.assert_array_equal(found.y, reference.y)
+
+
+# -- arguments -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [("prepare", "--raw", "raw", "--split", "kaggle", "--out", "out"),
+                                     ("train", "--data", "data", "--split", "kaggle", "--out", "run")])
+def test_a_seed_numpy_cannot_take_is_one_line(tmp_path, run_cli, no_tensorflow, command):
+    """``prepare --seed -1`` ended in numpy's traceback (``expected non-negative integer``, from
+    ``default_rng``), ``train --seed -1`` in ``set_random_seed``'s, after the data were read."""
+    for seed in ("-1", str(2**32)):
+        done = run_cli(*command, "--seed", seed)
+        one_error_line(done, f"argument --seed: expected a whole number from 0 to {2**32 - 1} (a seed), received {seed}")

@@ -9,6 +9,7 @@ Example:
 
 from pathlib import Path
 
+from ecgnet.cli.model_commands import seed_int
 from ecgnet.data.download import PHYSIONET_DATABASES
 from ecgnet.data.manifest import counts_table
 from ecgnet.data.splits import SPLITS
@@ -40,7 +41,7 @@ def add_parsers(subparsers):
     )
     p.add_argument("--split", choices=SPLITS, required=True)
     p.add_argument("--out", required=True, help="folder for train/test .csv and .npz and manifest.json")
-    p.add_argument("--seed", type=int, default=0, help="seed of the kaggle split (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the kaggle split (default 0)")
     p.add_argument(
         "--second-lead",
         action="store_true",

@@ -105,10 +105,10 @@ def add_parsers(subparsers):
         default=None,
         help="how to handle class imbalance (default: the library's, class_weight)",
     )
-    train.add_argument("--seed", type=int, default=0, help="seed of the weights, the validation split and the shuffling (default: 0)")
+    train.add_argument("--seed", type=seed_int, default=0, help="seed of the weights, the validation split and the shuffling (default: 0)")
     train.add_argument(
         "--validation-seed",
-        type=int,
+        type=seed_int,
         default=None,
         help="seed of the validation split alone (default: --seed); give ensemble members the same one",
     )
@@ -200,7 +200,7 @@ def add_parsers(subparsers):
     demo.add_argument("--epochs", type=_positive_int, default=25, help="training epochs (default: 25)")
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), metavar="FOLDER",
                       help="run folder; a new demo replaces an earlier demo there, never another run (default: runs/demo)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--seed", type=seed_int, default=0, help="random seed (default: 0)")
     demo.set_defaults(handler=run_demo)
 
 
@@ -211,6 +211,23 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
+    return value
+
+
+#: The seeds numpy and Keras take (``numpy.random.seed``, which ``keras.utils.set_random_seed`` calls; a
+#: negative seed failed in ``numpy.random.default_rng`` with a traceback).
+SEED_RANGE = (0, 2**32 - 1)
+
+
+def seed_int(text):
+    """An argparse type: a whole number in :data:`SEED_RANGE` (``--seed``, ``--validation-seed``)."""
+    low, high = SEED_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, received {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high} (a seed), received {value}")
     return value
 
 
