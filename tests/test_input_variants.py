@@ -578,6 +578,16 @@ def test_beat_files_with_endings_in_upper_case_are_read(tmp_path, name):
     np.testing.assert_array_equal(found.y, reference.y)
 
 
+@pytest.mark.parametrize("name", ["../rec.dat", "/abs/rec.dat"])
+def test_a_signal_file_named_with_a_folder_is_named(tmp_path, run_cli, no_tensorflow, name):
+    """wfdb refuses a signal file name with a folder in it, and said only "invalid syntax in signal line"."""
+    record = copy_record(tmp_path, "rec", header=lambda t: t.replace("rec.dat", name))
+    with pytest.raises(DataFormatError, match=f"line 2: the signal file name '{name}' names a folder"):
+        beats_from_record(record)
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", record)
+    one_error_line(done, "rec.hea: line 2: the signal file name", "put the file beside rec.hea")
+
+
 # -- arguments -------------------------------------------------------------------------------------------------
 
 

@@ -161,6 +161,12 @@ def _check_names(hea):
     n_signals = int(lines[0][1][1]) if len(lines[0][1]) > 1 and lines[0][1][1].isdigit() else 0
     for number, fields in lines[1: 1 + n_signals]:
         name = fields[0]
+        if "/" in name or "\\" in name:  # wfdb says only "invalid syntax in signal line"
+            raise DataFormatError(
+                f"{hea}: line {number}: the signal file name {name!r} names a folder; WFDB reads a record's signal "
+                f"files from the folder of its header, by name alone: put the file beside {hea.name} and name it "
+                "there without a folder"
+            )
         if not name.isascii():
             odd = "".join(sorted({c for c in name if not c.isascii()}))
             raise DataFormatError(
