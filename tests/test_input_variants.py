@@ -599,3 +599,17 @@ def test_a_seed_numpy_cannot_take_is_one_line(tmp_path, run_cli, no_tensorflow, 
     for seed in ("-1", str(2**32)):
         done = run_cli(*command, "--seed", seed)
         one_error_line(done, f"argument --seed: expected a whole number from 0 to {2**32 - 1} (a seed), received {seed}")
+
+
+@pytest.mark.parametrize("argument", ["--out", "--record", "--model"])
+def test_an_empty_path_is_one_line_not_the_current_folder(tmp_path, run_cli, no_tensorflow, argument):
+    """``--out ""`` (a variable left unset, quoted) was read as ``.``: `evaluate` wrote its report into the
+    current folder, `predict --record ""` said ".: is a folder"."""
+    given = {"--model": "ecgnet-mitbih", "--record": RECORD, "--out": tmp_path / "p.csv"}
+    given[argument] = ""
+    done = run_cli("predict", *(item for pair in given.items() for item in pair))
+    one_error_line(done, f"argument {argument}: expected a path, received ''")
+    if argument == "--out":
+        done = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", sample_dir(), "--out", "")
+        one_error_line(done, "argument --out: expected a path")
+    assert sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith(".")) == ["no_tensorflow"]

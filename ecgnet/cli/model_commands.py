@@ -29,7 +29,7 @@ def add_parsers(subparsers):
         help="train a model on prepared data",
         description="Train a model; validation is carved from the training data, the test part is never seen.",
     )
-    train.add_argument("--data", type=Path, required=True, help="folder from `prepare` (train.npz) or with mitbih_train.csv")
+    train.add_argument("--data", type=path_argument, required=True, help="folder from `prepare` (train.npz) or with mitbih_train.csv")
     train.add_argument("--split", choices=SPLITS, required=True, help="the split the folder holds (recorded in the model card)")
     train.add_argument("--preset", default="small", help="model preset: a build_ecgnet preset or 'kachuee2018' (default: small)")
     train.add_argument("--epochs", type=_positive_int, default=30, help="most epochs; early stopping may end sooner (default: 30)")
@@ -126,7 +126,7 @@ def add_parsers(subparsers):
         help="train on every training beat for exactly --epochs epochs, without validation "
         "(choose --epochs with a validated run of the same recipe first)",
     )
-    train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
+    train.add_argument("--out", type=path_argument, required=True, help="run folder: checkpoints, logs, model.keras")
     train.add_argument(
         "--overwrite",
         action="store_true",
@@ -144,18 +144,18 @@ def add_parsers(subparsers):
             "figures on the validation beats they share. The test part is not read."
         ),
     )
-    ensemble.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders written by `train` (at least 2)")
-    ensemble.add_argument("--data", type=Path, required=True, help="the data folder the runs were trained on")
-    ensemble.add_argument("--out", type=Path, required=True, help="folder for model.keras and training.json")
+    ensemble.add_argument("--runs", type=path_argument, nargs="+", required=True, help="run folders written by `train` (at least 2)")
+    ensemble.add_argument("--data", type=path_argument, required=True, help="the data folder the runs were trained on")
+    ensemble.add_argument("--out", type=path_argument, required=True, help="folder for model.keras and training.json")
     ensemble.set_defaults(handler=run_ensemble)
 
     evaluate = subparsers.add_parser(
         "evaluate",
         help="evaluate a model on a test set; write report.json, report.md and confusion-matrix PNGs",
     )
-    evaluate.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
-    evaluate.add_argument("--data", type=Path, required=True, help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
-    evaluate.add_argument("--out", type=Path, default=None, help="report folder (default: beside the model, or runs/evaluate-NAME)")
+    evaluate.add_argument("--model", type=name_or_path, required=True, help="a .keras file or a pretrained model name")
+    evaluate.add_argument("--data", type=path_argument, required=True, help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
+    evaluate.add_argument("--out", type=path_argument, default=None, help="report folder (default: beside the model, or runs/evaluate-NAME)")
     evaluate.set_defaults(handler=run_evaluate)
 
     predict = subparsers.add_parser(
@@ -169,21 +169,21 @@ def add_parsers(subparsers):
             "without one usable beat is an error."
         ),
     )
-    predict.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
+    predict.add_argument("--model", type=name_or_path, required=True, help="a .keras file or a pretrained model name")
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--beats", "--csv", dest="beats", type=Path,
+        "--beats", "--csv", dest="beats", type=path_argument,
         help="a file of cut beats: the Kaggle CSV format (.csv, .csv.gz), or a prepared .npz (for models that take "
         "R-R features or more beat channels); --csv is the older name",
     )
-    source.add_argument("--record", type=Path, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
+    source.add_argument("--record", type=path_argument, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
     predict.add_argument(
         "--detect",
         action="store_true",
         help="with --record: find the R peaks with the XQRS detector even where the record has reference "
         "annotations (.atr); without it a .atr file that is not valid WFDB annotations is an error",
     )
-    predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
+    predict.add_argument("--out", type=path_argument, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
     predict.add_argument(
         "--adapt-minutes", type=positive_float, default=None, metavar="MINUTES",
         help="with --record: first adapt the model to the annotated beats of the record's first MINUTES minutes "
@@ -194,11 +194,11 @@ def add_parsers(subparsers):
 
     demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample that ships with ecgnet and evaluate it")
     demo.add_argument(
-        "--data", type=Path, default=None,
+        "--data", type=path_argument, default=None,
         help="folder with mitbih_train and mitbih_test (.csv, .csv.gz or .npz) (default: the sample in the package, ecgnet/data/sample)",
     )
     demo.add_argument("--epochs", type=_positive_int, default=25, help="training epochs (default: 25)")
-    demo.add_argument("--out", type=Path, default=Path("runs/demo"), metavar="FOLDER",
+    demo.add_argument("--out", type=path_argument, default=Path("runs/demo"), metavar="FOLDER",
                       help="run folder; a new demo replaces an earlier demo there, never another run (default: runs/demo)")
     demo.add_argument("--seed", type=seed_int, default=0, help="random seed (default: 0)")
     demo.set_defaults(handler=run_demo)
@@ -212,6 +212,19 @@ def _positive_int(text):
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
     return value
+
+
+def path_argument(text):
+    """An argparse type: a path that is not empty. ``--out ""`` (a variable left unset, quoted) read as ``.``: the
+    report written into the current folder, a record looked for as the folder ``.``."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a path, received {text!r} (a variable left unset?)")
+    return Path(text)
+
+
+def name_or_path(text):
+    """An argparse type: a model name or a path, not empty (see :func:`path_argument`)."""
+    return str(path_argument(text)) if not text.strip() else text
 
 
 #: The seeds numpy and Keras take (``numpy.random.seed``, which ``keras.utils.set_random_seed`` calls; a
