@@ -613,3 +613,39 @@ def test_an_empty_path_is_one_line_not_the_current_folder(tmp_path, run_cli, no_
         done = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", sample_dir(), "--out", "")
         one_error_line(done, "argument --out: expected a path")
     assert sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith(".")) == ["no_tensorflow"]
+
+
+# -- RECORDS files and --raw ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("listing, message", [
+    ("rec\nother\nrec\n", "RECORDS: line 3: lists record 'rec' again (line 1)"),
+    ("\n\n", "RECORDS: lists no record"),
+])
+def test_a_records_file_listing_a_record_twice_or_none_is_named(tmp_path, run_cli, no_tensorflow, listing, message):
+    """A record listed twice was refused as "one record under two names" (its own copy); an empty RECORDS file
+    gave "the kaggle split leaves 0 train and 0 test beats"."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    copy_record(raw, "rec")
+    copy_record(raw, "other")
+    (raw / "RECORDS").write_text(listing)
+    done = run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out")
+    one_error_line(done, message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_records_file_with_a_byte_order_mark_windows_line_ends_and_comments_is_read(tmp_path):
+    """A byte-order mark was read into the first name (record '\\ufeffrec' not found), a ``#`` line as record '#'."""
+    from ecgnet.data.records import list_records
+
+    (tmp_path / "RECORDS").write_bytes(b"\xef\xbb\xbf# two records\r\nrec\r\nother  # the second\r\n")
+    assert list_records(tmp_path) == ["rec", "other"]
+
+
+def test_raw_name_without_a_folder_is_refused_not_read_as_the_current_folder(tmp_path, run_cli, no_tensorflow):
+    """``--raw mitdb=`` (a variable left unset) read the records of the current folder."""
+    copy_record(tmp_path, "rec")
+    done = run_cli("prepare", "--raw", "mitdb=", "--split", "kaggle", "--out", tmp_path / "out")
+    one_error_line(done, "--raw mitdb=: names no folder")
+    assert not (tmp_path / "out").exists()

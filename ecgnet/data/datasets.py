@@ -29,6 +29,7 @@ import numpy as np
 
 from ecgnet.data.manifest import MANIFEST, class_counts, read_manifest, write_manifest
 from ecgnet.data.prepared import PREPARED_PARTS
+from ecgnet.data.records import records_file_lines
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
 from ecgnet.files import folder_lock, output_folder, replace_folder, temporary_folder
@@ -102,6 +103,8 @@ def _raw_sources(raw_dirs):
     ]
     sources = []
     for name, folder in items:
+        if not str(folder).strip():  # Path("") is the current folder: its files would be read as the records
+            raise EcgnetError(f"--raw {name or ''}={folder}: names no folder (after '='); give NAME=DIR")
         folder = Path(folder)
         sources.append((name or database_of(folder), folder))
     names = [name for name, _ in sources]
@@ -313,7 +316,7 @@ def _missing_records(folder):
 
     folder = Path(folder)
     listing = folder / "RECORDS"
-    names = listing.read_text().split() if listing.is_file() else sorted(DS1 + DS2 + PACED_RECORDS)
+    names = [name for _, name in records_file_lines(listing)] if listing.is_file() else sorted(DS1 + DS2 + PACED_RECORDS)
     if not names:
         return ["RECORDS (it lists no record)"]
     if _foreign_records(folder):
@@ -335,7 +338,7 @@ def _foreign_records(folder):
     from ecgnet.data.splits import DS1, DS2, PACED_RECORDS
 
     listing = Path(folder) / "RECORDS"
-    names = listing.read_text().split() if listing.is_file() else []
+    names = [name for _, name in records_file_lines(listing)] if listing.is_file() else []
     return [name for name in names if name not in set(DS1 + DS2 + PACED_RECORDS)]
 
 

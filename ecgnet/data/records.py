@@ -637,6 +637,30 @@ def _mitbih_record(path, second_lead=False):
     return result.beats
 
 
+def records_file_lines(listing):
+    """``[(line number, record name)]`` of a ``RECORDS`` file, one name a line: a byte-order mark, Windows line
+    ends and ``#`` comments are read as PhysioNet's files are (a byte-order mark was read into the first name)."""
+    text = Path(listing).read_text(encoding="utf-8-sig", errors="replace")
+    return [(number, name) for number, line in enumerate(text.splitlines(), start=1)
+            for name in line.split("#", 1)[0].split()]
+
+
+def _listed_records(listing):
+    """The record names a ``RECORDS`` file lists (:func:`records_file_lines`); a name listed twice, or none, is
+    refused (a record listed twice was read as a copy of itself; none made an empty split)."""
+    names, seen = [], {}
+    for number, name in records_file_lines(listing):
+        if name in seen:
+            raise DataFormatError(f"{listing}: line {number}: lists record {name!r} again (line {seen[name]}); "
+                                  "a record's beats are read once: remove the repeated line")
+        seen[name] = number
+        names.append(name)
+    if not names:
+        raise DataFormatError(f"{listing}: lists no record; name one record a line, or remove the file to read "
+                              "every *.hea of the folder")
+    return names
+
+
 def list_records(raw_dir):
     """Record names in ``raw_dir``: its ``RECORDS`` file, else every ``*.hea``."""
     raw_dir = Path(raw_dir)
@@ -646,7 +670,7 @@ def list_records(raw_dir):
         raise DataFormatError(f"{raw_dir}: no such folder of WFDB records")
     listing = raw_dir / "RECORDS"
     if listing.is_file():
-        return listing.read_text().split()
+        return _listed_records(listing)
     names = sorted(p.stem for p in raw_dir.glob("*.hea"))
     others = sorted(p.name for p in raw_dir.iterdir() if p.suffix.lower() == ".hea" and p.suffix != ".hea")
     if others:  # left out without a word, a record would be missing from the split
