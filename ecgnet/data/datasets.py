@@ -101,11 +101,15 @@ def _raw_sources(raw_dirs):
         str(item).split("=", 1) if isinstance(item, str) and "=" in item and not Path(item).exists() else (None, item)
         for item in raw_dirs
     ]
-    sources = []
+    sources, seen = [], {}
     for name, folder in items:
         if not str(folder).strip():  # Path("") is the current folder: its files would be read as the records
             raise EcgnetError(f"--raw {name or ''}={folder}: names no folder (after '='); give NAME=DIR")
         folder = Path(folder)
+        given = f"{name}={folder}" if name else str(folder)
+        if folder.resolve() in seen:  # one folder under two names: every record read as a copy of itself
+            raise EcgnetError(f"--raw {given}: the same folder as --raw {seen[folder.resolve()]}; give each folder once")
+        seen[folder.resolve()] = given
         sources.append((name or database_of(folder), folder))
     names = [name for name, _ in sources]
     duplicates = sorted({name for name in names if names.count(name) > 1})
