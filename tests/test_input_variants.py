@@ -649,3 +649,15 @@ def test_raw_name_without_a_folder_is_refused_not_read_as_the_current_folder(tmp
     done = run_cli("prepare", "--raw", "mitdb=", "--split", "kaggle", "--out", tmp_path / "out")
     one_error_line(done, "--raw mitdb=: names no folder")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_folder_given_as_the_model_names_its_model_file(tmp_path, run_cli, no_tensorflow):
+    """``--model RUN`` (the folder `train` wrote) was "RUN: not a Keras model file (expected a .keras zip
+    archive ...)"; it names the file to give."""
+    run = tmp_path / "run"
+    run.mkdir()
+    done = run_cli("predict", "--model", run, "--record", RECORD)
+    one_error_line(done, f"argument --model: {run} is a folder, not a model")
+    (run / "model.keras").write_bytes(b"")
+    done = run_cli("evaluate", "--model", run, "--data", sample_dir())
+    one_error_line(done, f"argument --model: {run} is a folder; its model is {run / 'model.keras'}: name that file")

@@ -223,8 +223,16 @@ def path_argument(text):
 
 
 def name_or_path(text):
-    """An argparse type: a model name or a path, not empty (see :func:`path_argument`)."""
-    return str(path_argument(text)) if not text.strip() else text
+    """An argparse type: a model name or a path, not empty (see :func:`path_argument`), and not a folder: a run
+    folder given for its model read as "not a Keras model file"."""
+    path = path_argument(text)
+    if path.is_dir():
+        inside = path / "model.keras"
+        raise argparse.ArgumentTypeError(
+            f"{text} is a folder; its model is {inside}: name that file" if inside.is_file()
+            else f"{text} is a folder, not a model; name a .keras file or a pretrained model name"
+        )
+    return text
 
 
 #: The seeds numpy and Keras take (``numpy.random.seed``, which ``keras.utils.set_random_seed`` calls; a
