@@ -140,6 +140,11 @@ MISSED_MIN_CONTRAST = 10.0
 #: 207 without their V beats: 6 % to 8 %) they pass, as noise does.
 LONG_INTERVAL = 1.5
 LONG_MISSED_SHARE = 0.15
+#: A stretch longer than this (seconds) before the first R peak or after the last is named ("part unread"): none
+#: of it gets a class. The clean records' annotations start within 1.4 s of the signal's start and end within
+#: 1.8 s of its end (MIT-BIH 232; svdb 0.9 and 1.1 s); the annotations of a shorter record, or of an excerpt,
+#: read over a longer signal leave the rest unread without a word.
+UNREAD_SECONDS = 10.0
 #: Heart rates (beats per minute) a human heart beats at; outside them the R peaks or the sampling rate are wrong.
 HEART_RATE_RANGE = (20.0, 300.0)
 #: Where no annotated R peak has QRS energy, the envelope's peak within this many seconds of each (median,
@@ -722,6 +727,8 @@ def check_record(signal, fs, r_peaks, lead=None):
       :data:`HEART_RATE_RANGE` (wrong R peaks, or a wrong sampling rate);
     - ``"sampling rate"``: the rate given looks twice or half the true one
       (:func:`sampling_rate_factor`; only when no verdict above is given);
+    - ``"part unread"``: no R peak in more than :data:`UNREAD_SECONDS`
+      at the start or the end of the signal (nothing there is classified);
     - ``"polarity flips"``: some beats are ``"polarity flipped"``
       (:func:`flipped_beats`): a lead reversed for a stretch;
     - ``"inverted polarity"``: a lead II (:data:`POLARITY_LEADS`) whose QRS
@@ -817,6 +824,14 @@ def check_record(signal, fs, r_peaks, lead=None):
         if factor != 1.0:
             verdict.append(f"sampling rate: the header's {fs:g} Hz looks {'twice' if factor > 1 else 'half'} the true "
                            f"rate ({fs / factor:g} Hz?): {evidence}")
+    if len(r):
+        before, after = float(r.min()) / fs, float(len(x) - 1 - r.max()) / fs
+        ends = [f"the first {before:.1f} s" if before > UNREAD_SECONDS else "",
+                f"the last {after:.1f} s (after {r.max() / fs:.1f} s)" if after > UNREAD_SECONDS else ""]
+        if any(ends):
+            verdict.append(f"part unread: no R peak in {' or in '.join(filter(None, ends))} of the {len(x) / fs:.1f} s "
+                           "signal, so nothing there gets a class: annotations of a shorter record or an excerpt, "
+                           "or no QRS found there?")
     flipped = np.char.find(reasons.astype(str), "polarity flipped") >= 0
     if flipped.any() and median_contrast >= BEAT_CONTRAST:
         times = r[flipped] / fs

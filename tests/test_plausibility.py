@@ -329,3 +329,19 @@ def test_noise_that_widens_the_qrs_is_not_read_as_half_the_sampling_rate():
         index, heart_rate, _ = plausibility.rate_index(noisy, FS, peaks)
         assert index < plausibility.RATE_INDEX_RANGE[0] and 2 * heart_rate > plausibility.USUAL_HEART_RATES[1]
         assert plausibility.sampling_rate_factor(noisy, FS, peaks) == (1.0, "")
+
+
+def test_a_signal_longer_than_its_annotations_is_named_part_unread():
+    """The annotations of the first 4.4 s (or of the last 25 s) of the 208 excerpt over its 40 s: the rest was
+    left without a class and without a word. The whole excerpt's annotations start 0.3 s and end 0.1 s from
+    its ends (the clean records: within 1.4 and 1.8 s)."""
+    signal, peaks = excerpt("208")
+    assert plausibility.check_record(signal, FS, peaks, lead="MLII").verdict == []
+    early = peaks[peaks < 5 * FS]
+    unread = (len(signal) - 1 - early.max()) / FS
+    assert plausibility.check_record(signal, FS, early, lead="MLII").verdict == [
+        f"part unread: no R peak in the last {unread:.1f} s (after {early.max() / FS:.1f} s) of the 40.0 s signal, "
+        "so nothing there gets a class: annotations of a shorter record or an excerpt, or no QRS found there?"]
+    late = peaks[peaks > 15 * FS]
+    assert plausibility.check_record(signal, FS, late, lead="MLII").verdict[0].startswith(
+        f"part unread: no R peak in the first {late.min() / FS:.1f} s of the 40.0 s signal")
