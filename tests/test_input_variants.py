@@ -661,3 +661,21 @@ def test_a_run_folder_given_as_the_model_names_its_model_file(tmp_path, run_cli,
     (run / "model.keras").write_bytes(b"")
     done = run_cli("evaluate", "--model", run, "--data", sample_dir())
     one_error_line(done, f"argument --model: {run} is a folder; its model is {run / 'model.keras'}: name that file")
+
+
+def test_train_refuses_a_split_other_than_the_one_its_data_holds(tmp_path, run_cli, no_tensorflow):
+    """``train --data KAGGLE --split inter-patient`` trained, validated record-wise on beats whose records are in
+    the test part too, and wrote a card claiming the inter-patient split. The sample serves either split."""
+    from ecgnet.data.datasets import prepare_split
+
+    data = tmp_path / "data"
+    prepare_split({"mitdb": FIXTURES}, "kaggle", data, progress=False)
+    for given in (data, data / "train.npz"):
+        done = run_cli("train", "--data", given, "--split", "inter-patient", "--epochs", "1", "--out", tmp_path / "run")
+        one_error_line(done, f"--split inter-patient: {given} holds the 'kaggle' split (its manifest.json says so)",
+                       "pass --split kaggle")
+    assert not (tmp_path / "run").exists()
+    # the sample, and a folder of the split given, pass the check (and reach TensorFlow, here a stub that fails)
+    for given, split in ((sample_dir(), "inter-patient"), (data, "kaggle")):
+        done = run_cli("train", "--data", given, "--split", split, "--epochs", "1", "--out", tmp_path / "run2")
+        assert "TensorFlow was imported" in done.stderr and "--split" not in done.stderr, done.stderr

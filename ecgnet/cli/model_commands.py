@@ -291,10 +291,28 @@ def run_train(args):
     if args.beat_dropout and recipe.rr_features is None:
         raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: "
                           f"it needs --rr (the recipe {recipe} has none)")
+    _check_split_of_data(args.data, args.split)
     check_out_folder(args.out)
     check_not_the_data_folder(args.out, args.data)
     with folder_lock(args.out, "`train` (--out)"):  # two runs into one folder would mix their files
         return _train(args, recipe)
+
+
+def _check_split_of_data(data, split):
+    """Refuse a ``--split`` other than the one a prepared folder's manifest records: the run's card would claim
+    it (``train --data KAGGLE --split inter-patient`` validated record-wise on beats whose records are also in
+    the test part, and its card said inter-patient). The sample (split ``sample``) serves either."""
+    from ecgnet.data.manifest import MANIFEST, read_manifest
+
+    data = Path(data)
+    folder = data if data.is_dir() else data.parent
+    manifest = read_manifest(folder) if (folder / MANIFEST).is_file() else None
+    if manifest is None or not (data.is_dir() or data.name in manifest["files"]):
+        return
+    held = manifest.get("split")
+    if held in SPLITS and held != split:
+        raise EcgnetError(f"--split {split}: {data} holds the {held!r} split (its {MANIFEST} says so), and the run's "
+                          f"card would claim {split!r}; pass --split {held}, or the folder of the {split} split")
 
 
 def _train(args, recipe):
