@@ -679,3 +679,31 @@ def test_train_refuses_a_split_other_than_the_one_its_data_holds(tmp_path, run_c
     for given, split in ((sample_dir(), "inter-patient"), (data, "kaggle")):
         done = run_cli("train", "--data", given, "--split", split, "--epochs", "1", "--out", tmp_path / "run2")
         assert "TensorFlow was imported" in done.stderr and "--split" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("made", ["device", "pipe", "folder", "large"])
+def test_a_header_that_is_not_a_header_file_is_named_before_it_is_read(tmp_path, run_cli, no_tensorflow, made):
+    """``REC.hea`` a link to ``/dev/zero`` was read until the memory ran out (MemoryError), a named pipe hung
+    `predict --out` and `prepare` for ever, a folder gave "[Errno 21] Is a directory"."""
+    import os
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    record = copy_record(raw, "rec")
+    header = raw / "rec.hea"
+    header.unlink()
+    if made == "device":
+        header.symlink_to("/dev/zero")
+    elif made == "pipe":
+        os.mkfifo(header)
+    elif made == "folder":
+        header.mkdir()
+    else:
+        header.write_bytes(b"rec 2 360 14400\n" * 70000)
+    said = "is a character device" if made == "device" else "is a named pipe (FIFO)" if made == "pipe" else \
+        "is a folder" if made == "folder" else "1120000 bytes, not a WFDB header"
+    with pytest.raises(DataFormatError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        beats_from_record(record)
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", record, "--out", tmp_path / "p.csv",
+                           timeout=60), f"rec.hea: {said}")
+    one_error_line(run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out", timeout=60), said)

@@ -100,6 +100,27 @@ FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "
 COMPRESSED_FORMATS = ("508", "516", "524")
 
 
+#: The largest header read, in bytes: a WFDB header is a record line, a line per signal and comments (MIT-BIH's:
+#: under 1 kB; a 12-lead one a few kB). A larger file is not a header, and reading it whole could fill the memory.
+MAX_HEADER_BYTES = 1 << 20
+
+
+def _check_header_file(path):
+    """Refuse a header that is not a regular file of header size: ``REC.hea`` a link to ``/dev/zero`` was read
+    until the memory ran out (a MemoryError traceback), a named pipe without a writer hung the command, a folder
+    read as "not a readable WFDB header ([Errno 21] Is a directory ...)"."""
+    hea = Path(f"{path}.hea")
+    try:
+        status = hea.stat()
+    except OSError:
+        return  # missing: the reader names it (and a file of the same name in another case)
+    if not stat.S_ISREG(status.st_mode):
+        raise DataFormatError(f"{hea}: is {kind_of(status.st_mode)}, not a WFDB header file")
+    if status.st_size > MAX_HEADER_BYTES:
+        raise DataFormatError(f"{hea}: {status.st_size} bytes, not a WFDB header (a header is a few lines of text, "
+                              f"under {MAX_HEADER_BYTES} bytes); is it another file under the header's name?")
+
+
 def _check_sampling_rate(path):
     """Refuse a header whose sampling rate is not a number of Hz in :data:`SAMPLING_RATE_RANGE`.
 
@@ -282,6 +303,7 @@ def _read_leads(path, channel=None, second_lead=False):
 
     if Path(path).is_dir():
         raise DataFormatError(f"{path}: is a folder; name one record in it, without extension (e.g. {Path(path) / '100'})")
+    _check_header_file(path)
     _check_sampling_rate(path)  # first: wfdb refuses some rates with a message about syntax, or reads them as 250 Hz
     try:
         header = wfdb.rdheader(str(path))
@@ -398,6 +420,7 @@ def record_files(path):
     import wfdb
 
     base = record_base(path)
+    _check_header_file(base)  # a named pipe would block wfdb's read below
     files = [Path(f"{base}.hea"), Path(f"{base}.atr")]
     try:
         names = wfdb.rdheader(str(base)).file_name or []
@@ -412,6 +435,7 @@ def record_duration(path):
     import wfdb
 
     path = record_base(path)
+    _check_header_file(path)
     header = wfdb.rdheader(str(path))
     samples = header.sig_len if header.sig_len is not None else wfdb.rdrecord(str(path), channels=[0]).sig_len
     return samples / float(header.fs)
