@@ -707,3 +707,15 @@ def test_a_header_that_is_not_a_header_file_is_named_before_it_is_read(tmp_path,
     one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", record, "--out", tmp_path / "p.csv",
                            timeout=60), f"rec.hea: {said}")
     one_error_line(run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out", timeout=60), said)
+
+
+@pytest.mark.parametrize("name", ["beats.csv", "beats.npz", "model.keras"])
+def test_a_device_named_as_beats_or_model_is_named(tmp_path, run_cli, no_tensorflow, name):
+    """A link to ``/dev/zero`` named ``.npz`` was "no such file", and named ``.keras`` was read as a model until a
+    MemoryError; ``.csv`` said "not a file"."""
+    (tmp_path / name).symlink_to("/dev/zero")
+    if name.endswith(".keras"):
+        done = run_cli("predict", "--model", tmp_path / name, "--record", RECORD)
+        one_error_line(done, f"argument --model: {tmp_path / name} is a character device, not a model file")
+    else:
+        one_error_line(run_cli("info", tmp_path / name), f"{name}: is a character device, not a file of beats")

@@ -15,7 +15,7 @@ from ecgnet.data.datasets import sample_dir
 from ecgnet.data.prepared import load_part, require_beats
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
-from ecgnet.files import check_not_an_input, check_not_the_data_folder, check_out_file, check_out_folder, folder_lock
+from ecgnet.files import check_not_an_input, check_not_the_data_folder, check_out_file, check_out_folder, folder_lock, kind_of
 from ecgnet.prediction import UNCLASSIFIABLE, refuse_flat_beats
 from ecgnet.recipe import CHANNEL_NAMES, OPTION_FLAGS, RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
 from ecgnet.runs import parse_fold, validation_plan
@@ -226,6 +226,8 @@ def name_or_path(text):
     """An argparse type: a model name or a path, not empty (see :func:`path_argument`), and not a folder: a run
     folder given for its model read as "not a Keras model file"."""
     path = path_argument(text)
+    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/zero was read until a MemoryError
+        raise argparse.ArgumentTypeError(f"{text} is {kind_of(path.stat().st_mode)}, not a model file")
     if path.is_dir():
         inside = path / "model.keras"
         raise argparse.ArgumentTypeError(

@@ -31,7 +31,7 @@ import numpy as np
 
 from ecgnet.data.signals import BEAT_LENGTH
 from ecgnet.errors import DataFormatError
-from ecgnet.files import atomic_path
+from ecgnet.files import atomic_path, kind_of
 
 N_FIELDS = BEAT_LENGTH + 1
 #: The largest magnitude a sample may have: beats are kept as float32.
@@ -192,7 +192,7 @@ def _load(path, n_classes, cache):
     if not path.exists():
         raise DataFormatError(f"{path}: no such file")
     if not path.is_file():
-        raise DataFormatError(f"{path}: not a file")
+        raise DataFormatError(f"{path}: is {kind_of(path.stat().st_mode)}, not a file of beats")
     if not os.access(path, os.R_OK):  # checked before the cache, which would answer for a file we cannot read
         raise DataFormatError(f"{path}: cannot be read (permission denied)")
     if path.stat().st_size == 0:
