@@ -709,6 +709,16 @@ def test_a_header_that_is_not_a_header_file_is_named_before_it_is_read(tmp_path,
     one_error_line(run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out", timeout=60), said)
 
 
+def test_a_device_as_the_signal_file_of_a_header_without_a_length_is_named(tmp_path):
+    """Without a length in its header wfdb reads the signal file to its end: ``/dev/zero`` read as 0 samples,
+    "could not read the signal (sampto must be greater than sampfrom)"."""
+    record = copy_record(tmp_path, "rec", header=lambda t: t.replace("rec 2 360 14400", "rec 2 360"))
+    (tmp_path / "rec.dat").unlink()
+    (tmp_path / "rec.dat").symlink_to("/dev/zero")
+    with pytest.raises(DataFormatError, match="rec.dat: is a character device, not a signal file"):
+        beats_from_record(record)
+
+
 @pytest.mark.parametrize("name", ["beats.csv", "beats.npz", "model.keras"])
 def test_a_device_named_as_beats_or_model_is_named(tmp_path, run_cli, no_tensorflow, name):
     """A link to ``/dev/zero`` named ``.npz`` was "no such file", and named ``.keras`` was read as a model until a

@@ -229,8 +229,13 @@ def _check_signal_files(path, header):
                 f"define (known: {', '.join(sorted(FORMAT_BYTES, key=int))}, and FLAC {', '.join(COMPRESSED_FORMATS)})"
             )
         files.setdefault(header.file_name[index], []).append(index)
-    if not header.sig_len:
-        return  # no length declared: wfdb reads to the end of the file
+    if not header.sig_len:  # no length declared: wfdb reads to the end of the file, which must be one
+        for file_name, signals in files.items():
+            dat = folder / file_name
+            if file_name != "-" and dat.exists() and not dat.is_file():  # /dev/zero read as "sampto must be greater ..."
+                raise DataFormatError(f"{dat}: is {kind_of(dat.stat().st_mode)}, not a signal file; {path}.hea names "
+                                      f"it as the file of {len(signals)} signal(s)")
+        return
     spf = header.samps_per_frame or [1] * len(names)
     for file_name, signals in files.items():
         formats = {str(header.fmt[i]) for i in signals}
