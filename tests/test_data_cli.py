@@ -84,9 +84,13 @@ def test_several_databases_inter_patient(run_cli, fixtures_dir, tmp_path):
                      "--out", tmp_path / "leak")
     said = one_error_line(copies)
     assert "114_excerpt: its signal (114_excerpt.dat) is the same as that of" in said and "mitdb/114 (114.dat)" in said
-    # two folders of one database would collide
-    twice = run_cli("prepare", "--raw", mitdb, "--raw", mitdb, "--split", "kaggle", "--out", tmp_path / "x")
+    # two folders of one database would collide; one folder given twice would be read as copies of itself
+    other = tmp_path / "other" / "mitdb"
+    other.mkdir(parents=True)
+    twice = run_cli("prepare", "--raw", mitdb, "--raw", other, "--split", "kaggle", "--out", tmp_path / "x")
     assert "two raw folders are both database 'mitdb'" in one_error_line(twice)
+    again = run_cli("prepare", "--raw", mitdb, "--raw", f"extra={mitdb}/", "--split", "kaggle", "--out", tmp_path / "x")
+    assert f"--raw extra={mitdb}: the same folder as --raw {mitdb}; give each folder once" in one_error_line(again)
 
 
 def test_errors_are_one_line(run_cli, tmp_path):

@@ -511,3 +511,221 @@ def test_a_signal_or_annotation_file_that_is_not_a_file_is_named(tmp_path, made)
         target.rmdir() if made == "folder" else target.unlink()
         target.write_bytes(saved)
     np.testing.assert_array_equal(beats_from_record(record).beats.x, beats_from_record(RECORD).beats.x)
+
+
+# -- file names in another case ----------------------------------------------------------------------------------
+
+
+def _recase(record, endings):
+    """Rename the files of ``record`` whose ending is in ``endings`` to the upper-case ending (``.atr`` -> ``.ATR``)."""
+    for ending in endings:
+        source = record.with_name(record.name + ending)
+        source.rename(source.with_name(record.name + ending.upper()))
+
+
+def test_record_files_in_another_case_are_named_not_read_as_missing(tmp_path, run_cli, no_tensorflow):
+    """WFDB reads a record's files by their lower-case endings. ``REC.ATR`` beside ``REC.hea`` was read as a
+    record without annotations: `predict` found the R peaks with the detector (48 beats, no word of the 69
+    annotated) and said "no annotations found"; ``REC.HEA`` was "no such WFDB record (expected REC.hea)"."""
+    annotations = copy_record(tmp_path, "atr")
+    _recase(annotations, [".atr"])
+    with pytest.raises(DataFormatError, match=r"atr.atr is missing, but .*atr.ATR is there: WFDB reads"):
+        beats_from_record(annotations)
+    assert beats_from_record(annotations, use_annotations=False).source == "detector"  # --detect: the .ATR is not read
+    header = copy_record(tmp_path, "hea")
+    _recase(header, [".hea", ".dat", ".atr"])
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", tmp_path / "hea.HEA")
+    one_error_line(done, "hea.hea is missing, but", "hea.HEA is there", "rename it hea.hea")
+    signal = copy_record(tmp_path, "dat")
+    _recase(signal, [".dat"])
+    with pytest.raises(DataFormatError, match=r"dat.dat: missing; .* dat.DAT is there, in another case"):
+        beats_from_record(signal)
+    # renamed back, each reads as the excerpt
+    for record in (annotations, header, signal):
+        for path in record.parent.glob(record.name + ".*"):
+            path.rename(path.with_suffix(path.suffix.lower()))
+        np.testing.assert_array_equal(beats_from_record(record).beats.x, beats_from_record(RECORD).beats.x)
+
+
+def test_prepare_refuses_a_raw_folder_with_a_header_in_another_case(tmp_path, run_cli, no_tensorflow):
+    """A record whose files end in ``.HEA``/``.DAT``/``.ATR`` was left out of the split without a word
+    (``*.hea`` did not list it): the split held one record of two."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    copy_record(raw, "kept")
+    _recase(copy_record(raw, "upper"), [".hea", ".dat", ".atr"])
+    done = run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out")
+    one_error_line(done, "raw: 1 header(s) end in another case than .hea (upper.HEA)", "lower-case endings")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["BEATS.CSV", "beats.CSV.GZ", "beats.csv.GZ", "beats.NPZ"])
+def test_beat_files_with_endings_in_upper_case_are_read(tmp_path, name):
+    """``.CSV.GZ`` was "gzip-compressed but its name does not end in .gz; rename it beats.CSV.GZ.gz", and
+    ``.NPZ`` "a zip archive, not lines of comma-separated numbers": the same files as ``.csv.gz`` and ``.npz``."""
+    from ecgnet.data import load_part
+
+    sample = sample_dir()
+    source = sample / ("mitbih_test.npz" if name.endswith("NPZ") else "mitbih_test.csv.gz")
+    data = source.read_bytes()
+    if name.upper().endswith(".CSV"):
+        import gzip
+
+        data = gzip.decompress(data)
+    (tmp_path / name).write_bytes(data)
+    found, reference = load_part(tmp_path / name, "test"), load_part(source, "test")
+    np.testing.assert_array_equal(found.x, reference.x)
+    np.testing.assert_array_equal(found.y, reference.y)
+
+
+@pytest.mark.parametrize("name", ["../rec.dat", "/abs/rec.dat"])
+def test_a_signal_file_named_with_a_folder_is_named(tmp_path, run_cli, no_tensorflow, name):
+    """wfdb refuses a signal file name with a folder in it, and said only "invalid syntax in signal line"."""
+    record = copy_record(tmp_path, "rec", header=lambda t: t.replace("rec.dat", name))
+    with pytest.raises(DataFormatError, match=f"line 2: the signal file name '{name}' names a folder"):
+        beats_from_record(record)
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", record)
+    one_error_line(done, "rec.hea: line 2: the signal file name", "put the file beside rec.hea")
+
+
+# -- arguments -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [("prepare", "--raw", "raw", "--split", "kaggle", "--out", "out"),
+                                     ("train", "--data", "data", "--split", "kaggle", "--out", "run")])
+def test_a_seed_numpy_cannot_take_is_one_line(tmp_path, run_cli, no_tensorflow, command):
+    """``prepare --seed -1`` ended in numpy's traceback (``expected non-negative integer``, from
+    ``default_rng``), ``train --seed -1`` in ``set_random_seed``'s, after the data were read."""
+    for seed in ("-1", str(2**32)):
+        done = run_cli(*command, "--seed", seed)
+        one_error_line(done, f"argument --seed: expected a whole number from 0 to {2**32 - 1} (a seed), received {seed}")
+
+
+@pytest.mark.parametrize("argument", ["--out", "--record", "--model"])
+def test_an_empty_path_is_one_line_not_the_current_folder(tmp_path, run_cli, no_tensorflow, argument):
+    """``--out ""`` (a variable left unset, quoted) was read as ``.``: `evaluate` wrote its report into the
+    current folder, `predict --record ""` said ".: is a folder"."""
+    given = {"--model": "ecgnet-mitbih", "--record": RECORD, "--out": tmp_path / "p.csv"}
+    given[argument] = ""
+    done = run_cli("predict", *(item for pair in given.items() for item in pair))
+    one_error_line(done, f"argument {argument}: expected a path, received ''")
+    if argument == "--out":
+        done = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", sample_dir(), "--out", "")
+        one_error_line(done, "argument --out: expected a path")
+    assert sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith(".")) == ["no_tensorflow"]
+
+
+# -- RECORDS files and --raw ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("listing, message", [
+    ("rec\nother\nrec\n", "RECORDS: line 3: lists record 'rec' again (line 1)"),
+    ("\n\n", "RECORDS: lists no record"),
+])
+def test_a_records_file_listing_a_record_twice_or_none_is_named(tmp_path, run_cli, no_tensorflow, listing, message):
+    """A record listed twice was refused as "one record under two names" (its own copy); an empty RECORDS file
+    gave "the kaggle split leaves 0 train and 0 test beats"."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    copy_record(raw, "rec")
+    copy_record(raw, "other")
+    (raw / "RECORDS").write_text(listing)
+    done = run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out")
+    one_error_line(done, message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_records_file_with_a_byte_order_mark_windows_line_ends_and_comments_is_read(tmp_path):
+    """A byte-order mark was read into the first name (record '\\ufeffrec' not found), a ``#`` line as record '#'."""
+    from ecgnet.data.records import list_records
+
+    (tmp_path / "RECORDS").write_bytes(b"\xef\xbb\xbf# two records\r\nrec\r\nother  # the second\r\n")
+    assert list_records(tmp_path) == ["rec", "other"]
+
+
+def test_raw_name_without_a_folder_is_refused_not_read_as_the_current_folder(tmp_path, run_cli, no_tensorflow):
+    """``--raw mitdb=`` (a variable left unset) read the records of the current folder."""
+    copy_record(tmp_path, "rec")
+    done = run_cli("prepare", "--raw", "mitdb=", "--split", "kaggle", "--out", tmp_path / "out")
+    one_error_line(done, "--raw mitdb=: names no folder")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_folder_given_as_the_model_names_its_model_file(tmp_path, run_cli, no_tensorflow):
+    """``--model RUN`` (the folder `train` wrote) was "RUN: not a Keras model file (expected a .keras zip
+    archive ...)"; it names the file to give."""
+    run = tmp_path / "run"
+    run.mkdir()
+    done = run_cli("predict", "--model", run, "--record", RECORD)
+    one_error_line(done, f"argument --model: {run} is a folder, not a model")
+    (run / "model.keras").write_bytes(b"")
+    done = run_cli("evaluate", "--model", run, "--data", sample_dir())
+    one_error_line(done, f"argument --model: {run} is a folder; its model is {run / 'model.keras'}: name that file")
+
+
+def test_train_refuses_a_split_other_than_the_one_its_data_holds(tmp_path, run_cli, no_tensorflow):
+    """``train --data KAGGLE --split inter-patient`` trained, validated record-wise on beats whose records are in
+    the test part too, and wrote a card claiming the inter-patient split. The sample serves either split."""
+    from ecgnet.data.datasets import prepare_split
+
+    data = tmp_path / "data"
+    prepare_split({"mitdb": FIXTURES}, "kaggle", data, progress=False)
+    for given in (data, data / "train.npz"):
+        done = run_cli("train", "--data", given, "--split", "inter-patient", "--epochs", "1", "--out", tmp_path / "run")
+        one_error_line(done, f"--split inter-patient: {given} holds the 'kaggle' split (its manifest.json says so)",
+                       "pass --split kaggle")
+    assert not (tmp_path / "run").exists()
+    # the sample, and a folder of the split given, pass the check (and reach TensorFlow, here a stub that fails)
+    for given, split in ((sample_dir(), "inter-patient"), (data, "kaggle")):
+        done = run_cli("train", "--data", given, "--split", split, "--epochs", "1", "--out", tmp_path / "run2")
+        assert "TensorFlow was imported" in done.stderr and "--split" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("made", ["device", "pipe", "folder", "large"])
+def test_a_header_that_is_not_a_header_file_is_named_before_it_is_read(tmp_path, run_cli, no_tensorflow, made):
+    """``REC.hea`` a link to ``/dev/zero`` was read until the memory ran out (MemoryError), a named pipe hung
+    `predict --out` and `prepare` for ever, a folder gave "[Errno 21] Is a directory"."""
+    import os
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    record = copy_record(raw, "rec")
+    header = raw / "rec.hea"
+    header.unlink()
+    if made == "device":
+        header.symlink_to("/dev/zero")
+    elif made == "pipe":
+        os.mkfifo(header)
+    elif made == "folder":
+        header.mkdir()
+    else:
+        header.write_bytes(b"rec 2 360 14400\n" * 70000)
+    said = "is a character device" if made == "device" else "is a named pipe (FIFO)" if made == "pipe" else \
+        "is a folder" if made == "folder" else "1120000 bytes, not a WFDB header"
+    with pytest.raises(DataFormatError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        beats_from_record(record)
+    one_error_line(run_cli("predict", "--model", "ecgnet-mitbih", "--record", record, "--out", tmp_path / "p.csv",
+                           timeout=60), f"rec.hea: {said}")
+    one_error_line(run_cli("prepare", "--raw", raw, "--split", "kaggle", "--out", tmp_path / "out", timeout=60), said)
+
+
+def test_a_device_as_the_signal_file_of_a_header_without_a_length_is_named(tmp_path):
+    """Without a length in its header wfdb reads the signal file to its end: ``/dev/zero`` read as 0 samples,
+    "could not read the signal (sampto must be greater than sampfrom)"."""
+    record = copy_record(tmp_path, "rec", header=lambda t: t.replace("rec 2 360 14400", "rec 2 360"))
+    (tmp_path / "rec.dat").unlink()
+    (tmp_path / "rec.dat").symlink_to("/dev/zero")
+    with pytest.raises(DataFormatError, match="rec.dat: is a character device, not a signal file"):
+        beats_from_record(record)
+
+
+@pytest.mark.parametrize("name", ["beats.csv", "beats.npz", "model.keras"])
+def test_a_device_named_as_beats_or_model_is_named(tmp_path, run_cli, no_tensorflow, name):
+    """A link to ``/dev/zero`` named ``.npz`` was "no such file", and named ``.keras`` was read as a model until a
+    MemoryError; ``.csv`` said "not a file"."""
+    (tmp_path / name).symlink_to("/dev/zero")
+    if name.endswith(".keras"):
+        done = run_cli("predict", "--model", tmp_path / name, "--record", RECORD)
+        one_error_line(done, f"argument --model: {tmp_path / name} is a character device, not a model file")
+    else:
+        one_error_line(run_cli("info", tmp_path / name), f"{name}: is a character device, not a file of beats")

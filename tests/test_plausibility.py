@@ -275,3 +275,73 @@ def test_prepare_refuses_a_record_with_another_records_annotations(tmp_path):
     _record_with(tmp_path, "101", lambda s: s, annotations_of="233")
     with pytest.raises(DataFormatError, match="101: annotations off the QRS"):
         build_mitbih_beats(tmp_path, records=["100", "101"], progress=False, processes=1)
+
+
+def test_annotations_of_some_classes_only_are_found_where_their_beats_leave_long_intervals(tmp_path, run_cli):
+    """The 208 excerpt annotated in its N beats only (43 % of its beats, its V and F, left out): a QRS lies in
+    31 % of the intervals, under the 50 % of thinned annotations, so every N beat was read, and `prepare` kept
+    them. The intervals that hold one are the long ones (a premature beat and its pause joined): refused. The
+    clean excerpt has no such interval, nor do the clean records (docs/robustness.md)."""
+    import wfdb
+
+    from ecgnet.data import beats_from_record
+    from ecgnet.data.records import build_mitbih_beats
+
+    signal, peaks = excerpt("208")
+    symbols = np.array([s for s in wfdb.rdann(str(FIXTURES / "208_excerpt"), "atr").symbol if s in set("NLRBAaJSVrFejnE/fQ?")])
+    normal = peaks[symbols[: len(peaks)] == "N"]
+    assert not plausibility.long_unannotated_qrs(signal, FS, peaks).any()
+    assert plausibility.check_record(signal, FS, peaks, lead="MLII").verdict == []
+    long = plausibility.long_unannotated_qrs(signal, FS, normal)
+    # an independent reference: the intervals the left-out beats fall in, and their length against the median
+    rr = np.diff(normal)
+    holds = np.array([np.any((peaks > a + 0.2 * FS) & (peaks < b - 0.2 * FS)) for a, b in zip(normal[:-1], normal[1:])])
+    expected = holds & (rr > plausibility.LONG_INTERVAL * np.median(rr))
+    assert not (long & ~expected).any()  # every interval found holds a beat left out
+    assert long.sum() >= 0.6 * expected.sum()  # most are found (a left-out QRS under half its neighbours' is not)
+    found = plausibility.check_record(signal, FS, normal, lead="MLII")
+    assert found.verdict == [f"annotations miss beats: {long.mean():.0%} of the intervals between the R peaks are over "
+                             "1.5 times the median R-R and hold a QRS complex of their own (over 15%): only some "
+                             "classes annotated, or beats left out?"]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for ext in ("hea", "dat"):
+        (raw / f"208.{ext}").write_bytes((FIXTURES / f"208_excerpt.{ext}").read_bytes().replace(b"208_excerpt", b"208"))
+    wfdb.wrann("208", "atr", normal, symbol=["N"] * len(normal), write_dir=str(raw))
+    with pytest.raises(DataFormatError, match=r"208: annotations miss beats: \d+% of the intervals .* are over 1.5 times"):
+        build_mitbih_beats(raw, records=["208"], progress=False, processes=1)
+    done = run_cli("predict", "--model", "ecgnet-mitbih", "--record", raw / "208")
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and "annotations miss beats" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert beats_from_record(FIXTURES / "208_excerpt", check_quality=True).verdict == []
+
+
+def test_noise_that_widens_the_qrs_is_not_read_as_half_the_sampling_rate():
+    """White noise at -1 dB on the 208 excerpt widens the QRS measured (115 to 146 ms), so the rate index fell
+    under its range and the header's 360 Hz was said to look half the true rate: a heart rate of 2 x 110 there,
+    which no clean record has. A rate given as half is still named
+    (`test_a_sampling_rate_twice_or_half_the_true_one_is_named`)."""
+    from ecgnet.quality import add_noise
+
+    signal, peaks = excerpt("208")
+    for seed in range(3):
+        noisy = add_noise(signal, np.random.default_rng(seed).normal(size=len(signal)), -1, FS, peaks)
+        index, heart_rate, _ = plausibility.rate_index(noisy, FS, peaks)
+        assert index < plausibility.RATE_INDEX_RANGE[0] and 2 * heart_rate > plausibility.USUAL_HEART_RATES[1]
+        assert plausibility.sampling_rate_factor(noisy, FS, peaks) == (1.0, "")
+
+
+def test_a_signal_longer_than_its_annotations_is_named_part_unread():
+    """The annotations of the first 4.4 s (or of the last 25 s) of the 208 excerpt over its 40 s: the rest was
+    left without a class and without a word. The whole excerpt's annotations start 0.3 s and end 0.1 s from
+    its ends (the clean records: within 1.4 and 1.8 s)."""
+    signal, peaks = excerpt("208")
+    assert plausibility.check_record(signal, FS, peaks, lead="MLII").verdict == []
+    early = peaks[peaks < 5 * FS]
+    unread = (len(signal) - 1 - early.max()) / FS
+    assert plausibility.check_record(signal, FS, early, lead="MLII").verdict == [
+        f"part unread: no R peak in the last {unread:.1f} s (after {early.max() / FS:.1f} s) of the 40.0 s signal, "
+        "so nothing there gets a class: annotations of a shorter record or an excerpt, or no QRS found there?"]
+    late = peaks[peaks > 15 * FS]
+    assert plausibility.check_record(signal, FS, late, lead="MLII").verdict[0].startswith(
+        f"part unread: no R peak in the first {late.min() / FS:.1f} s of the 40.0 s signal")

@@ -8,14 +8,16 @@ claim: the noise records of the MIT-BIH Noise Stress Test Database (``bw``,
 with real annotations, a record with another record's annotations, an
 inverted lead, the V1 lead, a header claiming twice or half the sampling
 rate, annotations 0.05, 0.1, 0.2 or 0.5 s or one R-R interval late (100,
-and 208, 119 and 232), a clean record with muscle noise added at 12, 6, 0
-and -6 dB, and
+and 208, 119 and 232), the annotations of records 119, 208, 203 and 106
+without their V beats, a clean record with muscle noise added at 12, 6, 0
+and -6 dB, 40 s of record 208 under white noise at -1 dB, and
 records with minutes 10 to 15 reversed. Each database's records are also
 read at twice and half their sampling rate (what the sampling-rate check
 says). Then the svdb records (128 Hz), if given.
 
 Usage:
     python -m benchmarks.measure.bench_plausibility --mitdb DIR [--svdb DIR] [--nstdb DIR]
+    python -m benchmarks.measure.bench_plausibility --windows 40 10    # the clean records in stretches of 40 and 10 s
 
 (the folders default to $ECGNET_MITDB_DIR, $ECGNET_SVDB_DIR, $ECGNET_NSTDB_DIR).
 
@@ -35,6 +37,10 @@ were set from this run, the full output is in docs/robustness.md):
   0.025 s by record (222); annotations one R-R interval late: 0.058 s on
   208, 0.053 s on 119, "annotations off the QRS"; 0.025 s on 100 and
   0.022 s on 232 (regular rhythms: not found).
+- long intervals (over 1.5 x the median R-R) holding a QRS of their own:
+  at most 0.38 % of a clean record's (207; svdb 2.72 %, 865, 0.07 % where
+  the median contrast is 10 or more); 119 without its V beats 29 %, 106
+  23 %: "annotations miss beats"; 208 and 203 without them stay under 15 %.
 - svdb, 39 records at 128 Hz, 96,971 beats: "not QRS-like" 1,033 (1.07 %),
   718 of them in 848 and 259 in 865; no verdict; spread at most 0.016 s
   (848); at twice its rate 23 of 39 found, at half 24.
@@ -80,6 +86,15 @@ def read(path, lead=None):
     return record.p_signal[:, 0], float(record.fs), lead, peaks
 
 
+def symbols(path, length):
+    """The beat symbols of a record's annotations, in the order of ``read``'s R peaks."""
+    import wfdb
+
+    ann = wfdb.rdann(str(path), "atr")
+    keep = np.isin(np.asarray(ann.symbol), list(BEAT_SYMBOLS)) & (ann.sample >= 0) & (ann.sample < length)
+    return np.asarray(ann.symbol)[keep]
+
+
 def summary(name, found, n_beats):
     marked = np.char.find(found.reasons.astype(str), "not QRS-like") >= 0
     past = np.char.find(found.reasons.astype(str), "window past the end") >= 0
@@ -95,7 +110,7 @@ def clean_database(folder, label):
     names = list_records(folder)
     total = marked = past = off = flips = noisy = noisy_only = 0
     contrasts, verdicts, worst, medians, flipped_in, indices = [], [], [], [], [], []
-    shifts, missed, spreads = [], [], []  # per record: median qrs_offset (s); share of intervals holding an
+    shifts, missed, spreads, long_missed = [], [], [], []  # per record: median qrs_offset (s); share of intervals holding an
     # unannotated QRS; offset_spread (s)
     rates = {1.0: [], 2.0: [], 0.5: []}  # rate given / true rate -> the factor sampling_rate_factor finds
     for name in names:
@@ -112,6 +127,8 @@ def clean_database(folder, label):
         shifts.append((float(np.median(offsets)), name))
         spreads.append((plausibility.offset_spread(signal, fs, peaks), name))
         missed.append((float(np.mean(plausibility.unannotated_qrs(signal, fs, peaks) > plausibility.MISSED_RATIO)), name))
+        long_missed.append((float(np.mean(plausibility.long_unannotated_qrs(signal, fs, peaks))),
+                            name, float(np.median(found.contrast))))
         gated = np.char.find(found.reasons.astype(str), plausibility.NOISY) >= 0
         noisy += int(gated.sum())
         noisy_only += int((gated & ~not_qrs).sum())
@@ -139,6 +156,11 @@ def clean_database(folder, label):
           f"up to {max(missed)[0]:.2%} ({max(missed)[1]}); {sum(m > 0 for m, _ in missed)} records above 0; "
           f"annotations miss beats over {plausibility.MISSED_SHARE:.0%} (where the median contrast is at least "
           f"{plausibility.MISSED_MIN_CONTRAST:g})")
+    read_at = [(share, name) for share, name, contrast in long_missed if contrast >= plausibility.MISSED_MIN_CONTRAST]
+    print(f"  long intervals (over {plausibility.LONG_INTERVAL:g} x the median R-R) holding a QRS of their own, by "
+          f"record: up to {max(long_missed)[0]:.2%} ({max(long_missed)[1]}); where the median contrast is at least "
+          f"{plausibility.MISSED_MIN_CONTRAST:g}: up to {max(read_at)[0]:.2%} ({max(read_at)[1]}); annotations miss "
+          f"beats over {plausibility.LONG_MISSED_SHARE:.0%}")
     print(f"  lowest median contrast of a record: {min(medians)[0]:.1f} ({min(medians)[1]})")
     print(f"  contrast quantiles: min {contrasts.min():.2f}, 0.01% {np.percentile(contrasts, 0.01):.2f}, "
           f"0.1% {np.percentile(contrasts, 0.1):.2f}, 1% {np.percentile(contrasts, 1):.2f}, median {np.median(contrasts):.0f}")
@@ -203,6 +225,15 @@ def not_what_they_claim(mitdb, nstdb):
         x, rate, lead_name, r = read(Path(mitdb) / record)
         cases[f"{record} with its annotations 0.5 s late"] = (x, rate, _moved(r, 0.5 * rate, len(x)), lead_name)
         cases[f"{record} with its annotations one R-R late"] = (x, rate, _moved(r, np.median(np.diff(r)), len(x)), lead_name)
+    for record in ("119", "208", "203", "106"):  # some classes only: the V beats left out (DS1 records)
+        x, rate, lead_name, r = read(Path(mitdb) / record)
+        kept = symbols(Path(mitdb) / record, len(x)) != "V"
+        cases[f"{record} without its V beats ({1 - kept.mean():.0%})"] = (x, rate, r[kept], lead_name)
+    x, rate, lead_name, r = read(Path(mitdb) / "208")
+    excerpt = int(40 * rate)
+    for seed in range(3):  # the QRS widened by noise read as half the sampling rate
+        noisy = add_noise(x[:excerpt], np.random.default_rng(seed).normal(size=excerpt), -1, rate, r[r < excerpt])
+        cases[f"208, 40 s, white noise -1 dB ({seed})"] = (noisy, rate, r[r < excerpt], lead_name)
     v1, _, v1_lead, v1_peaks = read(Path(mitdb) / "101", lead="V1")
     cases["101, lead V1"] = (v1, fs, v1_peaks, v1_lead)
     if nstdb:
@@ -229,15 +260,47 @@ def not_what_they_claim(mitdb, nstdb):
             print(f"      {line}")
 
 
+def windows(folder, seconds):
+    """How many stretches of ``seconds`` of the clean records get a verdict on their annotations (what ``predict``
+    on an excerpt would refuse), by verdict."""
+    from ecgnet.data.records import list_records
+
+    counted, found = 0, {}
+    for name in list_records(folder):
+        signal, fs, lead, peaks = read(Path(folder) / name)
+        width = int(seconds * fs)
+        for start in range(0, len(signal) - width + 1, width):
+            inside = (peaks >= start) & (peaks < start + width)
+            if inside.sum() < 3:
+                continue
+            counted += 1
+            verdict = plausibility.check_record(signal[start:start + width], fs, peaks[inside] - start, lead=lead).verdict
+            for line in verdict:
+                if line.startswith(("annotations", "no QRS", "mostly")):
+                    key = line.split(":")[0] + (" (long intervals)" if "median R-R" in line else "")
+                    found.setdefault(key, []).append(f"{name} at {start / fs:.0f} s")
+    print(f"\n{folder}: {counted} stretches of {seconds:g} s")
+    for key, where in sorted(found.items()):
+        print(f"  {key}: {len(where)} ({', '.join(where[:8])}{' ...' if len(where) > 8 else ''})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mitdb", default=os.environ.get("ECGNET_MITDB_DIR"))
     parser.add_argument("--svdb", default=os.environ.get("ECGNET_SVDB_DIR"))
     parser.add_argument("--nstdb", default=os.environ.get("ECGNET_NSTDB_DIR"))
+    parser.add_argument("--windows", type=float, nargs="*", default=None, metavar="SECONDS",
+                        help="instead: the verdicts on the annotations of the clean records cut in stretches of SECONDS")
     args = parser.parse_args()
     if not args.mitdb:
         parser.error("--mitdb (or $ECGNET_MITDB_DIR) is needed")
     started = time.perf_counter()
+    if args.windows:
+        for seconds in args.windows:
+            for folder in filter(None, (args.mitdb, args.svdb)):
+                windows(folder, seconds)
+        print(f"\n{time.perf_counter() - started:.0f} s")
+        return
     print(f"thresholds: beat contrast {plausibility.BEAT_CONTRAST}, search +-{plausibility.SEARCH_SECONDS} s, "
           f"agreement {plausibility.AGREEMENT}, heart rate {plausibility.HEART_RATE_RANGE}")
     clean_database(args.mitdb, "MIT-BIH Arrhythmia (mitdb)")

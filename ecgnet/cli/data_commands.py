@@ -9,6 +9,7 @@ Example:
 
 from pathlib import Path
 
+from ecgnet.cli.model_commands import path_argument, seed_int
 from ecgnet.data.download import PHYSIONET_DATABASES
 from ecgnet.data.manifest import counts_table
 from ecgnet.data.splits import SPLITS
@@ -24,7 +25,7 @@ def add_parsers(subparsers):
         help="PhysioNet database (default mitdb): mitdb MIT-BIH Arrhythmia, svdb MIT-BIH Supraventricular "
         "Arrhythmia, incartdb St Petersburg INCART 12-lead",
     )
-    p.add_argument("--out", default=None, help="folder to download into (default: DATA_DIR/DATABASE, e.g. data/mitdb)")
+    p.add_argument("--out", type=path_argument, default=None, help="folder to download into (default: DATA_DIR/DATABASE, e.g. data/mitdb)")
     p.add_argument(
         "--base-url", default=None,
         help="the database folder URL of a mirror (http://, https:// or file://; default: "
@@ -39,8 +40,8 @@ def add_parsers(subparsers):
         "(named after the folder: mitdb, svdb, incartdb, or NAME=DIR)",
     )
     p.add_argument("--split", choices=SPLITS, required=True)
-    p.add_argument("--out", required=True, help="folder for train/test .csv and .npz and manifest.json")
-    p.add_argument("--seed", type=int, default=0, help="seed of the kaggle split (default 0)")
+    p.add_argument("--out", type=path_argument, required=True, help="folder for train/test .csv and .npz and manifest.json")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the kaggle split (default 0)")
     p.add_argument(
         "--second-lead",
         action="store_true",
@@ -51,7 +52,7 @@ def add_parsers(subparsers):
     p.set_defaults(handler=run_prepare)
 
     p = subparsers.add_parser("info", help="class counts of a beat file (.csv, .csv.gz or .npz)")
-    p.add_argument("file", help="a beat file: .csv, .csv.gz (Kaggle layout) or .npz (from prepare)")
+    p.add_argument("file", type=path_argument, help="a beat file: .csv, .csv.gz (Kaggle layout) or .npz (from prepare)")
     p.set_defaults(handler=run_info)
 
 
@@ -94,7 +95,7 @@ def run_info(args):
     from ecgnet.data.manifest import class_counts
 
     path = Path(args.file)
-    if path.suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         y = load_beats_npz(path).y
     else:
         _, y = load_mitbih_csv(path)

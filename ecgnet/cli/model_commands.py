@@ -15,7 +15,7 @@ from ecgnet.data.datasets import sample_dir
 from ecgnet.data.prepared import load_part, require_beats
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
-from ecgnet.files import check_not_an_input, check_not_the_data_folder, check_out_file, check_out_folder, folder_lock
+from ecgnet.files import check_not_an_input, check_not_the_data_folder, check_out_file, check_out_folder, folder_lock, kind_of
 from ecgnet.prediction import UNCLASSIFIABLE, refuse_flat_beats
 from ecgnet.recipe import CHANNEL_NAMES, OPTION_FLAGS, RR_FEATURE_NAMES, SYNTAX, WINDOWS, InputRecipe
 from ecgnet.runs import parse_fold, validation_plan
@@ -29,7 +29,7 @@ def add_parsers(subparsers):
         help="train a model on prepared data",
         description="Train a model; validation is carved from the training data, the test part is never seen.",
     )
-    train.add_argument("--data", type=Path, required=True, help="folder from `prepare` (train.npz) or with mitbih_train.csv")
+    train.add_argument("--data", type=path_argument, required=True, help="folder from `prepare` (train.npz) or with mitbih_train.csv")
     train.add_argument("--split", choices=SPLITS, required=True, help="the split the folder holds (recorded in the model card)")
     train.add_argument("--preset", default="small", help="model preset: a build_ecgnet preset or 'kachuee2018' (default: small)")
     train.add_argument("--epochs", type=_positive_int, default=30, help="most epochs; early stopping may end sooner (default: 30)")
@@ -105,10 +105,10 @@ def add_parsers(subparsers):
         default=None,
         help="how to handle class imbalance (default: the library's, class_weight)",
     )
-    train.add_argument("--seed", type=int, default=0, help="seed of the weights, the validation split and the shuffling (default: 0)")
+    train.add_argument("--seed", type=seed_int, default=0, help="seed of the weights, the validation split and the shuffling (default: 0)")
     train.add_argument(
         "--validation-seed",
-        type=int,
+        type=seed_int,
         default=None,
         help="seed of the validation split alone (default: --seed); give ensemble members the same one",
     )
@@ -126,7 +126,7 @@ def add_parsers(subparsers):
         help="train on every training beat for exactly --epochs epochs, without validation "
         "(choose --epochs with a validated run of the same recipe first)",
     )
-    train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
+    train.add_argument("--out", type=path_argument, required=True, help="run folder: checkpoints, logs, model.keras")
     train.add_argument(
         "--overwrite",
         action="store_true",
@@ -144,18 +144,18 @@ def add_parsers(subparsers):
             "figures on the validation beats they share. The test part is not read."
         ),
     )
-    ensemble.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders written by `train` (at least 2)")
-    ensemble.add_argument("--data", type=Path, required=True, help="the data folder the runs were trained on")
-    ensemble.add_argument("--out", type=Path, required=True, help="folder for model.keras and training.json")
+    ensemble.add_argument("--runs", type=path_argument, nargs="+", required=True, help="run folders written by `train` (at least 2)")
+    ensemble.add_argument("--data", type=path_argument, required=True, help="the data folder the runs were trained on")
+    ensemble.add_argument("--out", type=path_argument, required=True, help="folder for model.keras and training.json")
     ensemble.set_defaults(handler=run_ensemble)
 
     evaluate = subparsers.add_parser(
         "evaluate",
         help="evaluate a model on a test set; write report.json, report.md and confusion-matrix PNGs",
     )
-    evaluate.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
-    evaluate.add_argument("--data", type=Path, required=True, help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
-    evaluate.add_argument("--out", type=Path, default=None, help="report folder (default: beside the model, or runs/evaluate-NAME)")
+    evaluate.add_argument("--model", type=name_or_path, required=True, help="a .keras file or a pretrained model name")
+    evaluate.add_argument("--data", type=path_argument, required=True, help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
+    evaluate.add_argument("--out", type=path_argument, default=None, help="report folder (default: beside the model, or runs/evaluate-NAME)")
     evaluate.set_defaults(handler=run_evaluate)
 
     predict = subparsers.add_parser(
@@ -169,21 +169,21 @@ def add_parsers(subparsers):
             "without one usable beat is an error."
         ),
     )
-    predict.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
+    predict.add_argument("--model", type=name_or_path, required=True, help="a .keras file or a pretrained model name")
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--beats", "--csv", dest="beats", type=Path,
+        "--beats", "--csv", dest="beats", type=path_argument,
         help="a file of cut beats: the Kaggle CSV format (.csv, .csv.gz), or a prepared .npz (for models that take "
         "R-R features or more beat channels); --csv is the older name",
     )
-    source.add_argument("--record", type=Path, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
+    source.add_argument("--record", type=path_argument, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
     predict.add_argument(
         "--detect",
         action="store_true",
         help="with --record: find the R peaks with the XQRS detector even where the record has reference "
         "annotations (.atr); without it a .atr file that is not valid WFDB annotations is an error",
     )
-    predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
+    predict.add_argument("--out", type=path_argument, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
     predict.add_argument(
         "--adapt-minutes", type=positive_float, default=None, metavar="MINUTES",
         help="with --record: first adapt the model to the annotated beats of the record's first MINUTES minutes "
@@ -194,13 +194,13 @@ def add_parsers(subparsers):
 
     demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample that ships with ecgnet and evaluate it")
     demo.add_argument(
-        "--data", type=Path, default=None,
+        "--data", type=path_argument, default=None,
         help="folder with mitbih_train and mitbih_test (.csv, .csv.gz or .npz) (default: the sample in the package, ecgnet/data/sample)",
     )
     demo.add_argument("--epochs", type=_positive_int, default=25, help="training epochs (default: 25)")
-    demo.add_argument("--out", type=Path, default=Path("runs/demo"), metavar="FOLDER",
+    demo.add_argument("--out", type=path_argument, default=Path("runs/demo"), metavar="FOLDER",
                       help="run folder; a new demo replaces an earlier demo there, never another run (default: runs/demo)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--seed", type=seed_int, default=0, help="random seed (default: 0)")
     demo.set_defaults(handler=run_demo)
 
 
@@ -211,6 +211,46 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
+    return value
+
+
+def path_argument(text):
+    """An argparse type: a path that is not empty. ``--out ""`` (a variable left unset, quoted) read as ``.``: the
+    report written into the current folder, a record looked for as the folder ``.``."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a path, received {text!r} (a variable left unset?)")
+    return Path(text)
+
+
+def name_or_path(text):
+    """An argparse type: a model name or a path, not empty (see :func:`path_argument`), and not a folder: a run
+    folder given for its model read as "not a Keras model file"."""
+    path = path_argument(text)
+    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/zero was read until a MemoryError
+        raise argparse.ArgumentTypeError(f"{text} is {kind_of(path.stat().st_mode)}, not a model file")
+    if path.is_dir():
+        inside = path / "model.keras"
+        raise argparse.ArgumentTypeError(
+            f"{text} is a folder; its model is {inside}: name that file" if inside.is_file()
+            else f"{text} is a folder, not a model; name a .keras file or a pretrained model name"
+        )
+    return text
+
+
+#: The seeds numpy and Keras take (``numpy.random.seed``, which ``keras.utils.set_random_seed`` calls; a
+#: negative seed failed in ``numpy.random.default_rng`` with a traceback).
+SEED_RANGE = (0, 2**32 - 1)
+
+
+def seed_int(text):
+    """An argparse type: a whole number in :data:`SEED_RANGE` (``--seed``, ``--validation-seed``)."""
+    low, high = SEED_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, received {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high} (a seed), received {value}")
     return value
 
 
@@ -253,10 +293,28 @@ def run_train(args):
     if args.beat_dropout and recipe.rr_features is None:
         raise EcgnetError("--beat-dropout drops the beat's shape features so that the model learns from the R-R features: "
                           f"it needs --rr (the recipe {recipe} has none)")
+    _check_split_of_data(args.data, args.split)
     check_out_folder(args.out)
     check_not_the_data_folder(args.out, args.data)
     with folder_lock(args.out, "`train` (--out)"):  # two runs into one folder would mix their files
         return _train(args, recipe)
+
+
+def _check_split_of_data(data, split):
+    """Refuse a ``--split`` other than the one a prepared folder's manifest records: the run's card would claim
+    it (``train --data KAGGLE --split inter-patient`` validated record-wise on beats whose records are also in
+    the test part, and its card said inter-patient). The sample (split ``sample``) serves either."""
+    from ecgnet.data.manifest import MANIFEST, read_manifest
+
+    data = Path(data)
+    folder = data if data.is_dir() else data.parent
+    manifest = read_manifest(folder) if (folder / MANIFEST).is_file() else None
+    if manifest is None or not (data.is_dir() or data.name in manifest["files"]):
+        return
+    held = manifest.get("split")
+    if held in SPLITS and held != split:
+        raise EcgnetError(f"--split {split}: {data} holds the {held!r} split (its {MANIFEST} says so), and the run's "
+                          f"card would claim {split!r}; pass --split {held}, or the folder of the {split} split")
 
 
 def _train(args, recipe):

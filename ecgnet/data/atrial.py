@@ -255,7 +255,7 @@ def read_lead(record, lead=None):
     from pathlib import Path
 
     record = Path(record)
-    if record.suffix in (".hea", ".dat", ".atr"):
+    if record.suffix.lower() in (".hea", ".dat", ".atr"):
         record = record.with_suffix("")
     try:
         header = wfdb.rdheader(str(record))

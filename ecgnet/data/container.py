@@ -14,7 +14,7 @@ import numpy as np
 
 from ecgnet.data.signals import BEAT_LENGTH, CENTRED_LENGTH
 from ecgnet.errors import DataFormatError
-from ecgnet.files import atomic_path
+from ecgnet.files import atomic_path, kind_of
 
 
 @dataclasses.dataclass
@@ -155,8 +155,10 @@ def load_beats_npz(path):
     from ecgnet.data.classes import CLASS_NAMES
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataFormatError(f"{path}: no such file")
+    if not path.is_file():  # a device or a folder read as "no such file"
+        raise DataFormatError(f"{path}: is {kind_of(path.stat().st_mode)}, not a file of beats")
     try:
         with np.load(path, allow_pickle=False) as data:
             required = ("x", "y", "record", "r_peak", "rr")  # what prepare writes

@@ -31,7 +31,7 @@ import numpy as np
 
 from ecgnet.data.signals import BEAT_LENGTH
 from ecgnet.errors import DataFormatError
-from ecgnet.files import atomic_path
+from ecgnet.files import atomic_path, kind_of
 
 N_FIELDS = BEAT_LENGTH + 1
 #: The largest magnitude a sample may have: beats are kept as float32.
@@ -67,7 +67,7 @@ def _check_compression(path):
     if path.suffix.lower() in MODEL_SUFFIXES:  # it read as "binary data (NUL bytes)": true, but no help
         raise DataFormatError(f"{path}: a {path.suffix} file is a model, not beats; beats are read from a .csv, "
                               ".csv.gz or .npz file (the test.npz of a `prepare` folder)")
-    if path.suffix != ".gz":
+    if path.suffix.lower() != ".gz":
         with open(path, "rb") as handle:
             start = handle.read(4096)
         if start[:2] == b"\x1f\x8b":
@@ -86,7 +86,7 @@ def _check_compression(path):
 
 
 def _open_text(path):
-    if path.suffix == ".gz":
+    if path.suffix.lower() == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace")
 
@@ -115,7 +115,7 @@ def _is_number(text):
 
 def _locate_error(path, n_classes):
     """Slow path: scan the file and raise a DataFormatError at the first bad cell."""
-    if path.suffix == ".gz":
+    if path.suffix.lower() == ".gz":
         _check_gzip_stream(path)
     with _open_text(path) as handle:
         n_lines = 0
@@ -192,7 +192,7 @@ def _load(path, n_classes, cache):
     if not path.exists():
         raise DataFormatError(f"{path}: no such file")
     if not path.is_file():
-        raise DataFormatError(f"{path}: not a file")
+        raise DataFormatError(f"{path}: is {kind_of(path.stat().st_mode)}, not a file of beats")
     if not os.access(path, os.R_OK):  # checked before the cache, which would answer for a file we cannot read
         raise DataFormatError(f"{path}: cannot be read (permission denied)")
     if path.stat().st_size == 0:
@@ -292,7 +292,7 @@ def write_beats_csv(path, x, y, fmt="%.18e"):
     data = np.concatenate([x, y.astype(np.float64)[:, None]], axis=1)
     path = Path(path)
     with atomic_path(path) as tmp:
-        if path.suffix == ".gz":
+        if path.suffix.lower() == ".gz":
             with gzip.open(tmp, "wb", compresslevel=6) as handle:
                 np.savetxt(handle, data, fmt=fmt, delimiter=",")
         else:

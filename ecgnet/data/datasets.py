@@ -29,6 +29,7 @@ import numpy as np
 
 from ecgnet.data.manifest import MANIFEST, class_counts, read_manifest, write_manifest
 from ecgnet.data.prepared import PREPARED_PARTS
+from ecgnet.data.records import records_file_lines
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
 from ecgnet.files import folder_lock, output_folder, replace_folder, temporary_folder
@@ -100,9 +101,15 @@ def _raw_sources(raw_dirs):
         str(item).split("=", 1) if isinstance(item, str) and "=" in item and not Path(item).exists() else (None, item)
         for item in raw_dirs
     ]
-    sources = []
+    sources, seen = [], {}
     for name, folder in items:
+        if not str(folder).strip():  # Path("") is the current folder: its files would be read as the records
+            raise EcgnetError(f"--raw {name or ''}={folder}: names no folder (after '='); give NAME=DIR")
         folder = Path(folder)
+        given = f"{name}={folder}" if name else str(folder)
+        if folder.resolve() in seen:  # one folder under two names: every record read as a copy of itself
+            raise EcgnetError(f"--raw {given}: the same folder as --raw {seen[folder.resolve()]}; give each folder once")
+        seen[folder.resolve()] = given
         sources.append((name or database_of(folder), folder))
     names = [name for name, _ in sources]
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -313,7 +320,7 @@ def _missing_records(folder):
 
     folder = Path(folder)
     listing = folder / "RECORDS"
-    names = listing.read_text().split() if listing.is_file() else sorted(DS1 + DS2 + PACED_RECORDS)
+    names = [name for _, name in records_file_lines(listing)] if listing.is_file() else sorted(DS1 + DS2 + PACED_RECORDS)
     if not names:
         return ["RECORDS (it lists no record)"]
     if _foreign_records(folder):
@@ -335,7 +342,7 @@ def _foreign_records(folder):
     from ecgnet.data.splits import DS1, DS2, PACED_RECORDS
 
     listing = Path(folder) / "RECORDS"
-    names = listing.read_text().split() if listing.is_file() else []
+    names = [name for _, name in records_file_lines(listing)] if listing.is_file() else []
     return [name for name in names if name not in set(DS1 + DS2 + PACED_RECORDS)]
 
 

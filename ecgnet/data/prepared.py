@@ -69,7 +69,7 @@ def load_part(data, part):
                 check_manifest(path.parent, path.name)
     else:
         raise DataFormatError(f"{data}: no such file or folder")
-    if path.suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         return load_beats_npz(path)
     x, y = load_mitbih_csv(path)
     return Beats(x[..., 0], y, source=path)

@@ -100,6 +100,27 @@ FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "
 COMPRESSED_FORMATS = ("508", "516", "524")
 
 
+#: The largest header read, in bytes: a WFDB header is a record line, a line per signal and comments (MIT-BIH's:
+#: under 1 kB; a 12-lead one a few kB). A larger file is not a header, and reading it whole could fill the memory.
+MAX_HEADER_BYTES = 1 << 20
+
+
+def _check_header_file(path):
+    """Refuse a header that is not a regular file of header size: ``REC.hea`` a link to ``/dev/zero`` was read
+    until the memory ran out (a MemoryError traceback), a named pipe without a writer hung the command, a folder
+    read as "not a readable WFDB header ([Errno 21] Is a directory ...)"."""
+    hea = Path(f"{path}.hea")
+    try:
+        status = hea.stat()
+    except OSError:
+        return  # missing: the reader names it (and a file of the same name in another case)
+    if not stat.S_ISREG(status.st_mode):
+        raise DataFormatError(f"{hea}: is {kind_of(status.st_mode)}, not a WFDB header file")
+    if status.st_size > MAX_HEADER_BYTES:
+        raise DataFormatError(f"{hea}: {status.st_size} bytes, not a WFDB header (a header is a few lines of text, "
+                              f"under {MAX_HEADER_BYTES} bytes); is it another file under the header's name?")
+
+
 def _check_sampling_rate(path):
     """Refuse a header whose sampling rate is not a number of Hz in :data:`SAMPLING_RATE_RANGE`.
 
@@ -161,6 +182,12 @@ def _check_names(hea):
     n_signals = int(lines[0][1][1]) if len(lines[0][1]) > 1 and lines[0][1][1].isdigit() else 0
     for number, fields in lines[1: 1 + n_signals]:
         name = fields[0]
+        if "/" in name or "\\" in name:  # wfdb says only "invalid syntax in signal line"
+            raise DataFormatError(
+                f"{hea}: line {number}: the signal file name {name!r} names a folder; WFDB reads a record's signal "
+                f"files from the folder of its header, by name alone: put the file beside {hea.name} and name it "
+                "there without a folder"
+            )
         if not name.isascii():
             odd = "".join(sorted({c for c in name if not c.isascii()}))
             raise DataFormatError(
@@ -202,8 +229,13 @@ def _check_signal_files(path, header):
                 f"define (known: {', '.join(sorted(FORMAT_BYTES, key=int))}, and FLAC {', '.join(COMPRESSED_FORMATS)})"
             )
         files.setdefault(header.file_name[index], []).append(index)
-    if not header.sig_len:
-        return  # no length declared: wfdb reads to the end of the file
+    if not header.sig_len:  # no length declared: wfdb reads to the end of the file, which must be one
+        for file_name, signals in files.items():
+            dat = folder / file_name
+            if file_name != "-" and dat.exists() and not dat.is_file():  # /dev/zero read as "sampto must be greater ..."
+                raise DataFormatError(f"{dat}: is {kind_of(dat.stat().st_mode)}, not a signal file; {path}.hea names "
+                                      f"it as the file of {len(signals)} signal(s)")
+        return
     spf = header.samps_per_frame or [1] * len(names)
     for file_name, signals in files.items():
         formats = {str(header.fmt[i]) for i in signals}
@@ -213,7 +245,11 @@ def _check_signal_files(path, header):
         try:
             status = dat.stat()
         except OSError:
-            raise DataFormatError(f"{dat}: missing; {path}.hea names it as the file of {len(signals)} signal(s)") from None
+            found = other_case(dat)
+            elsewhere = (f"; {found.name} is there, in another case: name the file as the header does, case and all"
+                         if found is not None else "")
+            raise DataFormatError(f"{dat}: missing; {path}.hea names it as the file of {len(signals)} signal(s)"
+                                  f"{elsewhere}") from None
         if not stat.S_ISREG(status.st_mode):  # a folder read as 4096 bytes "shorter than its header says"
             raise DataFormatError(f"{dat}: is {kind_of(status.st_mode)}, not a signal file; {path}.hea names it as the "
                                   f"file of {len(signals)} signal(s)")
@@ -272,10 +308,15 @@ def _read_leads(path, channel=None, second_lead=False):
 
     if Path(path).is_dir():
         raise DataFormatError(f"{path}: is a folder; name one record in it, without extension (e.g. {Path(path) / '100'})")
+    _check_header_file(path)
     _check_sampling_rate(path)  # first: wfdb refuses some rates with a message about syntax, or reads them as 250 Hz
     try:
         header = wfdb.rdheader(str(path))
     except FileNotFoundError:
+        found = other_case(f"{path}.hea")
+        if found is not None:
+            raise DataFormatError(f"{path}: no such WFDB record: {_in_another_case(f'{path}.hea', found)} "
+                                  "(and the .dat and .atr files)") from None
         raise DataFormatError(f"{path}: no such WFDB record (expected {path}.hea)") from None
     except Exception as error:  # wfdb raises plain exceptions for bad headers
         raise DataFormatError(f"{path}: not a readable WFDB header ({error})") from None
@@ -347,9 +388,31 @@ RECORD_SUFFIXES = (".hea", ".dat", ".atr")
 
 
 def record_base(path):
-    """A record's path without the extension it may be given with: ``mitdb/100.hea`` -> ``mitdb/100``."""
+    """A record's path without the extension it may be given with: ``mitdb/100.hea`` -> ``mitdb/100``
+    (``100.HEA`` too: its files are then looked for, and named, by :func:`other_case`)."""
     path = Path(path)
-    return path.with_suffix("") if path.suffix in RECORD_SUFFIXES else path
+    return path.with_suffix("") if path.suffix.lower() in RECORD_SUFFIXES else path
+
+
+def other_case(path):
+    """The file beside ``path`` whose name is ``path``'s in another case (``100.HEA`` for ``100.hea``), or None.
+
+    WFDB reads a record's files by their lower-case endings, so ``100.HEA`` or ``100.ATR`` (copied from a
+    case-insensitive disk, or renamed by hand) would read as a missing record or, worse, as a record without
+    annotations; the messages name the file that is there instead.
+    """
+    path = Path(path)
+    wanted = path.name.lower()
+    try:
+        return next((p for p in sorted(path.parent.iterdir()) if p.name.lower() == wanted and p.name != path.name), None)
+    except OSError:
+        return None
+
+
+def _in_another_case(path, found):
+    """The end of a message about a missing ``path`` where ``found`` (:func:`other_case`) is there instead."""
+    return (f"{path} is missing, but {found} is there: WFDB reads a record's files by their lower-case endings "
+            f"(.hea, .dat, .atr); rename it {Path(path).name}")
 
 
 def record_files(path):
@@ -362,6 +425,7 @@ def record_files(path):
     import wfdb
 
     base = record_base(path)
+    _check_header_file(base)  # a named pipe would block wfdb's read below
     files = [Path(f"{base}.hea"), Path(f"{base}.atr")]
     try:
         names = wfdb.rdheader(str(base)).file_name or []
@@ -376,6 +440,7 @@ def record_duration(path):
     import wfdb
 
     path = record_base(path)
+    _check_header_file(path)
     header = wfdb.rdheader(str(path))
     samples = header.sig_len if header.sig_len is not None else wfdb.rdrecord(str(path), channels=[0]).sig_len
     return samples / float(header.fs)
@@ -404,6 +469,10 @@ def _annotated_peaks(path, n_samples, aami_only, fs):
 
     atr = Path(f"{path}.atr")
     if not atr.exists():
+        found = other_case(atr)
+        if found is not None:  # read as "no annotations", the detector's R peaks would replace the reference's
+            raise DataFormatError(f"{path}: {_in_another_case(atr, found)}; or let `predict --detect` find the R "
+                                  "peaks without it")
         return None
     if not atr.is_file():
         raise DataFormatError(f"{atr}: is {kind_of(atr.stat().st_mode)}, not an annotation file; `predict --detect` "
@@ -597,6 +666,30 @@ def _mitbih_record(path, second_lead=False):
     return result.beats
 
 
+def records_file_lines(listing):
+    """``[(line number, record name)]`` of a ``RECORDS`` file, one name a line: a byte-order mark, Windows line
+    ends and ``#`` comments are read as PhysioNet's files are (a byte-order mark was read into the first name)."""
+    text = Path(listing).read_text(encoding="utf-8-sig", errors="replace")
+    return [(number, name) for number, line in enumerate(text.splitlines(), start=1)
+            for name in line.split("#", 1)[0].split()]
+
+
+def _listed_records(listing):
+    """The record names a ``RECORDS`` file lists (:func:`records_file_lines`); a name listed twice, or none, is
+    refused (a record listed twice was read as a copy of itself; none made an empty split)."""
+    names, seen = [], {}
+    for number, name in records_file_lines(listing):
+        if name in seen:
+            raise DataFormatError(f"{listing}: line {number}: lists record {name!r} again (line {seen[name]}); "
+                                  "a record's beats are read once: remove the repeated line")
+        seen[name] = number
+        names.append(name)
+    if not names:
+        raise DataFormatError(f"{listing}: lists no record; name one record a line, or remove the file to read "
+                              "every *.hea of the folder")
+    return names
+
+
 def list_records(raw_dir):
     """Record names in ``raw_dir``: its ``RECORDS`` file, else every ``*.hea``."""
     raw_dir = Path(raw_dir)
@@ -606,8 +699,15 @@ def list_records(raw_dir):
         raise DataFormatError(f"{raw_dir}: no such folder of WFDB records")
     listing = raw_dir / "RECORDS"
     if listing.is_file():
-        return listing.read_text().split()
+        return _listed_records(listing)
     names = sorted(p.stem for p in raw_dir.glob("*.hea"))
+    others = sorted(p.name for p in raw_dir.iterdir() if p.suffix.lower() == ".hea" and p.suffix != ".hea")
+    if others:  # left out without a word, a record would be missing from the split
+        listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise DataFormatError(
+            f"{raw_dir}: {len(others)} header(s) end in another case than .hea ({listed}), so WFDB would not read "
+            "them as records: rename the record's files with lower-case endings (.hea, .dat, .atr)"
+        )
     if not names:
         raise DataFormatError(f"{raw_dir}: no WFDB records (*.hea) and no RECORDS file")
     return names
@@ -678,7 +778,9 @@ def build_mitbih_beats(raw_dir, records=None, progress=True, processes=2, second
     names = list_records(raw_dir) if records is None else [str(r) for r in records]
     for name in names:
         if not (raw_dir / f"{name}.hea").is_file():
-            raise DataFormatError(f"{raw_dir}: record {name!r} not found ({name}.hea missing)")
+            found = other_case(raw_dir / f"{name}.hea")
+            why = _in_another_case(f"{name}.hea", found.name) if found is not None else f"{name}.hea missing"
+            raise DataFormatError(f"{raw_dir}: record {name!r} not found ({why})")
     paths = [raw_dir / name for name in names]
     import scipy.signal  # noqa: F401  slow imports (seconds): once here, inherited by forked workers
     import wfdb  # noqa: F401
