@@ -32,7 +32,7 @@ def add_parsers(subparsers):
             "Adapt a model to one patient (ANSI/AAMI EC57 patient-specific protocol): the beats of the first "
             "--minutes minutes of the record, labelled by its reference annotations (.atr) or by --labels, "
             "retrain the model's last layer (ecgnet.adapt); the adapted copy, which keeps the beats it was adapted on, "
-            "is written to --out. predict --model OUT --record PATH then labels the record as predict "
+            "is written to --out. predict --model FILE.keras --record PATH then labels the record as predict "
             "--adapt-minutes does."
         ),
     )
@@ -44,8 +44,8 @@ def add_parsers(subparsers):
         help="a CSV file with a header time_s,label and one row per labelled beat (R-peak time in seconds, "
         f"one of {', '.join(CLASS_NAMES)}), instead of the record's annotations",
     )
-    adapt.add_argument("--seed", type=int, default=0)
-    adapt.add_argument("--out", type=Path, required=True, help="the adapted model, a .keras file (replaced if it exists)")
+    adapt.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same adapted weights (default: 0)")
+    adapt.add_argument("--out", type=Path, required=True, metavar="FILE.keras", help="the adapted model, a .keras file (replaced if it exists)")
     adapt.set_defaults(handler=run_adapt)
 
 

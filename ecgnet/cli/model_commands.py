@@ -62,8 +62,8 @@ def add_parsers(subparsers):
         choices=tuple(WINDOWS),
         default=None,
         help="the beat as Kachuee et al. cut it, from its R peak on (kachuee), or a window from 0.256 s before "
-        "the R peak to 0.44 s after, holding the beat's own P wave, scaled per record (centred; needs data "
-        "prepared by this version) (default: kachuee)",
+        "the R peak to 0.44 s after, holding the beat's own P wave, scaled per record (centred; needs a "
+        "folder from `prepare`, not Kaggle CSVs) (default: kachuee)",
     )
     train.add_argument(
         "--relative",
@@ -126,7 +126,7 @@ def add_parsers(subparsers):
         help="train on every training beat for exactly --epochs epochs, without validation "
         "(choose --epochs with a validated run of the same recipe first)",
     )
-    train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, model.keras")
+    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder: checkpoints, logs, model.keras")
     train.add_argument(
         "--overwrite",
         action="store_true",
@@ -146,7 +146,7 @@ def add_parsers(subparsers):
     )
     ensemble.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders written by `train` (at least 2)")
     ensemble.add_argument("--data", type=Path, required=True, help="the data folder the runs were trained on")
-    ensemble.add_argument("--out", type=Path, required=True, help="folder for model.keras and training.json")
+    ensemble.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for model.keras and training.json")
     ensemble.set_defaults(handler=run_ensemble)
 
     evaluate = subparsers.add_parser(
@@ -155,7 +155,7 @@ def add_parsers(subparsers):
     )
     evaluate.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
     evaluate.add_argument("--data", type=Path, required=True, help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
-    evaluate.add_argument("--out", type=Path, default=None, help="report folder (default: beside the model, or runs/evaluate-NAME)")
+    evaluate.add_argument("--out", type=Path, default=None, metavar="DIR", help="report folder (default: beside the model, or runs/evaluate-NAME)")
     evaluate.set_defaults(handler=run_evaluate)
 
     predict = subparsers.add_parser(
@@ -183,7 +183,7 @@ def add_parsers(subparsers):
         help="with --record: find the R peaks with the XQRS detector even where the record has reference "
         "annotations (.atr); without it a .atr file that is not valid WFDB annotations is an error",
     )
-    predict.add_argument("--out", type=Path, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
+    predict.add_argument("--out", type=Path, default=None, metavar="FILE.csv", help="write the per-beat predictions to this CSV file (replaced if it exists)")
     predict.add_argument(
         "--adapt-minutes", type=positive_float, default=None, metavar="MINUTES",
         help="with --record: first adapt the model to the annotated beats of the record's first MINUTES minutes "
@@ -198,7 +198,7 @@ def add_parsers(subparsers):
         help="folder with mitbih_train and mitbih_test (.csv, .csv.gz or .npz) (default: the sample in the package, ecgnet/data/sample)",
     )
     demo.add_argument("--epochs", type=_positive_int, default=25, help="training epochs (default: 25)")
-    demo.add_argument("--out", type=Path, default=Path("runs/demo"), metavar="FOLDER",
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"), metavar="DIR",
                       help="run folder; a new demo replaces an earlier demo there, never another run (default: runs/demo)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.set_defaults(handler=run_demo)
