@@ -25,10 +25,10 @@
 # ## Setup
 #
 # In Colab the next cell fetches the repository and installs `ecgnet`; elsewhere, install it once
-# from the repository root with `pip install -e ".[test]"`. This notebook trains only two small
-# networks for a few epochs, on the sample of real beats that ships with the package: a CPU runtime
-# is enough. The committed outputs come from a full run on 2 CPU cores shared with other jobs; its
-# last code cell prints how long it took.
+# from the repository root with `pip install -e .`, as the README does. This notebook trains only
+# two small networks for a few epochs, on the sample of real beats that ships with the package: a
+# CPU runtime is enough. The committed outputs come from a full run on 2 CPU cores shared with
+# other jobs; its last code cell prints how long it took.
 
 # %%
 import sys
