@@ -40,7 +40,7 @@ def add_parsers(subparsers):
     adapt.add_argument("--record", type=Path, required=True, help="a WFDB record path without extension (e.g. mitdb/100)")
     adapt.add_argument("--minutes", type=positive_float, default=5.0, help="labelled minutes from the record's start (default: 5)")
     adapt.add_argument(
-        "--labels", type=Path, default=None,
+        "--labels", type=Path, default=None, metavar="FILE.csv",
         help="a CSV file with a header time_s,label and one row per labelled beat (R-peak time in seconds, "
         f"one of {', '.join(CLASS_NAMES)}), instead of the record's annotations",
     )

@@ -29,7 +29,7 @@ def add_parsers(subparsers):
         help="train a model on prepared data",
         description="Train a model; validation is carved from the training data, the test part is never seen.",
     )
-    train.add_argument("--data", type=Path, required=True, help="folder from `prepare` (train.npz) or with mitbih_train.csv")
+    train.add_argument("--data", type=Path, required=True, metavar="DIR", help="folder from `prepare` (train.npz) or with mitbih_train.csv")
     train.add_argument("--split", choices=SPLITS, required=True, help="the split the folder holds (recorded in the model card)")
     train.add_argument("--preset", default="small", help="model preset: a build_ecgnet preset or 'kachuee2018' (default: small)")
     train.add_argument("--epochs", type=_positive_int, default=30, help="most epochs; early stopping may end sooner (default: 30)")
@@ -144,8 +144,8 @@ def add_parsers(subparsers):
             "figures on the validation beats they share. The test part is not read."
         ),
     )
-    ensemble.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders written by `train` (at least 2)")
-    ensemble.add_argument("--data", type=Path, required=True, help="the data folder the runs were trained on")
+    ensemble.add_argument("--runs", type=Path, nargs="+", required=True, metavar="DIR", help="run folders written by `train` (at least 2)")
+    ensemble.add_argument("--data", type=Path, required=True, metavar="DIR", help="the data folder the runs were trained on")
     ensemble.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for model.keras and training.json")
     ensemble.set_defaults(handler=run_ensemble)
 
@@ -154,7 +154,7 @@ def add_parsers(subparsers):
         help="evaluate a model on a test set; write report.json, report.md and confusion-matrix PNGs",
     )
     evaluate.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
-    evaluate.add_argument("--data", type=Path, required=True, help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
+    evaluate.add_argument("--data", type=Path, required=True, metavar="DIR_OR_FILE", help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
     evaluate.add_argument("--out", type=Path, default=None, metavar="DIR", help="report folder (default: beside the model, or runs/evaluate-NAME)")
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -172,7 +172,7 @@ def add_parsers(subparsers):
     predict.add_argument("--model", required=True, help="a .keras file or a pretrained model name")
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--beats", "--csv", dest="beats", type=Path,
+        "--beats", "--csv", dest="beats", type=Path, metavar="FILE",
         help="a file of cut beats: the Kaggle CSV format (.csv, .csv.gz), or a prepared .npz (for models that take "
         "R-R features or more beat channels); --csv is the older name",
     )
@@ -194,7 +194,7 @@ def add_parsers(subparsers):
 
     demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample that ships with ecgnet and evaluate it")
     demo.add_argument(
-        "--data", type=Path, default=None,
+        "--data", type=Path, default=None, metavar="DIR",
         help="folder with mitbih_train and mitbih_test (.csv, .csv.gz or .npz) (default: the sample in the package, ecgnet/data/sample)",
     )
     demo.add_argument("--epochs", type=_positive_int, default=25, help="training epochs (default: 25)")
