@@ -257,10 +257,12 @@ plt.show()
 # %% [markdown]
 # Read the maps with care: they show which samples of *this* beat moved *this* model's output,
 # not what a cardiologist would look at, and a single beat says little. In the committed figure,
-# the strongest red stripe of both N beats sits on the next beat's R peak, that is on when the next
-# beat comes; on the other beats the attribution is spread over the whole beat in thin stripes of
-# both signs, with no single wave carrying it. `ecgnet.explain.grad_cam_1d` gives a coarser map of
-# the same kind (exercise 3).
+# the strongest red stripe of both N beats, and of the first Q beat, sits on the next beat's R
+# peak, that is on when the next beat comes; the first F beat's strongest stripes, of both signs,
+# sit on its T wave, and several beats (both S, the second Q) have theirs in the first samples,
+# the end of their own QRS. Elsewhere the attribution is spread over the whole beat in thin
+# stripes of both signs, with no single wave carrying it. `ecgnet.explain.grad_cam_1d` gives a
+# coarser map of the same kind (exercise 3).
 #
 # ## Comparison with Kachuee et al. (2018): the same inputs, the same budget
 #

@@ -661,8 +661,8 @@ print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HA
 #               "S beats": pd.Series(ds2.record[ds2.y == 1]).value_counts()}).fillna(0).astype(int).head()
 # ```
 #
-# On the full split it misses 1,464 of the 1,836 S beats, and 1,179 of those are in record 232
-# (of its 1,381); then 222 (110 of 209), 234 (48 of 50), 202 (31 of 55) and 200 (30). One
+# On the full split it misses 1,373 of the 1,836 S beats, and 1,114 of those are in record 232
+# (of its 1,381); then 222 (79 of 209), 234 (48 of 50), 202 (30 of 55) and 200 (30 of 30). One
 # patient decides DS2's S sensitivity (`docs/results.md` §8).
 #
 # </details>
