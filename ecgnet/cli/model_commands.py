@@ -160,7 +160,7 @@ def add_parsers(subparsers):
 
     predict = subparsers.add_parser(
         "predict",
-        help="label beats from a CSV of beats or a raw WFDB record",
+        help="label beats from a file of cut beats (.csv, .csv.gz, .npz) or a raw WFDB record",
         description=(
             "Label beats. A --beats file (.csv, .csv.gz or .npz) with a non-finite sample, or a CSV sample outside "
             "0..1 (the range of the Kaggle format), is refused (file, line or beat, column). In a --record, beats cut "
@@ -174,7 +174,7 @@ def add_parsers(subparsers):
     source.add_argument(
         "--beats", "--csv", dest="beats", type=Path, metavar="FILE",
         help="a file of cut beats: the Kaggle CSV format (.csv, .csv.gz), or a prepared .npz (for models that take "
-        "R-R features or more beat channels); --csv is the older name",
+        "R-R features or more beat channels); --csv is another name for --beats",
     )
     source.add_argument("--record", type=Path, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
     predict.add_argument(
