@@ -25,8 +25,8 @@
 # ## Setup
 #
 # In Colab the next cell fetches the repository and installs `ecgnet`; elsewhere, install it once
-# from the repository root with `pip install -e ".[test]"`. This notebook trains nothing: a CPU
-# runtime is enough.
+# from the repository root with `pip install -e .`, as the README does (it brings Jupyter). This
+# notebook trains nothing: a CPU runtime is enough.
 
 # %%
 import sys

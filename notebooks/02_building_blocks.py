@@ -25,10 +25,10 @@
 # ## Setup
 #
 # In Colab the next cell fetches the repository and installs `ecgnet`; elsewhere, install it once
-# from the repository root with `pip install -e ".[test]"`. This notebook trains only two small
-# networks for a few epochs, on the sample of real beats that ships with the package: a CPU runtime
-# is enough. The committed outputs come from a full run on 2 CPU cores shared with other jobs; its
-# last code cell prints how long it took.
+# from the repository root with `pip install -e .`, as the README does. This notebook trains only
+# two small networks for a few epochs, on the sample of real beats that ships with the package: a
+# CPU runtime is enough. The committed outputs come from a full run on 2 CPU cores shared with
+# other jobs; its last code cell prints how long it took.
 
 # %%
 import sys
@@ -732,7 +732,7 @@ print(f"this notebook ran in {time.perf_counter() - started:.0f} s ({time.proces
 # the last (1.3e-4) as much as the first (7.8e-5), and at 60 layers about 4e-11: the signal
 # itself fades, because with this (Glorot) initialisation a `relu` layer halves the variance
 # of what passes through it (He initialisation is designed to keep it). Bare skips explode
-# further (about 4e4 at 30 layers, 2e10 at 60); with batch normalisation the first layer's
+# further (about 4e4 at 30 layers, 3e10 at 60); with batch normalisation the first layer's
 # gradient is 14 times the last one's at 30 layers and 33 times at 60.
 #
 # The plain stack with batch normalisation goes the other way from the plain one: its gradient

@@ -32,7 +32,8 @@
 #
 # This notebook trains a network: in Colab choose **Runtime > Change runtime type > GPU** (a T4
 # is free) before running it. In Colab the next cell fetches the repository and installs
-# `ecgnet`; elsewhere, install it once from the repository root with `pip install -e ".[test]"`.
+# `ecgnet`; elsewhere, install it once from the repository root with `pip install -e .`, as the
+# README does.
 
 # %%
 import sys
@@ -365,8 +366,9 @@ callbacks = [
 # ## Training
 #
 # How long will it take? The measured reference for the full-data CPU recipe: 12 epochs on the
-# 87,556 training beats took 6.4 minutes on 2 otherwise idle CPU cores and reached 98.9% test
-# accuracy (`docs/results.md` §2). On cores shared with other jobs it takes longer.
+# 87,556 training beats less their validation tenth, as here, took 6.4 minutes on 2 otherwise idle
+# CPU cores and reached 98.9% test accuracy (`docs/results.md` §2). On cores shared with other
+# jobs it takes longer: the run below says how long.
 
 # %%
 if env.has_gpu:

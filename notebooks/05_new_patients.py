@@ -36,7 +36,8 @@
 # This notebook trains two networks (notebook 03's recipe, once per split): in Colab choose
 # **Runtime > Change runtime type > GPU** before running it. On a CPU it gives both the same
 # smaller budget (see Parameters). In Colab the next cell fetches the repository and installs
-# `ecgnet`; elsewhere, install it once from the repository root with `pip install -e ".[test]"`.
+# `ecgnet`; elsewhere, install it once from the repository root with `pip install -e .`, as the
+# README does.
 
 # %%
 import sys
@@ -438,9 +439,11 @@ pd.DataFrame({
 # ## More patients?
 #
 # DS1 holds 943 S beats, most of them from a handful of patients. The MIT-BIH Supraventricular
-# Arrhythmia Database (svdb, 128 Hz, same annotation symbols) adds 39 patients and 6,694 S beats
-# to train on (`python -m ecgnet download --database svdb`, then `prepare --raw data/mitdb --raw
-# data/svdb --split inter-patient`: DS2 stays the untouched test set). Does that help on new
+# Arrhythmia Database (svdb, 128 Hz, same annotation symbols) has 78 records; the measurements
+# below train on 39 of them (the card of `ecgnet-mitbih-svdb` lists them; the other 39 are held
+# back), which add 6,694 S beats (`python -m ecgnet download --database svdb` fetches all 78; keep
+# the 39 listed in that folder to train as here, then `prepare --raw data/mitdb --raw data/svdb
+# --split inter-patient`: DS2 stays the untouched test set). Does that help on new
 # MIT-BIH patients? `benchmarks/measure/bench_more_patients.py` answers without reading DS2, by
 # **record-wise cross-validation**: DS1's records are dealt into 5 groups, the **folds**, whole
 # records at a time (never some beats of a patient in one fold and the rest in another). Each
@@ -658,8 +661,8 @@ print(f"this run: {(time.perf_counter() - notebook_started) / 60:.1f} min on {HA
 #               "S beats": pd.Series(ds2.record[ds2.y == 1]).value_counts()}).fillna(0).astype(int).head()
 # ```
 #
-# On the full split it misses 1,464 of the 1,836 S beats, and 1,179 of those are in record 232
-# (of its 1,381); then 222 (110 of 209), 234 (48 of 50), 202 (31 of 55) and 200 (30). One
+# On the full split it misses 1,373 of the 1,836 S beats, and 1,114 of those are in record 232
+# (of its 1,381); then 222 (79 of 209), 234 (48 of 50), 202 (30 of 55) and 200 (30 of 30). One
 # patient decides DS2's S sensitivity (`docs/results.md` §8).
 #
 # </details>

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data.classes import CLASS_NAMES
-from ecgnet.cli.model_commands import positive_float
+from ecgnet.cli.model_commands import path_argument, positive_float, seed_int
 from ecgnet.errors import DataFormatError, EcgnetError
 from ecgnet.files import check_not_an_input, check_out_file
 
@@ -32,20 +32,20 @@ def add_parsers(subparsers):
             "Adapt a model to one patient (ANSI/AAMI EC57 patient-specific protocol): the beats of the first "
             "--minutes minutes of the record, labelled by its reference annotations (.atr) or by --labels, "
             "retrain the model's last layer (ecgnet.adapt); the adapted copy, which keeps the beats it was adapted on, "
-            "is written to --out. predict --model OUT --record PATH then labels the record as predict "
+            "is written to --out. predict --model FILE.keras --record PATH then labels the record as predict "
             "--adapt-minutes does."
         ),
     )
     adapt.add_argument("--model", required=True, help="a pretrained model name (its replay set is used) or a .keras file")
-    adapt.add_argument("--record", type=Path, required=True, help="a WFDB record path without extension (e.g. mitdb/100)")
+    adapt.add_argument("--record", type=path_argument, required=True, help="a WFDB record path without extension (e.g. mitdb/100)")
     adapt.add_argument("--minutes", type=positive_float, default=5.0, help="labelled minutes from the record's start (default: 5)")
     adapt.add_argument(
-        "--labels", type=Path, default=None,
+        "--labels", type=Path, default=None, metavar="FILE.csv",
         help="a CSV file with a header time_s,label and one row per labelled beat (R-peak time in seconds, "
         f"one of {', '.join(CLASS_NAMES)}), instead of the record's annotations",
     )
-    adapt.add_argument("--seed", type=int, default=0)
-    adapt.add_argument("--out", type=Path, required=True, help="the adapted model, a .keras file (replaced if it exists)")
+    adapt.add_argument("--seed", type=seed_int, default=0, help="random seed: the same seed gives the same adapted weights (default: 0)")
+    adapt.add_argument("--out", type=path_argument, required=True, metavar="FILE.keras", help="the adapted model, a .keras file (replaced if it exists)")
     adapt.set_defaults(handler=run_adapt)
 
 

@@ -25,7 +25,7 @@ def add_parsers(subparsers):
         help="PhysioNet database (default mitdb): mitdb MIT-BIH Arrhythmia, svdb MIT-BIH Supraventricular "
         "Arrhythmia, incartdb St Petersburg INCART 12-lead",
     )
-    p.add_argument("--out", type=path_argument, default=None, help="folder to download into (default: DATA_DIR/DATABASE, e.g. data/mitdb)")
+    p.add_argument("--out", type=path_argument, default=None, metavar="DIR", help="folder to download into (default: DATA_DIR/DATABASE, e.g. data/mitdb)")
     p.add_argument(
         "--base-url", default=None,
         help="the database folder URL of a mirror (http://, https:// or file://; default: "
@@ -39,8 +39,12 @@ def add_parsers(subparsers):
         help="folder of WFDB records with beat annotations (.hea/.dat/.atr); repeat for several databases "
         "(named after the folder: mitdb, svdb, incartdb, or NAME=DIR)",
     )
-    p.add_argument("--split", choices=SPLITS, required=True)
-    p.add_argument("--out", type=path_argument, required=True, help="folder for train/test .csv and .npz and manifest.json")
+    p.add_argument(
+        "--split", choices=SPLITS, required=True,
+        help="kaggle: a stratified random 80/20 of all beats (the same patients on both sides); inter-patient: "
+        "DS1 -> DS2 (de Chazal et al. 2004: no patient on both sides)",
+    )
+    p.add_argument("--out", type=path_argument, required=True, metavar="DIR", help="folder for train/test .csv and .npz and manifest.json")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the kaggle split (default 0)")
     p.add_argument(
         "--second-lead",

@@ -29,7 +29,7 @@ def add_parsers(subparsers):
         help="train a model on prepared data",
         description="Train a model; validation is carved from the training data, the test part is never seen.",
     )
-    train.add_argument("--data", type=path_argument, required=True, help="folder from `prepare` (train.npz) or with mitbih_train.csv")
+    train.add_argument("--data", type=path_argument, required=True, metavar="DIR", help="folder from `prepare` (train.npz) or with mitbih_train.csv")
     train.add_argument("--split", choices=SPLITS, required=True, help="the split the folder holds (recorded in the model card)")
     train.add_argument("--preset", default="small", help="model preset: a build_ecgnet preset or 'kachuee2018' (default: small)")
     train.add_argument("--epochs", type=_positive_int, default=30, help="most epochs; early stopping may end sooner (default: 30)")
@@ -62,8 +62,8 @@ def add_parsers(subparsers):
         choices=tuple(WINDOWS),
         default=None,
         help="the beat as Kachuee et al. cut it, from its R peak on (kachuee), or a window from 0.256 s before "
-        "the R peak to 0.44 s after, holding the beat's own P wave, scaled per record (centred; needs data "
-        "prepared by this version) (default: kachuee)",
+        "the R peak to 0.44 s after, holding the beat's own P wave, scaled per record (centred; needs a "
+        "folder from `prepare`, not Kaggle CSVs) (default: kachuee)",
     )
     train.add_argument(
         "--relative",
@@ -126,7 +126,7 @@ def add_parsers(subparsers):
         help="train on every training beat for exactly --epochs epochs, without validation "
         "(choose --epochs with a validated run of the same recipe first)",
     )
-    train.add_argument("--out", type=path_argument, required=True, help="run folder: checkpoints, logs, model.keras")
+    train.add_argument("--out", type=path_argument, required=True, metavar="DIR", help="run folder: checkpoints, logs, model.keras")
     train.add_argument(
         "--overwrite",
         action="store_true",
@@ -144,9 +144,9 @@ def add_parsers(subparsers):
             "figures on the validation beats they share. The test part is not read."
         ),
     )
-    ensemble.add_argument("--runs", type=path_argument, nargs="+", required=True, help="run folders written by `train` (at least 2)")
-    ensemble.add_argument("--data", type=path_argument, required=True, help="the data folder the runs were trained on")
-    ensemble.add_argument("--out", type=path_argument, required=True, help="folder for model.keras and training.json")
+    ensemble.add_argument("--runs", type=path_argument, nargs="+", required=True, metavar="DIR", help="run folders written by `train` (at least 2)")
+    ensemble.add_argument("--data", type=path_argument, required=True, metavar="DIR", help="the data folder the runs were trained on")
+    ensemble.add_argument("--out", type=path_argument, required=True, metavar="DIR", help="folder for model.keras and training.json")
     ensemble.set_defaults(handler=run_ensemble)
 
     evaluate = subparsers.add_parser(
@@ -154,13 +154,13 @@ def add_parsers(subparsers):
         help="evaluate a model on a test set; write report.json, report.md and confusion-matrix PNGs",
     )
     evaluate.add_argument("--model", type=name_or_path, required=True, help="a .keras file or a pretrained model name")
-    evaluate.add_argument("--data", type=path_argument, required=True, help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
-    evaluate.add_argument("--out", type=path_argument, default=None, help="report folder (default: beside the model, or runs/evaluate-NAME)")
+    evaluate.add_argument("--data", type=path_argument, required=True, metavar="DIR_OR_FILE", help="folder with test.npz / test.csv / mitbih_test.csv, or one such file")
+    evaluate.add_argument("--out", type=path_argument, default=None, metavar="DIR", help="report folder (default: beside the model, or runs/evaluate-NAME)")
     evaluate.set_defaults(handler=run_evaluate)
 
     predict = subparsers.add_parser(
         "predict",
-        help="label beats from a CSV of beats or a raw WFDB record",
+        help="label beats from a file of cut beats (.csv, .csv.gz, .npz) or a raw WFDB record",
         description=(
             "Label beats. A --beats file (.csv, .csv.gz or .npz) with a non-finite sample, or a CSV sample outside "
             "0..1 (the range of the Kaggle format), is refused (file, line or beat, column). In a --record, beats cut "
@@ -172,9 +172,9 @@ def add_parsers(subparsers):
     predict.add_argument("--model", type=name_or_path, required=True, help="a .keras file or a pretrained model name")
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--beats", "--csv", dest="beats", type=path_argument,
+        "--beats", "--csv", dest="beats", type=path_argument, metavar="FILE",
         help="a file of cut beats: the Kaggle CSV format (.csv, .csv.gz), or a prepared .npz (for models that take "
-        "R-R features or more beat channels); --csv is the older name",
+        "R-R features or more beat channels); --csv is another name for --beats",
     )
     source.add_argument("--record", type=path_argument, help="a WFDB record path without extension (e.g. mitdb/100), any sampling rate")
     predict.add_argument(
@@ -183,7 +183,7 @@ def add_parsers(subparsers):
         help="with --record: find the R peaks with the XQRS detector even where the record has reference "
         "annotations (.atr); without it a .atr file that is not valid WFDB annotations is an error",
     )
-    predict.add_argument("--out", type=path_argument, default=None, help="write the per-beat predictions to this CSV file (replaced if it exists)")
+    predict.add_argument("--out", type=path_argument, default=None, metavar="FILE.csv", help="write the per-beat predictions to this CSV file (replaced if it exists)")
     predict.add_argument(
         "--adapt-minutes", type=positive_float, default=None, metavar="MINUTES",
         help="with --record: first adapt the model to the annotated beats of the record's first MINUTES minutes "
@@ -194,11 +194,11 @@ def add_parsers(subparsers):
 
     demo = subparsers.add_parser("demo", help="offline demo: train a small model on the sample that ships with ecgnet and evaluate it")
     demo.add_argument(
-        "--data", type=path_argument, default=None,
+        "--data", type=path_argument, default=None, metavar="DIR",
         help="folder with mitbih_train and mitbih_test (.csv, .csv.gz or .npz) (default: the sample in the package, ecgnet/data/sample)",
     )
     demo.add_argument("--epochs", type=_positive_int, default=25, help="training epochs (default: 25)")
-    demo.add_argument("--out", type=path_argument, default=Path("runs/demo"), metavar="FOLDER",
+    demo.add_argument("--out", type=path_argument, default=Path("runs/demo"), metavar="DIR",
                       help="run folder; a new demo replaces an earlier demo there, never another run (default: runs/demo)")
     demo.add_argument("--seed", type=seed_int, default=0, help="random seed (default: 0)")
     demo.set_defaults(handler=run_demo)
