@@ -28,7 +28,7 @@
 #
 # This notebook refits only the last layer of the shipped model (1,045 weights per network), so a
 # CPU runtime is enough. In Colab the next cell fetches the repository and installs `ecgnet`;
-# elsewhere, install it once from the repository root with `pip install -e ".[test]"`.
+# elsewhere, install it once from the repository root with `pip install -e .`, as the README does.
 
 # %%
 import sys
