@@ -441,14 +441,14 @@ pd.DataFrame({
 # DS1 holds 943 S beats, most of them from a handful of patients. The MIT-BIH Supraventricular
 # Arrhythmia Database (svdb, 128 Hz, same annotation symbols) has 78 records; the measurements
 # below train on 39 of them (the card of `ecgnet-mitbih-svdb` lists them; the other 39 are held
-# back), which add 6,694 S beats (`python -m ecgnet download --database svdb` fetches all 78; keep
-# the 39 listed in that folder to train as here, then `prepare --raw data/mitdb --raw data/svdb
-# --split inter-patient`: DS2 stays the untouched test set). Does that help on new
+# back), which add 6,694 S beats (`python -m ecgnet download --database svdb --records training`
+# fetches those 39, then `prepare --raw data/mitdb --raw data/svdb --split inter-patient`, which
+# prepares only those 39 of any svdb folder: DS2 stays the untouched test set). Does that help on new
 # MIT-BIH patients? `benchmarks/measure/bench_more_patients.py` answers without reading DS2, by
 # **record-wise cross-validation**: DS1's records are dealt into 5 groups, the **folds**, whole
 # records at a time (never some beats of a patient in one fold and the rest in another). Each
 # fold in turn plays the new patients: the classifier trains on the other four folds' records,
-# alone or with all of svdb, and is scored on that fold. Every DS1 record is scored once, by a
+# alone or with those 39 svdb records, and is scored on that fold. Every DS1 record is scored once, by a
 # model that never saw it, and the 5 folds' confusion matrices are summed.
 #
 # Two fast scikit-learn classifiers stand in for the network: the logistic regression above,

@@ -217,3 +217,53 @@ def test_load_part_checks_the_manifest(run_cli, fixtures_dir, tmp_path):
     (out / "manifest.json").unlink()
     with pytest.raises(DataFormatError, match=r"o: has test.npz but no manifest.json"):
         load_part(out, "test")
+
+
+def test_prepare_leaves_out_svdb_records_held_back(run_cli, fixtures_dir, tmp_path):
+    """An svdb folder holding a record held back from training (800): prepared only with --all-svdb-records."""
+    from ecgnet.data import SVDB_TRAINING, prepare_split
+
+    assert "803" in SVDB_TRAINING and "800" not in SVDB_TRAINING
+    mitdb = as_records(fixtures_dir, tmp_path / "mitdb", names=("114", "232", "233"))
+    svdb = tmp_path / "svdb"
+    svdb.mkdir()
+    for source, name in (("208", "803"), ("217", "800")):  # excerpts of two MIT-BIH patients, under svdb names
+        (svdb / f"{name}.hea").write_text((fixtures_dir / f"{source}_excerpt.hea").read_text().replace(f"{source}_excerpt", name))
+        for ext in (".dat", ".atr"):
+            shutil.copyfile(fixtures_dir / f"{source}_excerpt{ext}", svdb / f"{name}{ext}")
+    out = tmp_path / "ip"
+    result = run_cli("prepare", "--raw", mitdb, "--raw", svdb, "--split", "inter-patient", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        f"{svdb}: left out 1 svdb record held back from training (800); pass --all-svdb-records "
+        "(all_svdb_records=True) to prepare them")
+    assert sorted(set(load_part(out, "train").record)) == ["114", "svdb/803"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sources"][1] == {"database": "svdb", "records": ["803"], "left_out": ["800"]}
+    # the kaggle split leaves it out too (it would put the patient's beats in training)
+    kaggle = prepare_split([mitdb, svdb], "kaggle", tmp_path / "k", progress=False)
+    assert kaggle["sources"][1]["records"] == ["803"]
+    assert "svdb/800" not in set(load_part(tmp_path / "k", "train").record) | set(load_part(tmp_path / "k", "test").record)
+    # including them is explicit, and does not silently replace the folder that left them out
+    result = run_cli("prepare", "--raw", mitdb, "--raw", svdb, "--split", "inter-patient", "--out", out, "--all-svdb-records")
+    assert one_error_line(result) == (
+        f"error: {out}: already holds the 'inter-patient' split prepared from mitdb+svdb (seed None, second lead False), "
+        "not from mitdb+svdb (seed None, second lead False, held-back svdb records included); pass --overwrite "
+        "(overwrite=True) to replace it")
+    result = run_cli("prepare", "--raw", mitdb, "--raw", svdb, "--split", "inter-patient", "--out", out, "--all-svdb-records",
+                     "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert "left out" not in result.stdout
+    assert sorted(set(load_part(out, "train").record)) == ["114", "svdb/800", "svdb/803"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sources"][1] == {"database": "svdb", "records": ["800", "803"]} and manifest["all_svdb_records"] is True
+    # a folder named otherwise is another database, read whole
+    assert prepare_split([mitdb, f"extra={svdb}"], "inter-patient", tmp_path / "e", progress=False)["sources"][1]["records"] == ["800", "803"]
+    # an svdb folder of held-back records only: refused, nothing written
+    (svdb / "803.hea").unlink()
+    result = run_cli("prepare", "--raw", mitdb, "--raw", svdb, "--split", "inter-patient", "--out", tmp_path / "none")
+    assert one_error_line(result) == (
+        f"error: {svdb}: none of its 1 records (800) is one of the 39 svdb records of training "
+        "(ecgnet.data.SVDB_TRAINING: 803 to 888); the others are held back: pass --all-svdb-records "
+        "(all_svdb_records=True) to prepare them")
+    assert not (tmp_path / "none").exists()

@@ -64,10 +64,11 @@ def test_download_all_records(mirror, tmp_path):
         assert f.read_bytes() == (root / f.name).read_bytes()
     assert (tmp_path / "out" / "RECORDS").read_text().split() == list(RECORDS)
     assert beats_from_record(tmp_path / "out" / "208_excerpt").source == "annotations"
-    # a second run keeps the verified files and fetches only the checksums
+    # a second run keeps the verified files and fetches only the checksums and the list of records
     state["served"].clear()
     download_physionet(tmp_path / "out", base_url=url, records=["114_excerpt"], progress=False)
-    assert state["served"] == ["SHA256SUMS.txt"]
+    assert state["served"] == ["SHA256SUMS.txt", "RECORDS"]
+    assert (tmp_path / "out" / "RECORDS").read_text().split() == list(RECORDS)  # still the whole database's
 
 
 def test_corrupt_once_is_fetched_again(mirror, tmp_path):
@@ -89,6 +90,11 @@ def test_corrupt_twice_is_an_error_and_not_saved(mirror, tmp_path):
 
 def test_missing_file_and_unknown_record(mirror, tmp_path):
     url, _, root = mirror
+    for asked in (["999"], ["114_excerpt", "../999"]):
+        with pytest.raises(DownloadError, match=rf"RECORDS does not list 1 of the records asked for \({asked[-1]}\); it lists 2: "):
+            download_physionet(tmp_path / "out", base_url=url, records=asked, progress=False)
+        assert not (tmp_path / "out").exists()  # nothing written
+    (root / "RECORDS").write_text("\n".join(RECORDS + ("999",)) + "\n")  # listed, but without a checksum
     with pytest.raises(DownloadError, match=r"SHA256SUMS.txt has no checksum for 999.hea"):
         download_physionet(tmp_path / "out", base_url=url, records=["999"], progress=False)
     (root / "114_excerpt.hea").unlink()
@@ -151,3 +157,55 @@ def test_download_command_errors_are_one_line(mirror, run_cli, tmp_path):
     result = run_cli("download", "--base-url", (tmp_path / "mirror").as_uri(), "--out", tmp_path / "f")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "f").glob("*.atr")) == ["114_excerpt.atr", "208_excerpt.atr"]
+
+
+def _svdb_mirror(fixtures_dir, root, names):
+    """An svdb folder at ``root/svdb/1.0.0`` of records ``names``, each a copy of a committed excerpt."""
+    folder = root / "svdb" / "1.0.0"
+    folder.mkdir(parents=True)
+    sources = ("208", "114", "232", "217", "233")
+    lines = []
+    for i, name in enumerate(names):
+        source = f"{sources[i % len(sources)]}_excerpt"
+        (folder / f"{name}.hea").write_text((fixtures_dir / f"{source}.hea").read_text().replace(source, name))
+        for ext in (".dat", ".atr"):
+            shutil.copyfile(fixtures_dir / f"{source}{ext}", folder / f"{name}{ext}")
+        lines += [f"{hashlib.sha256((folder / f'{name}{ext}').read_bytes()).hexdigest()}  {name}{ext}" for ext in (".hea", ".dat", ".atr")]
+    (folder / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
+    (folder / "RECORDS").write_text("\n".join(names) + "\n")
+    return folder
+
+
+def test_download_svdb_records_of_training(mirror, run_cli, fixtures_dir, tmp_path, monkeypatch):
+    """`download --database svdb --records training` fetches the 39 records of training, none of those held back."""
+    from ecgnet.data import SVDB_TRAINING, list_records
+
+    url, state, root = mirror
+    held_back = ("800", "801")
+    _svdb_mirror(fixtures_dir, root, sorted(SVDB_TRAINING + held_back))
+    monkeypatch.setenv("ECGNET_PHYSIONET_URL", url)
+    out = tmp_path / "svdb"
+    result = run_cli("download", "--database", "svdb", "--records", "training", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{3 * 39} files in {out}"
+    fetched = sorted({p.rsplit("/", 1)[1].split(".")[0] for p in state["paths"] if p.endswith((".hea", ".dat", ".atr"))})
+    assert fetched == sorted(SVDB_TRAINING)
+    assert sorted(p.stem for p in out.glob("*.atr")) == sorted(SVDB_TRAINING)
+    # no RECORDS of the whole database: the folder is read as the records it holds
+    assert not (out / "RECORDS").exists() and list_records(out) == sorted(SVDB_TRAINING)
+    # a record by name joins those; a folder with a RECORDS file gets the record added to it, in the database's order
+    (out / "RECORDS").write_text("\n".join(SVDB_TRAINING) + "\n")
+    result = run_cli("download", "--database", "svdb", "--records", "800", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert (out / "RECORDS").read_text().split() == ["800"] + list(SVDB_TRAINING)
+    wrong = "error: --records training names the svdb records of training, alone and with --database svdb. Received: "
+    for bad, message in (
+        (["--database", "mitdb", "--records", "training"], wrong + "--database mitdb --records training"),
+        (["--database", "svdb", "--records", "training", "800"], wrong + "--database svdb --records training 800"),
+        (["--source", "kaggle", "--records", "100"], "error: --records applies to --source physionet only"),
+        (["--database", "svdb", "--records", "799"],
+         f"error: {url}svdb/1.0.0/RECORDS does not list 1 of the records asked for (799); it lists 41: 800 801 803 ... 888"),
+    ):
+        result = run_cli("download", *bad, "--out", tmp_path / "bad")
+        assert result.returncode == 2 and result.stderr.strip() == message, result.stderr
+        assert not (tmp_path / "bad").exists()

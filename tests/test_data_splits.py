@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecgnet.data import DS1, DS2, PACED_RECORDS, Beats, balanced_dataset, make_dataset, split_beats, validation_indices
+from ecgnet.data import DS1, DS2, PACED_RECORDS, SVDB_TRAINING, Beats, balanced_dataset, make_dataset, split_beats, validation_indices
 from ecgnet.errors import EcgnetError
 
 
@@ -20,6 +20,25 @@ def test_record_lists():
     assert len(DS1) == 22 and len(DS2) == 22 and len(PACED_RECORDS) == 4
     assert not set(DS1) & set(DS2) and not (set(DS1) | set(DS2)) & set(PACED_RECORDS)
     assert "101" in DS1 and "100" in DS2 and "217" in PACED_RECORDS
+
+
+def test_svdb_training_records_are_those_of_the_shipped_models_card():
+    """SVDB_TRAINING is the list of svdb records that ecgnet-mitbih-svdb's card says it was trained on."""
+    import json
+    import re
+
+    from ecgnet.pretrained_models import WEIGHTS_DIR
+
+    card = json.loads((WEIGHTS_DIR / "ecgnet-mitbih-svdb.json").read_text())
+    listed = re.search(r"\(svdb\): (\d+) records \(([\d, ]+)\)", card["data"])
+    assert listed, card["data"]
+    assert SVDB_TRAINING == tuple(listed.group(2).split(", ")) and int(listed.group(1)) == len(SVDB_TRAINING) == 39
+
+
+def test_svdb_training_records_are_the_development_copy(svdb):
+    """The svdb records at hand for development ($ECGNET_SVDB_DIR) are exactly the records of training."""
+    assert tuple((svdb / "RECORDS").read_text().split()) == SVDB_TRAINING
+    assert sorted(p.stem for p in svdb.glob("*.hea")) == sorted(SVDB_TRAINING)
 
 
 def test_inter_patient_no_record_on_both_sides():

@@ -12,7 +12,8 @@ Protocol (DS2 is never read):
   first, to the fold with the fewest beats; the DS1 records all differ in
   size, so the folds are the same for every seed). Each fold's DS1 records
   are the test patients; the classifier trains on the other DS1 records,
-  alone or together with every svdb record given by ``--svdb``. The
+  alone or together with the svdb records of training in ``--svdb``
+  (:data:`ecgnet.data.SVDB_TRAINING`; the held-back ones are never read). The
   confusion matrices of the 5 folds are summed (pooled) and reported as
   AAMI Se / +P.
 - Beats are read by the library, as ``python -m ecgnet prepare`` reads them
@@ -54,6 +55,7 @@ import numpy as np
 from ecgnet.data import (
     CLASS_NAMES,
     DS1,
+    SVDB_TRAINING,
     beats_from_record,
     group_kfold_indices,
     list_records,
@@ -122,7 +124,10 @@ def main(argv=None):
     cache = args.cache or tempfile.mkdtemp(prefix="ecgnet-features-")
     Path(cache).mkdir(parents=True, exist_ok=True)
     ds1 = build([("mitdb", args.mitdb, r) for r in DS1], cache)
-    svdb = build([("svdb", args.svdb, r) for r in list_records(args.svdb)], cache)
+    training = [r for r in list_records(args.svdb) if r in SVDB_TRAINING]
+    if not training:
+        parser.error(f"--svdb {args.svdb}: holds none of the 39 svdb records of training (ecgnet.data.SVDB_TRAINING)")
+    svdb = build([("svdb", args.svdb, r) for r in training], cache)
     print("DS1 beats per class", np.bincount(ds1["y"], minlength=5), "svdb", np.bincount(svdb["y"], minlength=5), flush=True)
     print("| seed | classifier:inputs | training | acc | macro-F1 (N,S,V,F) | S Se / +P | V Se / +P | F Se / +P |")
     print("|---|---|---|---:|---:|---:|---:|---:|")

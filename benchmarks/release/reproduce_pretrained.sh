@@ -61,6 +61,8 @@ python -m benchmarks.release.ship_pretrained ecgnet-mitbih-interpatient runs/ecg
 
 # 4. Fine-tune the inter-patient model with real noise (docs/results.md 9.1: $ECGNET_SVDB_DIR and
 #    $ECGNET_NSTDB_DIR set; its validation beats are the svdb records) and ship it where the rule says so.
+#    Only svdb's 39 records of training are prepared (ecgnet.data.SVDB_TRAINING; the others are held back):
+#    `python -m ecgnet download --database svdb --records training` fetches just those.
 python -m ecgnet prepare --raw data/mitdb --raw data/svdb --split inter-patient --out data/mitbih-interpatient-svdb
 python -m benchmarks.release.finetune_noise ecgnet-mitbih-interpatient --data data/mitbih-interpatient \
     --validation-data data/mitbih-interpatient-svdb --out runs/noise-finetune

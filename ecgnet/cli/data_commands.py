@@ -2,6 +2,7 @@
 
 Example:
     python -m ecgnet download --database mitdb --out data/mitdb
+    python -m ecgnet download --database svdb --records training --out data/svdb
     python -m ecgnet prepare --raw data/mitdb --split inter-patient --out data/mitbih-interpatient
     python -m ecgnet prepare --raw data/mitdb --raw data/svdb --split inter-patient --out data/mitdb-svdb-interpatient
     python -m ecgnet info data/mitbih-interpatient/test.csv
@@ -26,6 +27,11 @@ def add_parsers(subparsers):
         "Arrhythmia, incartdb St Petersburg INCART 12-lead",
     )
     p.add_argument("--out", type=path_argument, default=None, metavar="DIR", help="folder to download into (default: DATA_DIR/DATABASE, e.g. data/mitdb)")
+    p.add_argument(
+        "--records", nargs="+", default=None, metavar="NAME",
+        help="download only these records (default: all); 'training' with --database svdb: the 39 svdb records "
+        "ecgnet-mitbih-svdb was trained on (ecgnet.data.SVDB_TRAINING), leaving out the 39 held back",
+    )
     p.add_argument(
         "--base-url", default=None,
         help="the database folder URL of a mirror (http://, https:// or file://; default: "
@@ -52,6 +58,11 @@ def add_parsers(subparsers):
         help="also cut each record's other lead (V1 in most records) at the same R peaks, into the .npz files "
         "(for models trained with `train --second-lead`)",
     )
+    p.add_argument(
+        "--all-svdb-records", action="store_true",
+        help="also prepare the svdb records held back from training (by default only the 39 that "
+        "ecgnet-mitbih-svdb was trained on, ecgnet.data.SVDB_TRAINING, are prepared)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an --out folder that holds another split")
     p.set_defaults(handler=run_prepare)
 
@@ -65,25 +76,42 @@ def run_download(args):
     from ecgnet.data.download import download_kaggle, download_physionet
 
     if args.source == "kaggle":
-        if args.base_url:
-            raise EcgnetError("--base-url applies to --source physionet only")
+        for flag, given in (("--base-url", args.base_url), ("--records", args.records)):
+            if given:
+                raise EcgnetError(f"{flag} applies to --source physionet only")
         out = args.out or default_data_dir() / "kaggle"
     else:
         out = args.out or default_data_dir() / args.database
+    records = download_records(args.records, args.database)
     check_out_folder(out, "--out" if args.out else "the download folder (--out, or $ECGNET_DATA_DIR)")  # before the network
     if args.source == "kaggle":
         files = download_kaggle(out)
     else:
-        files = download_physionet(out, base_url=args.base_url, database=args.database)
+        files = download_physionet(out, base_url=args.base_url, records=records, database=args.database)
     print(f"{len(files)} files in {out}")
     return 0
+
+
+def download_records(names, database):
+    """The record names ``download --records`` asks for: None (all), the names given, or for ``training`` with
+    svdb the 39 training records (:data:`ecgnet.data.SVDB_TRAINING`)."""
+    from ecgnet.data.splits import SVDB_TRAINING
+
+    if names is None or "training" not in names:
+        return names
+    if database != "svdb" or names != ["training"]:
+        raise EcgnetError(
+            f"--records training names the svdb records of training, alone and with --database svdb. "
+            f"Received: --database {database} --records {' '.join(names)}"
+        )
+    return list(SVDB_TRAINING)
 
 
 def run_prepare(args):
     from ecgnet.data.datasets import prepare_split
 
     manifest = prepare_split(args.raw, args.split, args.out, seed=args.seed, second_lead=args.second_lead,
-                             overwrite=args.overwrite, progress=True)
+                             overwrite=args.overwrite, progress=True, all_svdb_records=args.all_svdb_records)
     counts = manifest["counts"]
     sizes = {part: sum(counts[part].values()) for part in ("train", "test")}
     databases = ", ".join(f"{s['database']} ({len(s['records'])} records)" for s in manifest["sources"])

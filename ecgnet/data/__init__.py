@@ -8,7 +8,7 @@
 - :mod:`ecgnet.data.records`    ``beats_from_record``, ``beats_from_signal``, ``build_mitbih_beats``, ``list_records`` (WFDB records)
 - :mod:`ecgnet.data.noisy`      ``noisy_beats``, ``noisy_record_beats``: the same beats cut from the lead with real recorded noise added
 - :mod:`ecgnet.data.prepared`   ``load_part`` (a part as ``Beats``), ``model_inputs``, ``BEAT_CHANNELS`` (a model's inputs)
-- :mod:`ecgnet.data.splits`     ``split_beats``, ``validation_indices``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``
+- :mod:`ecgnet.data.splits`     ``split_beats``, ``validation_indices``, ``group_holdout_indices``, ``group_kfold_indices``, ``DS1``, ``DS2``, ``PACED_RECORDS``, ``SVDB_TRAINING``
 - :mod:`ecgnet.data.pipeline`   ``make_dataset``, ``balanced_dataset`` (TensorFlow is imported only when called)
 - :mod:`ecgnet.data.download`   ``download_kaggle``, ``download_physionet``, ``physionet_url``, ``PHYSIONET_DATABASES``
 - :mod:`ecgnet.data.datasets`   ``load_split`` (the data in one call), ``prepare_split``, ``default_data_dir``, ``sample_dir`` (the sample in the package)
@@ -30,10 +30,10 @@ from ecgnet.data.prepared import BEAT_CHANNELS, CENTRED_CHANNELS, WINDOWS, beat_
 from ecgnet.data.noisy import noisy_beats, noisy_record_beats
 from ecgnet.data.records import RecordBeats, beats_from_record, beats_from_signal, build_mitbih_beats, list_records
 from ecgnet.data.signals import BEAT_LENGTH, CENTRED_BEFORE, CENTRED_LENGTH, FS, centred_windows, resample_to_125, segment_beats
-from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices, validation_indices
+from ecgnet.data.splits import DS1, DS2, PACED_RECORDS, SPLITS, SVDB_TRAINING, group_holdout_indices, group_kfold_indices, split_beats, stratified_indices, validation_indices
 
 __all__ = [
-    "AAMI_MAP", "BEAT_LENGTH", "CLASS_NAMES", "DS1", "DS2", "FS", "PACED_RECORDS", "SPLITS",
+    "AAMI_MAP", "BEAT_LENGTH", "CLASS_NAMES", "DS1", "DS2", "FS", "PACED_RECORDS", "SPLITS", "SVDB_TRAINING",
     "Beats", "DownloadError", "RecordBeats",
     "aami_class", "beats_from_record", "beats_from_signal", "build_mitbih_beats", "concat_beats", "download_kaggle",
     "download_physionet", "list_records", "load_beats_npz", "load_mitbih_csv", "load_ptbdb_csv",

@@ -123,12 +123,14 @@ def _raw_sources(raw_dirs):
     return sources
 
 
-def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=False):
+def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=False, all_svdb_records=False):
     """Refuse an ``out`` that cannot become this split's folder, before any record is read.
 
     A folder that holds another split, or the same split from other databases,
-    with another seed or another choice of second lead, is replaced only with
-    ``overwrite``; the same split prepared the same way is prepared again.
+    with another seed, another choice of second lead, or with the held-back
+    svdb records where they are now left out (or the other way round), is
+    replaced only with ``overwrite``; the same split prepared the same way is
+    prepared again.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -162,16 +164,22 @@ def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=Fal
                 what = f"the {held!r} split" if held else "an incomplete prepared split (no manifest.json)"
                 raise EcgnetError(f"{out}: already holds {what}; pass --overwrite (overwrite=True) to replace it")
             before = None if manifest is None else (
-                manifest.get("seed"), [s.get("database") for s in manifest.get("sources", [])], bool(manifest.get("second_lead")))
-            if not overwrite and databases is not None and (before[0], sorted(before[1]), before[2]) != (seed, sorted(databases), bool(second_lead)):
+                manifest.get("seed"), [s.get("database") for s in manifest.get("sources", [])], bool(manifest.get("second_lead")),
+                bool(manifest.get("all_svdb_records")))
+            held_back = bool(all_svdb_records) and databases is not None and "svdb" in databases
+            if not overwrite and databases is not None and (before[0], sorted(before[1]), before[2], before[3]) != (
+                    seed, sorted(databases), bool(second_lead), held_back):
+                included = ", held-back svdb records included"
                 raise EcgnetError(
                     f"{out}: already holds the {split!r} split prepared from {'+'.join(before[1])} (seed {before[0]}, "
-                    f"second lead {before[2]}), not from {'+'.join(databases)} (seed {seed}, second lead {bool(second_lead)}); "
+                    f"second lead {before[2]}{included if before[3] else ''}), not from {'+'.join(databases)} (seed {seed}, "
+                    f"second lead {bool(second_lead)}{included if held_back else ''}); "
                     "pass --overwrite (overwrite=True) to replace it"
                 )
 
 
-def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=False, progress=True, processes=2):
+def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=False, progress=True, processes=2,
+                  all_svdb_records=False):
     """Cut the beats of one or more WFDB databases and write a prepared train/test folder.
 
     Every record with reference beat annotations (``.atr``) is read the way
@@ -185,6 +193,15 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
     Splits (:func:`ecgnet.data.split_beats`): ``"kaggle"``, a stratified random
     80/20 of all beats; ``"inter-patient"``, test = DS2 of mitdb, untouched,
     train = DS1 plus every record of the other databases.
+
+    Of svdb (the MIT-BIH Supraventricular Arrhythmia Database), only the 39
+    records ``ecgnet-mitbih-svdb`` was trained on (:data:`ecgnet.data.SVDB_TRAINING`)
+    are prepared, in either split: its other records are held back as patients
+    no shipped model has seen, and training on them would spoil any later
+    measurement on them. Records left out are named in one printed line and
+    in the manifest (``"left_out"`` of the svdb source); ``all_svdb_records=True``
+    prepares them too. A folder of svdb records given under another database
+    name (``NAME=DIR``) is read whole.
 
     The folder is written whole or not at all: everything goes to a temporary
     sibling folder (removed on an error, Ctrl-C or SIGTERM, and by the next
@@ -207,6 +224,7 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
         overwrite: bool, replace a folder that holds another split.
         progress: bool, show progress bars.
         processes: int, records read in parallel.
+        all_svdb_records: bool, also prepare the svdb records held back from training.
 
     Returns:
         dict, the manifest written.
@@ -215,31 +233,63 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
         EcgnetError: ``out`` is a file, cannot be written, holds another
             split, or another process is preparing it now (checked before any
             record is read: :func:`ecgnet.files.folder_lock`); a raw folder is not
-            readable; the split leaves no train or no test beats.
+            readable; an svdb folder holds none of the records of training;
+            the split leaves no train or no test beats.
 
     Example:
         >>> prepare_split(["data/mitdb", "data/svdb"], "inter-patient", "data/mitbih-svdb-interpatient")
+        data/svdb: left out 39 svdb records held back from training (800, 801, ... and 31 more); pass --all-svdb-records ...
     """
     if split not in SPLITS:
         raise EcgnetError(f"prepare_split: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     out = output_folder(out)  # a link to a folder: that folder is written, and the link stays
     sources = _raw_sources(raw_dirs)
-    check = dict(seed=seed if split == "kaggle" else None, databases=[database for database, _ in sources], second_lead=second_lead)
+    check = dict(seed=seed if split == "kaggle" else None, databases=[database for database, _ in sources], second_lead=second_lead,
+                 all_svdb_records=all_svdb_records)
     _check_out(out, split, overwrite, **check)
     with folder_lock(out, "`prepare` (--out)"):
         _check_out(out, split, overwrite, **check)  # again: another run may have written it meanwhile
-        return _prepare_locked(sources, split, out, seed, second_lead, progress, processes)
+        return _prepare_locked(sources, split, out, seed, second_lead, progress, processes, all_svdb_records)
 
 
-def _prepare_locked(sources, split, out, seed, second_lead, progress, processes):
+def _training_records(database, folder, records, all_svdb_records):
+    """``(records to prepare, records left out)`` of one raw folder: of svdb, only :data:`ecgnet.data.SVDB_TRAINING`
+    unless ``all_svdb_records``; every record of any other database.
+
+    Raises:
+        EcgnetError: an svdb folder holds none of the records of training (and ``all_svdb_records`` is false).
+    """
+    from ecgnet.data.splits import SVDB_TRAINING
+
+    if database != "svdb" or all_svdb_records:
+        return list(records), []
+    kept = [r for r in records if str(r) in SVDB_TRAINING]
+    left_out = [r for r in records if str(r) not in SVDB_TRAINING]
+    shown = ", ".join(left_out[:8]) + (f" and {len(left_out) - 8} more" if len(left_out) > 8 else "")
+    option = "pass --all-svdb-records (all_svdb_records=True) to prepare them"
+    if not kept:
+        raise EcgnetError(
+            f"{folder}: none of its {len(records)} records ({shown}) is one of the 39 svdb records of training "
+            f"(ecgnet.data.SVDB_TRAINING: {SVDB_TRAINING[0]} to {SVDB_TRAINING[-1]}); the others are held back: {option}"
+        )
+    if left_out:
+        print(f"{folder}: left out {len(left_out)} svdb record{'s' if len(left_out) != 1 else ''} held back from "
+              f"training ({shown}); {option}", flush=True)
+    return kept, left_out
+
+
+def _prepare_locked(sources, split, out, seed, second_lead, progress, processes, all_svdb_records=False):
     """:func:`prepare_split` once ``out`` is locked and checked."""
     from ecgnet.data.container import concat_beats
     from ecgnet.data.records import build_mitbih_beats, list_records
     from ecgnet.data.csv_files import write_beats_csv
     from ecgnet.data.splits import split_beats
 
-    parts, listed = [], []
-    listings = [(database, Path(folder), list_records(folder)) for database, folder in sources]  # listed once
+    parts, listed, left_out = [], [], {}
+    listings = []
+    for database, folder in sources:  # listed once
+        records, left_out[database] = _training_records(database, folder, list_records(folder), all_svdb_records)
+        listings.append((database, Path(folder), records))
     _refuse_copies([(folder, records) for _, folder, records in listings])
     for database, folder, records in listings:
         beats = build_mitbih_beats(folder, records=records, progress=progress, processes=processes, second_lead=second_lead)
@@ -247,6 +297,8 @@ def _prepare_locked(sources, split, out, seed, second_lead, progress, processes)
             beats.record = np.char.add(f"{database}/", beats.record.astype(str))
         parts.append(beats)
         listed.append({"database": database, "records": [str(r) for r in records]})
+        if left_out[database]:
+            listed[-1]["left_out"] = [str(r) for r in left_out[database]]
     beats = concat_beats(parts)
     train, test = split_beats(beats, split, seed=seed)
     if len(train) == 0 or len(test) == 0:
@@ -266,6 +318,7 @@ def _prepare_locked(sources, split, out, seed, second_lead, progress, processes)
         manifest = write_manifest(
             tmp, split, PREPARED_PARTS, {"train": class_counts(train.y), "test": class_counts(test.y)},
             listed, seed=seed if split == "kaggle" else None, second_lead=second_lead,
+            **({"all_svdb_records": True} if all_svdb_records and "svdb" in left_out else {}),
         )
         replace_folder(tmp, out)
     return manifest

@@ -95,20 +95,30 @@ def download_physionet(out_dir, base_url=None, records=None, progress=True, time
         out_dir: folder to write ``NNN.hea/.dat/.atr``, ``RECORDS`` and ``SHA256SUMS.txt`` to.
         base_url: str, the database folder URL (a mirror, ``file://`` too);
             default :func:`physionet_url` of ``database``.
-        records: list of record names, default all listed in ``RECORDS``.
+        records: list of record names (each one the database's ``RECORDS`` lists),
+            e.g. :data:`ecgnet.data.SVDB_TRAINING`; default all of them.
         progress: bool, show a tqdm progress bar.
         timeout: float, seconds per request.
         database: ``"mitdb"``, ``"svdb"`` or ``"incartdb"`` (used when ``base_url`` is None).
+
+    The folder's ``RECORDS`` file is the database's list of records: a
+    download of all of them writes it first (so that an interrupted download
+    is seen as incomplete). A download of some records adds them to the
+    folder's ``RECORDS`` where it has one, and writes none otherwise: such a
+    folder is read by its ``*.hea`` files (``prepare`` reads what is there),
+    and is never taken for the whole database.
 
     Returns:
         list of Path of the record files (already present good files are kept).
 
     Raises:
         DownloadError: the URL is not http(s)/file, a file cannot be fetched,
-            is not in SHA256SUMS.txt, or fails its checksum twice.
+            is not in SHA256SUMS.txt, or fails its checksum twice; a record
+            asked for is not in the database's ``RECORDS`` (nothing is written).
 
     Example:
         >>> download_physionet("data/svdb", database="svdb")
+        >>> download_physionet("data/svdb", database="svdb", records=SVDB_TRAINING)  # the 39 of training
     """
     from tqdm.auto import tqdm
 
@@ -118,15 +128,26 @@ def download_physionet(out_dir, base_url=None, records=None, progress=True, time
         raise DownloadError(f"{out_dir}: exists and is not a folder")
     sums_text = _fetch(base_url + "SHA256SUMS.txt", timeout).decode("utf-8", "replace")
     sums = parse_sha256sums(sums_text)
+    listing = _fetch(base_url + "RECORDS", timeout).decode("utf-8", "replace").split()
     if records is None:
-        records = _fetch(base_url + "RECORDS", timeout).decode().split()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out_dir / "RECORDS", "\n".join(records) + "\n")
+        records, listed = listing, listing
+    else:
+        records = list(dict.fromkeys(str(r) for r in records))
+        unknown = [r for r in records if r not in listing]
+        if unknown:  # also keeps a name such as "../x" from naming a file outside out_dir
+            raise DownloadError(
+                f"{base_url}RECORDS does not list {len(unknown)} of the records asked for "
+                f"({', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}); it lists {len(listing)}: "
+                f"{' '.join(listing[:3])} ... {listing[-1] if listing else ''}"
+            )
+        listed = _records_added(out_dir / "RECORDS", records, listing)
     names = [f"{r}{ext}" for r in records for ext in RECORD_EXTENSIONS]
     missing = [n for n in names if n not in sums]
     if missing:
         raise DownloadError(f"{base_url}SHA256SUMS.txt has no checksum for {', '.join(missing[:5])}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if listed is not None:
+        write_text_atomic(out_dir / "RECORDS", "\n".join(listed) + "\n")
     write_text_atomic(out_dir / "SHA256SUMS.txt", sums_text)
     done = []
     # the bar is closed before an error propagates, so the error prints on a line of its own
@@ -135,6 +156,18 @@ def download_physionet(out_dir, base_url=None, records=None, progress=True, time
             done.append(_fetch_checked(base_url, name, sums[name], out_dir / name, timeout))
             bar.update()
     return done
+
+
+def _records_added(path, records, listing):
+    """The ``RECORDS`` file ``path`` with ``records`` added (in the database's order, ``listing``), or None
+    where there is no such file: a folder of some records has none, so it is never taken for the whole database."""
+    from ecgnet.data.records import records_file_lines
+
+    if not path.is_file():
+        return None
+    present = [name for _, name in records_file_lines(path)]
+    wanted = set(present) | set(records)
+    return [r for r in listing if r in wanted] + [r for r in dict.fromkeys(present) if r not in listing]
 
 
 def _fetch_checked(base_url, name, expected, target, timeout):

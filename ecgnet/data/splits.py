@@ -6,6 +6,11 @@
 - ``"inter-patient"``: de Chazal, O'Dwyer and Reilly (2004): train on the
   records DS1, test on the records DS2; no patient is on both sides. The four
   paced records (:data:`PACED_RECORDS`) are left out, as AAMI recommends.
+
+Of the 78 records of the MIT-BIH Supraventricular Arrhythmia Database (svdb),
+:data:`SVDB_TRAINING` names the 39 that ``ecgnet-mitbih-svdb`` was trained on;
+the other 39 are held back as patients no shipped model has seen, and
+:func:`ecgnet.data.prepare_split` leaves them out unless asked to include them.
 """
 
 import numpy as np
@@ -17,6 +22,11 @@ DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "12
 DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210",
        "212", "213", "214", "219", "221", "222", "228", "231", "232", "233", "234")
 PACED_RECORDS = ("102", "104", "107", "217")
+#: The svdb records of training: the 39 that ``ecgnet-mitbih-svdb`` was trained on (its model card lists
+#: them). svdb's other 39 records are held back, to measure a model on patients it has not seen.
+SVDB_TRAINING = ("803", "804", "807", "809", "811", "812", "820", "821", "825", "826", "827", "829", "840",
+                 "841", "843", "844", "848", "850", "852", "853", "854", "855", "856", "857", "859", "862",
+                 "863", "864", "865", "866", "867", "868", "870", "874", "875", "881", "883", "884", "888")
 SPLITS = ("kaggle", "inter-patient")
 TEST_FRACTION = 0.2
 
