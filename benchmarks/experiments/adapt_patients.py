@@ -671,9 +671,11 @@ def heads_only(model, inputs, first, labels, replay, recipes, rhythm=None, repla
     What :func:`ecgnet.adapt` and predicting with the adapted copy give (the
     heads are fitted by the same code), without copying the model and
     running its convolutions again for every recipe: each network's features
-    of every beat are computed once. Only for a model whose output is the
-    mean of its networks' softmax (``ecgnet-mitbih-interpatient``); ``main``
-    checks it against the real adapted copy on the first record.
+    of every beat are computed once. For a model whose output is the mean of
+    its networks' softmax (``ecgnet-mitbih-interpatient``), or that mean
+    times a frozen R-R regression (``ecgnet-mitbih-svdb``: layers
+    ``rr_regression`` and ``product``, :func:`product`); ``main`` checks it
+    against the real adapted copy on the first record.
 
     A recipe with ``rhythm`` fits each head on the network's features and
     the beats' ``rhythm`` features (the record's, (n, 4)), both standardised
@@ -698,6 +700,12 @@ def heads_only(model, inputs, first, labels, replay, recipes, rhythm=None, repla
     replay_features = [_replay_features(network, replay) for network in networks]
     cuts = None  # round 10: each network's activations at the cut before its tail, of every beat, computed once
     found = {}
+    names = {layer.name for layer in model.layers}
+    rr_expert = None  # ecgnet-mitbih-svdb: the frozen R-R regression's probabilities, multiplied in at the end
+    if {"rr_regression", "product"} <= names:
+        from ecgnet.adaptation import predict
+
+        rr_expert = predict(model.get_layer("rr_regression"), inputs["rr"][~first])
     for recipe in recipes:
         tic = time.perf_counter()
         options = {**DEFAULTS, **RECIPES[recipe]}
@@ -763,6 +771,8 @@ def heads_only(model, inputs, first, labels, replay, recipes, rhythm=None, repla
             e = np.exp(logits - logits.max(axis=1, keepdims=True))
             probabilities.append(e / e.sum(axis=1, keepdims=True))
         found[recipe] = np.mean(probabilities, axis=0)
+    if rr_expert is not None:
+        found = {recipe: product(values, rr_expert, 1.0) for recipe, values in found.items()}
     return found
 
 
