@@ -238,6 +238,10 @@ RECIPES = {
 #: and round 8's gate, the row "af-gate-atrial-unless-shown" (69.33 in rounds 8 to 10). Chosen, it is read
 #: once on DS2 (both shipped networks, the floor beside); the library is not changed in this round (the
 #: replay sets would have to ship the floor features). Not chosen: DS2 is not read.
+#: Chosen: "floor-head-v" (score 70.47 against the default's 69.35 in the same run; "floor-head" scored 71.44
+#: but found 153 of the 216 S beats of the records with no S beat in their first minutes, the unadapted model
+#: 154; "floor-head-loose" 141). Read once on DS2: V +P 90.8 -> 92.0 (ecgnet-mitbih-interpatient) and
+#: 92.3 -> 93.1 (ecgnet-mitbih-svdb), S about as before; not the library's behaviour (docs/results.md).
 POST_PROCESSING = ("prior", "floor_power", "rhythm", "af_gate", "neighbours_power", "neighbours_k", "floor_head",
                    "floor_head_only", "floor_head_scale")
 FLOOR_KEEP_N, FLOOR_PATIENT_WEIGHT, FLOOR_SAMPLES = 0.15, 20.0, 36
