@@ -218,3 +218,84 @@ def test_bench_noise_writes_each_beat_with_its_noisy_lead_and_probabilities(benc
     assert written["record"].tolist() == ["106", "106", "208"] and written["r_peak"].tolist() == [10, 400, 20]
     np.testing.assert_array_equal(written["signal_106"], np.arange(500.0, dtype=np.float32))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ma_6.npz"]  # written whole, no temporary left
+
+
+def test_adapt_patients_floor_head_logits_by_hand(benchmarks_importable):
+    """Round 11: the head reads the network's features and the floor's standardised by the replay beats'."""
+    from benchmarks.experiments.adapt_patients import floor_columns, floor_scaler
+
+    rng = np.random.default_rng(2)
+    features, floor_x, replay_floor_x = rng.normal(size=(7, 4)), rng.normal(size=(7, 3)), rng.normal(size=(50, 3)) * 4 + 1
+    kernel, bias = rng.normal(size=(7, 5)), rng.normal(size=5)
+    center, spread = floor_scaler(replay_floor_x)
+    logits = floor_columns(features, floor_x, center, spread, scale=3.0) @ kernel + bias
+    for i in range(7):
+        for c in range(5):
+            expected = bias[c] + sum(features[i, j] * kernel[j, c] for j in range(4))
+            for j in range(3):
+                column = replay_floor_x[:, j]
+                mean = sum(column) / len(column)
+                sd = (sum((v - mean) ** 2 for v in column) / len(column)) ** 0.5
+                expected += 3.0 * (floor_x[i, j] - mean) / sd * kernel[4 + j, c]
+            assert logits[i, c] == pytest.approx(expected, abs=1e-9)
+    with pytest.raises(ValueError, match="floor_columns"):
+        floor_columns(features, floor_x[:5], center, spread)
+
+
+def test_adapt_patients_floor_head_from_zero_is_scikit_learns_logistic_regression(benchmarks_importable):
+    """From a zero kernel, with every weight free, the head is L2 logistic regression (C = 1 / anchor) on both blocks."""
+    from sklearn.linear_model import LogisticRegression
+
+    from benchmarks.experiments.adapt_patients import floor_columns, floor_head
+    from ecgnet.adaptation import _sample_weights
+
+    rng = np.random.default_rng(3)
+    y, replay_y = rng.integers(0, 5, 150), np.repeat(np.arange(5), 20)
+    means = rng.normal(size=(5, 6)) * 1.5
+    f, replay_f = means[y, :4] + rng.normal(size=(150, 4)), means[replay_y, :4] + rng.normal(size=(100, 4))
+    x, replay_x = means[y, 4:] + rng.normal(size=(150, 2)), (means[replay_y, 4:] + rng.normal(size=(100, 2))) * 2 + 5
+    kernel, bias, center, spread = floor_head(f, x, y, replay_f, replay_x, replay_y, np.zeros((4, 5)), np.zeros(5),
+                                              anchor=0.05, balance=0.5, patient_share=0.9, max_iterations=2000)
+    columns = floor_columns(np.concatenate([f, replay_f]), np.concatenate([x, replay_x]), center, spread)
+    weights = _sample_weights(y, replay_y, 0.5, 0.9).astype(np.float64)
+    reference = LogisticRegression(C=1 / 0.05, tol=1e-10, max_iter=5000).fit(
+        columns, np.concatenate([y, replay_y]), sample_weight=weights / weights.sum())
+    logits = columns @ kernel + bias
+    probabilities = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(probabilities / probabilities.sum(1, keepdims=True), reference.predict_proba(columns),
+                               atol=2e-3)
+    assert np.abs(kernel[4:]).max() > 0.1  # the floor columns are read
+
+
+def test_adapt_patients_floor_head_v_only_holds_the_other_floor_weights(benchmarks_importable):
+    """``only=2``: the floor rows move in the V column alone, the fit is stationary in every free weight."""
+    from benchmarks.experiments.adapt_patients import floor_columns, floor_head
+    from ecgnet.adaptation import _sample_weights
+
+    rng = np.random.default_rng(5)
+    y, replay_y = rng.integers(0, 3, 120), rng.integers(0, 5, 80)
+    f, replay_f = rng.normal(size=(120, 3)), rng.normal(size=(80, 3))
+    x = rng.normal(size=(120, 2)) + 2.0 * (y == 2)[:, None]
+    replay_x = rng.normal(size=(80, 2)) + 2.0 * (replay_y == 2)[:, None]
+    shipped, shipped_bias = rng.normal(size=(3, 5)), rng.normal(size=5)
+    kernel, bias, center, spread = floor_head(f, x, y, replay_f, replay_x, replay_y, shipped, shipped_bias,
+                                              anchor=1e-2, balance=0.5, patient_share=0.9, max_iterations=3000, only=2)
+    assert kernel.shape == (5, 5) and not kernel[3:, [0, 1, 3, 4]].any() and kernel[3:, 2].min() > 0.1
+    columns = floor_columns(np.concatenate([f, replay_f]), np.concatenate([x, replay_x]), center, spread)
+    targets = np.concatenate([y, replay_y])
+    weights = _sample_weights(y, replay_y, 0.5, 0.9).astype(np.float64)
+    weights /= weights.sum()
+    start = np.concatenate([shipped, np.zeros((2, 5))])
+
+    def objective(k, b):  # written out again: weighted cross-entropy plus the pull towards the start
+        logits = columns @ k + b
+        log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        return -(weights * log_p[np.arange(len(targets)), targets]).sum() + 0.005 * ((k - start) ** 2).sum()
+
+    k, b = kernel.astype(np.float64), bias.astype(np.float64)
+    free = [(i, c) for i in range(3) for c in range(5)] + [(3, 2), (4, 2)]
+    for i, c in free:  # central differences: zero gradient where the fit is free
+        step = np.zeros_like(k)
+        step[i, c] = 1e-4
+        assert abs(objective(k + step, b) - objective(k - step, b)) / 2e-4 < 2e-4, (i, c)
+    assert objective(k, b) < objective(start, shipped_bias) - 0.05
