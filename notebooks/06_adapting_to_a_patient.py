@@ -120,7 +120,7 @@ def figures(report):
 # ## One patient: record 232
 #
 # Why 232? Notebook 05 found that on DS2 one record decides the S sensitivity: 232 holds 1,381 of
-# DS2's 1,836 S beats, and the shipped inter-patient model misses 1,179 of them. Its story is
+# DS2's 1,836 S beats, and the shipped inter-patient model misses 1,114 of them. Its story is
 # clear: sinus bradycardia with right bundle branch block (every "normal" beat of 232 is an `R`
 # beat, which AAMI counts as N), atrial premature beats that outnumber the normal ones, and long
 # pauses. Its S beats are conducted through the same blocked bundle, so they carry the patient's
@@ -598,8 +598,9 @@ print(f"this run: {'quick' if QUICK else 'full'} mode, {env.cpu_count} CPU cores
 # About 82,000 weights of the block now move on a few hundred beats of one patient, with only a
 # handful of some classes: nothing constrains them, and the fit needs the convolutions run at
 # every step, minutes instead of seconds. The module notes of `ecgnet.adaptation` give this as the
-# reason for refitting the head alone; refitting more than the last layer is listed there as not
-# tried, and would have to be chosen on svdb, not on DS2. (Reload the model afterwards:
+# reason for refitting the head alone; refitting the last block too (`tail_epochs`) was measured
+# on the svdb records (no choice is made on DS2) and scored below the head alone
+# (docs/results.md, section 15, round 10). (Reload the model afterwards:
 # `fit` changed `member_0` in place.)
 #
 # </details>

@@ -257,8 +257,9 @@ def test_prepare_leaves_out_svdb_records_held_back(run_cli, fixtures_dir, tmp_pa
     assert sorted(set(load_part(out, "train").record)) == ["114", "svdb/800", "svdb/803"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["sources"][1] == {"database": "svdb", "records": ["800", "803"]} and manifest["all_svdb_records"] is True
-    # a folder named otherwise is another database, read whole
-    assert prepare_split([mitdb, f"extra={svdb}"], "inter-patient", tmp_path / "e", progress=False)["sources"][1]["records"] == ["800", "803"]
+    # svdb's records under another folder name are known by their names: filtered the same way
+    assert prepare_split([mitdb, f"extra={svdb}"], "inter-patient", tmp_path / "e", progress=False)["sources"][1] == {
+        "database": "extra", "records": ["803"], "left_out": ["800"]}
     # an svdb folder of held-back records only: refused, nothing written
     (svdb / "803.hea").unlink()
     result = run_cli("prepare", "--raw", mitdb, "--raw", svdb, "--split", "inter-patient", "--out", tmp_path / "none")

@@ -8,7 +8,8 @@ import pytest
 from ecgnet.data import AAMI_MAP, CLASS_NAMES, beats_from_record, list_records, prepare_split, previous_beats
 from ecgnet.errors import DataFormatError
 
-# The svdb README: the 39 records hold these annotated beats in the AAMI classes.
+# The 39 svdb records of training (ecgnet.data.SVDB_TRAINING) hold these annotated beats in the AAMI classes,
+# counted from their .atr files when the list was fixed; prepare must find the same.
 SVDB_DOCUMENTED = {"N": 85_005, "S": 6_697, "V": 5_214, "F": 3, "Q": 51}
 
 

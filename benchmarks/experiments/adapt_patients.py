@@ -883,12 +883,14 @@ def main(argv=None):
     from ecgnet.adaptation import DEFAULTS, HEAD_LAYER, _heads, _record_inputs, _select, load_replay, predict, replay_path
     from ecgnet.adaptation import gate_irregular_rhythm, gates_patient
     from ecgnet.data.atrial import atrial_activity_repeats
+    from ecgnet.data.datasets import database_of, training_records
     from ecgnet.data.features import IRREGULAR_PREMATURITY_RATIO, irregular_rhythm, rhythm_features
     from ecgnet.data.records import read_annotated_lead
     from ecgnet.pretrained_models import load_model
 
     folder = Path(args.records_dir)
-    records = args.records or sorted(p.stem for p in folder.glob("*.atr"))
+    # every record of the folder, but svdb's held back from training: no choice may be made on them
+    records = args.records or training_records(sorted(p.stem for p in folder.glob("*.atr")), database_of(folder), folder)[0]
     models = {name: load_model(name) for name in args.model}
     replays = {name: load_replay(name) if replay_path(name).exists() else None for name in args.model}
     floor_train = floor_training_set(args.floor) if args.floor else None

@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data import DS1
+from ecgnet.data.datasets import database_of, training_records
 
 #: The settings tried by ``--fit``: (half_width, percentile).
 GRID = ((16, 10.0), (16, 25.0), (32, 10.0), (32, 25.0))
@@ -147,7 +148,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     folder = Path(args.records_dir)
     fitting = args.fit or args.fit_prematurity or args.fit_atrial
-    records = args.records or (list(DS1) if fitting else sorted(p.stem for p in folder.glob("*.atr")))
+    # every record of the folder, but svdb's held back from training: no choice may be made on them
+    records = args.records or (list(DS1) if fitting else training_records(
+        sorted(p.stem for p in folder.glob("*.atr")), database_of(folder), folder)[0])
     if fitting and not set(records) <= set(DS1):
         parser.error(f"--fit reads DS1 records only; not: {sorted(set(records) - set(DS1))}")
     found = {record: record_rhythm(folder / record) for record in records}

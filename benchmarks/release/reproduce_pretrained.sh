@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Rebuild the two shipped models from the raw MIT-BIH records and measure them on their test splits.
-# Usage: bash benchmarks/release/reproduce_pretrained.sh [RAW_DIR]   (default data/mitdb)
+# Usage: bash benchmarks/release/reproduce_pretrained.sh [MITDB_DIR [SVDB_DIR]]   (default data/mitdb data/svdb)
 # About 2 hours on 2 CPU cores: 3 kaggle runs of 10-15 minutes, 8 validated and 3 refit
 # inter-patient runs of 4-10 minutes; then two noise fine-tunes of 12 and 14 minutes. Training is deterministic on CPU (a seed gives the same
 # weights). Nothing here reads a test split before the `evaluate` lines.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 raw=${1:-data/mitdb}
+svdb=${2:-data/svdb}
 
 python -m ecgnet prepare --raw "$raw" --split kaggle --out data/mitbih-kaggle
 python -m ecgnet prepare --raw "$raw" --split inter-patient --out data/mitbih-interpatient
@@ -59,13 +60,13 @@ python -m benchmarks.release.ship_pretrained ecgnet-mitbih runs/ecgnet-mitbih --
 python -m benchmarks.release.ship_pretrained ecgnet-mitbih-interpatient runs/ecgnet-mitbih-interpatient --train-command \
     "for s in 0 1 2; do python -m ecgnet train --data data/mitbih-interpatient --split inter-patient --preset small --relative --previous-beat --rr-features relative --refit --epochs 12 --seed \$s --out runs/ip-prev-refit-s\$s; done && python -m ecgnet ensemble --runs runs/ip-prev-refit-s0 runs/ip-prev-refit-s1 runs/ip-prev-refit-s2 --data data/mitbih-interpatient --out runs/ecgnet-mitbih-interpatient"
 
-# 4. Fine-tune the inter-patient model with real noise (docs/results.md 9.1: $ECGNET_SVDB_DIR and
-#    $ECGNET_NSTDB_DIR set; its validation beats are the svdb records) and ship it where the rule says so.
+# 4. Fine-tune the inter-patient model with real noise (docs/results.md 9.1: $ECGNET_NSTDB_DIR set;
+#    its validation beats are the svdb records) and ship it where the rule says so.
 #    Only svdb's 39 records of training are prepared (ecgnet.data.SVDB_TRAINING; the others are held back):
 #    `python -m ecgnet download --database svdb --records training` fetches just those.
-python -m ecgnet prepare --raw data/mitdb --raw data/svdb --split inter-patient --out data/mitbih-interpatient-svdb
+python -m ecgnet prepare --raw "$raw" --raw svdb="$svdb" --split inter-patient --out data/mitbih-interpatient-svdb
 python -m benchmarks.release.finetune_noise ecgnet-mitbih-interpatient --data data/mitbih-interpatient \
-    --validation-data data/mitbih-interpatient-svdb --out runs/noise-finetune
+    --validation-data data/mitbih-interpatient-svdb --mitdb "$raw" --svdb "$svdb" --out runs/noise-finetune
 python -m ecgnet evaluate --model runs/noise-finetune/ecgnet-mitbih-interpatient.keras --data data/mitbih-interpatient \
     --out runs/noise-finetune/ecgnet-mitbih-interpatient-evaluation
 python -m benchmarks.release.ship_noise_finetune ecgnet-mitbih-interpatient --finetuned runs/noise-finetune --fine-tune-command \

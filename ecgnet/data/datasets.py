@@ -192,7 +192,8 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
 
     Splits (:func:`ecgnet.data.split_beats`): ``"kaggle"``, a stratified random
     80/20 of all beats; ``"inter-patient"``, test = DS2 of mitdb, untouched,
-    train = DS1 plus every record of the other databases.
+    train = DS1 plus every record of the other databases (of svdb, those of
+    training, below).
 
     Of svdb (the MIT-BIH Supraventricular Arrhythmia Database), only the 39
     records ``ecgnet-mitbih-svdb`` was trained on (:data:`ecgnet.data.SVDB_TRAINING`)
@@ -200,8 +201,9 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
     no shipped model has seen, and training on them would spoil any later
     measurement on them. Records left out are named in one printed line and
     in the manifest (``"left_out"`` of the svdb source); ``all_svdb_records=True``
-    prepares them too. A folder of svdb records given under another database
-    name (``NAME=DIR``) is read whole.
+    prepares them too. svdb's records are known by their names too
+    (:func:`training_records`), so a folder of them under another name is
+    filtered the same way.
 
     The folder is written whole or not at all: everything goes to a temporary
     sibling folder (removed on an error, Ctrl-C or SIGTERM, and by the next
@@ -252,30 +254,62 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
         return _prepare_locked(sources, split, out, seed, second_lead, progress, processes, all_svdb_records)
 
 
-def _training_records(database, folder, records, all_svdb_records):
-    """``(records to prepare, records left out)`` of one raw folder: of svdb, only :data:`ecgnet.data.SVDB_TRAINING`
-    unless ``all_svdb_records``; every record of any other database.
+def is_svdb_record(name):
+    """Whether a record name is one of svdb's: three digits from 800 to 894 (no other PhysioNet database uses them).
+
+    Example:
+        >>> is_svdb_record("803"), is_svdb_record("100"), is_svdb_record("I01")
+        (True, False, False)
+    """
+    return bool(re.fullmatch(r"8\d\d", str(name))) and int(name) <= 894
+
+
+def training_records(records, database=None, folder=None, all_svdb_records=False):
+    """``(records to train on, records left out)`` of one folder of raw records: svdb's held-back records left out.
+
+    Of svdb, only :data:`ecgnet.data.SVDB_TRAINING` (the 39 records
+    ``ecgnet-mitbih-svdb`` was trained on) is kept; its other records are held
+    back as patients no shipped model has seen. A record is taken for svdb's
+    when its folder is svdb's (``database == "svdb"``) or its name is
+    (:func:`is_svdb_record`), so a full svdb download under another folder name
+    is filtered too. The records left out are named in one printed line.
+    ``prepare`` and the benchmarks that choose anything on a folder of records
+    call this.
+
+    Args:
+        records: record names of the folder.
+        database: str, the folder's database name (:func:`database_of`).
+        folder: the folder, named in the printed line and in errors.
+        all_svdb_records: bool, keep every record (nothing is left out).
+
+    Returns:
+        (list, list): the records kept and the records left out, in the given order.
 
     Raises:
         EcgnetError: an svdb folder holds none of the records of training (and ``all_svdb_records`` is false).
+
+    Example:
+        >>> training_records(["800", "803"], database="svdb")  # doctest: +ELLIPSIS
+        None: left out 1 svdb record held back from training (800); pass --all-svdb-records ...
+        (['803'], ['800'])
     """
     from ecgnet.data.splits import SVDB_TRAINING
 
-    if database != "svdb" or all_svdb_records:
+    if all_svdb_records:
         return list(records), []
-    kept = [r for r in records if str(r) in SVDB_TRAINING]
-    left_out = [r for r in records if str(r) not in SVDB_TRAINING]
-    shown = ", ".join(left_out[:8]) + (f" and {len(left_out) - 8} more" if len(left_out) > 8 else "")
+    held_back = [r for r in records if str(r) not in SVDB_TRAINING and (database == "svdb" or is_svdb_record(r))]
+    kept = [r for r in records if r not in held_back]
+    shown = ", ".join(str(r) for r in held_back[:8]) + (f" and {len(held_back) - 8} more" if len(held_back) > 8 else "")
     option = "pass --all-svdb-records (all_svdb_records=True) to prepare them"
-    if not kept:
+    if database == "svdb" and not kept:
         raise EcgnetError(
             f"{folder}: none of its {len(records)} records ({shown}) is one of the 39 svdb records of training "
             f"(ecgnet.data.SVDB_TRAINING: {SVDB_TRAINING[0]} to {SVDB_TRAINING[-1]}); the others are held back: {option}"
         )
-    if left_out:
-        print(f"{folder}: left out {len(left_out)} svdb record{'s' if len(left_out) != 1 else ''} held back from "
+    if held_back:
+        print(f"{folder}: left out {len(held_back)} svdb record{'s' if len(held_back) != 1 else ''} held back from "
               f"training ({shown}); {option}", flush=True)
-    return kept, left_out
+    return kept, held_back
 
 
 def _prepare_locked(sources, split, out, seed, second_lead, progress, processes, all_svdb_records=False):
@@ -288,7 +322,7 @@ def _prepare_locked(sources, split, out, seed, second_lead, progress, processes,
     parts, listed, left_out = [], [], {}
     listings = []
     for database, folder in sources:  # listed once
-        records, left_out[database] = _training_records(database, folder, list_records(folder), all_svdb_records)
+        records, left_out[database] = training_records(list_records(folder), database, folder, all_svdb_records)
         listings.append((database, Path(folder), records))
     _refuse_copies([(folder, records) for _, folder, records in listings])
     for database, folder, records in listings:
