@@ -306,14 +306,14 @@ def adapt(model, beats, labels, *, seed=0, replay=None, anchor=DEFAULTS["anchor"
         raise EcgnetError(f"patient_share must be in (0, 1]. Received: patient_share={patient_share}")
     if not 0 <= balance <= 1:
         raise EcgnetError(f"balance must be in [0, 1]. Received: balance={balance}")
-    if anchor < 0:
-        raise EcgnetError(f"anchor must be 0 or more. Received: anchor={anchor}")
+    if not (math.isfinite(anchor) and anchor >= 0):  # NaN would stop L-BFGS at once: the heads as shipped
+        raise EcgnetError(f"anchor must be a finite number 0 or more. Received: anchor={anchor}")
     if int(max_iterations) < 1:
         raise EcgnetError(f"max_iterations must be at least 1. Received: max_iterations={max_iterations}")
     if isinstance(tail_epochs, bool) or int(tail_epochs) != tail_epochs or tail_epochs < 0:
         raise EcgnetError(f"tail_epochs must be an integer 0 or more. Received: tail_epochs={tail_epochs}")
-    if not tail_learning_rate > 0:
-        raise EcgnetError(f"tail_learning_rate must be above 0. Received: tail_learning_rate={tail_learning_rate}")
+    if not (math.isfinite(tail_learning_rate) and tail_learning_rate > 0):
+        raise EcgnetError(f"tail_learning_rate must be a finite number above 0. Received: tail_learning_rate={tail_learning_rate}")
     if int(tail_batch_size) < 1:
         raise EcgnetError(f"tail_batch_size must be at least 1. Received: tail_batch_size={tail_batch_size}")
 
@@ -393,13 +393,15 @@ class _Tail:
         import keras
         import tensorflow as tf
 
+        from ecgnet.layers import all_sublayers
+
         self.names = tail_layers(network)
         cut = [network.get_layer(name).input for name in self.names[:-1]]
         self.front = keras.Model(network.inputs, cut)
         shared = keras.Model(cut, network.get_layer(HEAD_LAYER).output)
         self.model = keras.models.clone_model(shared)
         self.model.set_weights(shared.get_weights())
-        for layer in self.model._flatten_layers(include_self=False, recursive=True):
+        for layer in all_sublayers(self.model):
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = False
         self.variables = [v for name in self.names for v in self.model.get_layer(name).trainable_weights]

@@ -1,7 +1,7 @@
 """ECG augmentations for the training pipeline.
 
 Each augmentation is a small TensorFlow function on a batch of beats of shape
-``(batch, 187, 1)`` that draws its random numbers from a ``tf.random.Generator``
+``(batch, steps, channels)`` (``(batch, 187, 1)`` for a Kaggle beat) that draws its random numbers from a ``tf.random.Generator``
 passed in, so a run seeded once is reproducible. :class:`EcgAugmentation` chains
 them and is what you pass to ``make_dataset(..., augment=...)``. Augment the
 training data only: validation and test beats are measured as recorded.
@@ -138,12 +138,19 @@ class EcgAugmentation:
         noise_std: float, standard deviation of the Gaussian noise.
         max_shift: int, largest time shift in samples (125 Hz: 5 samples = 40 ms).
         seed: int, seed of the random generator: the same seed gives the same
-            sequence of augmented batches.
+            sequence of augmented batches when the batches reach it in the same
+            order, which ``make_dataset``'s parallel map keeps only under
+            ``tf.config.experimental.enable_op_determinism()`` (what
+            :func:`ecgnet.training.train` turns on where there is no GPU).
 
     Input shape:
-        `(batch, steps, 1)`
+        `(batch, steps, channels)`: the beat, or a recipe's beat channels. The
+        amplitude factor, the baseline wander and the time shift are drawn
+        once per beat and apply to all its channels alike; the Gaussian noise
+        is drawn for each channel apart (so a channel derived from the beat,
+        such as the beat less the record's median, gets noise of its own).
     Output shape:
-        `(batch, steps, 1)`, same dtype.
+        Same as the input, same dtype.
 
     Example:
         >>> augment = EcgAugmentation(seed=0)

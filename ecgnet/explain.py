@@ -12,6 +12,8 @@ Example:
 import numpy as np
 import tensorflow as tf
 
+from ecgnet.errors import EcgnetError
+
 
 def _split_inputs(model, inputs):
     """(beat array, other inputs dict or None, beat input name) from an array or a dict."""
@@ -19,7 +21,7 @@ def _split_inputs(model, inputs):
         names = [tensor.name.split(":")[0] for tensor in model.inputs]
         beat_name = "beat" if "beat" in inputs else names[0]
         if beat_name not in inputs:
-            raise ValueError(f"inputs is a dict without the beat input {beat_name!r}. Received keys: {sorted(inputs)}")
+            raise EcgnetError(f"inputs is a dict without the beat input {beat_name!r}. Received keys: {sorted(inputs)}")
         others = {key: tf.constant(np.asarray(value, dtype="float32")) for key, value in inputs.items() if key != beat_name}
         return np.asarray(inputs[beat_name], dtype="float32"), others, beat_name
     return np.asarray(inputs, dtype="float32"), None, None
@@ -36,6 +38,9 @@ def _target_classes(model, beat, others, beat_name, target_class):
     if target_class is None:
         return np.asarray(_call(model, tf.constant(beat), others, beat_name)).argmax(axis=-1)
     target = np.broadcast_to(np.asarray(target_class, dtype="int64"), (n,)).copy()
+    classes = int(model.outputs[0].shape[-1])
+    if target.size and (target.min() < 0 or target.max() >= classes):  # tf.one_hot would give a row of zeros
+        raise EcgnetError(f"target_class must lie in 0..{classes - 1}, the model's classes. Received: {target_class!r}")
     return target
 
 
@@ -82,10 +87,10 @@ def integrated_gradients(model, inputs, target_class=None, baseline=None, steps=
         Networks", ICML (https://arxiv.org/abs/1703.01365).
     """
     if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer. Received: steps={steps!r}")
+        raise EcgnetError(f"steps must be a positive integer. Received: steps={steps!r}")
     beat, others, beat_name = _split_inputs(model, inputs)
     if beat.ndim < 2:
-        raise ValueError(f"inputs must hold a batch of beats (n, steps, channels). Received shape: {beat.shape}")
+        raise EcgnetError(f"inputs must hold a batch of beats (n, steps, channels). Received shape: {beat.shape}")
     reference = np.zeros_like(beat) if baseline is None else np.broadcast_to(np.asarray(baseline, "float32"), beat.shape)
     target = _target_classes(model, beat, others, beat_name, target_class)
     one_hot = tf.one_hot(target, depth=int(model.outputs[0].shape[-1]), dtype="float32")
@@ -112,7 +117,7 @@ def _last_sequence_layer(model):
         shape = getattr(getattr(layer, "output", None), "shape", None)
         if shape is not None and len(shape) == 3:
             return layer.name
-    raise ValueError("the model has no layer with a (batch, steps, channels) output: pass layer_name")
+    raise EcgnetError("the model has no layer with a (batch, steps, channels) output: pass layer_name")
 
 
 def grad_cam_1d(model, inputs, layer_name=None, target_class=None):

@@ -8,10 +8,14 @@
 - ``ResidualBlock1D``: the plain ResNet basic block (He et al. 2016).
 - ``InputRecipe``: an identity on the beat input that keeps, in the saved
   model, which beat channels and R-R features the model takes.
+- ``ProductOfExperts``: the normalised product of several models'
+  probabilities (a network times an R-R regression).
 - ``PatientAdaptation``: an identity on the probabilities that keeps, in a
   model adapted to one patient, which beats of which record adapted it.
 
-All layers take ``(batch, steps, channels)`` inputs (channels last).
+The convolution and block layers take ``(batch, steps, channels)`` inputs
+(channels last); ``ProductOfExperts`` and ``PatientAdaptation`` take
+``(batch, classes)`` probabilities.
 """
 
 import numpy as np
@@ -22,7 +26,6 @@ from keras import ops
 from ecgnet import recipe as input_recipes
 from ecgnet.errors import EcgnetError
 from ecgnet.normalization import FusedBatchNormalization
-from ecgnet.recipe import RR_FEATURE_NAMES, RR_FEATURE_SETS  # noqa: F401  (ecgnet.layers.RR_FEATURE_NAMES)
 
 IMPLEMENTATIONS = ("auto", "native", "split", "block_diagonal")
 PADDINGS = ("valid", "same", "causal")
@@ -52,6 +55,29 @@ def _conv_length(length, kernel_size, strides, padding, dilation_rate):
         effective = (kernel_size - 1) * dilation_rate + 1
         return max(0, (length - effective) // strides + 1)
     return (length + strides - 1) // strides
+
+
+def all_sublayers(model):
+    """Every layer inside ``model``, nested ones included (the blocks' convolutions and batch normalizations).
+
+    ``keras.Model.layers`` lists only the top level, and Keras 3 has no public
+    recursive walk: this is the one place ecgnet calls Keras' private
+    ``_flatten_layers``, so that a Keras release that renames it breaks one
+    function, with this note beside it.
+
+    Args:
+        model: a ``keras.Model`` or layer.
+
+    Returns:
+        list of ``keras.layers.Layer``, ``model`` itself left out.
+
+    Example:
+        >>> from ecgnet.models import build_ecgnet
+        >>> model = build_ecgnet("small")
+        >>> len(model.layers) < len(all_sublayers(model))
+        True
+    """
+    return list(model._flatten_layers(include_self=False, recursive=True))
 
 
 def gpu_available():

@@ -57,7 +57,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
             and not self.synchronized
             and len(inputs.shape) == 3
             and inputs.shape[-1] is not None
-            and list(self._reduction_axes) == [0, 1]
+            and self.axis in (-1, 2)  # normalised over the channels: moments over batch and steps
             and keras.backend.backend() == "tensorflow"
         )
 

@@ -176,7 +176,12 @@ def check_probabilities(probabilities, source, tolerance=PROBABILITY_TOLERANCE, 
     import numpy as np
 
     p = np.asarray(probabilities, dtype=np.float64)
-    if p.ndim != 2 or p.shape[0] == 0:
+    if p.ndim != 2:  # one row of class probabilities per beat; a model's (n, steps, classes) or (n,) output is not that
+        raise ModelFileError(
+            f"{source}: the model's output has shape {p.shape}; a heartbeat classifier gives one row of class "
+            "probabilities per beat, (beats, classes)"
+        )
+    if p.shape[0] == 0:
         return p
     number = (lambda i: int(i)) if beats is None else (lambda i: int(np.asarray(beats)[i]))
     hint = ("a heartbeat classifier here ends in a softmax (outputs in [0, 1] summing to 1); "

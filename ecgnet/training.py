@@ -45,6 +45,7 @@ from ecgnet.data.pipeline import balanced_dataset, make_dataset
 from ecgnet.data.splits import validation_indices
 from ecgnet.errors import EcgnetError
 from ecgnet.files import atomic_path
+from ecgnet.layers import all_sublayers
 from ecgnet.metrics import evaluate_predictions
 
 IMBALANCE_OPTIONS = ("class_weight", "balanced", "focal", None)
@@ -592,7 +593,7 @@ def _freeze(model, frozen_names):
     model back with the flags it came with (a ``.keras`` file saves them).
     """
     frozen = {}
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in all_sublayers(model):
         if isinstance(layer, keras.layers.BatchNormalization) or layer.name in frozen_names:
             frozen[layer] = layer.trainable
             layer.trainable = False

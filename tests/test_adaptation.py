@@ -113,6 +113,22 @@ def test_adapt_refuses_bad_labels(shipped, excerpt_208, labels, message):
         ecgnet.adapt(shipped, beats, labels)
 
 
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ({"anchor": float("nan")}, "anchor must be a finite number"),  # L-BFGS stopped at once: the heads as shipped
+        ({"anchor": -1.0}, "anchor must be a finite number"),
+        ({"tail_epochs": 1, "tail_learning_rate": float("inf")}, "tail_learning_rate must be a finite number"),
+        ({"patient_share": float("nan")}, "patient_share"),
+    ],
+)
+def test_adapt_refuses_options_that_are_not_finite(shipped, excerpt_208, option, message):
+    inputs, _, _ = excerpt_208
+    beats = _select(inputs, slice(0, 30))
+    with pytest.raises(EcgnetError, match=message):
+        ecgnet.adapt(shipped, beats, np.zeros(30, int), **option)
+
+
 def test_replay_sets_hold_only_the_models_training_records():
     import json
 

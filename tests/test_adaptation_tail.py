@@ -11,6 +11,7 @@ import ecgnet
 from ecgnet.adaptation import _tail, predict, tail_layers
 from ecgnet.ensembles import build_ensemble
 from ecgnet.errors import EcgnetError
+from ecgnet.layers import all_sublayers
 from ecgnet.models import build_ecgnet
 
 TINY = dict(stem_filters=8, stage_filters=(8, 8, 16), groups=2, block_dropout=0.0, head_dropout=0.0)
@@ -130,7 +131,7 @@ def test_one_step_is_keras_own_adam_step(ensemble, patient):
     reference.set_weights(tail.model.get_weights())
     for name in tail.names:
         reference.get_layer(name).set_weights(start[name])
-    for layer in reference._flatten_layers(include_self=False, recursive=True):
+    for layer in all_sublayers(reference):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
     reference.compile(optimizer=keras.optimizers.Adam(1e-2),

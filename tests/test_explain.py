@@ -85,3 +85,19 @@ def test_grad_cam_1d_equals_class_activation_map_of_a_linear_head():
         cam = grad_cam_1d(model, x, layer_name="features", target_class=target)
         np.testing.assert_allclose(cam[0], expected, rtol=1e-5, atol=1e-7)
     assert grad_cam_1d(model, x).shape == (1, LENGTH)  # default layer: the last (batch, steps, channels) one
+
+
+@pytest.mark.parametrize("target", [2, -1, [0, 5]])
+def test_a_target_class_outside_the_models_classes_is_refused(target):
+    """tf.one_hot turns a class outside 0..classes-1 into a row of zeros: all-zero attributions, not an answer."""
+    from ecgnet.errors import EcgnetError
+
+    model = _linear_model(np.ones((LENGTH, 2), "float32"), np.zeros(2, "float32"))
+    beats = np.ones((2, LENGTH, 1))
+    with pytest.raises(EcgnetError, match=r"target_class must lie in 0\.\.1"):
+        integrated_gradients(model, beats, target_class=target)
+    inputs = keras.Input((LENGTH, 1))
+    features = keras.layers.Conv1D(2, 1, name="features")(inputs)
+    conv_model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling1D()(features)))
+    with pytest.raises(EcgnetError, match=r"target_class must lie in 0\.\.1"):
+        grad_cam_1d(conv_model, beats, target_class=target)

@@ -91,3 +91,24 @@ def test_config_and_keras_file_round_trip(tmp_path):
     assert layer.get_config() == model.get_layer("bn").get_config()
     x = np.random.default_rng(3).normal(size=(2, 20, 3)).astype("float32")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("training, fused_op", [(True, True), (False, False)])
+def test_the_training_step_runs_the_fused_kernel(training, fused_op):
+    """The reason for the layer: in training its graph holds one FusedBatchNormV3 op (the tests above would pass
+    with Keras' own path too); in inference it is Keras' layer."""
+    layer = FusedBatchNormalization()
+    layer.build((4, 9, 3))
+    graph = tf.function(lambda t: layer(t, training=training)).get_concrete_function(
+        tf.TensorSpec((4, 9, 3), "float32")).graph
+    ops = {op.type for op in graph.get_operations()}
+    assert ("FusedBatchNormV3" in ops) == fused_op, sorted(ops)
+
+
+def test_other_axes_take_keras_path():
+    """Normalised over the steps (axis=1), the moments run over batch and channels: Keras' path, same numbers."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 6, 5)).astype("float32")
+    fused, plain = FusedBatchNormalization(axis=1), keras.layers.BatchNormalization(axis=1)
+    assert not fused._fused(tf.constant(x), True, None)
+    np.testing.assert_allclose(fused(x, training=True), plain(x, training=True), atol=1e-5)

@@ -12,7 +12,8 @@ import pytest
 from ecgnet.data import BEAT_LENGTH, CENTRED_LENGTH, RR_FEATURE_SETS, beats_from_record, model_inputs, sample_dir
 from ecgnet.ensembles import build_ensemble
 from ecgnet.errors import DataFormatError, EcgnetError, ModelFileError
-from ecgnet.layers import RR_FEATURE_NAMES, InputRecipe
+from ecgnet.layers import InputRecipe, all_sublayers
+from ecgnet.recipe import RR_FEATURE_NAMES
 from ecgnet.models import build_ecgnet, build_kachuee2018, build_named_model
 from ecgnet.pretrained_models import WEIGHTS_DIR, available, load_model, pretrained
 from ecgnet.recipe import InputRecipe as Recipe
@@ -30,7 +31,7 @@ TINY = dict(stem_filters=8, stage_filters=(8, 16), stage_blocks=(1, 1), groups=4
 
 
 def _recipe_layers(model):
-    return [layer for layer in model._flatten_layers(include_self=False, recursive=True) if isinstance(layer, InputRecipe)]
+    return [layer for layer in all_sublayers(model) if isinstance(layer, InputRecipe)]
 
 
 def test_rr_feature_names_are_the_names_of_the_data_feature_sets():

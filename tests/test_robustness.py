@@ -645,6 +645,9 @@ def test_check_probabilities_refuses_logits_and_sigmoids():
         check_probabilities(sigmoids, "m")
     with pytest.raises(ModelFileError, match="beat 7 has an output of 11"):
         check_probabilities(np.where(np.arange(20)[:, None] == 7, [11.0, -5, -3, -2, 0], softmax).clip(0, None), "m", beats=np.arange(20))
+    for shape in ((20,), (20, 4, 5)):  # one value per beat, or a sequence of rows per beat: not (beats, classes)
+        with pytest.raises(ModelFileError, match=rf"m: the model's output has shape \({shape[0]},.*\(beats, classes\)"):
+            check_probabilities(np.full(shape, 0.2), "m")
 
 
 def test_model_that_outputs_logits_writes_no_report(tmp_path):

@@ -46,7 +46,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
-from ecgnet.layers import GroupedConv1D  # noqa: E402
+from ecgnet.layers import GroupedConv1D, all_sublayers  # noqa: E402
 from ecgnet.models import PRESETS, build_ecgnet, build_kachuee2018  # noqa: E402
 
 BATCH = 128
@@ -55,7 +55,7 @@ BATCH = 128
 def count_flops(model):
     """Return (model FLOPs, executed FLOPs) per beat, counted from shapes."""
     model_flops = executed = 0
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in all_sublayers(model):
         if isinstance(layer, (keras.layers.Conv1D, GroupedConv1D)):
             shape = layer._build_shapes_dict["input_shape"]
             shape = (1,) + tuple(shape[1:])
@@ -168,7 +168,7 @@ def main(argv=None):
             chosen = sorted(
                 {
                     layer.resolved_implementation
-                    for layer in model._flatten_layers()
+                    for layer in all_sublayers(model)
                     if isinstance(layer, GroupedConv1D)
                 }
             )

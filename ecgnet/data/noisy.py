@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ecgnet.errors import DataFormatError
+from ecgnet.errors import DataFormatError, EcgnetError
 
 #: The real noise kinds: records of the MIT-BIH Noise Stress Test Database.
 NOISE_KINDS = ("bw", "ma")
@@ -82,7 +82,7 @@ def read_noise_records(folder, kinds=NOISE_KINDS):
 def noise_half(noise, half):
     """The first or second half of a noise record, or all of it (``half``: ``"first"``, ``"second"``, ``"whole"``)."""
     if half not in HALVES:
-        raise ValueError(f"half must be one of {HALVES}. Received: half={half!r}")
+        raise EcgnetError(f"half must be one of {HALVES}. Received: half={half!r}")
     middle = len(noise) // 2
     return {"first": noise[:middle], "second": noise[middle:], "whole": noise}[half]
 
@@ -119,9 +119,9 @@ def noise_stretches(n_samples, fs, noise_lengths, snrs, seed, name, stretch_seco
     """
     low, high = stretch_seconds
     if not 0 < low <= high:
-        raise ValueError(f"stretch_seconds must be (shortest, longest) with 0 < shortest <= longest. Received: {stretch_seconds}")
+        raise EcgnetError(f"stretch_seconds must be (shortest, longest) with 0 < shortest <= longest. Received: {stretch_seconds}")
     if not snrs or not noise_lengths:
-        raise ValueError(f"at least one SNR and one noise kind are needed. Received: snrs={snrs}, kinds={list(noise_lengths)}")
+        raise EcgnetError(f"at least one SNR and one noise kind are needed. Received: snrs={snrs}, kinds={list(noise_lengths)}")
     generator = np.random.default_rng(_record_seed(seed, name))
     kinds = sorted(noise_lengths)
     stretches, start = [], 0
