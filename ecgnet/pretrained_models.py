@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.errors import ModelFileError
+from ecgnet.recipe import InputRecipe
 
 #: The classes a model's output must have: the AAMI classes N, S, V, F, Q.
 NUM_CLASSES = len(CLASS_NAMES)
@@ -108,15 +109,26 @@ def load_model(path_or_name, num_classes=NUM_CLASSES):
     Every failure becomes a :class:`~ecgnet.errors.ModelFileError` that names the
     file and what is wrong with it, instead of a deep Keras traceback. That
     includes a model that is not a heartbeat classifier: it must have one
-    output of ``num_classes`` class probabilities.
+    output of ``num_classes`` class probabilities, and inputs that an input
+    recipe makes (:meth:`ecgnet.recipe.InputRecipe.from_model`: the beat,
+    ``(187, 1)`` or ``(187,)`` and the like, and at most the R-R features).
 
     Args:
         path_or_name: str or Path, a ``.keras`` file or a name from :func:`available`.
         num_classes: int, the classes the model's one output must have
-            (default 5, the AAMI classes N, S, V, F, Q); None skips the check.
+            (default 5, the AAMI classes N, S, V, F, Q); None skips both checks.
 
     Returns:
         The ``keras.Model``.
+
+    Raises:
+        ModelFileError: one line naming the file: not a model Keras loads,
+            another output, or inputs no recipe makes (three inputs, a beat
+            input of shape ``(None, 1)`` or ``(1, 187)``).
+
+    Example:
+        >>> load_model("ecgnet-mitbih").inputs[0].shape
+        (None, 187, 1)
     """
     path = model_path(path_or_name)
     import keras
@@ -136,6 +148,7 @@ def load_model(path_or_name, num_classes=NUM_CLASSES):
                 f"classifier here outputs one probability per class, shape (batch, {num_classes}) "
                 f"({', '.join(CLASS_NAMES)})"
             )
+        InputRecipe.from_model(model, source=str(path))  # inputs that no recipe makes: one line naming the file
     return model
 
 
