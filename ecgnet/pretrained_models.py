@@ -100,6 +100,17 @@ def model_path(path_or_name):
         raise ModelFileError(
             f"{path}: not a Keras model file (expected a .keras zip archive as written by model.save)"
         )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ModelFileError(f"{path}: not a readable zip archive ({error})") from None
+    if "config.json" not in names:  # a zip of another kind (.npz, .docx, an empty archive) named .keras
+        held = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise ModelFileError(
+            f"{path}: a zip archive without config.json (it holds {held or 'nothing'}), so not a Keras model file "
+            "(model.save writes config.json, metadata.json and model.weights.h5)"
+        )
     return path
 
 
