@@ -369,16 +369,16 @@ def test_an_empty_atr_is_named_empty(tmp_path, run_cli, no_tensorflow):
 
 @pytest.mark.parametrize(
     "out, fragment",
-    [("-", "expected a file name, received '-'"), ("p.csv/", "p.csv/ ends in '/', which names a folder"),
-     ("model.keras", "model.keras: predict writes a CSV table, but the name ends in .keras, another kind of file"),
-     ("beats.NPZ", "beats.NPZ: predict writes a CSV table, but the name ends in .npz"), ("p.h5", "p.h5: predict writes a CSV")],
+    [("-", "argument --out: expected a file name, received '-'"), ("p.csv/", "argument --out: p.csv/ ends in '/', which names a folder"),
+     ("model.keras", "--out model.keras: predict writes a CSV table, but the name ends in .keras, another kind of file"),
+     ("beats.NPZ", "--out beats.NPZ: predict writes a CSV table, but the name ends in .npz"), ("p.h5", "--out p.h5: predict writes a CSV")],
 )
 def test_predict_out_that_is_no_csv_file_is_refused_before_any_work(tmp_path, run_cli, no_tensorflow, out, fragment):
     """`--out -` wrote a file named '-', `--out p.csv/` the file p.csv, `--out model.keras` CSV text over a model."""
     model = tmp_path / "model.keras"
     model.write_bytes(b"a model the user keeps")
     result = run_cli("predict", "--model", "ecgnet-mitbih", "--record", RECORD, "--out", out)
-    one_error_line(result, f"argument --out: {fragment}")
+    one_error_line(result, fragment)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras", "no_tensorflow"]
     assert model.read_bytes() == b"a model the user keeps"
 

@@ -230,7 +230,7 @@ OTHER_FORMATS = (".keras", ".h5", ".hdf5", ".npz", ".npy", ".json", ".hea", ".da
 
 def csv_out_argument(text):
     """An argparse type: the CSV file ``predict --out`` writes, not empty (:func:`path_argument`), not ``-``, not a
-    name ending in ``/`` (a folder) or in an ending of :data:`OTHER_FORMATS` (another kind of file)."""
+    name ending in ``/`` (a folder); :func:`check_csv_name` refuses the endings of other kinds of file."""
     path = path_argument(text)
     if text.strip() == "-":
         raise argparse.ArgumentTypeError("expected a file name, received '-': ecgnet writes the table to a file, not to "
@@ -238,11 +238,16 @@ def csv_out_argument(text):
     if text.endswith(("/", os.sep)):
         raise argparse.ArgumentTypeError(f"{text} ends in '/', which names a folder; name the CSV file to write "
                                          f"(e.g. {path / 'predictions.csv'})")
-    ending = next((suffix for suffix in OTHER_FORMATS if path.name.lower().endswith(suffix)), None)
-    if ending:
-        raise argparse.ArgumentTypeError(f"{text}: predict writes a CSV table, but the name ends in {ending}, another kind "
-                                         f"of file; name a .csv (or .csv.gz) file, e.g. {path.with_suffix('.csv')}")
     return path
+
+
+def check_csv_name(path, argument="--out"):
+    """Refuse a CSV table's file name that ends in one of :data:`OTHER_FORMATS` (after
+    :func:`ecgnet.files.check_not_an_input`, which names an input file more exactly)."""
+    ending = next((suffix for suffix in OTHER_FORMATS if Path(path).name.lower().endswith(suffix)), None)
+    if ending:
+        raise EcgnetError(f"{argument} {path}: predict writes a CSV table, but the name ends in {ending}, another kind "
+                          f"of file; name a .csv (or .csv.gz) file, e.g. {Path(path).with_suffix('.csv')}")
 
 
 def name_or_path(text):
@@ -427,6 +432,7 @@ def run_predict(args):
 
         inputs = [args.beats] if args.beats else record_files(args.record)
         check_not_an_input(args.out, [model_file] + inputs)
+        check_csv_name(args.out)
     if args.detect and args.record is None:
         raise EcgnetError("--detect finds R peaks in a --record; beats in a --beats file are already cut")
     if args.adapt_minutes is not None and (args.record is None or not args.adapt_minutes > 0):

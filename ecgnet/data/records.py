@@ -151,16 +151,16 @@ def _check_sampling_rate(path):
         fs = float("nan")
     if not fs > 0:
         raise DataFormatError(f"{hea}: sampling rate {record_line[2]!r} on the record line; it must be a positive number of Hz")
-    if not re.fullmatch(r"\d*\.?\d*", field):  # wfdb reads '3.6e2' as 3.6 Hz and '+360' as absent (250 Hz)
-        raise DataFormatError(
-            f"{hea}: sampling rate {record_line[2]!r} on the record line: WFDB reads a rate written in digits with at "
-            f"most one decimal point (it would read this one as another rate); write it as {fs:g}"
-        )
     low, high = SAMPLING_RATE_RANGE
     if not low <= fs <= high:
         raise DataFormatError(
             f"{hea}: sampling rate {record_line[2]} Hz on the record line is outside {low:g}..{high:g} Hz, "
             "the rates of ECG recordings ecgnet reads; is the header's rate right?"
+        )
+    if not re.fullmatch(r"\d*\.?\d*", field):  # wfdb reads '3.6e2' as 3.6 Hz and '+360' as absent (250 Hz)
+        raise DataFormatError(
+            f"{hea}: sampling rate {record_line[2]!r} on the record line: WFDB reads a rate written in digits with at "
+            f"most one decimal point (it would read this one as another rate); write it as {fs:g}"
         )
     if len(record_line) > 3 and not record_line[3].isdigit():  # wfdb reads a length it cannot parse as absent
         raise DataFormatError(
