@@ -383,14 +383,39 @@ def long_unannotated_qrs(signal, fs, r_peaks, envelope=None):
     return (rr > LONG_INTERVAL * np.median(rr)) & (unannotated_qrs(x, fs, r, envelope) > MISSED_RATIO)
 
 
-def _qrs_windows(x, fs, r):
-    """The QRS of each beat, band-passed 0.5-40 Hz, within :data:`SEARCH_SECONDS` of its R peak: (n, 2 half + 1)."""
+def beat_windows(signal, fs, r_peaks, before=SEARCH_SECONDS, after=SEARCH_SECONDS):
+    """Each beat's stretch of the lead band-passed 0.5-40 Hz, ``before`` s before its R peak to ``after`` s after it.
+
+    The band-pass (2nd-order Butterworth, forward and backward) removes the
+    baseline and the high-frequency noise, and keeps the shape of P, QRS and
+    T; a window that runs past either end repeats the end sample. By
+    default the QRS within :data:`SEARCH_SECONDS` of the R peak, which
+    :func:`qrs_polarity` and :func:`flipped_beats` read.
+
+    Args:
+        signal: 1-D array, the lead (NaN and infinite samples are interpolated).
+        fs: float, its sampling rate in Hz.
+        r_peaks: int array of R-peak samples.
+        before, after: float, seconds before and after the R peak; both ends
+            are included, so a window holds ``round(before * fs) + round(after * fs) + 1`` samples.
+
+    Returns:
+        float64 ``(len(r_peaks), round(before * fs) + round(after * fs) + 1)``, one beat per row.
+
+    Raises:
+        DataFormatError: a signal or R peaks that are not 1-D, a sampling rate that is not a positive number.
+
+    Example:
+        >>> beat_windows(ecg, 360, peaks).shape   # 0.1 s on each side at 360 Hz
+        (len(peaks), 73)
+    """
     from scipy.signal import butter, sosfiltfilt
 
+    x, fs, r = _checked(signal, fs, r_peaks)
     sos = butter(2, (0.5, min(40.0, 0.45 * fs)), btype="band", fs=fs, output="sos")
     y = sosfiltfilt(sos, x, padlen=min(3 * (2 * len(sos) + 1), len(x) - 1))
-    half = int(round(SEARCH_SECONDS * fs))
-    return y[np.clip(r[:, None] + np.arange(-half, half + 1), 0, len(y) - 1)]
+    offsets = np.arange(-int(round(before * fs)), int(round(after * fs)) + 1)
+    return y[np.clip(r[:, None] + offsets, 0, len(y) - 1)]
 
 
 def qrs_polarity(signal, fs, r_peaks):
@@ -402,7 +427,7 @@ def qrs_polarity(signal, fs, r_peaks):
     x, fs, r = _checked(signal, fs, r_peaks)
     if len(x) < 2 or len(r) == 0:
         return np.zeros(len(r), bool)
-    windows = _qrs_windows(x, fs, r)
+    windows = beat_windows(x, fs, r)
     return windows.max(axis=1) >= -windows.min(axis=1)
 
 
@@ -446,7 +471,7 @@ def flipped_beats(signal, fs, r_peaks):
     x, fs, r = _checked(signal, fs, r_peaks)
     if len(x) < 2 or len(r) < 2 * FLIP_NEIGHBOURS + 1:
         return np.zeros(len(r), bool)
-    windows = _qrs_windows(x, fs, r)
+    windows = beat_windows(x, fs, r)
     windows = windows - windows.mean(axis=1, keepdims=True)
     template = np.median(windows, axis=0)
     template = template - template.mean()

@@ -173,6 +173,13 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
         from ecgnet.data.records import check_span
 
         check_span(record, adapt_minutes, "--adapt-minutes")  # before TensorFlow loads
+        if detect and labels is None:  # the detector's R peaks carry no labels: it was "no reference annotations"
+            raise DataFormatError(
+                f"--adapt-minutes {adapt_minutes:g} with --detect: the beats the detector finds carry no labels (the "
+                f"annotations of {_atr_path(record).name} label only their own R peaks); adapt on the annotations "
+                "(leave out --detect), or label the span in a CSV file (time_s,label) and adapt with "
+                "`python -m ecgnet adapt --labels FILE.csv`"
+            )
     if not hasattr(model, "predict"):
         from ecgnet.pretrained_models import load_model
 

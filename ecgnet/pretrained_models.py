@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.errors import ModelFileError
+from ecgnet.recipe import InputRecipe
 
 #: The classes a model's output must have: the AAMI classes N, S, V, F, Q.
 NUM_CLASSES = len(CLASS_NAMES)
@@ -99,6 +100,17 @@ def model_path(path_or_name):
         raise ModelFileError(
             f"{path}: not a Keras model file (expected a .keras zip archive as written by model.save)"
         )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ModelFileError(f"{path}: not a readable zip archive ({error})") from None
+    if "config.json" not in names:  # a zip of another kind (.npz, .docx, an empty archive) named .keras
+        held = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise ModelFileError(
+            f"{path}: a zip archive without config.json (it holds {held or 'nothing'}), so not a Keras model file "
+            "(model.save writes config.json, metadata.json and model.weights.h5)"
+        )
     return path
 
 
@@ -108,15 +120,26 @@ def load_model(path_or_name, num_classes=NUM_CLASSES):
     Every failure becomes a :class:`~ecgnet.errors.ModelFileError` that names the
     file and what is wrong with it, instead of a deep Keras traceback. That
     includes a model that is not a heartbeat classifier: it must have one
-    output of ``num_classes`` class probabilities.
+    output of ``num_classes`` class probabilities, and inputs that an input
+    recipe makes (:meth:`ecgnet.recipe.InputRecipe.from_model`: the beat,
+    ``(187, 1)`` or ``(187,)`` and the like, and at most the R-R features).
 
     Args:
         path_or_name: str or Path, a ``.keras`` file or a name from :func:`available`.
         num_classes: int, the classes the model's one output must have
-            (default 5, the AAMI classes N, S, V, F, Q); None skips the check.
+            (default 5, the AAMI classes N, S, V, F, Q); None skips both checks.
 
     Returns:
         The ``keras.Model``.
+
+    Raises:
+        ModelFileError: one line naming the file: not a model Keras loads,
+            another output, or inputs no recipe makes (three inputs, a beat
+            input of shape ``(None, 1)`` or ``(1, 187)``).
+
+    Example:
+        >>> load_model("ecgnet-mitbih").inputs[0].shape
+        (None, 187, 1)
     """
     path = model_path(path_or_name)
     import keras
@@ -136,6 +159,7 @@ def load_model(path_or_name, num_classes=NUM_CLASSES):
                 f"classifier here outputs one probability per class, shape (batch, {num_classes}) "
                 f"({', '.join(CLASS_NAMES)})"
             )
+        InputRecipe.from_model(model, source=str(path))  # inputs that no recipe makes: one line naming the file
     return model
 
 

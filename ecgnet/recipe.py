@@ -354,7 +354,7 @@ class InputRecipe:
                               (options.get("rr_features") or "all") if use_rr else None)
 
     @classmethod
-    def from_model(cls, model):
+    def from_model(cls, model, source=None):
         """The recipe a ``keras.Model`` takes, from its ``InputRecipe`` layers or else its input shapes.
 
         Models built by :mod:`ecgnet.models` keep their recipe in an
@@ -364,37 +364,74 @@ class InputRecipe:
         written before that layer, or a hand-built model) is read from its
         shapes: the window whose length its beat input has (else
         ``"kachuee"``), the beat input's channels, the width of its second
-        input.
+        input. A beat input without a channel axis, ``(187,)`` or ``(88,)``,
+        is the one-channel beat of that window (:func:`feeds_flat_beats`).
 
         Args:
             model: a ``keras.Model`` whose first input is the beat and whose
                 second input, if any, the R-R features.
+            source: str, how messages name the model (its file), or None for
+                ``model 'NAME'``.
 
         Returns:
             InputRecipe.
 
         Raises:
-            ModelFileError: the recipe layers disagree with each other or with
-                the input shapes, or a model without them whose inputs no
-                recipe makes (e.g. 4 R-R features).
+            ModelFileError: one line naming the model, the input and the shape
+                expected: more than two inputs, a beat input of another rank,
+                of no fixed length or with its axes the other way round
+                (channels first), a second input that is not a vector, the
+                recipe layers in disagreement with each other or with the
+                input shapes, or a model without them whose inputs no recipe
+                makes (e.g. 4 R-R features).
 
         Example:
             >>> InputRecipe.from_model(ecgnet.pretrained("ecgnet-mitbih-interpatient"))
             InputRecipe(window='kachuee', beat_channels=3, rr_features=3)
         """
-        ranks = [len(tensor.shape) for tensor in model.inputs]
-        if len(ranks) == 2 and ranks == [2, 3]:  # (batch, features) first, (batch, steps, channels) second
-            names = [tensor.name.split(":")[0] for tensor in model.inputs]
+        where = source or f"model {model.name!r}"
+        names = [tensor.name.split(":")[0] for tensor in model.inputs]
+        shapes_in = [tuple(tensor.shape[1:]) for tensor in model.inputs]
+        lengths = " or ".join(f"{length} ({name})" for name, (_, length) in WINDOWS.items())
+        expected = "(steps, channels), e.g. (187, 1), or (187,) without the channel axis"
+        if len(shapes_in) not in (1, 2):
             raise ModelFileError(
-                f"model {model.name!r}: its inputs look swapped: the first ({names[0]!r}, shape "
-                f"{tuple(model.inputs[0].shape[1:])}) holds features and the second ({names[1]!r}, shape "
-                f"{tuple(model.inputs[1].shape[1:])}) a beat; ecgnet feeds the beat (steps, channels) first and "
+                f"{where}: it takes {len(shapes_in)} inputs ("
+                + ", ".join(f"{name!r} of shape {shape}" for name, shape in zip(names, shapes_in))
+                + f"); ecgnet feeds a model the beat, {expected}, and at most a second input, the R-R features "
+                f"({', '.join(f'({width},)' for width in sorted(RR_FEATURE_SETS))})"
+            )
+        if [len(shape) for shape in shapes_in] == [1, 2] and shapes_in[0][0] not in (None, *(n for _, n in WINDOWS.values())):
+            raise ModelFileError(
+                f"{where}: its inputs look swapped: the first ({names[0]!r}, shape {shapes_in[0]}) holds features and the "
+                f"second ({names[1]!r}, shape {shapes_in[1]}) a beat; ecgnet feeds the beat (steps, channels) first and "
                 "the R-R features second: build the model with its inputs in that order"
             )
+        beat = shapes_in[0]
+        beat_where = f"{where}: its beat input ({names[0]!r}) has shape {beat}"
+        if len(beat) not in (1, 2):
+            raise ModelFileError(f"{beat_where}, but ecgnet feeds a beat as {expected}")
+        if beat[0] is None:
+            raise ModelFileError(
+                f"{beat_where}: its length is not fixed, so it does not say which beat window it reads; "
+                f"ecgnet's windows are {lengths} samples long: build it on keras.Input((187, 1))"
+            )
+        if len(beat) == 2 and window_of_length(beat[0]) is None and window_of_length(beat[1]) is not None:
+            raise ModelFileError(
+                f"{beat_where}: channels first? ecgnet feeds a beat as (steps, channels), "
+                f"({beat[1]}, {beat[0]}): build it on keras.Input(({beat[1]}, {beat[0]}))"
+            )
+        if len(beat) == 1 and window_of_length(beat[0]) is None:
+            raise ModelFileError(f"{beat_where}, but ecgnet's beat windows are {lengths} samples long")
+        if len(shapes_in) > 1 and len(shapes_in[1]) != 1:
+            raise ModelFileError(
+                f"{where}: its second input ({names[1]!r}) has shape {shapes_in[1]}, but ecgnet's second input is "
+                f"a vector of R-R features ({', '.join(f'({width},)' for width in sorted(RR_FEATURE_SETS))})"
+            )
         shapes = {
-            "window": window_of_length(model.inputs[0].shape[1]) or "kachuee",
-            "beat_channels": model.inputs[0].shape[-1],
-            "rr_features": model.inputs[1].shape[-1] if len(model.inputs) > 1 else None,
+            "window": window_of_length(beat[0]) or "kachuee",
+            "beat_channels": beat[1] if len(beat) == 2 else 1,
+            "rr_features": shapes_in[1][0] if len(shapes_in) > 1 else None,
         }
         found = []
         for layer in recipe_layers(model):
@@ -406,11 +443,11 @@ class InputRecipe:
                 return cls(**shapes)
             except EcgnetError as error:
                 raise ModelFileError(
-                    f"model {model.name!r}: its inputs {shapes} are no input recipe of ecgnet ({error})"
+                    f"{where}: its inputs {shapes} are no input recipe of ecgnet ({error})"
                 ) from None
         if len(found) > 1 or found[0].to_config() != shapes:
             raise ModelFileError(
-                f"model {model.name!r}: its InputRecipe layers say {' and '.join(str(r.to_config()) for r in found)}, "
+                f"{where}: its InputRecipe layers say {' and '.join(str(r.to_config()) for r in found)}, "
                 f"but its inputs give {shapes}"
             )
         return found[0]
@@ -478,6 +515,19 @@ class InputRecipe:
         if self.rr_features is not None:
             result["rr"] = self.rr_input(beats)[keep]
         return result
+
+
+def feeds_flat_beats(model):
+    """True when ``model``'s beat input has no channel axis: ``(batch, steps)``, e.g. ``keras.Input((187,))``.
+
+    Such a model reads the one-channel beat of its window with that axis
+    squeezed out (:func:`ecgnet.data.model_inputs` does it).
+
+    Example:
+        >>> feeds_flat_beats(ecgnet.pretrained("ecgnet-mitbih"))
+        False
+    """
+    return len(model.inputs[0].shape) == 2
 
 
 def recipe_layers(model):

@@ -47,6 +47,7 @@ from ecgnet.errors import EcgnetError
 from ecgnet.files import atomic_path
 from ecgnet.layers import all_sublayers
 from ecgnet.metrics import evaluate_predictions
+from ecgnet.recipe import feeds_flat_beats
 
 IMBALANCE_OPTIONS = ("class_weight", "balanced", "focal", None)
 
@@ -670,6 +671,8 @@ def _finetune_epochs(model, recipe, clean, noisy_copy, y, generator, epochs, lea
         keep = np.flatnonzero((y != 0) | (generator.random(len(y)) < keep_normal))
         order = generator.permutation(2 * len(keep))
         inputs = {name: np.concatenate([clean_inputs[name][keep], noisy_inputs[name][keep]])[order] for name in clean_inputs}
+        if feeds_flat_beats(model):  # keras.Input((187,)): the beat without its channel axis
+            inputs["beat"] = inputs["beat"][..., 0]
         labels = np.concatenate([y[keep], y[keep]])[order]
         fit_kwargs = {"class_weight": classes.class_weights(labels)} if imbalance == "class_weight" else {}
         fitted = model.fit(inputs, keras.utils.to_categorical(labels, 5), batch_size=batch_size, epochs=epoch + 1,

@@ -194,6 +194,27 @@ def test_noise_gate_neighbour_correlation_is_the_best_pairwise_correlation_nearb
     assert found[5] < 0.2 and np.allclose(np.delete(found, 5), 1.0)
 
 
+def test_noise_gate_beat_windows_are_the_librarys_without_their_last_sample(benchmarks_importable):
+    """The benchmark reads the library's windows (one filter, one cut); both against scipy's filter and indexing by hand."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from benchmarks.measure.bench_noise_gate import beat_windows as bench_windows
+    from ecgnet.plausibility import SEARCH_SECONDS, beat_windows
+
+    fs = 360.0
+    rng = np.random.default_rng(1)
+    signal = np.cumsum(rng.normal(size=3600)) * 0.01 + np.sin(np.arange(3600) / fs * 2 * np.pi * 1.2)
+    peaks = np.array([5, 400, 1800, 3590])  # the first and last windows run past the ends
+    filtered = sosfiltfilt(butter(2, (0.5, 40.0), btype="band", fs=fs, output="sos"), signal)
+    padded = np.concatenate([np.repeat(filtered[:1], 200), filtered, np.repeat(filtered[-1:], 200)])
+    expected = np.stack([padded[200 + p - 90: 200 + p + 162] for p in peaks])  # 0.25 s before, 0.45 s after, half-open
+    np.testing.assert_allclose(bench_windows(signal, fs, peaks), expected, atol=1e-12)
+    qrs = beat_windows(signal, fs, peaks)
+    half = int(round(SEARCH_SECONDS * fs))
+    assert qrs.shape == (4, 2 * half + 1)
+    np.testing.assert_allclose(qrs, np.stack([padded[200 + p - half: 200 + p + half + 1] for p in peaks]), atol=1e-12)
+
+
 def test_noise_gate_stretch_median_is_the_median_of_the_beats_around_within_a_record(benchmarks_importable):
     from benchmarks.measure.bench_noise_gate import stretch_median
 

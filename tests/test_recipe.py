@@ -382,3 +382,92 @@ def test_train_options_name_the_recipe_of_its_text_form():
         Recipe.from_train_options(Recipe.parse("kachuee:beat"), window="centred", rr=False)
     with pytest.raises(EcgnetError, match="--previous-beat adds the third beat channel"):
         Recipe.from_train_options(previous_beat=True)
+
+
+def _dense_on(shape, name="hand_built"):
+    """A one-layer classifier on a beat input of ``shape``; flattened (pooled, for a length of None) first."""
+    keras.utils.set_random_seed(3)
+    beat = keras.Input(shape, name="beat")
+    if None in shape:
+        flat = keras.layers.GlobalAveragePooling1D()(beat)
+    else:
+        flat = keras.layers.Flatten()(beat) if len(shape) > 1 else beat
+    return keras.Model(beat, keras.layers.Dense(5, activation="softmax", name="dense")(flat), name=name)
+
+
+def test_a_beat_input_without_the_channel_axis_reads_the_same_beat(tmp_path):
+    """keras.Input((187,)) is the one-channel beat without its channel axis: the same probabilities as on (187, 1)."""
+    from ecgnet.data import load_part
+    from ecgnet.prediction import predict_beats
+
+    flat, channel = _dense_on((BEAT_LENGTH,)), _dense_on((BEAT_LENGTH, 1))
+    channel.get_layer("dense").set_weights(flat.get_layer("dense").get_weights())
+    sequential = keras.Sequential([keras.Input((BEAT_LENGTH,)), keras.layers.Dense(5, activation="softmax")])
+    sequential.layers[-1].set_weights(flat.get_layer("dense").get_weights())
+    assert Recipe.from_model(flat) == Recipe.from_model(sequential) == Recipe.from_model(channel) == Recipe("kachuee", 1)
+    part = load_part(SAMPLE, "test")
+    assert model_inputs(flat, part).shape == (len(part), BEAT_LENGTH)
+    np.testing.assert_array_equal(model_inputs(flat, part), part.x)  # the beat itself, squeezed
+    for model in (flat, sequential):
+        model.save(tmp_path / "flat.keras")
+        got = predict_beats(load_model(tmp_path / "flat.keras"), part)
+        expected = predict_beats(channel, part)
+        assert list(got["predicted"]) == list(expected["predicted"])
+        np.testing.assert_allclose(got["confidence"], expected["confidence"], rtol=1e-6)
+        # An independent reference: softmax of the dense layer by numpy.
+        kernel, bias = flat.get_layer("dense").get_weights()
+        logits = part.x @ kernel + bias
+        reference = np.exp(logits - logits.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(got["confidence"], (reference / reference.sum(axis=1, keepdims=True)).max(axis=1), rtol=1e-4)
+    centred = _dense_on((CENTRED_LENGTH,))
+    assert Recipe.from_model(centred) == Recipe("centred", 1)
+
+
+@pytest.mark.parametrize(
+    "build, fragments",
+    [
+        (lambda: _dense_on((None, 1)), ["beat input ('beat') has shape (None, 1): its length is not fixed",
+                                         "187 (kachuee) or 88 (centred)"]),
+        (lambda: _dense_on((1, BEAT_LENGTH)), ["has shape (1, 187): channels first?", "keras.Input((187, 1))"]),
+        (lambda: _dense_on((BEAT_LENGTH, 1, 1)), ["has shape (187, 1, 1), but ecgnet feeds a beat as (steps, channels)"]),
+        (lambda: _dense_on((180,)), ["has shape (180,), but ecgnet's beat windows are 187 (kachuee) or 88 (centred)"]),
+        (lambda: _three_inputs(), ["it takes 3 inputs ('beat' of shape (187, 1), 'rr' of shape (3,), 'extra' of shape (3,))",
+                                   "at most a second input, the R-R features"]),
+        (lambda: _two_beats(), ["its second input ('other') has shape (187, 1), but ecgnet's second input is a vector"]),
+    ],
+    ids=["no-fixed-length", "channels-first", "rank-4", "flat-180", "three-inputs", "two-beat-inputs"],
+)
+def test_inputs_no_recipe_makes_are_refused_naming_the_file_input_and_shape(tmp_path, build, fragments):
+    model = build()
+    with pytest.raises(ModelFileError) as caught:
+        Recipe.from_model(model)
+    assert str(caught.value).startswith("model 'hand_built': ")
+    model.save(tmp_path / "odd.keras")
+    with pytest.raises(ModelFileError) as caught:
+        load_model(tmp_path / "odd.keras")
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'odd.keras'}: ") and "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def _three_inputs():
+    beat, rr, extra = keras.Input((BEAT_LENGTH, 1), name="beat"), keras.Input((3,), name="rr"), keras.Input((3,), name="extra")
+    features = keras.layers.Concatenate()([keras.layers.Flatten()(beat), rr, extra])
+    return keras.Model([beat, rr, extra], keras.layers.Dense(5, activation="softmax")(features), name="hand_built")
+
+
+def _two_beats():
+    beat, other = keras.Input((BEAT_LENGTH, 1), name="beat"), keras.Input((BEAT_LENGTH, 1), name="other")
+    features = keras.layers.Concatenate()([keras.layers.Flatten()(beat), keras.layers.Flatten()(other)])
+    return keras.Model([beat, other], keras.layers.Dense(5, activation="softmax")(features), name="hand_built")
+
+
+def test_predict_and_evaluate_with_a_three_input_model_give_one_line(tmp_path, run_cli, fixtures_dir):
+    """It was a Keras traceback (`Missing data for input ...`) on a record and on prepared beats."""
+    from conftest import assert_one_line_error
+
+    _three_inputs().save(tmp_path / "three.keras")
+    for args in (["predict", "--record", fixtures_dir / "208_excerpt"], ["evaluate", "--data", SAMPLE, "--out", tmp_path / "report"]):
+        assert_one_line_error(run_cli(*args, "--model", tmp_path / "three.keras"), f"{tmp_path / 'three.keras'}: it takes 3 inputs")
+    assert not (tmp_path / "report").exists()

@@ -7,6 +7,7 @@ model of another beat length.
 """
 
 import os
+import re
 import struct
 
 import numpy as np
@@ -321,3 +322,149 @@ def test_labels_file_with_a_column_named_twice_is_refused(tmp_path):
     labels.write_text("time_s,label,label\n0.4,N,V\n")
     with pytest.raises(DataFormatError, match="labels.csv: line 1: the header names the column label twice"):
         read_labels(labels)
+
+
+# -- a fifth round (docs/robustness.md, "A fifth round of variants") ---------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", ["360.0", "360/1", "360/360(0)"])
+def test_a_sampling_rate_written_with_a_decimal_or_a_counter_frequency_is_read_as_360(tmp_path, rate):
+    original = beats_from_record(RECORD)
+    from ecgnet.data.records import record_duration
+
+    record = copy_record(tmp_path, header=lambda t: t.replace(" 360 ", f" {rate} "))
+    assert record_duration(record) == 40.0  # 14400 samples at 360 Hz
+    found = beats_from_record(record)
+    np.testing.assert_array_equal(found.beats.r_peak, original.beats.r_peak)
+    np.testing.assert_array_equal(found.beats.x, original.beats.x)
+
+
+@pytest.mark.parametrize("rate, wfdb_reads", [("3.6e2", 3.6), ("+360", None)])
+def test_a_sampling_rate_wfdb_would_misread_is_refused(tmp_path, rate, wfdb_reads):
+    """wfdb reads '3.6e2' as 3.6 Hz (a scipy traceback followed) and '+360' as no rate at all (250 Hz)."""
+    import wfdb
+
+    record = copy_record(tmp_path, header=lambda t: t.replace(" 360 ", f" {rate} "))
+    assert wfdb.rdheader(str(record)).fs == (wfdb_reads or 250)  # what it would read: the reason for the check
+    with pytest.raises(DataFormatError, match=rf"rec.hea: sampling rate '{re.escape(rate)}' on the record line: WFDB "
+                                              r"reads a rate written in digits .*; write it as 360$"):
+        beats_from_record(record)
+
+
+def test_two_formats_in_one_signal_file_are_named(tmp_path):
+    """It read as `shorter than its header says`."""
+    record = copy_record(tmp_path, header=lambda t: t.replace("rec.dat 212 200.0(1024)/mV 12 0 1062",
+                                                              "rec.dat 16 200.0(1024)/mV 12 0 1062"))
+    with pytest.raises(DataFormatError, match=r"rec.hea: signal 2 \(V1\) of rec.dat is in format 16, but signal 1 "
+                                              r"\(MLII\) of the same file in format 212; the signals of one file share one format"):
+        beats_from_record(record)
+
+
+def test_an_empty_atr_is_named_empty(tmp_path, run_cli, no_tensorflow):
+    record = copy_record(tmp_path)
+    record.with_suffix(".atr").write_bytes(b"")
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--record", record)
+    one_error_line(result, "rec.atr: is empty (0 bytes), not annotations; `predict --detect`")
+
+
+@pytest.mark.parametrize(
+    "out, fragment",
+    [("-", "argument --out: expected a file name, received '-'"), ("p.csv/", "argument --out: p.csv/ ends in '/', which names a folder"),
+     ("model.keras", "--out model.keras: predict writes a CSV table, but the name ends in .keras, another kind of file"),
+     ("beats.NPZ", "--out beats.NPZ: predict writes a CSV table, but the name ends in .npz"), ("p.h5", "--out p.h5: predict writes a CSV")],
+)
+def test_predict_out_that_is_no_csv_file_is_refused_before_any_work(tmp_path, run_cli, no_tensorflow, out, fragment):
+    """`--out -` wrote a file named '-', `--out p.csv/` the file p.csv, `--out model.keras` CSV text over a model."""
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"a model the user keeps")
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--record", RECORD, "--out", out)
+    one_error_line(result, fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras", "no_tensorflow"]
+    assert model.read_bytes() == b"a model the user keeps"
+
+
+@pytest.mark.parametrize("out", ["p.csv.gz", "p.txt"])
+def test_predict_out_in_csv_or_text_is_written(tmp_path, run_cli, out):
+    import pandas as pd
+
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--record", RECORD, "--out", out)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / out)
+    assert len(table) == 69 and list(table.columns[:2]) == ["time_s", "predicted"]
+
+
+@pytest.mark.parametrize("members", [{"word/document.xml": "<w/>"}, {"x.npy": "0"}, {}], ids=["docx", "npz", "empty"])
+def test_a_zip_of_another_kind_named_keras_is_named(tmp_path, members):
+    """It was Keras's `There is no item named 'config.json' in the archive`."""
+    import zipfile
+
+    from ecgnet.errors import ModelFileError
+    from ecgnet.pretrained_models import model_path
+
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    held = ", ".join(members) or "nothing"
+    with pytest.raises(ModelFileError, match=rf"model.keras: a zip archive without config.json \(it holds {re.escape(held)}\), "
+                                             "so not a Keras model file"):
+        model_path(path)
+
+
+def test_detect_with_adapt_minutes_says_the_detected_beats_carry_no_labels(run_cli, no_tensorflow):
+    """It said `no reference annotations REC.atr`, of a record whose .atr is there, and suggested predict's `--labels`."""
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--record", RECORD, "--detect", "--adapt-minutes", "0.5")
+    one_error_line(result, "--adapt-minutes 0.5 with --detect: the beats the detector finds carry no labels",
+                   "208_excerpt.atr", "`python -m ecgnet adapt --labels FILE.csv`")
+
+
+@pytest.mark.parametrize("minutes", [float("nan"), 0, -1.0, True, "5min", float("inf")])
+def test_a_span_that_is_no_positive_number_is_refused_in_the_library(minutes):
+    """predict_record(..., adapt_minutes=nan) said `no annotated beat in the first nan minutes`; '5min' was a TypeError."""
+    from ecgnet.data.records import check_span
+
+    with pytest.raises(DataFormatError, match=r"^--adapt-minutes: expected a positive number of minutes\. Received: "):
+        check_span(RECORD, minutes, "--adapt-minutes")
+    check_span(RECORD, np.float64(0.5), "--adapt-minutes")  # numpy numbers are numbers
+
+
+def test_mitdb_variable_naming_a_file_says_so(tmp_path, monkeypatch):
+    from ecgnet.data import load_split
+
+    (tmp_path / "mitdb").write_text("not a folder")
+    monkeypatch.setenv("ECGNET_MITDB_DIR", str(tmp_path / "mitdb"))
+    with pytest.raises(DataFormatError, match=r"ECGNET_MITDB_DIR=.*mitdb: is a file, not a folder; unset it"):
+        load_split("kaggle", data_dir=tmp_path / "data", download=False, progress=False)
+
+
+SLOW_WRITE = (
+    "import sys, time\n"
+    "import pandas as pd\n"
+    "write = pd.DataFrame.to_csv\n"
+    "def slow(self, *args, **kwargs):\n"
+    "    write(self, *args, **kwargs); print('writing', flush=True); time.sleep(60)\n"
+    "pd.DataFrame.to_csv = slow\n"
+    "from ecgnet.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_ctrl_c_during_predict_out_leaves_no_file(tmp_path):
+    """SIGINT while the table is being written: exit 130, neither --out nor its temporary file left."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen([sys.executable, "-c", SLOW_WRITE, "predict", "--model", "ecgnet-mitbih", "--record",
+                                str(RECORD), "--out", str(tmp_path / "p.csv")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    while (line := process.stdout.readline()) and line.strip() != "writing":
+        pass
+    assert any(p.name.startswith(".p.csv.ecgnet-") for p in tmp_path.iterdir())  # the table is half-way to its file
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    assert process.stderr.read().strip().splitlines()[-1] == "interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

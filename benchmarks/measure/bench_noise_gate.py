@@ -50,13 +50,9 @@ V = 2  # class index of V in ecgnet.data.CLASS_NAMES
 
 
 def beat_windows(signal, fs, r_peaks, before=0.25, after=0.45):
-    """Each beat's window (``before`` s to ``after`` s around the R peak) of the lead band-passed 0.5-40 Hz: (n, steps)."""
-    from scipy.signal import butter, sosfiltfilt
-
-    x = np.asarray(signal, np.float64)
-    y = sosfiltfilt(butter(2, (0.5, min(40.0, 0.45 * fs)), btype="band", fs=fs, output="sos"), x)
-    index = np.clip(np.asarray(r_peaks)[:, None] + np.arange(-int(round(before * fs)), int(round(after * fs))), 0, len(y) - 1)
-    return y[index]
+    """Each beat's window (``before`` s to ``after`` s around the R peak, the last sample left out) of the lead
+    band-passed 0.5-40 Hz: (n, steps); :func:`ecgnet.plausibility.beat_windows`, which includes both ends."""
+    return plausibility.beat_windows(signal, fs, r_peaks, before, after)[:, :-1]
 
 
 def neighbour_correlation(windows, neighbours=NEIGHBOURS):

@@ -18,6 +18,7 @@ says). Then the svdb records (128 Hz), if given.
 Usage:
     python -m benchmarks.measure.bench_plausibility --mitdb DIR [--svdb DIR] [--nstdb DIR]
     python -m benchmarks.measure.bench_plausibility --windows 40 10    # the clean records in stretches of 40 and 10 s
+    python -m benchmarks.measure.bench_plausibility --hostile-windows 10   # DS1 stretches: clean, thinned, foreign, late
 
 (the folders default to $ECGNET_MITDB_DIR, $ECGNET_SVDB_DIR, $ECGNET_NSTDB_DIR).
 
@@ -55,6 +56,12 @@ were set from this run, the full output is in docs/robustness.md):
   rate", 180 Hz: "sampling rate" (its heart rate, 38); minutes 10 to 15 reversed: all their beats
   "polarity flipped" in 100, 119, 207, 60 % to 69 % in 203, 208, 217, none
   in 108.
+- ``--hostile-windows 10 40`` (28 s): of the 10-s stretches of the first 10
+  minutes of the DS1 records, 1 of 1,317 clean ones is refused, and 98.9 %
+  to 99.2 % of those with thinned, another record's or 0.1 s late
+  annotations, holding a median of 7 to 13 annotated beats (99 % to 100 %
+  under 20); of the 40-s stretches none of 330 clean ones, 99.1 % to 100 %
+  of the others (median 27 to 52 beats).
 """
 
 import argparse
@@ -284,6 +291,41 @@ def windows(folder, seconds):
         print(f"  {key}: {len(where)} ({', '.join(where[:8])}{' ...' if len(where) > 8 else ''})")
 
 
+#: The 22 training records of de Chazal's inter-patient split (DS1): short stretches are measured on these only.
+DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124", "201", "203", "205", "207",
+       "208", "209", "215", "220", "223", "230")
+
+
+def hostile_windows(folder, seconds, minutes=10):
+    """Stretches of ``seconds`` of the first ``minutes`` of the DS1 records, clean and with their annotations thinned
+    (every other one), replaced by the next DS1 record's, or 0.1 s late: how many are refused (what ``predict`` on
+    such an excerpt refuses) and how many annotated beats the refused ones hold. A rule that let a verdict refuse
+    only from some number of beats on would give up the refusals below it."""
+    from ecgnet.data.records import refused
+
+    data = {name: read(Path(folder) / name) for name in DS1}
+    counts = {}
+    for position, name in enumerate(DS1):
+        signal, fs, lead, peaks = data[name]
+        other = data[DS1[(position + 1) % len(DS1)]][3]
+        width = int(seconds * fs)
+        for start in range(0, min(len(signal), int(minutes * 60 * fs)) - width + 1, width):
+            def cut(samples):
+                return samples[(samples >= start) & (samples < start + width)] - start
+            for key, r in {"clean": cut(peaks), "thinned": cut(peaks)[::2], "another record's": cut(other),
+                           "0.1 s late": cut(peaks + int(0.1 * fs))}.items():
+                if len(r) >= 3:
+                    verdict = plausibility.check_record(signal[start:start + width], fs, r, lead=lead).verdict
+                    counts.setdefault(key, []).append((bool(refused(verdict)), len(r)))
+    print(f"\n{folder}: stretches of {seconds:g} s of the first {minutes} minutes of the {len(DS1)} DS1 records")
+    for key, rows in counts.items():
+        rows = np.array(rows)
+        beats = rows[rows[:, 0] == 1, 1]
+        print(f"  {key:18s} {len(rows):5d} stretches, refused {len(beats):5d} ({len(beats) / len(rows):6.1%}); annotated "
+              f"beats in those refused: median {np.median(beats) if len(beats) else 0:.0f}, under 20 in "
+              f"{np.mean(beats < 20) if len(beats) else 0:.0%}, under 15 in {np.mean(beats < 15) if len(beats) else 0:.0%}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mitdb", default=os.environ.get("ECGNET_MITDB_DIR"))
@@ -291,10 +333,17 @@ def main():
     parser.add_argument("--nstdb", default=os.environ.get("ECGNET_NSTDB_DIR"))
     parser.add_argument("--windows", type=float, nargs="*", default=None, metavar="SECONDS",
                         help="instead: the verdicts on the annotations of the clean records cut in stretches of SECONDS")
+    parser.add_argument("--hostile-windows", type=float, nargs="*", default=None, metavar="SECONDS",
+                        help="instead: stretches of SECONDS of the DS1 records, clean and with wrong annotations: refused?")
     args = parser.parse_args()
     if not args.mitdb:
         parser.error("--mitdb (or $ECGNET_MITDB_DIR) is needed")
     started = time.perf_counter()
+    if args.hostile_windows:
+        for seconds in args.hostile_windows:
+            hostile_windows(args.mitdb, seconds)
+        print(f"\n{time.perf_counter() - started:.0f} s")
+        return
     if args.windows:
         for seconds in args.windows:
             for folder in filter(None, (args.mitdb, args.svdb)):

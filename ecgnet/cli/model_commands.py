@@ -7,6 +7,7 @@ build with ``ecgnet.models``, fit with ``ecgnet.training.train``, measure with
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -183,7 +184,7 @@ def add_parsers(subparsers):
         help="with --record: find the R peaks with the XQRS detector even where the record has reference "
         "annotations (.atr); without it a .atr file that is not valid WFDB annotations is an error",
     )
-    predict.add_argument("--out", type=path_argument, default=None, metavar="FILE.csv", help="write the per-beat predictions to this CSV file (replaced if it exists)")
+    predict.add_argument("--out", type=csv_out_argument, default=None, metavar="FILE.csv", help="write the per-beat predictions to this CSV file (replaced if it exists)")
     predict.add_argument(
         "--adapt-minutes", type=positive_float, default=None, metavar="MINUTES",
         help="with --record: first adapt the model to the annotated beats of the record's first MINUTES minutes "
@@ -220,6 +221,33 @@ def path_argument(text):
     if not text.strip():
         raise argparse.ArgumentTypeError(f"expected a path, received {text!r} (a variable left unset?)")
     return Path(text)
+
+
+#: File endings of what ecgnet reads or writes other than a CSV table: ``predict --out`` refuses them (a table
+#: written as ``model.keras`` or ``beats.npz`` replaced the file of that name with CSV text).
+OTHER_FORMATS = (".keras", ".h5", ".hdf5", ".npz", ".npy", ".json", ".hea", ".dat", ".atr", ".png", ".pdf")
+
+
+def csv_out_argument(text):
+    """An argparse type: the CSV file ``predict --out`` writes, not empty (:func:`path_argument`), not ``-``, not a
+    name ending in ``/`` (a folder); :func:`check_csv_name` refuses the endings of other kinds of file."""
+    path = path_argument(text)
+    if text.strip() == "-":
+        raise argparse.ArgumentTypeError("expected a file name, received '-': ecgnet writes the table to a file, not to "
+                                         "standard output (without --out it prints the beats)")
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text} ends in '/', which names a folder; name the CSV file to write "
+                                         f"(e.g. {path / 'predictions.csv'})")
+    return path
+
+
+def check_csv_name(path, argument="--out"):
+    """Refuse a CSV table's file name that ends in one of :data:`OTHER_FORMATS` (after
+    :func:`ecgnet.files.check_not_an_input`, which names an input file more exactly)."""
+    ending = next((suffix for suffix in OTHER_FORMATS if Path(path).name.lower().endswith(suffix)), None)
+    if ending:
+        raise EcgnetError(f"{argument} {path}: predict writes a CSV table, but the name ends in {ending}, another kind "
+                          f"of file; name a .csv (or .csv.gz) file, e.g. {Path(path).with_suffix('.csv')}")
 
 
 def name_or_path(text):
@@ -404,6 +432,7 @@ def run_predict(args):
 
         inputs = [args.beats] if args.beats else record_files(args.record)
         check_not_an_input(args.out, [model_file] + inputs)
+        check_csv_name(args.out)
     if args.detect and args.record is None:
         raise EcgnetError("--detect finds R peaks in a --record; beats in a --beats file are already cut")
     if args.adapt_minutes is not None and (args.record is None or not args.adapt_minutes > 0):

@@ -520,7 +520,8 @@ def _check_environment_records():
     if not env:
         return
     if not Path(env).is_dir():
-        raise DataFormatError(f"$ECGNET_MITDB_DIR={env}: no such folder; unset it or point it at the 48 MIT-BIH records")
+        what = "is a file, not a folder" if Path(env).exists() else "no such folder"
+        raise DataFormatError(f"$ECGNET_MITDB_DIR={env}: {what}; unset it or point it at the 48 MIT-BIH records")
     foreign = _foreign_records(env)
     if foreign:
         raise DataFormatError(

@@ -25,6 +25,7 @@ from ecgnet.recipe import (  # noqa: F401  the registries, under their ecgnet.da
     WINDOW_CHANNELS,
     WINDOWS,
     InputRecipe,
+    feeds_flat_beats,
     window_channels,
 )
 
@@ -124,12 +125,18 @@ def model_inputs(model, beats, index=None):
     record-relative ones, 5 for those and two against the local rhythm
     (:data:`RR_FEATURE_SETS`).
 
+    A model whose beat input has no channel axis (``keras.Input((187,))``,
+    :func:`ecgnet.recipe.feeds_flat_beats`) gets the one-channel beat with
+    that axis squeezed out: ``(n, 187)``.
+
     Returns:
         The beat array for a model with one input, else ``{"beat": ..., "rr": ...}``.
     """
     recipe = InputRecipe.from_model(model)
     expected_beat = tuple(model.inputs[0].shape[1:])
     inputs = recipe.inputs(beats, index)
+    if feeds_flat_beats(model):  # keras.Input((187,)): the one-channel beat without its channel axis
+        inputs["beat"] = inputs["beat"][..., 0]
     if tuple(inputs["beat"].shape[1:]) != expected_beat:
         raise DataFormatError(
             f"{beats.source}: beats of shape {tuple(inputs['beat'].shape[1:])}, "

@@ -19,6 +19,7 @@ in :mod:`ecgnet.data.signals`; the other is here:
 
 import functools
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -156,6 +157,11 @@ def _check_sampling_rate(path):
             f"{hea}: sampling rate {record_line[2]} Hz on the record line is outside {low:g}..{high:g} Hz, "
             "the rates of ECG recordings ecgnet reads; is the header's rate right?"
         )
+    if not re.fullmatch(r"\d*\.?\d*", field):  # wfdb reads '3.6e2' as 3.6 Hz and '+360' as absent (250 Hz)
+        raise DataFormatError(
+            f"{hea}: sampling rate {record_line[2]!r} on the record line: WFDB reads a rate written in digits with at "
+            f"most one decimal point (it would read this one as another rate); write it as {fs:g}"
+        )
     if len(record_line) > 3 and not record_line[3].isdigit():  # wfdb reads a length it cannot parse as absent
         raise DataFormatError(
             f"{hea}: number of samples {record_line[3]!r} on the record line is not a whole number; "
@@ -229,6 +235,16 @@ def _check_signal_files(path, header):
                 f"define (known: {', '.join(sorted(FORMAT_BYTES, key=int))}, and FLAC {', '.join(COMPRESSED_FORMATS)})"
             )
         files.setdefault(header.file_name[index], []).append(index)
+    for file_name, signals in files.items():  # WFDB stores the signals of one file in one format, interleaved
+        other = next((i for i in signals if str(header.fmt[i]) != str(header.fmt[signals[0]])), None)
+        if other is not None and file_name != "-":  # it read as "shorter (or larger) than its header says"
+            first = signals[0]
+            raise DataFormatError(
+                f"{path}.hea: signal {other + 1} ({names[other]}) of {file_name} is in format "
+                f"{header.fmt[other]}, but signal {first + 1} ({names[first]}) of the same file in format "
+                f"{header.fmt[first]}; the signals of one file share one format: is the format (the field after the "
+                "file name) right?"
+            )
     if not header.sig_len:  # no length declared: wfdb reads to the end of the file, which must be one
         for file_name, signals in files.items():
             dat = folder / file_name
@@ -457,8 +473,13 @@ def check_span(record, minutes, argument="--minutes"):
         argument: the command-line option that gave ``minutes``, named in the message.
 
     Raises:
-        DataFormatError: the record is shorter than the span.
+        DataFormatError: ``minutes`` is not a positive, finite number (a library call with NaN, 0, ``True`` or
+            ``"5min"``; the command line refuses them already), or the record is shorter than the span.
     """
+    import numbers
+
+    if isinstance(minutes, bool) or not isinstance(minutes, numbers.Real) or not 0 < minutes < float("inf"):
+        raise DataFormatError(f"{argument}: expected a positive number of minutes. Received: {minutes!r}")
     duration = record_duration(record)
     if 60.0 * minutes > duration:
         raise DataFormatError(f"{argument} {minutes:g}: the record {record} lasts only {duration / 60:.2f} minutes")
@@ -480,6 +501,9 @@ def _annotated_peaks(path, n_samples, aami_only, fs):
     # A WFDB annotation file is a sequence of 16-bit words that ends with the word 0;
     # random or truncated bytes are refused rather than read as made-up beats.
     raw = atr.read_bytes()
+    if not raw:  # it read as "not a WFDB annotation file ... truncated or another format"
+        raise DataFormatError(f"{atr}: is empty (0 bytes), not annotations; `predict --detect` finds the R peaks with "
+                              "the detector instead")
     if len(raw) < 2 or len(raw) % 2 or raw[-2:] != b"\x00\x00":
         raise DataFormatError(
             f"{atr}: not a WFDB annotation file (it does not end with the end-of-annotations mark; "
