@@ -359,6 +359,12 @@ def exit_cleanly_on_sigterm():
 
 
 def current_umask():
+    """The process's umask (the permission bits new files lose), read without changing it for long.
+
+    ``os.umask`` can only set it and return the old value, so it is set to 0
+    and back at once; a file written by :func:`atomic_path` gets the
+    permissions ``0o666 & ~umask``, as ``open(path, "w")`` would give it.
+    """
     mask = os.umask(0)
     os.umask(mask)
     return mask

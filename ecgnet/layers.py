@@ -804,14 +804,17 @@ class InputRecipe(_Identity):
 
     @property
     def window(self):
+        """str, the beat window: ``"kachuee"`` (187 samples from the R peak) or ``"centred"`` (88 around it)."""
         return self._recipe.window
 
     @property
     def beat_channels(self):
+        """tuple of str, the beat channels in order (``"beat"``, ``"relative"``, ...)."""
         return self._recipe.beat_channels
 
     @property
     def rr_features(self):
+        """int or None, the width of the R-R input (a key of :data:`ecgnet.recipe.RR_FEATURE_SETS`), None without one."""
         return self._recipe.rr_features
 
     def get_config(self):

@@ -186,6 +186,18 @@ def test_adapt_refuses_to_write_over_the_model_it_adapts(run_cli, fixtures_dir, 
     assert model.read_bytes() == before
 
 
+def test_adapt_reads_model_as_predict_does(run_cli, fixtures_dir, tmp_path):
+    """--model "" and a run folder get predict's one line (the folder: which file to name), not 'not a Keras model'."""
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(model_path(MODEL), run / "model.keras")
+    record = fixtures_dir / "208_excerpt"
+    for model, fragments in (("", ["--model", "expected a path, received ''"]), (run, ["--model", "is a folder; its model is", "model.keras"])):
+        result = run_cli("adapt", "--model", model, "--record", record, "--minutes", "0.5", "--out", tmp_path / "a.keras")
+        assert_one_line_error(result, *fragments)
+    assert not (tmp_path / "a.keras").exists()
+
+
 @pytest.mark.parametrize(
     "arguments, labels_text, fragments",
     [

@@ -260,14 +260,21 @@ def confidence_floors(conditions, model_names):
                   f"coverage {100 * min(coverages, default=float('nan')):5.1f}")
 
 
+
+def _headers(folder):
+    """The headers of the annotated records of ``folder``, svdb's held back from training left out (never read)."""
+    from ecgnet.data.datasets import database_of, training_records
+
+    annotated = [h for h in sorted(Path(folder).glob("*.hea")) if h.with_suffix(".atr").is_file()]
+    kept = set(training_records([h.stem for h in annotated], database_of(folder), folder)[0])
+    return [h for h in annotated if h.stem in kept]
+
 def clean_marks(folder, database):
     """How many beats of a clean database each candidate marks that no reason of beat_reasons marks."""
     from benchmarks.measure.bench_plausibility import read
 
     parts = {}
-    for header in sorted(Path(folder).glob("*.hea")):
-        if not header.with_suffix(".atr").is_file():
-            continue
+    for header in _headers(folder):
         signal, fs, _, peaks = read(header.with_suffix(""))
         for key, value in beat_measures(signal, fs, peaks).items():
             parts.setdefault(key, []).append(value)
@@ -303,9 +310,7 @@ def clean_floor_marks(folder, database, model_names):
     counts = {(where, floor, name): 0 for where in FLOOR_STRETCHES for floor in FLOORS for name in model_names}
     candidates = {where: 0 for where in FLOOR_STRETCHES}
     n = 0
-    for header in sorted(Path(folder).glob("*.hea")):
-        if not header.with_suffix(".atr").is_file():
-            continue
+    for header in _headers(folder):
         signal, fs, peaks, labels = read_annotated_lead(header.with_suffix(""))
         measures = with_stretches(beat_measures(signal, fs, peaks), np.zeros(len(peaks)))
         unmarked = (measures["others"] == 0) & (measures["gated"] == 0)

@@ -112,9 +112,10 @@ def summary(name, found, n_beats):
 
 
 def clean_database(folder, label):
+    from ecgnet.data.datasets import database_of, training_records
     from ecgnet.data.records import list_records
 
-    names = list_records(folder)
+    names = training_records(list_records(folder), database_of(folder), folder)[0]  # svdb's held-back records unread
     total = marked = past = off = flips = noisy = noisy_only = 0
     contrasts, verdicts, worst, medians, flipped_in, indices = [], [], [], [], [], []
     shifts, missed, spreads, long_missed = [], [], [], []  # per record: median qrs_offset (s); share of intervals holding an
@@ -270,10 +271,11 @@ def not_what_they_claim(mitdb, nstdb):
 def windows(folder, seconds):
     """How many stretches of ``seconds`` of the clean records get a verdict on their annotations (what ``predict``
     on an excerpt would refuse), by verdict."""
+    from ecgnet.data.datasets import database_of, training_records
     from ecgnet.data.records import list_records
 
     counted, found = 0, {}
-    for name in list_records(folder):
+    for name in training_records(list_records(folder), database_of(folder), folder)[0]:  # svdb's held-back unread
         signal, fs, lead, peaks = read(Path(folder) / name)
         width = int(seconds * fs)
         for start in range(0, len(signal) - width + 1, width):

@@ -42,6 +42,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser():
+    """The ``python -m ecgnet`` parser: one sub-command per handler of the three command modules.
+
+    Returns:
+        ``argparse.ArgumentParser`` whose errors are one line and exit status 2.
+    """
     from ecgnet.cli import adapt_commands, data_commands, model_commands
 
     parser = OneLineParser(
@@ -68,6 +73,21 @@ def _os_error_line(error):
 
 
 def main(argv=None):
+    """Run one command of ``python -m ecgnet`` (the console entry point).
+
+    Bad input (an :class:`ecgnet.errors.EcgnetError` or an ``OSError`` on a
+    named file) is printed as one ``error:`` line, never a traceback.
+
+    Args:
+        argv: list of str, the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        int, the exit status: 0 on success, 2 on bad input, 130 on Ctrl-C.
+
+    Example:
+        >>> main(["info", "ecgnet/data/sample/mitbih_test.csv.gz"])  # doctest: +SKIP
+        0
+    """
     quiet_tensorflow_import()
     exit_cleanly_on_sigterm()  # so that temporary files and folders are removed on SIGTERM as on Ctrl-C
     parser = build_parser()

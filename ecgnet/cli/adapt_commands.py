@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgnet.data.classes import CLASS_NAMES
-from ecgnet.cli.model_commands import path_argument, positive_float, seed_int
+from ecgnet.cli.model_commands import name_or_path, path_argument, positive_float, seed_int
 from ecgnet.errors import DataFormatError, EcgnetError
 from ecgnet.files import check_not_an_input, check_out_file
 
@@ -36,7 +36,7 @@ def add_parsers(subparsers):
             "--adapt-minutes does."
         ),
     )
-    adapt.add_argument("--model", required=True, help="a pretrained model name (its replay set is used) or a .keras file")
+    adapt.add_argument("--model", type=name_or_path, required=True, help="a pretrained model name (its replay set is used) or a .keras file")
     adapt.add_argument("--record", type=path_argument, required=True, help="a WFDB record path without extension (e.g. mitdb/100)")
     adapt.add_argument("--minutes", type=positive_float, default=5.0, help="labelled minutes from the record's start (default: 5)")
     adapt.add_argument(
