@@ -403,7 +403,9 @@ def beat_windows(signal, fs, r_peaks, before=SEARCH_SECONDS, after=SEARCH_SECOND
         float64 ``(len(r_peaks), round(before * fs) + round(after * fs) + 1)``, one beat per row.
 
     Raises:
-        DataFormatError: a signal or R peaks that are not 1-D, a sampling rate that is not a positive number.
+        DataFormatError: a signal or R peaks that are not 1-D, a signal under 2 samples, a sampling rate that
+            is not a positive number. (An R peak outside the signal is not refused: shifted annotations, which
+            the checks must measure, put some there; its window repeats the end sample.)
 
     Example:
         >>> beat_windows(ecg, 360, peaks).shape   # 0.1 s on each side at 360 Hz
@@ -412,6 +414,8 @@ def beat_windows(signal, fs, r_peaks, before=SEARCH_SECONDS, after=SEARCH_SECOND
     from scipy.signal import butter, sosfiltfilt
 
     x, fs, r = _checked(signal, fs, r_peaks)
+    if len(x) < 2:
+        raise DataFormatError(f"beat_windows: a signal of {len(x)} samples has no beats to cut")
     sos = butter(2, (0.5, min(40.0, 0.45 * fs)), btype="band", fs=fs, output="sos")
     y = sosfiltfilt(sos, x, padlen=min(3 * (2 * len(sos) + 1), len(x) - 1))
     offsets = np.arange(-int(round(before * fs)), int(round(after * fs)) + 1)

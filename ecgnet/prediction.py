@@ -174,11 +174,12 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
 
         check_span(record, adapt_minutes, "--adapt-minutes")  # before TensorFlow loads
         if detect and labels is None:  # the detector's R peaks carry no labels: it was "no reference annotations"
+            atr = _atr_path(record)
+            where = (f"the annotations of {atr.name} label only their own R peaks); adapt on the annotations "
+                     "(leave out --detect), or" if atr.is_file() else f"and the record has no annotations, {atr.name});")
             raise DataFormatError(
-                f"--adapt-minutes {adapt_minutes:g} with --detect: the beats the detector finds carry no labels (the "
-                f"annotations of {_atr_path(record).name} label only their own R peaks); adapt on the annotations "
-                "(leave out --detect), or label the span in a CSV file (time_s,label) and adapt with "
-                "`python -m ecgnet adapt --labels FILE.csv`"
+                f"--adapt-minutes {adapt_minutes:g} with --detect: the beats the detector finds carry no labels ({where} "
+                "label the span in a CSV file (time_s,label) and adapt with `python -m ecgnet adapt --labels FILE.csv`"
             )
     if not hasattr(model, "predict"):
         from ecgnet.pretrained_models import load_model

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ecgnet.data import load_beats_npz, load_mitbih_csv, load_part
-from ecgnet.errors import DataFormatError
+from ecgnet.errors import DataFormatError, EcgnetError
 
 # AAMI beats of each excerpt (tests/fixtures/README.md), less the last beat of each record
 EXCERPT_BEATS = {"208": 69, "114": 17, "232": 27, "217": 23, "233": 103}
@@ -260,6 +260,14 @@ def test_prepare_leaves_out_svdb_records_held_back(run_cli, fixtures_dir, tmp_pa
     # svdb's records under another folder name are known by their names: filtered the same way
     assert prepare_split([mitdb, f"extra={svdb}"], "inter-patient", tmp_path / "e", progress=False)["sources"][1] == {
         "database": "extra", "records": ["803"], "left_out": ["800"]}
+    # ... and the opt-in is recorded, so a run without it does not silently replace the folder
+    assert prepare_split([mitdb, f"extra={svdb}"], "inter-patient", tmp_path / "e2", progress=False,
+                         all_svdb_records=True)["all_svdb_records"] is True
+    with pytest.raises(EcgnetError, match="held-back svdb records included"):
+        prepare_split([mitdb, f"extra={svdb}"], "inter-patient", tmp_path / "e2", progress=False)
+    # a flag with no svdb record read changes nothing: not recorded
+    assert "all_svdb_records" not in prepare_split([mitdb], "inter-patient", tmp_path / "m", progress=False,
+                                                   all_svdb_records=True)
     # an svdb folder of held-back records only: refused, nothing written
     (svdb / "803.hea").unlink()
     result = run_cli("prepare", "--raw", mitdb, "--raw", svdb, "--split", "inter-patient", "--out", tmp_path / "none")
@@ -268,3 +276,8 @@ def test_prepare_leaves_out_svdb_records_held_back(run_cli, fixtures_dir, tmp_pa
         "(ecgnet.data.SVDB_TRAINING: 803 to 888); the others are held back: pass --all-svdb-records "
         "(all_svdb_records=True) to prepare them")
     assert not (tmp_path / "none").exists()
+    # under any folder name: a folder whose only records are held-back svdb ones is refused too
+    result = run_cli("prepare", "--raw", mitdb, "--raw", f"heldback={svdb}", "--split", "inter-patient", "--out",
+                     tmp_path / "none2")
+    assert one_error_line(result).startswith(f"error: {svdb}: none of its 1 records (800) is one of the 39 svdb records")
+    assert not (tmp_path / "none2").exists()

@@ -345,3 +345,12 @@ def test_a_signal_longer_than_its_annotations_is_named_part_unread():
     late = peaks[peaks > 15 * FS]
     assert plausibility.check_record(signal, FS, late, lead="MLII").verdict[0].startswith(
         f"part unread: no R peak in the first {late.min() / FS:.1f} s of the 40.0 s signal")
+
+
+@pytest.mark.parametrize("length", [0, 1])
+def test_beat_windows_refuses_a_signal_too_short_to_cut(length):
+    """An empty signal gave numpy's broadcast error."""
+    from ecgnet.plausibility import beat_windows
+
+    with pytest.raises(DataFormatError, match=f"a signal of {length} samples has no beats to cut"):
+        beat_windows(np.zeros(length), 360, [0])

@@ -8,6 +8,7 @@ model of another beat length.
 
 import os
 import re
+import shutil
 import struct
 
 import numpy as np
@@ -416,6 +417,18 @@ def test_detect_with_adapt_minutes_says_the_detected_beats_carry_no_labels(run_c
     result = run_cli("predict", "--model", "ecgnet-mitbih", "--record", RECORD, "--detect", "--adapt-minutes", "0.5")
     one_error_line(result, "--adapt-minutes 0.5 with --detect: the beats the detector finds carry no labels",
                    "208_excerpt.atr", "`python -m ecgnet adapt --labels FILE.csv`")
+
+
+
+def test_detect_with_adapt_minutes_on_a_record_without_annotations_does_not_name_them(run_cli, no_tensorflow, tmp_path):
+    """Without a .atr, the advice to adapt on the record's annotations would send the user to a file that is not there."""
+    for ext in (".hea", ".dat"):
+        shutil.copyfile(f"{RECORD}{ext}", tmp_path / f"208_excerpt{ext}")
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--record", tmp_path / "208_excerpt", "--detect",
+                     "--adapt-minutes", "0.5")
+    one_error_line(result, "carry no labels", "the record has no annotations, 208_excerpt.atr",
+                   "`python -m ecgnet adapt --labels FILE.csv`")
+    assert "leave out --detect" not in result.stderr
 
 
 @pytest.mark.parametrize("minutes", [float("nan"), 0, -1.0, True, "5min", float("inf")])

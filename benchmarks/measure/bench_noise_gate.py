@@ -260,7 +260,6 @@ def confidence_floors(conditions, model_names):
                   f"coverage {100 * min(coverages, default=float('nan')):5.1f}")
 
 
-
 def _headers(folder):
     """The headers of the annotated records of ``folder``, svdb's held back from training left out (never read)."""
     from ecgnet.data.datasets import database_of, training_records
@@ -268,6 +267,7 @@ def _headers(folder):
     annotated = [h for h in sorted(Path(folder).glob("*.hea")) if h.with_suffix(".atr").is_file()]
     kept = set(training_records([h.stem for h in annotated], database_of(folder), folder)[0])
     return [h for h in annotated if h.stem in kept]
+
 
 def clean_marks(folder, database):
     """How many beats of a clean database each candidate marks that no reason of beat_reasons marks."""

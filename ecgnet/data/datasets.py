@@ -166,7 +166,7 @@ def _check_out(out, split, overwrite, seed=None, databases=None, second_lead=Fal
             before = None if manifest is None else (
                 manifest.get("seed"), [s.get("database") for s in manifest.get("sources", [])], bool(manifest.get("second_lead")),
                 bool(manifest.get("all_svdb_records")))
-            held_back = bool(all_svdb_records) and databases is not None and "svdb" in databases
+            held_back = bool(all_svdb_records)  # prepare_split passes it only where the folders hold svdb records
             if not overwrite and databases is not None and (before[0], sorted(before[1]), before[2], before[3]) != (
                     seed, sorted(databases), bool(second_lead), held_back):
                 included = ", held-back svdb records included"
@@ -246,6 +246,9 @@ def prepare_split(raw_dirs, split, out, seed=0, second_lead=False, overwrite=Fal
         raise EcgnetError(f"prepare_split: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     out = output_folder(out)  # a link to a folder: that folder is written, and the link stays
     sources = _raw_sources(raw_dirs)
+    # the flag counts (in the manifest, and against a folder prepared without it) only where svdb records are read
+    all_svdb_records = bool(all_svdb_records) and any(
+        database == "svdb" or any(is_svdb_record(p.stem) for p in Path(folder).glob("*.hea")) for database, folder in sources)
     check = dict(seed=seed if split == "kaggle" else None, databases=[database for database, _ in sources], second_lead=second_lead,
                  all_svdb_records=all_svdb_records)
     _check_out(out, split, overwrite, **check)
@@ -286,7 +289,8 @@ def training_records(records, database=None, folder=None, all_svdb_records=False
         (list, list): the records kept and the records left out, in the given order.
 
     Raises:
-        EcgnetError: an svdb folder holds none of the records of training (and ``all_svdb_records`` is false).
+        EcgnetError: the folder holds svdb records, all held back, and no other record (and
+            ``all_svdb_records`` is false).
 
     Example:
         >>> training_records(["800", "803"], database="svdb")  # doctest: +ELLIPSIS
@@ -301,7 +305,7 @@ def training_records(records, database=None, folder=None, all_svdb_records=False
     kept = [r for r in records if r not in held_back]
     shown = ", ".join(str(r) for r in held_back[:8]) + (f" and {len(held_back) - 8} more" if len(held_back) > 8 else "")
     option = "pass --all-svdb-records (all_svdb_records=True) to prepare them"
-    if database == "svdb" and not kept:
+    if held_back and not kept:
         raise EcgnetError(
             f"{folder}: none of its {len(records)} records ({shown}) is one of the 39 svdb records of training "
             f"(ecgnet.data.SVDB_TRAINING: {SVDB_TRAINING[0]} to {SVDB_TRAINING[-1]}); the others are held back: {option}"
@@ -352,7 +356,7 @@ def _prepare_locked(sources, split, out, seed, second_lead, progress, processes,
         manifest = write_manifest(
             tmp, split, PREPARED_PARTS, {"train": class_counts(train.y), "test": class_counts(test.y)},
             listed, seed=seed if split == "kaggle" else None, second_lead=second_lead,
-            **({"all_svdb_records": True} if all_svdb_records and "svdb" in left_out else {}),
+            **({"all_svdb_records": True} if all_svdb_records else {}),
         )
         replace_folder(tmp, out)
     return manifest
