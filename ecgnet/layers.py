@@ -81,7 +81,19 @@ def all_sublayers(model):
 
 
 def gpu_available():
-    """True when the Keras backend (TensorFlow, JAX or PyTorch) sees a GPU."""
+    """True when the Keras backend (TensorFlow, JAX or PyTorch) sees a GPU.
+
+    Asks the backend Keras runs on: TensorFlow's physical GPU devices, JAX's
+    devices of platform ``"gpu"`` or ``torch.cuda.is_available()``; any
+    other backend gives False.
+
+    Returns:
+        bool.
+
+    Example:
+        >>> isinstance(gpu_available(), bool)
+        True
+    """
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -113,6 +125,24 @@ def resolve_implementation(implementation, in_channels=None, filters=None):
     channel counts are not given) and ``"split"`` for larger ones; the
     measurements are in ``GroupedConv1D``'s docstring. Other values are
     returned unchanged.
+
+    Args:
+        implementation: str, one of :data:`IMPLEMENTATIONS`; only ``"auto"``
+            is resolved, and nothing is checked.
+        in_channels: int or None, the convolution's input channels.
+        filters: int or None, its output channels.
+
+    Returns:
+        str, ``"native"``, ``"split"`` or ``"block_diagonal"`` for
+        ``"auto"``, else ``implementation`` itself.
+
+    Example:
+        >>> resolve_implementation("split")
+        'split'
+        >>> resolve_implementation("auto", 32, 32) == ("native" if gpu_available() else "block_diagonal")
+        True
+        >>> resolve_implementation("auto", 256, 256) == ("native" if gpu_available() else "split")
+        True
     """
     if implementation != "auto":
         return implementation
@@ -794,7 +824,22 @@ class InputRecipe(_Identity):
 
     @classmethod
     def from_recipe(cls, recipe, **kwargs):
-        """The layer that holds ``recipe`` (an :class:`ecgnet.recipe.InputRecipe`)."""
+        """The layer that holds ``recipe`` (an :class:`ecgnet.recipe.InputRecipe`).
+
+        Args:
+            recipe: an :class:`ecgnet.recipe.InputRecipe`.
+            **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+        Returns:
+            An ``InputRecipe`` layer whose :attr:`recipe` equals ``recipe``.
+
+        Example:
+            >>> from ecgnet import recipe as input_recipes
+            >>> wanted = input_recipes.InputRecipe("centred", 2, "relative")
+            >>> layer = InputRecipe.from_recipe(wanted, name="input_recipe")
+            >>> layer.recipe == wanted, layer.name
+            (True, 'input_recipe')
+        """
         return cls(**recipe.to_config(), **kwargs)
 
     @property
