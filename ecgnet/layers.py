@@ -229,6 +229,13 @@ class GroupedConv1D(keras.layers.Layer):
         3D tensor ``(batch, new_steps, filters)``; ``new_steps`` is
         ``ceil(steps / strides)`` for ``"same"`` and ``"causal"`` padding.
 
+    Raises:
+        EcgnetError: a non-positive ``filters``, ``kernel_size``, ``groups``,
+            ``strides`` or ``dilation_rate``, ``filters`` not divisible by
+            ``groups``, ``strides`` and ``dilation_rate`` both above 1, an
+            unknown ``padding`` or ``implementation``; when built, input
+            channels unknown or not divisible by ``groups``.
+
     Example:
 
     >>> x = np.random.rand(4, 187, 16).astype("float32")
@@ -586,6 +593,13 @@ class ResNeXtBlock1D(_ResidualBase):
     Output shape:
         3D tensor ``(batch, ceil(steps / strides), filters)``.
 
+    Raises:
+        EcgnetError: a non-positive ``filters``, ``groups``,
+            ``bottleneck_width``, ``kernel_size`` or ``strides``, a bottleneck
+            width not divisible by ``groups``, ``se_ratio`` outside (0, 1],
+            ``dropout_rate`` outside [0, 1), an unknown ``implementation``;
+            when built, input channels unknown.
+
     Example:
 
     >>> x = np.random.rand(4, 94, 32).astype("float32")
@@ -710,6 +724,11 @@ class ResidualBlock1D(_ResidualBase):
 
     Output shape:
         3D tensor ``(batch, ceil(steps / strides), filters)``.
+
+    Raises:
+        EcgnetError: a non-positive ``filters``, ``kernel_size`` or
+            ``strides``, ``se_ratio`` outside (0, 1], ``dropout_rate``
+            outside [0, 1); when built, input channels unknown.
 
     Example:
 
@@ -889,6 +908,9 @@ class ProductOfExperts(keras.layers.Layer):
     Output shape:
         2D tensor ``(batch, classes)``, probabilities.
 
+    Raises:
+        EcgnetError: ``epsilon`` not a number in (0, 1).
+
     Example:
 
     >>> p = np.array([[0.5, 0.5]], "float32"); q = np.array([[0.2, 0.8]], "float32")
@@ -940,6 +962,10 @@ class PatientAdaptation(_Identity):
 
     Output shape:
         The input, unchanged: ``(batch, classes)``.
+
+    Raises:
+        EcgnetError: ``times`` and ``labels`` of different lengths, a label
+            that is not a class name, or ``minutes`` not a number >= 0.
 
     Example:
 
