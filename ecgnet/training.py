@@ -86,7 +86,7 @@ def select_strategy():
 
     Example:
         >>> strategy = select_strategy()
-        >>> strategy.num_replicas_in_sync
+        >>> strategy.num_replicas_in_sync  # the CPU or one GPU
         1
     """
     resolver = _colab_tpu_resolver()
