@@ -42,6 +42,22 @@ _LAZY = {
 
 
 def __getattr__(name):
+    """Import a submodule, or the module of a name of ``_LAZY``, on first access (PEP 562).
+
+    Args:
+        name: str, the attribute asked for (``ecgnet.NAME``).
+
+    Returns:
+        The submodule ``ecgnet.NAME``, or the object ``NAME`` of its module.
+
+    Raises:
+        AttributeError: neither a submodule nor a lazily exported name.
+
+    Example:
+        >>> import ecgnet
+        >>> ecgnet.metrics.__name__, ecgnet.pretrained.__module__
+        ('ecgnet.metrics', 'ecgnet.pretrained_models')
+    """
     import importlib
 
     if name in _SUBMODULES:

@@ -7,9 +7,12 @@ ensemble saves, loads and predicts like any other ``.keras`` file (and works
 with ``python -m ecgnet evaluate`` / ``predict``).
 
 Example:
-    >>> members = [ecgnet.pretrained_models.load_model(f"runs/seed{i}/model.keras") for i in range(3)]
-    >>> ensemble = build_ensemble(members)
-    >>> ensemble.save("runs/ensemble.keras")
+    Three runs of ``python -m ecgnet train`` with seeds 0, 1 and 2:
+
+    >>> from ecgnet.pretrained_models import load_model
+    >>> members = [load_model(f"runs/seed{i}/model.keras") for i in range(3)]  # doctest: +SKIP
+    >>> ensemble = build_ensemble(members)  # doctest: +SKIP
+    >>> ensemble.save("runs/ensemble.keras")  # doctest: +SKIP
 """
 
 import keras
@@ -44,9 +47,11 @@ def build_ensemble(members, name="ecgnet_ensemble"):
             differ (the message lists them).
 
     Example:
+        >>> from ecgnet.models import build_ecgnet
+        >>> model_a, model_b = build_ecgnet("small", rr_features=3), build_ecgnet("small", rr_features=3)
         >>> ensemble = build_ensemble([model_a, model_b])
-        >>> ensemble.output_shape
-        (None, 5)
+        >>> ensemble.output_shape, [layer.name for layer in ensemble.layers]
+        ((None, 5), ['beat', 'rr', 'member_0', 'member_1', 'average'])
     """
     members = list(members)
     if len(members) < 2:
@@ -100,9 +105,19 @@ def logistic_regression_model(pipeline, num_classes=5, name="rr_regression"):
     Returns:
         A Functional ``keras.Model`` with one input named ``rr``.
 
+    Raises:
+        EcgnetError: not a fitted two-step scaler and regression pipeline, or
+            a regression of fewer than 3 classes.
+
     Example:
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> rng = np.random.default_rng(0)
+        >>> rr, y = rng.normal(size=(500, 3)).astype("float32"), rng.integers(0, 5, size=500)
         >>> lr = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced")).fit(rr, y)
-        >>> np.allclose(logistic_regression_model(lr).predict(rr), lr.predict_proba(rr), atol=1e-5)
+        >>> bool(np.allclose(logistic_regression_model(lr).predict(rr, verbose=0), lr.predict_proba(rr), atol=1e-5))
         True
     """
     import numpy as np
@@ -143,6 +158,20 @@ def fuse_with_rr_regression(model, rr_model, name="ecgnet_fused"):
 
     Raises:
         EcgnetError: ``model`` has no ``rr`` input, or its width differs from ``rr_model``'s.
+
+    Example:
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from ecgnet.models import build_ecgnet
+        >>> rng = np.random.default_rng(0)
+        >>> rr, y = rng.normal(size=(500, 3)).astype("float32"), rng.integers(0, 5, size=500)
+        >>> lr = make_pipeline(StandardScaler(), LogisticRegression()).fit(rr, y)
+        >>> fused = fuse_with_rr_regression(build_ecgnet("small", rr_features=3), logistic_regression_model(lr))
+        >>> probabilities = fused.predict({"beat": rng.random((2, 187, 1)), "rr": rr[:2]}, verbose=0)
+        >>> probabilities.shape, bool(np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5))
+        ((2, 5), True)
     """
     from ecgnet.layers import ProductOfExperts
 

@@ -87,8 +87,15 @@ def report_to_markdown(report):
         report: dict returned by :func:`ecgnet.metrics.evaluate_predictions`.
 
     Returns:
-        A str: one row per class (Se, +P, Spec, F1, support, in percent), then
-        accuracy and macro-F1.
+        A str: one row per class (Se, +P, Spec, F1 in percent, support), then
+        accuracy, macro-F1 and the number of beats.
+
+    Example:
+        >>> text = report_to_markdown(metrics.evaluate_predictions([0, 1, 1], [0, 1, 0]))
+        >>> text.splitlines()[0]
+        '| Class | Se (%) | +P (%) | Spec (%) | F1 (%) | Support |'
+        >>> text.splitlines()[2]
+        '| N | 100.00 | 50.00 | 50.00 | 66.67 | 1 |'
     """
     lines = [
         "| Class | Se (%) | +P (%) | Spec (%) | F1 (%) | Support |",
@@ -123,9 +130,13 @@ def write_report(report, out_dir):
         A dict ``{"json": Path, "markdown": Path}`` of the written files.
 
     Example:
-        >>> paths = write_report(metrics.evaluate_predictions([0, 1], [0, 1]), "runs/demo")
-        >>> paths["json"].name
-        'report.json'
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> paths = write_report(metrics.evaluate_predictions([0, 1], [0, 1]), folder)
+        >>> paths["json"].name, paths["markdown"].name
+        ('report.json', 'report.md')
+        >>> import shutil
+        >>> shutil.rmtree(folder)
     """
     out_dir = Path(out_dir)
     json_path = out_dir / "report.json"
@@ -155,9 +166,13 @@ def evaluate_model(model, beats, index=None, batch_size=512, source=None):
             (:func:`ecgnet.pretrained_models.check_probabilities`).
 
     Example:
-        >>> report = evaluate_model(model, load_part("data/mitbih-kaggle", "train"), val_index)
-        >>> report["macro_f1"]
-        0.9...
+        On the test part of the kaggle split, prepared by ``python -m ecgnet prepare``:
+
+        >>> from ecgnet.data import load_part
+        >>> from ecgnet.pretrained_models import pretrained
+        >>> report = evaluate_model(pretrained("ecgnet-mitbih"), load_part("data/mitbih-kaggle", "test"))  # doctest: +SKIP
+        >>> round(report["macro_f1"], 2)  # doctest: +SKIP
+        0.94
     """
     from ecgnet.data.prepared import model_inputs
 
@@ -190,8 +205,16 @@ def report_test_part(model, beats, out, extra=None, source=None):
     Returns:
         The report dict.
 
+    Raises:
+        ModelFileError: as :func:`evaluate_model`.
+
     Example:
-        >>> report = report_test_part(model, load_part("data/mitbih-kaggle", "test"), "runs/small/evaluation")
+        >>> from ecgnet.data import load_part
+        >>> from ecgnet.pretrained_models import load_model
+        >>> model = load_model("runs/small/model.keras")  # doctest: +SKIP
+        >>> report = report_test_part(model, load_part("data/mitbih-kaggle", "test"), "runs/small/evaluation")  # doctest: +SKIP
+        >>> sorted(path.name for path in Path("runs/small/evaluation").iterdir())  # doctest: +SKIP
+        ['confusion_matrix.png', 'report.json', 'report.md']
     """
     report = evaluate_model(model, beats, source=source)
     report.update(extra or {})
@@ -221,8 +244,17 @@ def ensemble_runs(runs, data, out, echo=print):
         The ensemble, a ``keras.Model``.
 
     Raises:
-        EcgnetError: fewer than 2 runs, a run without its card or model, runs of other recipes.
+        EcgnetError: fewer than 2 runs, an ``out`` that cannot be written, a
+            run without its card or model, runs of other recipes.
         DataFormatError: ``data`` has another number of training beats than the runs were trained on.
+
+    Example:
+        Three finished runs of ``python -m ecgnet train`` on one data folder:
+
+        >>> runs = ["runs/seed0", "runs/seed1", "runs/seed2"]
+        >>> model = ensemble_runs(runs, "data/mitbih-kaggle", "runs/ensemble")  # doctest: +SKIP
+        >>> sorted(path.name for path in Path("runs/ensemble").iterdir())  # doctest: +SKIP
+        ['model.keras', 'training.json']
     """
     from ecgnet.data.prepared import load_part, require_beats
     from ecgnet.errors import DataFormatError, EcgnetError

@@ -4,8 +4,11 @@ Both return one number per time step of the beat (and per channel for
 integrated gradients): how much that sample pushed the model towards a class.
 
 Example:
-    >>> attributions = integrated_gradients(model, {"beat": x[:4], "rr": rr[:4]})
-    >>> attributions.shape
+    >>> from ecgnet.pretrained_models import pretrained
+    >>> model = pretrained("ecgnet-mitbih")
+    >>> rng = np.random.default_rng(0)
+    >>> x, rr = rng.random((4, 187, 1), dtype="float32"), rng.random((4, 6), dtype="float32")
+    >>> integrated_gradients(model, {"beat": x, "rr": rr}, steps=8).shape
     (4, 187, 1)
 """
 
@@ -76,10 +79,32 @@ def integrated_gradients(model, inputs, target_class=None, baseline=None, steps=
     Returns:
         float32 array with the shape of the beats: the attributions.
 
+    Raises:
+        EcgnetError: ``steps`` not a positive integer, beats without a batch
+            axis, a dict without the beat input, or a ``target_class``
+            outside the model's classes.
+
     Example:
-        >>> model = ecgnet.pretrained("ecgnet-mitbih")
-        >>> attributions = integrated_gradients(model, model_inputs(model, test_part, index=[0, 1]))
+        The attributions add up to the change of the class score (an
+        untrained network here):
+
+        >>> from ecgnet.models import build_ecgnet
+        >>> model = build_ecgnet("small")
+        >>> beats = np.random.default_rng(0).random((2, 187, 1), dtype="float32")
+        >>> attributions = integrated_gradients(model, beats, target_class=0, steps=128)
         >>> attributions.shape
+        (2, 187, 1)
+        >>> change = model.predict(beats, verbose=0)[:, 0] - model.predict(np.zeros_like(beats), verbose=0)[:, 0]
+        >>> bool(np.allclose(attributions.sum(axis=(1, 2)), change, atol=1e-2))
+        True
+
+        On test beats of a prepared data folder:
+
+        >>> from ecgnet.data import load_part, model_inputs
+        >>> from ecgnet.pretrained_models import pretrained
+        >>> model = pretrained("ecgnet-mitbih")
+        >>> test_part = load_part("data/mitbih-kaggle", "test")  # doctest: +SKIP
+        >>> integrated_gradients(model, model_inputs(model, test_part, index=[0, 1])).shape  # doctest: +SKIP
         (2, 187, 1)
 
     Reference:
@@ -135,11 +160,31 @@ def grad_cam_1d(model, inputs, layer_name=None, target_class=None):
         inputs: float array (n, steps, channels), or a dict of the model's
             inputs with the beats under ``"beat"``.
         layer_name: str or None, the convolutional layer (None: the last layer
-            with a (batch, steps, channels) output).
+            with a (batch, steps, channels) output). Layers are looked up
+            among the model's top-level layers: for an ensemble of
+            :func:`ecgnet.ensembles.build_ensemble`, whose networks are nested
+            models, pass one network (``model.get_layer("member_0")``).
         target_class: None (each beat's predicted class), an int, or an int array (n,).
 
     Returns:
         float32 array (n, steps): the class-activation map of each beat, >= 0.
+
+    Raises:
+        EcgnetError: ``layer_name`` is None and the model has no top-level
+            layer with a (batch, steps, channels) output, a dict without the
+            beat input, or a ``target_class`` outside the model's classes.
+
+    Example:
+        >>> from ecgnet.models import build_ecgnet
+        >>> model = build_ecgnet("small")
+        >>> beats = np.random.default_rng(0).random((2, 187, 1), dtype="float32")
+        >>> cam = grad_cam_1d(model, beats)
+        >>> cam.shape, bool((cam >= 0).all())
+        ((2, 187), True)
+        >>> from ecgnet.pretrained_models import pretrained
+        >>> network = pretrained("ecgnet-mitbih").get_layer("member_0")
+        >>> grad_cam_1d(network, {"beat": beats, "rr": np.ones((2, 6), "float32")}).shape
+        (2, 187)
 
     Reference:
         Selvaraju et al. (2017), "Grad-CAM: Visual Explanations from Deep

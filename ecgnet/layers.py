@@ -81,7 +81,19 @@ def all_sublayers(model):
 
 
 def gpu_available():
-    """True when the Keras backend (TensorFlow, JAX or PyTorch) sees a GPU."""
+    """True when the Keras backend (TensorFlow, JAX or PyTorch) sees a GPU.
+
+    Asks the backend Keras runs on: TensorFlow's physical GPU devices, JAX's
+    devices of platform ``"gpu"`` or ``torch.cuda.is_available()``; any
+    other backend gives False.
+
+    Returns:
+        bool.
+
+    Example:
+        >>> isinstance(gpu_available(), bool)
+        True
+    """
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -113,6 +125,24 @@ def resolve_implementation(implementation, in_channels=None, filters=None):
     channel counts are not given) and ``"split"`` for larger ones; the
     measurements are in ``GroupedConv1D``'s docstring. Other values are
     returned unchanged.
+
+    Args:
+        implementation: str, one of :data:`IMPLEMENTATIONS`; only ``"auto"``
+            is resolved, and nothing is checked.
+        in_channels: int or None, the convolution's input channels.
+        filters: int or None, its output channels.
+
+    Returns:
+        str, ``"native"``, ``"split"`` or ``"block_diagonal"`` for
+        ``"auto"``, else ``implementation`` itself.
+
+    Example:
+        >>> resolve_implementation("split")
+        'split'
+        >>> resolve_implementation("auto", 32, 32) == ("native" if gpu_available() else "block_diagonal")
+        True
+        >>> resolve_implementation("auto", 256, 256) == ("native" if gpu_available() else "split")
+        True
     """
     if implementation != "auto":
         return implementation
@@ -198,6 +228,13 @@ class GroupedConv1D(keras.layers.Layer):
     Output shape:
         3D tensor ``(batch, new_steps, filters)``; ``new_steps`` is
         ``ceil(steps / strides)`` for ``"same"`` and ``"causal"`` padding.
+
+    Raises:
+        EcgnetError: a non-positive ``filters``, ``kernel_size``, ``groups``,
+            ``strides`` or ``dilation_rate``, ``filters`` not divisible by
+            ``groups``, ``strides`` and ``dilation_rate`` both above 1, an
+            unknown ``padding`` or ``implementation``; when built, input
+            channels unknown or not divisible by ``groups``.
 
     Example:
 
@@ -556,6 +593,13 @@ class ResNeXtBlock1D(_ResidualBase):
     Output shape:
         3D tensor ``(batch, ceil(steps / strides), filters)``.
 
+    Raises:
+        EcgnetError: a non-positive ``filters``, ``groups``,
+            ``bottleneck_width``, ``kernel_size`` or ``strides``, a bottleneck
+            width not divisible by ``groups``, ``se_ratio`` outside (0, 1],
+            ``dropout_rate`` outside [0, 1), an unknown ``implementation``;
+            when built, input channels unknown.
+
     Example:
 
     >>> x = np.random.rand(4, 94, 32).astype("float32")
@@ -681,6 +725,11 @@ class ResidualBlock1D(_ResidualBase):
     Output shape:
         3D tensor ``(batch, ceil(steps / strides), filters)``.
 
+    Raises:
+        EcgnetError: a non-positive ``filters``, ``kernel_size`` or
+            ``strides``, ``se_ratio`` outside (0, 1], ``dropout_rate``
+            outside [0, 1); when built, input channels unknown.
+
     Example:
 
     >>> x = np.random.rand(4, 187, 16).astype("float32")
@@ -794,7 +843,22 @@ class InputRecipe(_Identity):
 
     @classmethod
     def from_recipe(cls, recipe, **kwargs):
-        """The layer that holds ``recipe`` (an :class:`ecgnet.recipe.InputRecipe`)."""
+        """The layer that holds ``recipe`` (an :class:`ecgnet.recipe.InputRecipe`).
+
+        Args:
+            recipe: an :class:`ecgnet.recipe.InputRecipe`.
+            **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+        Returns:
+            An ``InputRecipe`` layer whose :attr:`recipe` equals ``recipe``.
+
+        Example:
+            >>> from ecgnet import recipe as input_recipes
+            >>> wanted = input_recipes.InputRecipe("centred", 2, "relative")
+            >>> layer = InputRecipe.from_recipe(wanted, name="input_recipe")
+            >>> layer.recipe == wanted, layer.name
+            (True, 'input_recipe')
+        """
         return cls(**recipe.to_config(), **kwargs)
 
     @property
@@ -843,6 +907,9 @@ class ProductOfExperts(keras.layers.Layer):
 
     Output shape:
         2D tensor ``(batch, classes)``, probabilities.
+
+    Raises:
+        EcgnetError: ``epsilon`` not a number in (0, 1).
 
     Example:
 
@@ -895,6 +962,10 @@ class PatientAdaptation(_Identity):
 
     Output shape:
         The input, unchanged: ``(batch, classes)``.
+
+    Raises:
+        EcgnetError: ``times`` and ``labels`` of different lengths, a label
+            that is not a class name, or ``minutes`` not a number >= 0.
 
     Example:
 

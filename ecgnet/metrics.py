@@ -67,6 +67,11 @@ def confusion_matrix(y_true, y_pred, num_classes=5):
         An int64 array of shape (k, k): row ``i`` is the true class, column ``j``
         the predicted class.
 
+    Raises:
+        EcgnetError: labels that are neither 1-D nor 2-D, class indices
+            outside ``0..num_classes-1``, or ``y_true`` and ``y_pred`` of
+            different lengths.
+
     Example:
         >>> confusion_matrix([0, 0, 1], [0, 1, 1], num_classes=2)
         array([[1, 1],
@@ -165,6 +170,9 @@ def macro_f1(y_true, y_pred, num_classes=5):
     Returns:
         A float in [0, 1].
 
+    Raises:
+        EcgnetError: as :func:`confusion_matrix`.
+
     Example:
         >>> macro_f1([0, 1, 1], [0, 1, 0], num_classes=2)  # F1 2/3 and 2/3
         0.666...
@@ -182,7 +190,17 @@ def classification_report(y_true, y_pred, class_names=CLASS_NAMES):
         class_names: sequence of str, one name per class.
 
     Returns:
-        A str table, one row per class.
+        A str table, one row per class (scores to 4 digits, 0 where a
+        denominator is 0), then the accuracy and the macro and weighted
+        averages.
+
+    Raises:
+        EcgnetError: labels that are not class indices of ``class_names``.
+
+    Example:
+        >>> report = classification_report([0, 1, 1], [0, 1, 0], ["N", "S"])
+        >>> report.splitlines()[2].split()  # class, +P, Se, F1, support
+        ['N', '0.5000', '1.0000', '0.6667', '1']
     """
     from sklearn.metrics import classification_report as sklearn_report
 
@@ -211,6 +229,9 @@ def evaluate_predictions(y_true, y_pred, class_names=CLASS_NAMES):
         ``specificity``, ``f1``, ``support``), ``confusion_matrix`` (list of lists of
         counts) and ``classification_report`` (the scikit-learn text).
 
+    Raises:
+        EcgnetError: as :func:`confusion_matrix`.
+
     Example:
         >>> report = evaluate_predictions([0, 1, 4], [0, 1, 1])
         >>> report["per_class"]["Q"]["sensitivity"]
@@ -237,6 +258,9 @@ def evaluate_confusion_matrix(cm, class_names=CLASS_NAMES):
     Returns:
         A dict with ``num_beats``, ``accuracy``, ``macro_f1``, ``class_names``,
         ``per_class`` and ``confusion_matrix``, as in :func:`evaluate_predictions`.
+
+    Raises:
+        EcgnetError: ``cm`` is not of shape (k, k) for the k ``class_names``.
 
     Example:
         >>> evaluate_confusion_matrix([[8, 2], [1, 4]], ["N", "S"])["per_class"]["S"]["positive_predictivity"]

@@ -138,6 +138,13 @@ def build_ecgnet(
         A Functional ``keras.Model`` named ``"ecgnet_<preset>"``, inputs
         ``beat`` (and ``rr``), output ``(batch, num_classes)`` probabilities.
 
+    Raises:
+        EcgnetError: an unknown preset or preset field, ``num_classes`` not a
+            positive integer, ``rr_features`` not a non-negative integer, an
+            unknown ``implementation``, ``groups`` not a positive integer,
+            ``stage_filters`` and ``stage_blocks`` of different lengths, or
+            ``beat_dropout`` outside [0, 1) or without R-R features.
+
     Example:
 
     >>> model = build_ecgnet("small")
@@ -265,6 +272,10 @@ def build_kachuee2018(input_shape=(187, 1), num_classes=5, rr_features=0):
 
     Output shape:
         ``(batch, num_classes)``, class probabilities.
+
+    Raises:
+        EcgnetError: ``num_classes`` not a positive integer, or
+            ``rr_features`` not a non-negative integer.
 
     Example:
 

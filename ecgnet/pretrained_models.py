@@ -45,12 +45,38 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def available():
-    """Names of the shipped pretrained models (sorted)."""
+    """Names of the shipped pretrained models (sorted).
+
+    The names are the stems of the ``.keras`` files in ``ecgnet/weights/``.
+
+    Returns:
+        list of str, sorted.
+
+    Example:
+        >>> available()
+        ['ecgnet-mitbih', 'ecgnet-mitbih-interpatient', 'ecgnet-mitbih-svdb']
+    """
     return sorted(path.stem for path in WEIGHTS_DIR.glob("*.keras"))
 
 
 def model_card(name):
-    """The model card (a dict) of a shipped model: data, split, command, metrics."""
+    """The model card (a dict) of a shipped model: data, split, command, metrics.
+
+    Args:
+        name: str, one of :func:`available`.
+
+    Returns:
+        dict, the JSON card ``ecgnet/weights/NAME.json`` as read (keys such as
+        ``"split"``, ``"recipe"``, ``"train_command"``, ``"test"``).
+
+    Raises:
+        ModelFileError: no shipped model of that name.
+
+    Example:
+        >>> card = model_card("ecgnet-mitbih")
+        >>> card["split"], card["preset"]
+        ('kaggle', 'small')
+    """
     path = WEIGHTS_DIR / f"{name}.json"
     if not path.exists():
         raise ModelFileError(_unknown_name_message(name))
@@ -62,10 +88,19 @@ def pretrained(name):
 
     Args:
         name: str, one of :func:`available` (``"ecgnet-mitbih"``,
-            ``"ecgnet-mitbih-interpatient"``).
+            ``"ecgnet-mitbih-interpatient"``, ``"ecgnet-mitbih-svdb"``).
 
     Returns:
-        A compiled-free ``keras.Model`` ready for ``predict``.
+        An uncompiled ``keras.Model`` ready for ``predict``, loaded by
+        :func:`load_model`.
+
+    Raises:
+        ModelFileError: no shipped model of that name.
+
+    Example:
+        >>> model = pretrained("ecgnet-mitbih-interpatient")
+        >>> model.output_shape
+        (None, 5)
     """
     path = WEIGHTS_DIR / f"{name}.keras"
     if not path.exists():
@@ -85,6 +120,10 @@ def model_path(path_or_name):
     Raises:
         ModelFileError: no such file and no such pretrained name, or a file
             that is not a ``.keras`` archive.
+
+    Example:
+        >>> model_path("ecgnet-mitbih").name
+        'ecgnet-mitbih.keras'
     """
     path = Path(path_or_name)
     if not path.exists() and str(path_or_name) in available():

@@ -86,7 +86,7 @@ def select_strategy():
 
     Example:
         >>> strategy = select_strategy()
-        >>> strategy.num_replicas_in_sync
+        >>> strategy.num_replicas_in_sync  # the CPU or one GPU
         1
     """
     resolver = _colab_tpu_resolver()
@@ -117,7 +117,15 @@ def _precision_policy(strategy):
 
 
 class LearningRateLogger(keras.callbacks.Callback):
-    """Add the optimizer's current ``learning_rate`` to the epoch logs (and so to the CSV log)."""
+    """Add the optimizer's current ``learning_rate`` to the epoch logs (and so to the CSV log).
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        >>> model.compile("adam", "sparse_categorical_crossentropy")
+        >>> history = model.fit(np.ones((8, 3)), np.zeros(8), epochs=2, verbose=0, callbacks=[LearningRateLogger()])
+        >>> [round(rate, 6) for rate in history.history["learning_rate"]]
+        [0.001, 0.001]
+    """
 
     def on_epoch_end(self, epoch, logs=None):
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -138,6 +146,18 @@ class BestCheckpoint(keras.callbacks.Callback):
         monitor: str, a log entry to maximise (e.g. ``"val_macro_f1"``).
         initial_value: float or None, a value to beat before the first save
             (used when a run resumes with a checkpoint already on disk).
+
+    Example:
+        >>> import tempfile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        >>> path = Path(tempfile.mkdtemp()) / "best.keras"
+        >>> checkpoint = BestCheckpoint(path, monitor="accuracy")
+        >>> history = model.fit(np.ones((8, 3)), np.zeros(8), epochs=2, verbose=0, callbacks=[checkpoint])
+        >>> path.exists(), checkpoint.best == max(history.history["accuracy"])
+        (True, True)
+        >>> import shutil
+        >>> shutil.rmtree(path.parent)
     """
 
     def __init__(self, path, monitor="val_macro_f1", initial_value=None):
@@ -196,6 +216,18 @@ class TrainingResult:
             ``csv_log``, ``backup_dir`` (and ``tensorboard``).
         initial_epoch: int, the epoch this call started from (0, or later when it
             resumed an interrupted run).
+
+    Example:
+        A run on the prepared training beats:
+
+        >>> from ecgnet.data import load_part
+        >>> from ecgnet.models import build_ecgnet
+        >>> part = load_part("data/mitbih-kaggle", "train")  # doctest: +SKIP
+        >>> result = train(lambda: build_ecgnet("small"), part.x, part.y, out_dir="runs/small")  # doctest: +SKIP
+        >>> result.model.predict(part.x[:2], verbose=0).shape  # doctest: +SKIP
+        (2, 5)
+        >>> result.paths["model"]  # doctest: +SKIP
+        PosixPath('runs/small/model.keras')
     """
 
     model: keras.Model
@@ -332,10 +364,24 @@ def train(
         EcgnetError: bad options, or ``out_dir`` holds another run (see above).
 
     Example:
+        One epoch on random beats, into a temporary folder:
+
+        >>> import tempfile
         >>> from ecgnet.models import build_ecgnet
-        >>> result = train(lambda: build_ecgnet("small"), x_train, y_train, epochs=2)
-        >>> result.validation["macro_f1"]
-        0.8...
+        >>> rng = np.random.default_rng(0)
+        >>> x, y = rng.random((200, 187), dtype="float32"), np.arange(200) % 5
+        >>> folder = tempfile.mkdtemp()
+        >>> result = train(lambda: build_ecgnet("small"), x, y, epochs=1, out_dir=folder, verbose=0)
+        >>> result.history["epoch"], sorted(path.name for path in Path(folder).iterdir())
+        ([0], ['best.keras', 'model.keras', 'run.json', 'training.json', 'training_log.csv'])
+        >>> import shutil
+        >>> shutil.rmtree(folder)
+
+        On the training part of a prepared data folder:
+
+        >>> from ecgnet.data import load_part
+        >>> part = load_part("data/mitbih-kaggle", "train")  # doctest: +SKIP
+        >>> result = train(lambda: build_ecgnet("small"), part.x, part.y, out_dir="runs/small")  # doctest: +SKIP
     """
     if imbalance not in IMBALANCE_OPTIONS:
         raise EcgnetError(f"imbalance must be one of {IMBALANCE_OPTIONS}. Received: imbalance={imbalance!r}")
@@ -632,8 +678,24 @@ def finetune_with_noise(model, clean, noisy_copy, *, epochs=2, learning_rate=1e-
     Returns:
         dict: ``seconds`` (wall time), ``epochs``, ``beats_per_epoch``, ``frozen`` (layer names), ``history`` (loss per epoch).
 
+    Raises:
+        EcgnetError: ``imbalance`` other than ``"class_weight"`` or None, or
+            ``keep_normal`` outside (0, 1].
+
     Example:
-        >>> result = finetune_with_noise(model, part, lambda epoch: noisy_copy(part, paths, noises, seed=epoch))
+        The training beats of a data folder prepared from WFDB records, and
+        the noise records of the MIT-BIH Noise Stress Test Database:
+
+        >>> from ecgnet.data import load_part
+        >>> from ecgnet.data.noisy import noisy_copy, read_noise_records
+        >>> from ecgnet.pretrained_models import load_model
+        >>> model = load_model("ecgnet-mitbih")
+        >>> part = load_part("data/mitbih-kaggle", "train")  # doctest: +SKIP
+        >>> paths = {name: f"data/mitdb/{name}" for name in set(part.record)}  # doctest: +SKIP
+        >>> noises = read_noise_records("data/nstdb")  # doctest: +SKIP
+        >>> result = finetune_with_noise(model, part, lambda epoch: noisy_copy(part, paths, noises, seed=epoch))  # doctest: +SKIP
+        >>> sorted(result)  # doctest: +SKIP
+        ['beats_per_epoch', 'epochs', 'frozen', 'history', 'seconds']
     """
     from ecgnet.recipe import InputRecipe
 
