@@ -221,7 +221,8 @@ def ensemble_runs(runs, data, out, echo=print):
         The ensemble, a ``keras.Model``.
 
     Raises:
-        EcgnetError: fewer than 2 runs, a run without its card or model, runs of other recipes.
+        EcgnetError: fewer than 2 runs, a run without its card or model, runs of other recipes;
+            ``out`` one of the runs, another ``train`` run's folder or the data folder.
         DataFormatError: ``data`` has another number of training beats than the runs were trained on.
     """
     from ecgnet.data.prepared import load_part, require_beats
@@ -234,6 +235,7 @@ def ensemble_runs(runs, data, out, echo=print):
     if len(runs) < 2:
         raise EcgnetError(f"--runs needs at least 2 run folders. Received: {len(runs)}")
     check_out_folder(out)
+    _refuse_run_folder_as_out(out, runs, data)
     cards = []
     for run in runs:
         try:
@@ -276,3 +278,26 @@ def ensemble_runs(runs, data, out, echo=print):
         validation=None if validation is None else {key: validation[key] for key in VALIDATION_KEYS},
     ))
     return model
+
+
+def _refuse_run_folder_as_out(out, runs, data):
+    """Refuse an ensemble's ``out`` that is one of its runs, another ``train`` run or the data folder: its
+    ``model.keras`` and ``training.json`` would replace the run's own (the run lost, or its log and ``run.json``
+    left beside an ensemble's model) or mix with the split's files."""
+    import os
+
+    from ecgnet.errors import EcgnetError
+    from ecgnet.files import check_not_the_data_folder
+    from ecgnet.runs import RUN_FILE
+
+    if not out.is_dir():
+        return
+    for run in runs:
+        if run.is_dir() and os.path.samefile(out, run):
+            raise EcgnetError(f"--out {out}: is one of the --runs ({run}); the ensemble's model.keras and training.json "
+                              "would replace that run's; write the ensemble in a folder of its own")
+    trained = [name for name in (RUN_FILE, "training_log.csv", "best.keras") if (out / name).exists()]
+    if trained:
+        raise EcgnetError(f"--out {out}: holds a `train` run ({', '.join(trained)}); the ensemble's model.keras and "
+                          "training.json would replace that run's; write the ensemble in a folder of its own")
+    check_not_the_data_folder(out, data)

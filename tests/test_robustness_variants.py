@@ -481,3 +481,26 @@ def test_ctrl_c_during_predict_out_leaves_no_file(tmp_path):
     assert process.wait(timeout=30) == 130
     assert process.stderr.read().strip().splitlines()[-1] == "interrupted"
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("out", ["member", "other_run", "data"])
+def test_ensemble_out_that_is_a_run_or_the_data_folder_is_refused(tmp_path, run_cli, no_tensorflow, out):
+    """``ensemble --out`` onto one of its runs replaced that run's model.keras and training.json with the
+    ensemble's (the member lost); onto another run it left that run's run.json and log beside the ensemble's
+    model; onto the data folder it wrote among the split's files."""
+    runs = []
+    for name in ("member", "second", "other_run"):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "model.keras").write_bytes(f"model of {name}".encode())
+        (run / "run.json").write_text("{}")
+        (run / "training.json").write_text("{}")
+        runs.append(run)
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir(), data)
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    result = run_cli("ensemble", "--runs", runs[0], runs[1], "--data", data, "--out", tmp_path / out)
+    expected = {"member": "is one of the --runs", "other_run": "holds a `train` run (run.json)",
+                "data": "is the --data folder"}[out]
+    one_error_line(result, f"--out {tmp_path / out}: {expected}")
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
