@@ -504,3 +504,41 @@ def test_ensemble_out_that_is_a_run_or_the_data_folder_is_refused(tmp_path, run_
                 "data": "is the --data folder"}[out]
     one_error_line(result, f"--out {tmp_path / out}: {expected}")
     assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("sources", ["mitdb"], '"sources" is ["mitdb"], not a list of'),
+    ("sources", None, '"sources" is null'),
+    ("split", ["kaggle"], '"split" is ["kaggle"], not the name of a split'),
+    ("seed", "zero", '"seed" is "zero", not a whole number'),
+])
+def test_prepare_over_a_folder_whose_manifest_was_edited_is_one_line(tmp_path, run_cli, no_tensorflow, field, value, fragment):
+    """An edited manifest.json (``"sources": ["mitdb"]``, null) ended `prepare --out` onto the folder in a
+    traceback (AttributeError, TypeError); a split that is not a string was printed as one."""
+    import json
+
+    out = tmp_path / "prepared"
+    out.mkdir()
+    manifest = json.loads((sample_dir() / "manifest.json").read_text())
+    manifest.update(split="kaggle", files={})
+    manifest[field] = value
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = run_cli("prepare", "--raw", f"mitdb={tmp_path / 'raw'}", "--split", "kaggle", "--out", out)
+    one_error_line(result, f"{out / 'manifest.json'}: {fragment}")
+
+
+def test_manifest_listing_a_file_outside_its_folder_is_refused(tmp_path):
+    """A manifest listing ``../x`` had that file checked as one of the folder's."""
+    import json
+
+    from ecgnet.data.manifest import read_manifest
+
+    folder = tmp_path / "prepared"
+    shutil.copytree(sample_dir(), folder)
+    (tmp_path / "outside.npz").write_bytes(b"x")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["../outside.npz"] = manifest["files"].pop("mitbih_test.csv.gz")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataFormatError, match=r"lists the file '\.\./outside\.npz', which is not a file of this folder"):
+        read_manifest(folder)
+    assert read_manifest(sample_dir())["split"] == "sample"  # the shipped manifest passes
