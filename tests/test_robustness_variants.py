@@ -542,3 +542,35 @@ def test_manifest_listing_a_file_outside_its_folder_is_refused(tmp_path):
     with pytest.raises(DataFormatError, match=r"lists the file '\.\./outside\.npz', which is not a file of this folder"):
         read_manifest(folder)
     assert read_manifest(sample_dir())["split"] == "sample"  # the shipped manifest passes
+
+
+@pytest.mark.parametrize("record", [100, None])
+def test_predict_record_given_no_path_names_the_argument(record):
+    """``predict_record(model, 100)`` (a record number) was pathlib's TypeError."""
+    from ecgnet.prediction import predict_record
+
+    with pytest.raises(DataFormatError, match=rf"record_path: expected the path of a WFDB record .* Received: {record} "):
+        predict_record("ecgnet-mitbih", record)
+    with pytest.raises(EcgnetError, match=r"model: expected a keras.Model, a .keras file .* Received: 3 \(int\)"):
+        predict_record(3, RECORD)
+
+
+def test_model_inputs_and_adapt_given_other_than_beats_or_inputs_name_what_they_take():
+    """``model_inputs(model, array)`` was an AttributeError; ``adapt`` given a Beats object, a bare beat array or
+    a dict without ``rr`` for a model of two inputs a TypeError, Keras' message or a KeyError."""
+    import ecgnet
+    from ecgnet.data import model_inputs
+
+    from conftest import tiny_model
+
+    model = tiny_model(rr_features=6)
+    beats = beats_from_record(RECORD).beats
+    with pytest.raises(DataFormatError, match=r"model_inputs: beats must be ecgnet.data.Beats .*not ndarray of shape \(69, 187\)"):
+        model_inputs(model, beats.x)
+    inputs = model_inputs(model, beats)
+    labels = np.zeros(len(beats), int)
+    for wrong, fragment in [(beats, "beats: a Beats object, not the model's inputs"),
+                            (inputs["beat"], r"beats: the model takes the inputs \['beat', 'rr'\], but received ndarray"),
+                            ({"beat": inputs["beat"]}, "the dict has no 'rr'")]:
+        with pytest.raises(EcgnetError, match=fragment):
+            ecgnet.adapt(model, wrong, labels)

@@ -131,7 +131,15 @@ def model_inputs(model, beats, index=None):
 
     Returns:
         The beat array for a model with one input, else ``{"beat": ..., "rr": ...}``.
+
+    Raises:
+        DataFormatError: ``beats`` is no ``Beats`` (a plain array), or not of the shape the model expects.
     """
+    if not isinstance(beats, Beats):  # a plain array has none of the records, R-R intervals or windows a recipe reads
+        raise DataFormatError(
+            f"model_inputs: beats must be ecgnet.data.Beats (load_part, load_beats_npz, beats_from_record give them), "
+            f"not {type(beats).__name__}{f' of shape {beats.shape}' if hasattr(beats, 'shape') else ''}"
+        )
     recipe = InputRecipe.from_model(model)
     expected_beat = tuple(model.inputs[0].shape[1:])
     inputs = recipe.inputs(beats, index)
