@@ -181,6 +181,18 @@ def _with_path(error, path):
     return error
 
 
+def _outside_temporary(error, tmp, out):
+    """An OSError naming a file in the temporary folder ``tmp`` (removed by now) as the file of ``out`` it was
+    to become: a full disk while ``evaluate`` saved its plot named ``.OUT.ecgnet-PID-*.tmp/confusion_matrix.png``."""
+    if isinstance(error, OSError) and error.filename is not None and error.errno is not None:
+        try:
+            inside = Path(os.fsdecode(error.filename)).relative_to(tmp)
+        except ValueError:
+            return error
+        return type(error)(error.errno, error.strerror or os.strerror(error.errno), str(out / inside))
+    return error
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=None):
     """Yield a temporary path next to ``path``; rename it to ``path`` on success.
@@ -236,7 +248,7 @@ def temporary_folder(out):
         yield tmp
     except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
-        named = _with_path(error, out)
+        named = _with_path(_outside_temporary(error, tmp, out), out)
         if named is not error:
             raise named from None
         raise

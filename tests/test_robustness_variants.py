@@ -574,3 +574,19 @@ def test_model_inputs_and_adapt_given_other_than_beats_or_inputs_name_what_they_
                             ({"beat": inputs["beat"]}, "the dict has no 'rr'")]:
         with pytest.raises(EcgnetError, match=fragment):
             ecgnet.adapt(model, wrong, labels)
+
+
+def test_a_write_failing_in_a_temporary_folder_names_the_file_it_was_to_become(tmp_path):
+    """A full disk while `evaluate` saved its plot was printed as ``OUT/../.OUT.ecgnet-PID-*.tmp/confusion_matrix.png:
+    No space left on device``, a folder already removed; it names ``OUT/confusion_matrix.png`` now."""
+    import errno
+
+    from ecgnet.files import temporary_folder
+
+    out = tmp_path / "report"
+    with pytest.raises(OSError) as raised:
+        with temporary_folder(out) as tmp:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp / "confusion_matrix.png"))
+    assert raised.value.errno == errno.ENOSPC
+    assert raised.value.filename == str(out / "confusion_matrix.png")
+    assert list(tmp_path.iterdir()) == []  # the temporary folder removed, nothing written
