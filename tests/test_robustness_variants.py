@@ -590,3 +590,17 @@ def test_a_write_failing_in_a_temporary_folder_names_the_file_it_was_to_become(t
     assert raised.value.errno == errno.ENOSPC
     assert raised.value.filename == str(out / "confusion_matrix.png")
     assert list(tmp_path.iterdir()) == []  # the temporary folder removed, nothing written
+
+
+def test_training_on_a_test_part_or_evaluating_on_a_train_part_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``train --data D/test.npz`` trained on the test part of a split (its card claiming the split), and
+    ``evaluate --data D/train.npz`` measured a model on the beats it was trained on, both without a word."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir(), data)
+    for name in ("mitbih_test.npz", "mitbih_test.csv.gz"):
+        result = run_cli("train", "--data", data / name, "--split", "kaggle", "--epochs", "1", "--out", tmp_path / "run")
+        one_error_line(result, f"{data / name}: is the test part of a split", "pass the folder, or its train file")
+    assert not (tmp_path / "run").exists()
+    result = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", data / "mitbih_train.npz", "--out", tmp_path / "report")
+    one_error_line(result, f"--data {data / 'mitbih_train.npz'}: is the train part of a split")
+    assert not (tmp_path / "report").exists()

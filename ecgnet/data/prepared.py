@@ -34,6 +34,21 @@ from ecgnet.recipe import (  # noqa: F401  the registries, under their ecgnet.da
 PREPARED_PARTS = ("train.npz", "test.npz", "train.csv", "test.csv")
 
 
+def part_named(path):
+    """``"train"`` or ``"test"`` where a file's name is that of a split's part (``test.npz``, ``mitbih_train.csv``,
+    ``.csv.gz``; any case), else None.
+
+    Example:
+        >>> part_named("data/mitbih-kaggle/test.npz"), part_named("beats.csv")
+        ('test', None)
+    """
+    name = Path(path).name.lower()
+    for part in ("train", "test"):
+        if name in {f"{prefix}{part}{ending}" for prefix in ("", "mitbih_") for ending in (".npz", ".csv", ".csv.gz")}:
+            return part
+    return None
+
+
 def load_part(data, part):
     """Load the ``part`` ("train" or "test") of a data folder, or one data file.
 
@@ -47,7 +62,8 @@ def load_part(data, part):
     (``mitbih_train.csv``), which have no manifest, load as they are.
 
     Raises:
-        DataFormatError: no such file or folder, no such part, or a manifest
+        DataFormatError: no such file or folder, no such part, a test part's
+            file given for ``"train"``, or a manifest
             that is missing, unreadable or does not match (one line naming the file).
     """
     data = Path(data)
@@ -64,6 +80,11 @@ def load_part(data, part):
             )
     elif data.exists():
         path = data
+        if part == "train" and part_named(path) == "test":  # a model trained on the test part has no unseen beats left
+            raise DataFormatError(
+                f"{path}: is the test part of a split (its name says so); training on it leaves no unseen beats "
+                f"to measure the model on: pass the folder, or its train file ({path.parent / path.name.replace('test', 'train')})"
+            )
         if path.name in PREPARED_PARTS:  # a part of a prepared folder: its manifest must agree
             manifest = read_manifest(path.parent)
             if manifest is not None and path.name in manifest["files"]:
