@@ -553,6 +553,15 @@ def test_predict_record_given_no_path_names_the_argument(record):
         predict_record("ecgnet-mitbih", record)
     with pytest.raises(EcgnetError, match=r"model: expected a keras.Model, a .keras file .* Received: 3 \(int\)"):
         predict_record(3, RECORD)
+    from ecgnet.data import load_part
+    from ecgnet.pretrained_models import load_model
+
+    with pytest.raises(DataFormatError, match=rf"record: expected the path of a WFDB record .* Received: {record} "):
+        beats_from_record(record)
+    with pytest.raises(DataFormatError, match=rf"data: expected the path of a data folder or file .* Received: {record} "):
+        load_part(record, "test")
+    with pytest.raises(EcgnetError, match=rf"model: expected a .keras file or the name of a shipped model .* Received: {record} "):
+        load_model(record)
 
 
 def test_model_inputs_and_adapt_given_other_than_beats_or_inputs_name_what_they_take():

@@ -13,6 +13,7 @@ Example:
     >>> probabilities = model.predict(model_inputs(model, test))
 """
 
+import os
 from pathlib import Path
 
 from ecgnet.data.container import Beats, load_beats_npz
@@ -66,6 +67,9 @@ def load_part(data, part):
             file given for ``"train"``, or a manifest
             that is missing, unreadable or does not match (one line naming the file).
     """
+    if not isinstance(data, (str, os.PathLike)):  # load_part(100, ...): pathlib's TypeError named no argument
+        raise DataFormatError(f"data: expected the path of a data folder or file (str or Path). "
+                              f"Received: {data!r} ({type(data).__name__})")
     data = Path(data)
     if data.is_dir():
         candidates = [f"{part}.npz", f"mitbih_{part}.npz", f"{part}.csv", f"{part}.csv.gz", f"mitbih_{part}.csv", f"mitbih_{part}.csv.gz"]
