@@ -222,7 +222,7 @@ def ensemble_runs(runs, data, out, echo=print):
 
     Raises:
         EcgnetError: fewer than 2 runs, a run without its card or model, runs of other recipes;
-            ``out`` one of the runs, another ``train`` run's folder or the data folder.
+            a run that is an ensemble; ``out`` one of the runs, another ``train`` run's folder or the data folder.
         DataFormatError: ``data`` has another number of training beats than the runs were trained on.
     """
     from ecgnet.data.prepared import load_part, require_beats
@@ -242,6 +242,9 @@ def ensemble_runs(runs, data, out, echo=print):
             cards.append(check_training_card(run))
         except EcgnetError as error:
             raise type(error)(f"--runs {error}") from None
+        if cards[-1].get("members"):  # its runs would be weighted unequally, one named beside it twice
+            raise EcgnetError(f"--runs {run}: is an ensemble (of {', '.join(map(str, cards[-1]['members']))}), not a `train` run; "
+                              "name the runs themselves")
         model_path(run / "model.keras")
     check_same_recipe(cards, [str(run) for run in runs])
     train = require_beats(load_part(data, "train"), labelled=True)

@@ -613,3 +613,17 @@ def test_training_on_a_test_part_or_evaluating_on_a_train_part_is_refused(tmp_pa
     result = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", data / "mitbih_train.npz", "--out", tmp_path / "report")
     one_error_line(result, f"--data {data / 'mitbih_train.npz'}: is the train part of a split")
     assert not (tmp_path / "report").exists()
+
+
+def test_an_ensemble_named_as_a_run_of_an_ensemble_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``ensemble --runs ENS RUN1`` where ENS averages RUN1 and RUN4 wrote an "ensemble of 2" weighting RUN1 3/4."""
+    import json
+
+    card = {"preset": "small", "split": "kaggle", "seed": 1, "train_beats": 3000}
+    for name, extra in (("run1", {}), ("ens", {"seed": [1, 4], "members": ["run1", "run4"]})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "training.json").write_text(json.dumps(dict(card, **extra)))
+        (tmp_path / name / "model.keras").write_bytes(f"model of {name}".encode())
+    result = run_cli("ensemble", "--runs", tmp_path / "ens", tmp_path / "run1", "--data", sample_dir(), "--out", tmp_path / "out")
+    one_error_line(result, f"--runs {tmp_path / 'ens'}: is an ensemble (of run1, run4), not a `train` run")
+    assert not (tmp_path / "out").exists()
