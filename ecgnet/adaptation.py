@@ -340,7 +340,9 @@ def adapt(model, beats, labels, *, seed=0, replay=None, anchor=DEFAULTS["anchor"
 
     networks = _heads(model)
     if not networks:
-        raise EcgnetError(f"model {model.name!r} has no '{HEAD_LAYER}' layer read from a '{FEATURE_LAYER}' layer to adapt")
+        raise EcgnetError(f"model {model.name!r} has no '{HEAD_LAYER}' layer read from a '{FEATURE_LAYER}' layer to adapt: "
+                          "adaptation retrains the last layer of a model ecgnet built with R-R features (`train --rr`), "
+                          "or of each member of an ensemble of such models, as the shipped ones are")
     replay_labels = np.zeros(0, np.int64) if replay is None else np.asarray(replay[1], np.int64)
     replay_features = None if replay is None else [_replay_features(network, replay) for network in networks]
     keras.utils.set_random_seed(seed)

@@ -627,3 +627,17 @@ def test_an_ensemble_named_as_a_run_of_an_ensemble_is_refused(tmp_path, run_cli,
     result = run_cli("ensemble", "--runs", tmp_path / "ens", tmp_path / "run1", "--data", sample_dir(), "--out", tmp_path / "out")
     one_error_line(result, f"--runs {tmp_path / 'ens'}: is an ensemble (of run1, run4), not a `train` run")
     assert not (tmp_path / "out").exists()
+
+
+def test_adapting_a_model_without_r_r_features_says_which_models_adapt():
+    """``adapt --model RUN/model.keras`` of a run trained without R-R features said only that the model has no
+    'logits' layer read from a 'concat' layer, the names of two layers, not which models can be adapted."""
+    import ecgnet
+    from ecgnet.data import model_inputs
+
+    from conftest import tiny_model
+
+    model = tiny_model()
+    beats = beats_from_record(RECORD).beats
+    with pytest.raises(EcgnetError, match=r"has no 'logits' layer .* a model ecgnet built with R-R features \(`train --rr`\)"):
+        ecgnet.adapt(model, model_inputs(model, beats), np.zeros(len(beats), int))
