@@ -484,13 +484,17 @@ def check_not_the_data_folder(folder, data, argument="--out"):
     A run's or a report's files written among a prepared split's would mix
     the two: ``prepare`` then refuses the folder as one that "holds other
     files", and the split's files are no longer the only ones its manifest lists.
+    ``data`` may be a file of a prepared folder (one holding ``manifest.json``): its folder is the data folder.
 
     Raises:
         EcgnetError: one line naming ``argument`` and the folder.
     """
     folder, data = Path(folder), Path(data)
+    what = "the --data folder"
+    if data.is_file() and (data.parent / "manifest.json").is_file():  # --data D/test.npz: a file of the prepared folder D
+        data, what = data.parent, f"the prepared folder of --data {data}"
     if folder.is_dir() and data.is_dir() and os.path.samefile(folder, data):
-        raise EcgnetError(f"{argument} {folder}: is the --data folder; write the run or report in a folder of its own "
+        raise EcgnetError(f"{argument} {folder}: is {what}; write the run or report in a folder of its own "
                           f"(e.g. {folder / 'run'})")
 
 

@@ -641,3 +641,16 @@ def test_adapting_a_model_without_r_r_features_says_which_models_adapt():
     beats = beats_from_record(RECORD).beats
     with pytest.raises(EcgnetError, match=r"has no 'logits' layer .* a model ecgnet built with R-R features \(`train --rr`\)"):
         ecgnet.adapt(model, model_inputs(model, beats), np.zeros(len(beats), int))
+
+
+def test_out_the_prepared_folder_of_a_data_file_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``evaluate --data D/mitbih_test.npz --out D`` wrote the report among the split's files (and ``train
+    --data D/mitbih_train.npz --out D`` the run): the check compared --out with --data only when --data was a folder."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir(), data)
+    before = sorted(path.name for path in data.iterdir())
+    for command in (["evaluate", "--model", "ecgnet-mitbih", "--data", data / "mitbih_test.npz"],
+                    ["train", "--data", data / "mitbih_train.npz", "--split", "kaggle", "--epochs", "1"]):
+        result = run_cli(*command, "--out", data)
+        one_error_line(result, f"--out {data}: is the prepared folder of --data {data}/mitbih_")
+    assert sorted(path.name for path in data.iterdir()) == before
