@@ -210,6 +210,8 @@ def ensemble_runs(runs, data, out, echo=print):
     checked before TensorFlow loads. Each member and the ensemble are measured
     on the validation beats the runs share (none for refit runs); the test part
     is not read. Writes ``out/model.keras`` and the ensemble's card ``out/training.json``.
+    A run that is an ensemble, and an ``out`` that is one of the runs, another
+    ``train`` run's folder or the data folder, are refused (``EcgnetError``).
 
     Args:
         runs: list of run folders (str or Path), at least 2.
@@ -221,8 +223,7 @@ def ensemble_runs(runs, data, out, echo=print):
         The ensemble, a ``keras.Model``.
 
     Raises:
-        EcgnetError: fewer than 2 runs, a run without its card or model, runs of other recipes;
-            a run that is an ensemble; ``out`` one of the runs, another ``train`` run's folder or the data folder.
+        EcgnetError: fewer than 2 runs, a run without its card or model, runs of other recipes.
         DataFormatError: ``data`` has another number of training beats than the runs were trained on.
     """
     from ecgnet.data.prepared import load_part, require_beats
