@@ -187,6 +187,25 @@ def _for_network(network, inputs):
     return inputs
 
 
+def _check_inputs_argument(model, beats):
+    """Refuse ``beats`` that are not the model's inputs (a ``Beats`` object, an array for a model of two inputs, a
+    dict without one of them) in one line; they ended in a TypeError, a KeyError or Keras' own message."""
+    from ecgnet.data.container import Beats
+
+    if isinstance(beats, Beats):
+        raise EcgnetError("beats: a Beats object, not the model's inputs; ecgnet.data.model_inputs(model, beats, index) "
+                          "builds them (from every beat of the record, then the labelled beats `index`)")
+    names = [tensor.name.split(":")[0] for tensor in model.inputs]
+    if isinstance(beats, dict):
+        missing = [name for name in names if name not in beats]
+        if missing and len(names) > 1:
+            raise EcgnetError(f"beats: the model takes the inputs {names}, but the dict has no {missing[0]!r} (keys: "
+                              f"{sorted(beats)}); ecgnet.data.model_inputs(model, beats) builds them")
+    elif len(names) > 1 or not isinstance(beats, np.ndarray):
+        raise EcgnetError(f"beats: the model takes the inputs {names}, but received {type(beats).__name__}; "
+                          "ecgnet.data.model_inputs(model, beats) builds them")
+
+
 def _count(inputs):
     return len(inputs["beat"] if isinstance(inputs, dict) else inputs)
 
@@ -269,7 +288,8 @@ def adapt(model, beats, labels, *, seed=0, replay=None, anchor=DEFAULTS["anchor"
 
     Raises:
         EcgnetError: fewer than :data:`MIN_BEATS` labelled beats, labels
-            outside 0..4, beats and labels of different lengths, bad
+            outside 0..4, beats and labels of different lengths, beats that are
+            not the model's inputs (a ``Beats`` object, a dict without ``rr``), bad
             arguments, or a model without ``logits`` heads.
 
     Example:
@@ -292,6 +312,7 @@ def adapt(model, beats, labels, *, seed=0, replay=None, anchor=DEFAULTS["anchor"
         model = load_model(model)
     if isinstance(replay, (str, Path)):
         replay = load_replay(str(replay))
+    _check_inputs_argument(model, beats)
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise EcgnetError(f"labels must be a 1-D integer array of AAMI classes. Received: dtype {labels.dtype}, shape {labels.shape}")
@@ -319,7 +340,9 @@ def adapt(model, beats, labels, *, seed=0, replay=None, anchor=DEFAULTS["anchor"
 
     networks = _heads(model)
     if not networks:
-        raise EcgnetError(f"model {model.name!r} has no '{HEAD_LAYER}' layer read from a '{FEATURE_LAYER}' layer to adapt")
+        raise EcgnetError(f"model {model.name!r} has no '{HEAD_LAYER}' layer read from a '{FEATURE_LAYER}' layer to adapt: "
+                          "adaptation retrains the last layer of a model ecgnet built with R-R features (`train --rr`), "
+                          "or of each member of an ensemble of such models, as the shipped ones are")
     replay_labels = np.zeros(0, np.int64) if replay is None else np.asarray(replay[1], np.int64)
     replay_features = None if replay is None else [_replay_features(network, replay) for network in networks]
     keras.utils.set_random_seed(seed)

@@ -233,6 +233,8 @@ def ensemble_runs(runs, data, out, echo=print):
     checked before TensorFlow loads. Each member and the ensemble are measured
     on the validation beats the runs share (none for refit runs); the test part
     is not read. Writes ``out/model.keras`` and the ensemble's card ``out/training.json``.
+    A run that is an ensemble, and an ``out`` that is one of the runs, another
+    ``train`` run's folder or the data folder, are refused (``EcgnetError``).
 
     Args:
         runs: list of run folders (str or Path), at least 2.
@@ -266,12 +268,16 @@ def ensemble_runs(runs, data, out, echo=print):
     if len(runs) < 2:
         raise EcgnetError(f"--runs needs at least 2 run folders. Received: {len(runs)}")
     check_out_folder(out)
+    _refuse_run_folder_as_out(out, runs, data)
     cards = []
     for run in runs:
         try:
             cards.append(check_training_card(run))
         except EcgnetError as error:
             raise type(error)(f"--runs {error}") from None
+        if cards[-1].get("members"):  # its runs would be weighted unequally, one named beside it twice
+            raise EcgnetError(f"--runs {run}: is an ensemble (of {', '.join(map(str, cards[-1]['members']))}), not a `train` run; "
+                              "name the runs themselves")
         model_path(run / "model.keras")
     check_same_recipe(cards, [str(run) for run in runs])
     train = require_beats(load_part(data, "train"), labelled=True)
@@ -308,3 +314,26 @@ def ensemble_runs(runs, data, out, echo=print):
         validation=None if validation is None else {key: validation[key] for key in VALIDATION_KEYS},
     ))
     return model
+
+
+def _refuse_run_folder_as_out(out, runs, data):
+    """Refuse an ensemble's ``out`` that is one of its runs, another ``train`` run or the data folder: its
+    ``model.keras`` and ``training.json`` would replace the run's own (the run lost, or its log and ``run.json``
+    left beside an ensemble's model) or mix with the split's files."""
+    import os
+
+    from ecgnet.errors import EcgnetError
+    from ecgnet.files import check_not_the_data_folder
+    from ecgnet.runs import RUN_FILE
+
+    if not out.is_dir():
+        return
+    for run in runs:
+        if run.is_dir() and os.path.samefile(out, run):
+            raise EcgnetError(f"--out {out}: is one of the --runs ({run}); the ensemble's model.keras and training.json "
+                              "would replace that run's; write the ensemble in a folder of its own")
+    trained = [name for name in (RUN_FILE, "training_log.csv", "best.keras") if (out / name).exists()]
+    if trained:
+        raise EcgnetError(f"--out {out}: holds a `train` run ({', '.join(trained)}); the ensemble's model.keras and "
+                          "training.json would replace that run's; write the ensemble in a folder of its own")
+    check_not_the_data_folder(out, data)

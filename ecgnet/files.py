@@ -181,6 +181,18 @@ def _with_path(error, path):
     return error
 
 
+def _outside_temporary(error, tmp, out):
+    """An OSError naming a file in the temporary folder ``tmp`` (removed by now) as the file of ``out`` it was
+    to become: a full disk while ``evaluate`` saved its plot named ``.OUT.ecgnet-PID-*.tmp/confusion_matrix.png``."""
+    if isinstance(error, OSError) and error.filename is not None and error.errno is not None:
+        try:
+            inside = Path(os.fsdecode(error.filename)).relative_to(tmp)
+        except ValueError:
+            return error
+        return type(error)(error.errno, error.strerror or os.strerror(error.errno), str(out / inside))
+    return error
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=None):
     """Yield a temporary path next to ``path``; rename it to ``path`` on success.
@@ -236,7 +248,7 @@ def temporary_folder(out):
         yield tmp
     except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
-        named = _with_path(error, out)
+        named = _with_path(_outside_temporary(error, tmp, out), out)
         if named is not error:
             raise named from None
         raise
@@ -472,13 +484,17 @@ def check_not_the_data_folder(folder, data, argument="--out"):
     A run's or a report's files written among a prepared split's would mix
     the two: ``prepare`` then refuses the folder as one that "holds other
     files", and the split's files are no longer the only ones its manifest lists.
+    ``data`` may be a file of a prepared folder (one holding ``manifest.json``): its folder is the data folder.
 
     Raises:
         EcgnetError: one line naming ``argument`` and the folder.
     """
     folder, data = Path(folder), Path(data)
+    what = "the --data folder"
+    if data.is_file() and (data.parent / "manifest.json").is_file():  # --data D/test.npz: a file of the prepared folder D
+        data, what = data.parent, f"the prepared folder of --data {data}"
     if folder.is_dir() and data.is_dir() and os.path.samefile(folder, data):
-        raise EcgnetError(f"{argument} {folder}: is the --data folder; write the run or report in a folder of its own "
+        raise EcgnetError(f"{argument} {folder}: is {what}; write the run or report in a folder of its own "
                           f"(e.g. {folder / 'run'})")
 
 

@@ -14,12 +14,13 @@ Example:
     ['time_s', 'predicted', 'confidence', 'signal', 'annotated']
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from ecgnet.data.classes import CLASS_NAMES
-from ecgnet.errors import DataFormatError
+from ecgnet.errors import DataFormatError, ModelFileError
 from ecgnet.recipe import InputRecipe
 
 #: The class given to a beat cut from invalid, flat or saturated signal (:mod:`ecgnet.quality`).
@@ -129,12 +130,12 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
         polarity that flips, an inverted, untrained or unnamed lead).
 
     Raises:
-        DataFormatError: the record cannot be read, has no beats, no
+        DataFormatError: ``record_path`` is no path (a record number), the record cannot be read, has no beats, no
             usable beat (in the lead or leads the model reads), or is no ECG
             with beats (:data:`NOT_AN_ECG`), or its annotations are not on
             its QRS complexes (:data:`NOT_ITS_ANNOTATIONS`; ``detect=True``
             reads it with the detector's R peaks).
-        ModelFileError: no such model, not a heartbeat classifier, or its
+        ModelFileError: no such model (or ``model`` of another type), not a heartbeat classifier, or its
             outputs are not probabilities.
 
     Example:
@@ -144,6 +145,12 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
     from ecgnet.data.records import beats_from_record
     from ecgnet.quality import describe_stretches
 
+    if not isinstance(record_path, (str, os.PathLike)):  # predict_record(model, 100) was pathlib's TypeError
+        raise DataFormatError(f"record_path: expected the path of a WFDB record without extension (str or Path, e.g. "
+                              f"'data/mitdb/100'). Received: {record_path!r} ({type(record_path).__name__})")
+    if not (hasattr(model, "predict") or isinstance(model, (str, os.PathLike))):
+        raise ModelFileError(f"model: expected a keras.Model, a .keras file or the name of a shipped model. "
+                             f"Received: {model!r} ({type(model).__name__})")
     source = getattr(model, "name", "the model") if hasattr(model, "predict") else str(model)  # for messages
     if not hasattr(model, "predict"):
         from ecgnet.pretrained_models import model_path

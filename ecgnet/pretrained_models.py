@@ -125,6 +125,9 @@ def model_path(path_or_name):
         >>> model_path("ecgnet-mitbih").name
         'ecgnet-mitbih.keras'
     """
+    if not isinstance(path_or_name, (str, os.PathLike)):  # load_model(100): pathlib's TypeError named no argument
+        raise ModelFileError(f"model: expected a .keras file or the name of a shipped model (str or Path). "
+                             f"Received: {path_or_name!r} ({type(path_or_name).__name__})")
     path = Path(path_or_name)
     if not path.exists() and str(path_or_name) in available():
         path = WEIGHTS_DIR / f"{path_or_name}.keras"

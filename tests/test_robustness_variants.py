@@ -481,3 +481,176 @@ def test_ctrl_c_during_predict_out_leaves_no_file(tmp_path):
     assert process.wait(timeout=30) == 130
     assert process.stderr.read().strip().splitlines()[-1] == "interrupted"
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("out", ["member", "other_run", "data"])
+def test_ensemble_out_that_is_a_run_or_the_data_folder_is_refused(tmp_path, run_cli, no_tensorflow, out):
+    """``ensemble --out`` onto one of its runs replaced that run's model.keras and training.json with the
+    ensemble's (the member lost); onto another run it left that run's run.json and log beside the ensemble's
+    model; onto the data folder it wrote among the split's files."""
+    runs = []
+    for name in ("member", "second", "other_run"):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "model.keras").write_bytes(f"model of {name}".encode())
+        (run / "run.json").write_text("{}")
+        (run / "training.json").write_text("{}")
+        runs.append(run)
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir(), data)
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    result = run_cli("ensemble", "--runs", runs[0], runs[1], "--data", data, "--out", tmp_path / out)
+    expected = {"member": "is one of the --runs", "other_run": "holds a `train` run (run.json)",
+                "data": "is the --data folder"}[out]
+    one_error_line(result, f"--out {tmp_path / out}: {expected}")
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("sources", ["mitdb"], '"sources" is ["mitdb"], not a list of'),
+    ("sources", None, '"sources" is null'),
+    ("split", ["kaggle"], '"split" is ["kaggle"], not the name of a split'),
+    ("seed", "zero", '"seed" is "zero", not a whole number'),
+])
+def test_prepare_over_a_folder_whose_manifest_was_edited_is_one_line(tmp_path, run_cli, no_tensorflow, field, value, fragment):
+    """An edited manifest.json (``"sources": ["mitdb"]``, null) ended `prepare --out` onto the folder in a
+    traceback (AttributeError, TypeError); a split that is not a string was printed as one."""
+    import json
+
+    out = tmp_path / "prepared"
+    out.mkdir()
+    manifest = json.loads((sample_dir() / "manifest.json").read_text())
+    manifest.update(split="kaggle", files={})
+    manifest[field] = value
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = run_cli("prepare", "--raw", f"mitdb={tmp_path / 'raw'}", "--split", "kaggle", "--out", out)
+    one_error_line(result, f"{out / 'manifest.json'}: {fragment}")
+
+
+def test_manifest_listing_a_file_outside_its_folder_is_refused(tmp_path):
+    """A manifest listing ``../x`` had that file checked as one of the folder's."""
+    import json
+
+    from ecgnet.data.manifest import read_manifest
+
+    folder = tmp_path / "prepared"
+    shutil.copytree(sample_dir(), folder)
+    (tmp_path / "outside.npz").write_bytes(b"x")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["../outside.npz"] = manifest["files"].pop("mitbih_test.csv.gz")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataFormatError, match=r"lists the file '\.\./outside\.npz', which is not a file of this folder"):
+        read_manifest(folder)
+    assert read_manifest(sample_dir())["split"] == "sample"  # the shipped manifest passes
+
+
+@pytest.mark.parametrize("record", [100, None])
+def test_predict_record_given_no_path_names_the_argument(record):
+    """``predict_record(model, 100)`` (a record number) was pathlib's TypeError."""
+    from ecgnet.prediction import predict_record
+
+    with pytest.raises(DataFormatError, match=rf"record_path: expected the path of a WFDB record .* Received: {record} "):
+        predict_record("ecgnet-mitbih", record)
+    with pytest.raises(EcgnetError, match=r"model: expected a keras.Model, a .keras file .* Received: 3 \(int\)"):
+        predict_record(3, RECORD)
+    from ecgnet.data import load_part
+    from ecgnet.pretrained_models import load_model
+
+    with pytest.raises(DataFormatError, match=rf"record: expected the path of a WFDB record .* Received: {record} "):
+        beats_from_record(record)
+    with pytest.raises(DataFormatError, match=rf"data: expected the path of a data folder or file .* Received: {record} "):
+        load_part(record, "test")
+    with pytest.raises(EcgnetError, match=rf"model: expected a .keras file or the name of a shipped model .* Received: {record} "):
+        load_model(record)
+
+
+def test_model_inputs_and_adapt_given_other_than_beats_or_inputs_name_what_they_take():
+    """``model_inputs(model, array)`` was an AttributeError; ``adapt`` given a Beats object, a bare beat array or
+    a dict without ``rr`` for a model of two inputs a TypeError, Keras' message or a KeyError."""
+    import ecgnet
+    from ecgnet.data import model_inputs
+
+    from conftest import tiny_model
+
+    model = tiny_model(rr_features=6)
+    beats = beats_from_record(RECORD).beats
+    with pytest.raises(DataFormatError, match=r"model_inputs: beats must be ecgnet.data.Beats .*not ndarray of shape \(69, 187\)"):
+        model_inputs(model, beats.x)
+    inputs = model_inputs(model, beats)
+    labels = np.zeros(len(beats), int)
+    for wrong, fragment in [(beats, "beats: a Beats object, not the model's inputs"),
+                            (inputs["beat"], r"beats: the model takes the inputs \['beat', 'rr'\], but received ndarray"),
+                            ({"beat": inputs["beat"]}, "the dict has no 'rr'")]:
+        with pytest.raises(EcgnetError, match=fragment):
+            ecgnet.adapt(model, wrong, labels)
+
+
+def test_a_write_failing_in_a_temporary_folder_names_the_file_it_was_to_become(tmp_path):
+    """A full disk while `evaluate` saved its plot was printed as ``OUT/../.OUT.ecgnet-PID-*.tmp/confusion_matrix.png:
+    No space left on device``, a folder already removed; it names ``OUT/confusion_matrix.png`` now."""
+    import errno
+
+    from ecgnet.files import temporary_folder
+
+    out = tmp_path / "report"
+    with pytest.raises(OSError) as raised:
+        with temporary_folder(out) as tmp:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp / "confusion_matrix.png"))
+    assert raised.value.errno == errno.ENOSPC
+    assert raised.value.filename == str(out / "confusion_matrix.png")
+    assert list(tmp_path.iterdir()) == []  # the temporary folder removed, nothing written
+
+
+def test_training_on_a_test_part_or_evaluating_on_a_train_part_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``train --data D/test.npz`` trained on the test part of a split (its card claiming the split), and
+    ``evaluate --data D/train.npz`` measured a model on the beats it was trained on, both without a word."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir(), data)
+    for name in ("mitbih_test.npz", "mitbih_test.csv.gz"):
+        result = run_cli("train", "--data", data / name, "--split", "kaggle", "--epochs", "1", "--out", tmp_path / "run")
+        one_error_line(result, f"{data / name}: is the test part of a split", "pass the folder, or its train file")
+    assert not (tmp_path / "run").exists()
+    result = run_cli("evaluate", "--model", "ecgnet-mitbih", "--data", data / "mitbih_train.npz", "--out", tmp_path / "report")
+    one_error_line(result, f"--data {data / 'mitbih_train.npz'}: is the train part of a split")
+    assert not (tmp_path / "report").exists()
+
+
+def test_an_ensemble_named_as_a_run_of_an_ensemble_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``ensemble --runs ENS RUN1`` where ENS averages RUN1 and RUN4 wrote an "ensemble of 2" weighting RUN1 3/4."""
+    import json
+
+    card = {"preset": "small", "split": "kaggle", "seed": 1, "train_beats": 3000}
+    for name, extra in (("run1", {}), ("ens", {"seed": [1, 4], "members": ["run1", "run4"]})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "training.json").write_text(json.dumps(dict(card, **extra)))
+        (tmp_path / name / "model.keras").write_bytes(f"model of {name}".encode())
+    result = run_cli("ensemble", "--runs", tmp_path / "ens", tmp_path / "run1", "--data", sample_dir(), "--out", tmp_path / "out")
+    one_error_line(result, f"--runs {tmp_path / 'ens'}: is an ensemble (of run1, run4), not a `train` run")
+    assert not (tmp_path / "out").exists()
+
+
+def test_adapting_a_model_without_r_r_features_says_which_models_adapt():
+    """``adapt --model RUN/model.keras`` of a run trained without R-R features said only that the model has no
+    'logits' layer read from a 'concat' layer, the names of two layers, not which models can be adapted."""
+    import ecgnet
+    from ecgnet.data import model_inputs
+
+    from conftest import tiny_model
+
+    model = tiny_model()
+    beats = beats_from_record(RECORD).beats
+    with pytest.raises(EcgnetError, match=r"has no 'logits' layer .* a model ecgnet built with R-R features \(`train --rr`\)"):
+        ecgnet.adapt(model, model_inputs(model, beats), np.zeros(len(beats), int))
+
+
+def test_out_the_prepared_folder_of_a_data_file_is_refused(tmp_path, run_cli, no_tensorflow):
+    """``evaluate --data D/mitbih_test.npz --out D`` wrote the report among the split's files (and ``train
+    --data D/mitbih_train.npz --out D`` the run): the check compared --out with --data only when --data was a folder."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir(), data)
+    before = sorted(path.name for path in data.iterdir())
+    for command in (["evaluate", "--model", "ecgnet-mitbih", "--data", data / "mitbih_test.npz"],
+                    ["train", "--data", data / "mitbih_train.npz", "--split", "kaggle", "--epochs", "1"]):
+        result = run_cli(*command, "--out", data)
+        one_error_line(result, f"--out {data}: is the prepared folder of --data {data}/mitbih_")
+    assert sorted(path.name for path in data.iterdir()) == before

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ecgnet.data.datasets import sample_dir
-from ecgnet.data.prepared import load_part, require_beats
+from ecgnet.data.prepared import load_part, part_named, require_beats
 from ecgnet.data.splits import SPLITS
 from ecgnet.errors import DataFormatError, EcgnetError
 from ecgnet.files import check_not_an_input, check_not_the_data_folder, check_out_file, check_out_folder, folder_lock, kind_of
@@ -407,6 +407,9 @@ def run_evaluate(args):
     from ecgnet.pretrained_models import load_model, model_path
 
     model_path(args.model)
+    if Path(args.data).is_file() and part_named(args.data) == "train":  # the figures would claim a test the model trained on
+        raise EcgnetError(f"--data {args.data}: is the train part of a split (its name says so); evaluate measures a model "
+                          "on beats it did not train on: pass the folder, or its test file")
     test_part = require_beats(load_part(args.data, "test"), labelled=True)  # the data first: before TensorFlow loads
     refuse_flat_beats(test_part)
     out = args.out or _default_report_dir(args.model)

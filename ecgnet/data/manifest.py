@@ -133,7 +133,34 @@ def read_manifest(folder):
             f"{Path(folder)}: was prepared by {by} ecgnet (format_version {version}, this one reads {FORMAT_VERSION}); "
             "run `python -m ecgnet prepare ... --overwrite` again"
         )
+    _check_fields(path, manifest)
     return manifest
+
+
+def _check_fields(path, manifest):
+    """Refuse a manifest whose fields are not of the kind ``write_manifest`` writes (an edited file): one line
+    naming the field, where reading it would end in a traceback, or a listed file outside the folder be read."""
+    def wrong(field, expected):
+        raise DataFormatError(f"{path}: \"{field}\" is {json.dumps(manifest[field])[:60]}, not {expected}; "
+                              "the manifest was edited or damaged, prepare the folder again")
+
+    for name in manifest["files"]:
+        if not name or Path(name).name != name or name in (".", ".."):
+            raise DataFormatError(f"{path}: lists the file {name!r}, which is not a file of this folder; "
+                                  "the manifest was edited or damaged, prepare the folder again")
+    if "split" in manifest and not isinstance(manifest["split"], str):
+        wrong("split", "the name of a split")
+    if "seed" in manifest and manifest["seed"] is not None and (
+            isinstance(manifest["seed"], bool) or not isinstance(manifest["seed"], int)):
+        wrong("seed", "a whole number")
+    sources = manifest.get("sources", [])
+    if not isinstance(sources, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("database"), str) and isinstance(s.get("records"), list)
+            for s in sources):
+        wrong("sources", 'a list of {"database": NAME, "records": [...]}')
+    counts = manifest.get("counts", {})
+    if not isinstance(counts, dict) or not all(isinstance(c, dict) for c in counts.values()):
+        wrong("counts", "a table of class counts per part")
 
 
 def check_manifest(folder, part_file=None, split=None):

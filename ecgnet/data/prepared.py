@@ -13,6 +13,7 @@ Example:
     >>> probabilities = model.predict(model_inputs(model, test))
 """
 
+import os
 from pathlib import Path
 
 from ecgnet.data.container import Beats, load_beats_npz
@@ -34,6 +35,21 @@ from ecgnet.recipe import (  # noqa: F401  the registries, under their ecgnet.da
 PREPARED_PARTS = ("train.npz", "test.npz", "train.csv", "test.csv")
 
 
+def part_named(path):
+    """``"train"`` or ``"test"`` where a file's name is that of a split's part (``test.npz``, ``mitbih_train.csv``,
+    ``.csv.gz``; any case), else None.
+
+    Example:
+        >>> part_named("data/mitbih-kaggle/test.npz"), part_named("beats.csv")
+        ('test', None)
+    """
+    name = Path(path).name.lower()
+    for part in ("train", "test"):
+        if name in {f"{prefix}{part}{ending}" for prefix in ("", "mitbih_") for ending in (".npz", ".csv", ".csv.gz")}:
+            return part
+    return None
+
+
 def load_part(data, part):
     """Load the ``part`` ("train" or "test") of a data folder, or one data file.
 
@@ -47,9 +63,13 @@ def load_part(data, part):
     (``mitbih_train.csv``), which have no manifest, load as they are.
 
     Raises:
-        DataFormatError: no such file or folder, no such part, or a manifest
+        DataFormatError: no such file or folder, no such part, a test part's
+            file given for ``"train"``, or a manifest
             that is missing, unreadable or does not match (one line naming the file).
     """
+    if not isinstance(data, (str, os.PathLike)):  # load_part(100, ...): pathlib's TypeError named no argument
+        raise DataFormatError(f"data: expected the path of a data folder or file (str or Path). "
+                              f"Received: {data!r} ({type(data).__name__})")
     data = Path(data)
     if data.is_dir():
         candidates = [f"{part}.npz", f"mitbih_{part}.npz", f"{part}.csv", f"{part}.csv.gz", f"mitbih_{part}.csv", f"mitbih_{part}.csv.gz"]
@@ -64,6 +84,11 @@ def load_part(data, part):
             )
     elif data.exists():
         path = data
+        if part == "train" and part_named(path) == "test":  # a model trained on the test part has no unseen beats left
+            raise DataFormatError(
+                f"{path}: is the test part of a split (its name says so); training on it leaves no unseen beats "
+                f"to measure the model on: pass the folder, or its train file ({path.parent / path.name.replace('test', 'train')})"
+            )
         if path.name in PREPARED_PARTS:  # a part of a prepared folder: its manifest must agree
             manifest = read_manifest(path.parent)
             if manifest is not None and path.name in manifest["files"]:
@@ -131,7 +156,15 @@ def model_inputs(model, beats, index=None):
 
     Returns:
         The beat array for a model with one input, else ``{"beat": ..., "rr": ...}``.
+
+    Raises:
+        DataFormatError: ``beats`` is no ``Beats`` (a plain array), or not of the shape the model expects.
     """
+    if not isinstance(beats, Beats):  # a plain array has none of the records, R-R intervals or windows a recipe reads
+        raise DataFormatError(
+            f"model_inputs: beats must be ecgnet.data.Beats (load_part, load_beats_npz, beats_from_record give them), "
+            f"not {type(beats).__name__}{f' of shape {beats.shape}' if hasattr(beats, 'shape') else ''}"
+        )
     recipe = InputRecipe.from_model(model)
     expected_beat = tuple(model.inputs[0].shape[1:])
     inputs = recipe.inputs(beats, index)

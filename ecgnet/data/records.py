@@ -406,6 +406,9 @@ RECORD_SUFFIXES = (".hea", ".dat", ".atr")
 def record_base(path):
     """A record's path without the extension it may be given with: ``mitdb/100.hea`` -> ``mitdb/100``
     (``100.HEA`` too: its files are then looked for, and named, by :func:`other_case`)."""
+    if not isinstance(path, (str, os.PathLike)):  # beats_from_record(100): pathlib's TypeError named no argument
+        raise DataFormatError(f"record: expected the path of a WFDB record without extension (str or Path, e.g. "
+                              f"'data/mitdb/100'). Received: {path!r} ({type(path).__name__})")
     path = Path(path)
     return path.with_suffix("") if path.suffix.lower() in RECORD_SUFFIXES else path
 
