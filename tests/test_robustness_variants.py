@@ -654,3 +654,12 @@ def test_out_the_prepared_folder_of_a_data_file_is_refused(tmp_path, run_cli, no
         result = run_cli(*command, "--out", data)
         one_error_line(result, f"--out {data}: is the prepared folder of --data {data}/mitbih_")
     assert sorted(path.name for path in data.iterdir()) == before
+
+
+def test_a_file_name_holding_a_line_break_keeps_the_error_on_one_line(run_cli, no_tensorflow, tmp_path):
+    """The name was printed as is, so the one `error:` line broke in two."""
+    missing = tmp_path / "rec\nord"
+    result = run_cli("predict", "--model", "ecgnet-mitbih", "--record", missing)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "rec\\nord" in lines[0], result.stderr

@@ -38,7 +38,7 @@ class OneLineParser(argparse.ArgumentParser):
     """
 
     def error(self, message):
-        self.exit(2, f"error: {self.prog}: {message} ({self.prog} --help lists the options)\n")
+        self.exit(2, _one_line(f"error: {self.prog}: {message} ({self.prog} --help lists the options)") + "\n")
 
 
 def build_parser():
@@ -72,6 +72,11 @@ def _os_error_line(error):
     return f"{where}: {reason}" if where else reason
 
 
+def _one_line(message):
+    """``message`` on one line: a line break inside it (a file name holding one) is written as ``\\n``."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv=None):
     """Run one command of ``python -m ecgnet`` (the console entry point).
 
@@ -95,10 +100,10 @@ def main(argv=None):
     try:
         return args.handler(args) or 0
     except EcgnetError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(_one_line(f"error: {error}"), file=sys.stderr)
         return 2
     except OSError as error:  # missing, unreadable or unwritable files and folders
-        print(f"error: {_os_error_line(error)}", file=sys.stderr)
+        print(_one_line(f"error: {_os_error_line(error)}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
