@@ -370,6 +370,34 @@ def exit_cleanly_on_sigterm():
         signal.signal(signal.SIGTERM, handler)
 
 
+def as_path(value, argument, expected, error=EcgnetError):
+    """``Path(value)``, or one line naming ``argument`` where ``value`` is no str or path.
+
+    ``Path(100)`` raises a ``TypeError`` that names no argument; the library's
+    functions that take a path call this first, so that a wrong type gets the
+    same one line as other bad input.
+
+    Args:
+        value: what the caller passed.
+        argument: str, the argument's name, to begin the message with.
+        expected: str, what was expected, as the message says it.
+        error: the :class:`ecgnet.errors.EcgnetError` class to raise.
+
+    Returns:
+        Path.
+
+    Raises:
+        error: ``value`` is neither a str nor an ``os.PathLike``.
+
+    Example:
+        >>> as_path("data/mitdb/100", "record", "the path of a WFDB record")
+        PosixPath('data/mitdb/100')
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise error(f"{argument}: expected {expected}. Received: {value!r} ({type(value).__name__})")
+    return Path(value)
+
+
 def current_umask():
     """The process's umask (the permission bits new files lose), read without changing it for long.
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.errors import DataFormatError, ModelFileError
+from ecgnet.files import as_path
 from ecgnet.recipe import InputRecipe
 
 #: The class given to a beat cut from invalid, flat or saturated signal (:mod:`ecgnet.quality`).
@@ -142,12 +143,10 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
         >>> table = predict_record("ecgnet-mitbih", "data/mitdb/208")
         >>> table["predicted"].value_counts()
     """
-    from ecgnet.data.records import beats_from_record
+    from ecgnet.data.records import RECORD_PATH_EXPECTED, beats_from_record
     from ecgnet.quality import describe_stretches
 
-    if not isinstance(record_path, (str, os.PathLike)):  # predict_record(model, 100) was pathlib's TypeError
-        raise DataFormatError(f"record_path: expected the path of a WFDB record without extension (str or Path, e.g. "
-                              f"'data/mitdb/100'). Received: {record_path!r} ({type(record_path).__name__})")
+    record = as_path(record_path, "record_path", RECORD_PATH_EXPECTED, DataFormatError)
     if not (hasattr(model, "predict") or isinstance(model, (str, os.PathLike))):
         raise ModelFileError(f"model: expected a keras.Model, a .keras file or the name of a shipped model. "
                              f"Received: {model!r} ({type(model).__name__})")
@@ -156,7 +155,6 @@ def predict_record(model, record_path, *, detect=False, adapt_minutes=None, labe
         from ecgnet.pretrained_models import model_path
 
         model_path(model)  # a missing or wrong model file is named before the record is read
-    record = Path(record_path)
     found = beats_from_record(record, use_annotations=not detect, check_quality=True)
     peak_source = PEAK_SOURCES[found.source] + (
         "" if found.source == "annotations" else " (asked for)" if detect else f" ({_no_annotations(record)})")

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ecgnet.data.classes import CLASS_NAMES
 from ecgnet.errors import ModelFileError
+from ecgnet.files import as_path
 from ecgnet.recipe import InputRecipe
 
 #: The classes a model's output must have: the AAMI classes N, S, V, F, Q.
@@ -125,10 +126,7 @@ def model_path(path_or_name):
         >>> model_path("ecgnet-mitbih").name
         'ecgnet-mitbih.keras'
     """
-    if not isinstance(path_or_name, (str, os.PathLike)):  # load_model(100): pathlib's TypeError named no argument
-        raise ModelFileError(f"model: expected a .keras file or the name of a shipped model (str or Path). "
-                             f"Received: {path_or_name!r} ({type(path_or_name).__name__})")
-    path = Path(path_or_name)
+    path = as_path(path_or_name, "model", "a .keras file or the name of a shipped model (str or Path)", ModelFileError)
     if not path.exists() and str(path_or_name) in available():
         path = WEIGHTS_DIR / f"{path_or_name}.keras"
     if not path.exists():

@@ -13,13 +13,13 @@ Example:
     >>> probabilities = model.predict(model_inputs(model, test))
 """
 
-import os
 from pathlib import Path
 
 from ecgnet.data.container import Beats, load_beats_npz
 from ecgnet.data.csv_files import load_mitbih_csv
 from ecgnet.data.manifest import MANIFEST, check_manifest, read_manifest
 from ecgnet.errors import DataFormatError
+from ecgnet.files import as_path
 from ecgnet.recipe import (  # noqa: F401  the registries, under their ecgnet.data names
     BEAT_CHANNELS,
     CENTRED_CHANNELS,
@@ -67,10 +67,7 @@ def load_part(data, part):
             file given for ``"train"``, or a manifest
             that is missing, unreadable or does not match (one line naming the file).
     """
-    if not isinstance(data, (str, os.PathLike)):  # load_part(100, ...): pathlib's TypeError named no argument
-        raise DataFormatError(f"data: expected the path of a data folder or file (str or Path). "
-                              f"Received: {data!r} ({type(data).__name__})")
-    data = Path(data)
+    data = as_path(data, "data", "the path of a data folder or file (str or Path)", DataFormatError)
     if data.is_dir():
         candidates = [f"{part}.npz", f"mitbih_{part}.npz", f"{part}.csv", f"{part}.csv.gz", f"mitbih_{part}.csv", f"mitbih_{part}.csv.gz"]
         found = [data / name for name in candidates if (data / name).exists()]

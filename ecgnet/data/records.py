@@ -32,7 +32,7 @@ from ecgnet.data.container import Beats, concat_beats
 from ecgnet.data.features import rr_intervals
 from ecgnet.data.signals import FS, centred_windows, resample_to_125, segment_beats
 from ecgnet.errors import DataFormatError, EcgnetError
-from ecgnet.files import kind_of
+from ecgnet.files import as_path, kind_of
 
 # WFDB symbols of QRS complexes (beats); those outside the AAMI map get label -1.
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
@@ -403,13 +403,14 @@ def _check_annotation_times(atr, samples, symbols, n_samples, fs, ann_fs):
 RECORD_SUFFIXES = (".hea", ".dat", ".atr")
 
 
+#: What a record's path is, as the messages for a value of another type say it.
+RECORD_PATH_EXPECTED = "the path of a WFDB record without extension (str or Path, e.g. 'data/mitdb/100')"
+
+
 def record_base(path):
     """A record's path without the extension it may be given with: ``mitdb/100.hea`` -> ``mitdb/100``
     (``100.HEA`` too: its files are then looked for, and named, by :func:`other_case`)."""
-    if not isinstance(path, (str, os.PathLike)):  # beats_from_record(100): pathlib's TypeError named no argument
-        raise DataFormatError(f"record: expected the path of a WFDB record without extension (str or Path, e.g. "
-                              f"'data/mitdb/100'). Received: {path!r} ({type(path).__name__})")
-    path = Path(path)
+    path = as_path(path, "record", RECORD_PATH_EXPECTED, DataFormatError)
     return path.with_suffix("") if path.suffix.lower() in RECORD_SUFFIXES else path
 
 
