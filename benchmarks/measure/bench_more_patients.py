@@ -55,7 +55,6 @@ import numpy as np
 from ecgnet.data import (
     CLASS_NAMES,
     DS1,
-    SVDB_TRAINING,
     beats_from_record,
     group_kfold_indices,
     list_records,
@@ -63,6 +62,8 @@ from ecgnet.data import (
     rr_features,
     select_rr_features,
 )
+from ecgnet.data.datasets import training_records
+from ecgnet.errors import EcgnetError
 from ecgnet.metrics import confusion_matrix, evaluate_confusion_matrix
 
 
@@ -124,9 +125,10 @@ def main(argv=None):
     cache = args.cache or tempfile.mkdtemp(prefix="ecgnet-features-")
     Path(cache).mkdir(parents=True, exist_ok=True)
     ds1 = build([("mitdb", args.mitdb, r) for r in DS1], cache)
-    training = [r for r in list_records(args.svdb) if r in SVDB_TRAINING]
-    if not training:
-        parser.error(f"--svdb {args.svdb}: holds none of the 39 svdb records of training (ecgnet.data.SVDB_TRAINING)")
+    try:  # the library's filter: the 39 records of training, the held-back ones named and never read
+        training = training_records(list_records(args.svdb), "svdb", args.svdb)[0]
+    except EcgnetError as error:  # none of the 39 there
+        parser.error(f"--svdb: {error}")
     svdb = build([("svdb", args.svdb, r) for r in training], cache)
     print("DS1 beats per class", np.bincount(ds1["y"], minlength=5), "svdb", np.bincount(svdb["y"], minlength=5), flush=True)
     print("| seed | classifier:inputs | training | acc | macro-F1 (N,S,V,F) | S Se / +P | V Se / +P | F Se / +P |")
